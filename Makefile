@@ -1,0 +1,50 @@
+# Medbook: `make run` (set up and start everything with demo data) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup install lint check messages benchmark clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+	$(BIN)/python manage.py compiletranslations
+
+# Migrate the embedded SQLite database (or DATABASE_URL), create schedules and the demo data.
+setup: install
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py ensure_schedules
+
+# Web server and django-q2 worker together; Ctrl-C stops both.
+run: setup
+	@DEBUG=1 $(BIN)/python manage.py seed_demo
+	@echo "Starting Medbook on http://$(HOST):$(PORT)/ with the background worker (Ctrl-C stops both)"
+	@DEBUG=1 bash -c '$(BIN)/python manage.py qcluster & worker=$$!; \
+		trap "kill -TERM $$worker 2>/dev/null; wait $$worker" EXIT INT TERM; \
+		$(BIN)/python manage.py runserver $(HOST):$(PORT)'
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+check: install
+	DEBUG=1 $(BIN)/python manage.py check
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Extract strings into themes/locale (needs GNU gettext's xgettext), then compile.
+messages: install
+	$(BIN)/python manage.py makemessages -l vi --ignore=.venv --ignore=var --ignore=static_collected --ignore=node_modules
+	$(BIN)/python manage.py compiletranslations
+
+clean:
+	rm -rf $(VENV) var static_collected

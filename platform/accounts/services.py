@@ -1,0 +1,78 @@
+"""Writes for accounts: every user, profile and email-verification change goes through here."""
+
+from __future__ import annotations
+
+from allauth.account.models import EmailAddress
+from django.db import transaction
+
+from accounts.models import MedicalRecord, PatientProfile, Role, User
+from core.audit import audit_log
+
+
+def user_mark_email_verified(*, user: User) -> None:
+    """Record ``user.email`` as their verified primary address (accounts created by the clinic)."""
+    EmailAddress.objects.filter(user=user).exclude(email__iexact=user.email).update(primary=False)
+    address, created = EmailAddress.objects.get_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
+    if not created and not (address.verified and address.primary):
+        address.verified = True
+        address.primary = True
+        address.save(update_fields=["verified", "primary"])
+
+
+def patient_profile_ensure(*, user: User) -> PatientProfile:
+    """Give a patient their profile and (empty) medical record if they have none yet."""
+    profile, _ = PatientProfile.objects.get_or_create(user=user)
+    MedicalRecord.objects.get_or_create(patient=profile)
+    return profile
+
+
+@transaction.atomic
+def user_create(
+    *,
+    email: str,
+    role: str,
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    actor: User | None = None,
+    email_verified: bool = True,
+) -> User:
+    """Create a user of ``role``. Accounts made by the clinic get a verified email address."""
+    user = User.objects.create_user(
+        email=email, password=password, role=role, first_name=first_name, last_name=last_name
+    )
+    if email_verified:
+        user_mark_email_verified(user=user)
+    if role == Role.PATIENT:
+        patient_profile_ensure(user=user)
+    audit_log(actor=actor, action="accounts.user.created", obj=user, data={"role": role})
+    return user
+
+
+@transaction.atomic
+def patient_signup_complete(*, user: User, first_name: str, last_name: str, phone: str = "") -> PatientProfile:
+    """Called by the allauth adapter once a self-registered patient has been saved."""
+    user.role = Role.PATIENT
+    user.first_name = first_name
+    user.last_name = last_name
+    user.save(update_fields=["role", "first_name", "last_name"])
+    profile = patient_profile_ensure(user=user)
+    if phone and profile.phone != phone:
+        profile.phone = phone
+        profile.save(update_fields=["phone", "updated_at"])
+    audit_log(actor=user, action="accounts.patient.signed_up", obj=user)
+    return profile
+
+
+def user_set_preferences(*, user: User, language: str | None = None, time_zone: str | None = None) -> None:
+    fields = []
+    if language is not None and language != user.language:
+        user.language = language
+        fields.append("language")
+    if time_zone is not None and time_zone != user.time_zone:
+        user.time_zone = time_zone
+        fields.append("time_zone")
+    if fields:
+        user.save(update_fields=fields)

@@ -1,0 +1,35 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.documents import urls as wagtaildocs_urls
+
+from accounts import views as account_views
+from config.api_v1 import api
+from core.views import api_not_found, healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    # Both staff logins go through allauth so that MFA cannot be side-stepped.
+    path("admin/login/", account_views.staff_area_login, {"area": "admin"}, name="admin_login_redirect"),
+    path("cms/login/", account_views.staff_area_login, {"area": "cms"}, name="cms_login_redirect"),
+    path("admin/", admin.site.urls),
+    path("cms/", include(wagtailadmin_urls)),
+    path("documents/", include(wagtaildocs_urls)),
+    path("accounts/", include("allauth.urls")),
+    path("accounts/home/", account_views.accounts_home, name="accounts_home"),
+    path("_allauth/", include("allauth.headless.urls")),
+    path("api/v1/", api.urls),
+    re_path(r"^api/", api_not_found),  # unknown API paths answer in the API's JSON error shape
+    path("i18n/setlang/", account_views.set_language, name="set_language"),
+    path("portal/", include("portal.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Wagtail serves every other path: the public site.
+urlpatterns.append(path("", include(wagtail_urls)))

@@ -1,0 +1,47 @@
+"""Shared fixtures: named personas for each role (STYLE.md: tests use people, not ``user1``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import make_user
+
+
+@pytest.fixture
+def admin_an(db):
+    return make_user("an.admin@clinic.test", "admin", first_name="An")
+
+
+@pytest.fixture
+def staff_binh(db):
+    return make_user("binh.staff@clinic.test", "staff", first_name="Bình")
+
+
+@pytest.fixture
+def doctor_chau(db):
+    return make_user("chau.doctor@clinic.test", "doctor", first_name="Châu")
+
+
+@pytest.fixture
+def patient_dao(db):
+    return make_user("dao.patient@example.test", "patient", first_name="Đào")
+
+
+@pytest.fixture
+def editor_em(db):
+    return make_user("em.editor@clinic.test", "editor", first_name="Em")
+
+
+@pytest.fixture
+def personas(admin_an, staff_binh, doctor_chau, patient_dao, editor_em):
+    return {"admin": admin_an, "staff": staff_binh, "doctor": doctor_chau, "patient": patient_dao, "editor": editor_em}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -1,0 +1,46 @@
+"""``platform/`` is a source root, never a package that shadows the standard library."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_platform_is_the_standard_library_inside_the_test_process():
+    import platform
+    import uuid
+
+    assert platform.__file__.endswith("platform.py")
+    assert "site-packages" not in platform.__file__
+    assert isinstance(platform.system(), str) and platform.system()
+    assert uuid.uuid4().version == 4
+
+
+def test_import_platform_is_the_standard_library_from_the_repository_root():
+    code = "import uuid, platform, sys; platform.system(); print(platform.__file__); print(uuid.uuid4())"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[0].endswith("platform.py")
+
+
+def test_platform_folder_has_no_init_module():
+    assert not (ROOT / "platform" / "__init__.py").exists()
+
+
+def test_manage_py_loads_platform_apps_and_still_sees_the_standard_library():
+    code = (
+        "import runpy, sys; sys.argv=['manage.py','check']; "
+        "runpy.run_path('manage.py', run_name='__main__')"
+    )
+    env = {"DEBUG": "1", "PATH": "/usr/bin:/bin", "HOME": str(ROOT / "var")}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    probe = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", "import platform, accounts; print(platform.system(), accounts.__name__)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip().splitlines()[-1].split()[1] == "accounts"

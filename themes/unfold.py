@@ -1,0 +1,166 @@
+"""django-unfold configuration: Medbook branding and a sidebar in which each role sees its own sections.
+
+A sidebar entry is shown only to users holding its permission (``accounts.roles`` lists who holds
+what), so a doctor never sees the user list and staff never see system settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.templatetags.static import static
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+
+def has_perm(*perms: str) -> Callable:
+    def check(request) -> bool:
+        user = request.user
+        return user.is_active and user.is_staff and any(user.has_perm(p) for p in perms)
+
+    check.__name__ = f"has_perm_{'_'.join(perms)}"
+    return check
+
+
+def is_clinic_admin(request) -> bool:
+    return request.user.is_active and request.user.is_superuser
+
+
+def environment_label(request):
+    from django.conf import settings
+
+    return [_("Development"), "warning"] if settings.DEBUG else None
+
+
+UNFOLD = {
+    "SITE_TITLE": _("Medbook admin"),
+    "SITE_HEADER": "Medbook",
+    "SITE_SUBHEADER": _("Clinic workspace"),
+    "SITE_URL": "/",
+    "SITE_SYMBOL": "medical_services",
+    "SITE_FAVICONS": [{"rel": "icon", "type": "image/svg+xml", "href": lambda request: static("medbook/logo.svg")}],
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": True,
+    "SHOW_LANGUAGES": True,
+    "ENVIRONMENT": "themes.unfold.environment_label",
+    "STYLES": [lambda request: static("medbook/admin.css")],
+    "COLORS": {
+        "primary": {
+            "50": "oklch(97.8% .013 196)",
+            "100": "oklch(94.6% .035 196)",
+            "200": "oklch(90.4% .066 195)",
+            "300": "oklch(84.6% .107 193)",
+            "400": "oklch(76.8% .13 191)",
+            "500": "oklch(68.5% .13 191)",
+            "600": "oklch(58.4% .11 193)",
+            "700": "oklch(51.1% .093 195)",
+            "800": "oklch(43.9% .075 197)",
+            "900": "oklch(39.2% .063 199)",
+            "950": "oklch(27.7% .046 203)",
+        },
+    },
+    "ACCOUNT": {
+        "navigation": [
+            {"title": _("Account security"), "link": reverse_lazy("account_email")},
+            {"title": _("Two-factor authentication"), "link": reverse_lazy("mfa_index")},
+            {"title": _("Change password"), "link": reverse_lazy("account_change_password")},
+        ]
+    },
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": [
+            {
+                "title": _("Workspace"),
+                "items": [
+                    {"title": _("Dashboard"), "icon": "dashboard", "link": reverse_lazy("admin:index")},
+                ],
+            },
+            {
+                "title": _("People"),
+                "separator": True,
+                "items": [
+                    {
+                        "title": _("Users"),
+                        "icon": "manage_accounts",
+                        "link": reverse_lazy("admin:accounts_user_changelist"),
+                        "permission": has_perm("accounts.view_user"),
+                    },
+                    {
+                        "title": _("Patients"),
+                        "icon": "personal_injury",
+                        "link": reverse_lazy("admin:accounts_patientprofile_changelist"),
+                        "permission": has_perm("accounts.view_patientprofile"),
+                    },
+                ],
+            },
+            {
+                "title": _("Website"),
+                "separator": True,
+                "items": [
+                    {
+                        "title": _("Public site editor"),
+                        "icon": "web",
+                        "link": reverse_lazy("wagtailadmin_home"),
+                        "permission": has_perm("wagtailadmin.access_admin"),
+                    },
+                ],
+            },
+            {
+                "title": _("System"),
+                "separator": True,
+                "collapsible": True,
+                "items": [
+                    {
+                        "title": _("Roles and permissions"),
+                        "icon": "admin_panel_settings",
+                        "link": reverse_lazy("admin:auth_group_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
+                        "title": _("Email addresses"),
+                        "icon": "mail",
+                        "link": reverse_lazy("admin:account_emailaddress_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
+                        "title": _("Two-factor devices"),
+                        "icon": "phonelink_lock",
+                        "link": reverse_lazy("admin:mfa_authenticator_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
+                        "title": _("Audit log"),
+                        "icon": "policy",
+                        "link": reverse_lazy("admin:core_auditlog_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
+                        "title": _("State transitions"),
+                        "icon": "timeline",
+                        "link": reverse_lazy("admin:django_fsm_log_statelog_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
+                        "title": _("Scheduled tasks"),
+                        "icon": "schedule",
+                        "link": reverse_lazy("admin:django_q_schedule_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
+                        "title": _("Failed tasks"),
+                        "icon": "error",
+                        "link": reverse_lazy("admin:django_q_failure_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
+                        "title": _("Successful tasks"),
+                        "icon": "task_alt",
+                        "link": reverse_lazy("admin:django_q_success_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                ],
+            },
+        ],
+    },
+}
