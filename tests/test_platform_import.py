@@ -28,15 +28,18 @@ def test_platform_folder_has_no_init_module():
 
 
 def test_manage_py_loads_platform_apps_and_still_sees_the_standard_library():
-    code = (
-        "import runpy, sys; sys.argv=['manage.py','check']; "
-        "runpy.run_path('manage.py', run_name='__main__')"
-    )
+    code = "import runpy, sys; sys.argv=['manage.py','check']; runpy.run_path('manage.py', run_name='__main__')"
     env = {"DEBUG": "1", "PATH": "/usr/bin:/bin", "HOME": str(ROOT / "var")}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     probe = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", "import platform, accounts; print(platform.system(), accounts.__name__)"],
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "import platform, accounts; print(platform.system(), accounts.__name__)",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

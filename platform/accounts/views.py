@@ -20,7 +20,9 @@ def accounts_home(request):
 
 def _safe_next(request, default: str) -> str:
     candidate = request.GET.get("next") or default
-    if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return candidate
     return default
 
@@ -34,9 +36,7 @@ def staff_area_login(request, area: str):
     next_url = _safe_next(request, default)
     user = request.user
     if user.is_authenticated:
-        allowed = user.is_active and (
-            user.is_staff if area == "admin" else user.has_perm("wagtailadmin.access_admin")
-        )
+        allowed = user.is_active and (user.is_staff if area == "admin" else user.has_perm("wagtailadmin.access_admin"))
         if allowed:
             return redirect(next_url)
         return render(request, "accounts/no_access.html", {"area": area}, status=403)

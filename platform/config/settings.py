@@ -222,7 +222,7 @@ MEDBOOK_REQUIRE_STAFF_MFA = envbool("MEDBOOK_REQUIRE_STAFF_MFA", False)
 
 # allauth headless: apps log in at /_allauth/app/v1/auth/login and use the JWT access token as a
 # bearer token for /api/v1/.
-HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"
+HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"  # noqa: S105
 HEADLESS_SERVE_SPECIFICATION = False
 HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = envint("JWT_ACCESS_TOKEN_EXPIRES_IN", 300, minimum=60)
 HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = envint("JWT_REFRESH_TOKEN_EXPIRES_IN", 86400, minimum=300)
@@ -231,7 +231,9 @@ if not HEADLESS_JWT_PRIVATE_KEY and envstr("JWT_PRIVATE_KEY_FILE"):
     HEADLESS_JWT_PRIVATE_KEY = Path(envstr("JWT_PRIVATE_KEY_FILE")).read_text()
 if not HEADLESS_JWT_PRIVATE_KEY:
     if not DEBUG and not envbool("MEDBOOK_TESTING", False):
-        raise ImproperlyConfigured("JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE (an RSA private key in PEM) must be set when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE (an RSA private key in PEM) must be set when DEBUG is off."
+        )
     from core.keys import dev_jwt_private_key
 
     HEADLESS_JWT_PRIVATE_KEY = dev_jwt_private_key(VAR_DIR / "dev-jwt-private-key.pem")

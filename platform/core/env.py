@@ -116,7 +116,9 @@ def parse_email_url(url: str | None) -> dict[str, object]:
         settings["EMAIL_HOST_PASSWORD"] = unquote(parts.password or "")
         settings["EMAIL_USE_TLS"] = scheme == "smtp+tls"
         settings["EMAIL_USE_SSL"] = scheme in {"smtps", "smtp+ssl"}
-        settings["EMAIL_PORT"] = port or (465 if settings["EMAIL_USE_SSL"] else 587 if settings["EMAIL_USE_TLS"] else 25)
+        settings["EMAIL_PORT"] = port or (
+            465 if settings["EMAIL_USE_SSL"] else 587 if settings["EMAIL_USE_TLS"] else 25
+        )
         settings["EMAIL_TIMEOUT"] = int(query.get("timeout", "10"))
     if "from" in query:
         settings["DEFAULT_FROM_EMAIL"] = query["from"]

@@ -47,6 +47,4 @@ def check_worker(*, now=None) -> dict:
 
 
 def record_heartbeat(*, now=None) -> None:
-    WorkerHeartbeat.objects.update_or_create(
-        name=HEARTBEAT_NAME, defaults={"seen_at": now or timezone.now()}
-    )
+    WorkerHeartbeat.objects.update_or_create(name=HEARTBEAT_NAME, defaults={"seen_at": now or timezone.now()})

@@ -6,9 +6,7 @@ from cms.models import HomePage
 
 
 def snapshot():
-    return sorted(
-        User.objects.values_list("email", "role", "password", "is_staff", "is_superuser", "first_name")
-    )
+    return sorted(User.objects.values_list("email", "role", "password", "is_staff", "is_superuser", "first_name"))
 
 
 def test_seed_demo_creates_every_account_once_and_twice_changes_nothing(db):

@@ -8,80 +8,156 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('email', models.EmailField(max_length=254, unique=True, verbose_name='email address')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('role', models.CharField(choices=[('admin', 'Clinic admin'), ('staff', 'Staff'), ('doctor', 'Doctor'), ('patient', 'Patient'), ('editor', 'Content editor')], db_index=True, default='patient', max_length=16, verbose_name='role')),
-                ('is_staff', models.BooleanField(default=False, editable=False, verbose_name='admin access')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('language', models.CharField(blank=True, choices=[('en', 'English'), ('vi', 'Tiếng Việt')], max_length=8, verbose_name='language')),
-                ('time_zone', models.CharField(blank=True, choices=accounts.models._time_zone_choices, max_length=64, verbose_name='time zone')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, unique=True, verbose_name="email address")),
+                ("first_name", models.CharField(blank=True, max_length=150, verbose_name="first name")),
+                ("last_name", models.CharField(blank=True, max_length=150, verbose_name="last name")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("admin", "Clinic admin"),
+                            ("staff", "Staff"),
+                            ("doctor", "Doctor"),
+                            ("patient", "Patient"),
+                            ("editor", "Content editor"),
+                        ],
+                        db_index=True,
+                        default="patient",
+                        max_length=16,
+                        verbose_name="role",
+                    ),
+                ),
+                ("is_staff", models.BooleanField(default=False, editable=False, verbose_name="admin access")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined")),
+                (
+                    "language",
+                    models.CharField(
+                        blank=True,
+                        choices=[("en", "English"), ("vi", "Tiếng Việt")],
+                        max_length=8,
+                        verbose_name="language",
+                    ),
+                ),
+                (
+                    "time_zone",
+                    models.CharField(
+                        blank=True, choices=accounts.models._time_zone_choices, max_length=64, verbose_name="time zone"
+                    ),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user',
-                'verbose_name_plural': 'users',
-                'ordering': ['email'],
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
+                "ordering": ["email"],
             },
             managers=[
-                ('objects', accounts.models.UserManager()),
+                ("objects", accounts.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='PatientProfile',
+            name="PatientProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(blank=True, max_length=32, verbose_name='phone')),
-                ('national_id', models.CharField(blank=True, help_text='Citizen identity card number.', max_length=32, verbose_name='national ID (NIC/CCCD)')),
-                ('date_of_birth', models.DateField(blank=True, null=True, verbose_name='date of birth')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='patient_profile', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("phone", models.CharField(blank=True, max_length=32, verbose_name="phone")),
+                (
+                    "national_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="Citizen identity card number.",
+                        max_length=32,
+                        verbose_name="national ID (NIC/CCCD)",
+                    ),
+                ),
+                ("date_of_birth", models.DateField(blank=True, null=True, verbose_name="date of birth")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="patient_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'patient profile',
-                'verbose_name_plural': 'patient profiles',
+                "verbose_name": "patient profile",
+                "verbose_name_plural": "patient profiles",
             },
         ),
         migrations.CreateModel(
-            name='MedicalRecord',
+            name="MedicalRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('allergies', models.TextField(blank=True, verbose_name='allergies')),
-                ('chronic_conditions', models.TextField(blank=True, verbose_name='chronic conditions')),
-                ('medications', models.TextField(blank=True, verbose_name='current medications')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('patient', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='medical_record', to='accounts.patientprofile')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("allergies", models.TextField(blank=True, verbose_name="allergies")),
+                ("chronic_conditions", models.TextField(blank=True, verbose_name="chronic conditions")),
+                ("medications", models.TextField(blank=True, verbose_name="current medications")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "patient",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="medical_record",
+                        to="accounts.patientprofile",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'medical record',
-                'verbose_name_plural': 'medical records',
-                'permissions': [('view_any_medical_record', "Can view any patient's medical record")],
+                "verbose_name": "medical record",
+                "verbose_name_plural": "medical records",
+                "permissions": [("view_any_medical_record", "Can view any patient's medical record")],
             },
         ),
         migrations.AddIndex(
-            model_name='patientprofile',
-            index=models.Index(fields=['phone'], name='accounts_pa_phone_a3ff10_idx'),
+            model_name="patientprofile",
+            index=models.Index(fields=["phone"], name="accounts_pa_phone_a3ff10_idx"),
         ),
         migrations.AddIndex(
-            model_name='patientprofile',
-            index=models.Index(fields=['national_id'], name='accounts_pa_nationa_607fba_idx'),
+            model_name="patientprofile",
+            index=models.Index(fields=["national_id"], name="accounts_pa_nationa_607fba_idx"),
         ),
     ]

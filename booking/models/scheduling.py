@@ -1,0 +1,301 @@
+"""Doctors, their availability and the slots generated from it.
+
+Times: ``Availability`` keeps what the doctor typed (a local date, start and end time in the doctor's
+time zone) *and* the resolved UTC instants; ``Slot`` and ``BlockedTime`` are UTC instants only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def _time_zone_choices():
+    return [(name, name) for name in sorted(available_timezones())]
+
+
+def _default_time_zone() -> str:
+    return settings.CLINIC_TIME_ZONE
+
+
+class Specialty(models.Model):
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("specialty")
+        verbose_name_plural = _("specialties")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BookingDefaults(models.Model):
+    """The clinic's booking policy defaults (one row, edited in the admin's system settings)."""
+
+    min_notice_hours = models.PositiveIntegerField(_("minimum notice (hours)"), default=2)
+    max_advance_days = models.PositiveIntegerField(
+        _("maximum advance window (days)"), default=60, validators=[MinValueValidator(1)]
+    )
+    buffer_minutes = models.PositiveIntegerField(
+        _("buffer between visits (minutes)"), default=0, validators=[MaxValueValidator(240)]
+    )
+    cancellation_notice_hours = models.PositiveIntegerField(_("cancellation notice (hours)"), default=24)
+    hold_minutes = models.PositiveIntegerField(
+        _("payment hold (minutes)"), default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
+    follow_up_discount_percent = models.DecimalField(
+        _("follow-up discount (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("5.00"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("booking policy defaults")
+        verbose_name_plural = _("booking policy defaults")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="bookingdefaults_singleton")]
+
+    def __str__(self) -> str:
+        return str(_("Clinic booking policy"))
+
+    @classmethod
+    def load(cls) -> BookingDefaults:
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+@dataclass(frozen=True)
+class EffectivePolicy:
+    """A doctor's booking policy with the clinic defaults filled in."""
+
+    min_notice: timedelta
+    max_advance: timedelta
+    buffer: timedelta
+    cancellation_notice: timedelta
+    hold: timedelta
+
+
+class Doctor(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="doctor",
+        limit_choices_to={"role": "doctor"},
+        verbose_name=_("user"),
+    )
+    title = models.CharField(_("title"), max_length=60, blank=True, help_text=_("e.g. Dr., MD, BS. CKI"))
+    specialties = models.ManyToManyField(Specialty, related_name="doctors", verbose_name=_("specialties"))
+    bio = models.TextField(_("biography"), blank=True)
+    photo = models.ImageField(_("photo"), upload_to="doctors/", blank=True)
+    languages = models.CharField(
+        _("languages"), max_length=120, blank=True, default="vi", help_text=_("Comma-separated codes, e.g. vi, en")
+    )
+    years_of_experience = models.PositiveSmallIntegerField(_("years of experience"), default=0)
+    consultation_fee = models.DecimalField(
+        _("consultation fee"), max_digits=12, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="VND")
+    time_zone = models.CharField(_("time zone"), max_length=64, default=_default_time_zone, choices=_time_zone_choices)
+    auto_confirm = models.BooleanField(
+        _("confirm bookings automatically"), default=True, help_text=_("Paid bookings are confirmed without review.")
+    )
+    is_active = models.BooleanField(
+        _("active (onboarded)"), default=False, db_index=True, help_text=_("Only active doctors can be booked.")
+    )
+    # Booking policy overrides; empty means the clinic default.
+    min_notice_hours = models.PositiveIntegerField(_("minimum notice (hours)"), null=True, blank=True)
+    max_advance_days = models.PositiveIntegerField(_("maximum advance window (days)"), null=True, blank=True)
+    buffer_minutes = models.PositiveIntegerField(_("buffer between visits (minutes)"), null=True, blank=True)
+    cancellation_notice_hours = models.PositiveIntegerField(_("cancellation notice (hours)"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("doctor")
+        verbose_name_plural = _("doctors")
+        ordering = ["user__last_name", "user__first_name"]
+
+    def __str__(self) -> str:
+        name = self.user.get_full_name() or self.user.email
+        return f"{self.title} {name}".strip()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def language_list(self) -> list[str]:
+        return [code.strip() for code in self.languages.split(",") if code.strip()]
+
+    def policy(self, defaults: BookingDefaults | None = None) -> EffectivePolicy:
+        defaults = defaults or BookingDefaults.load()
+
+        def pick(own, default):
+            return default if own is None else own
+
+        return EffectivePolicy(
+            min_notice=timedelta(hours=pick(self.min_notice_hours, defaults.min_notice_hours)),
+            max_advance=timedelta(days=pick(self.max_advance_days, defaults.max_advance_days)),
+            buffer=timedelta(minutes=pick(self.buffer_minutes, defaults.buffer_minutes)),
+            cancellation_notice=timedelta(
+                hours=pick(self.cancellation_notice_hours, defaults.cancellation_notice_hours)
+            ),
+            hold=timedelta(minutes=defaults.hold_minutes),
+        )
+
+
+class AppointmentMode(models.TextChoices):
+    IN_PERSON = "in_person", _("In person")
+    VIDEO = "video", _("Video")
+
+
+class AppointmentType(models.Model):
+    class Kind(models.TextChoices):
+        INITIAL = "initial", _("Initial visit")
+        FOLLOW_UP = "follow_up", _("Follow-up visit")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.INITIAL)
+    duration_minutes = models.PositiveIntegerField(
+        _("duration (minutes)"), default=30, validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    price = models.DecimalField(
+        _("price"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("Empty: the doctor's consultation fee."),
+    )
+    mode = models.CharField(_("mode"), max_length=16, choices=AppointmentMode.choices, default=AppointmentMode.VIDEO)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("appointment type")
+        verbose_name_plural = _("appointment types")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Availability(models.Model):
+    """A block of a doctor's time on one local date, cut into slots of ``slot_minutes``."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="availabilities")
+    date = models.DateField(_("date"))
+    start_time = models.TimeField(_("start time"))
+    end_time = models.TimeField(_("end time"))
+    slot_minutes = models.PositiveIntegerField(
+        _("visit length (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    # resolved in the doctor's zone at creation (DST-aware); used for overlap checks
+    starts_at = models.DateTimeField(editable=False)
+    ends_at = models.DateTimeField(editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("availability")
+        verbose_name_plural = _("availability")
+        ordering = ["date", "start_time"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start_time__lt=F("end_time")), name="availability_start_before_end"),
+            models.CheckConstraint(condition=Q(starts_at__lt=F("ends_at")), name="availability_instants_ordered"),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5) & Q(slot_minutes__lte=480), name="availability_slot_length_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["doctor", "starts_at"], name="availability_doctor_start_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} {self.date:%Y-%m-%d} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+
+class SlotStatus(models.TextChoices):
+    FREE = "free", _("Free")
+    HELD = "held", _("Held")
+    BOOKED = "booked", _("Booked")
+    BLOCKED = "blocked", _("Blocked")
+
+
+class Slot(models.Model):
+    """One bookable visit time. Claimed with one conditional UPDATE (``booking.services``).
+
+    ``held`` with ``hold_expires_at`` in the past counts as free everywhere.
+    """
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="slots")
+    availability = models.ForeignKey(Availability, on_delete=models.CASCADE, related_name="slots")
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    status = models.CharField(_("status"), max_length=8, choices=SlotStatus.choices, default=SlotStatus.FREE)
+    hold_expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("slot")
+        verbose_name_plural = _("slots")
+        ordering = ["start"]
+        constraints = [
+            models.UniqueConstraint(fields=["doctor", "start"], name="slot_unique_doctor_start"),
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="slot_start_before_end"),
+            models.CheckConstraint(
+                condition=~Q(status="held") | Q(hold_expires_at__isnull=False), name="slot_hold_has_expiry"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["doctor", "status", "start"], name="slot_doctor_status_start_idx"),
+            models.Index(fields=["start"], condition=Q(status="free"), name="slot_free_start_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} {timezone.localtime(self.start, self.doctor.zone):%Y-%m-%d %H:%M}"
+
+    def is_free_at(self, now) -> bool:
+        return self.status == SlotStatus.FREE or (
+            self.status == SlotStatus.HELD and self.hold_expires_at is not None and self.hold_expires_at <= now
+        )
+
+
+class BlockedTime(models.Model):
+    """Time a doctor cannot see patients (leave, meetings): free slots inside it are blocked."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="blocked_times")
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("blocked time")
+        verbose_name_plural = _("blocked time")
+        ordering = ["starts_at"]
+        constraints = [models.CheckConstraint(condition=Q(starts_at__lt=F("ends_at")), name="blockedtime_ordered")]
+        indexes = [models.Index(fields=["doctor", "starts_at"], name="blockedtime_doctor_start_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.doctor}: {self.reason or _('blocked')}"
