@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
-	$(BIN)/python manage.py compiletranslations
+	DEBUG=1 $(BIN)/python manage.py compiletranslations
 
 # Migrate the embedded SQLite database (or DATABASE_URL), create schedules and the demo data.
 setup: install
@@ -43,8 +43,8 @@ check: install
 
 # Extract strings into themes/locale (needs GNU gettext's xgettext), then compile.
 messages: install
-	$(BIN)/python manage.py makemessages -l vi --ignore=.venv --ignore=var --ignore=static_collected --ignore=node_modules
-	$(BIN)/python manage.py compiletranslations
+	DEBUG=1 $(BIN)/python manage.py makemessages -l vi --ignore=.venv --ignore=var --ignore=static_collected --ignore=node_modules
+	DEBUG=1 $(BIN)/python manage.py compiletranslations
 
 clean:
 	rm -rf $(VENV) var static_collected

@@ -7,6 +7,15 @@ import pytest
 from tests.factories import make_user
 
 
+def pytest_configure(config):
+    # Translations are compiled at install time; do it here too so a bare `pytest` sees them.
+    from django.conf import settings
+
+    from core.translations import compile_catalogues
+
+    compile_catalogues(settings.LOCALE_PATHS)
+
+
 @pytest.fixture
 def admin_an(db):
     return make_user("an.admin@clinic.test", "admin", first_name="An")
