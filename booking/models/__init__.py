@@ -1,5 +1,19 @@
 """Booking domain models. Split by area (scheduling, appointments); import them from here."""
 
+from booking.models.appointments import (
+    OPEN_STATUSES,
+    SLOT_OCCUPYING,
+    Appointment,
+    AppointmentStatus,
+    CancelledBy,
+    IdempotencyRecord,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    Refund,
+    Voucher,
+    money,
+)
 from booking.models.scheduling import (
     AppointmentMode,
     AppointmentType,
@@ -14,6 +28,18 @@ from booking.models.scheduling import (
 )
 
 __all__ = [
+    "OPEN_STATUSES",
+    "SLOT_OCCUPYING",
+    "Appointment",
+    "AppointmentStatus",
+    "CancelledBy",
+    "IdempotencyRecord",
+    "Payment",
+    "PaymentEvent",
+    "PaymentStatus",
+    "Refund",
+    "Voucher",
+    "money",
     "AppointmentMode",
     "AppointmentType",
     "Availability",

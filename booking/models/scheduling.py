@@ -56,6 +56,12 @@ class BookingDefaults(models.Model):
     hold_minutes = models.PositiveIntegerField(
         _("payment hold (minutes)"), default=10, validators=[MinValueValidator(1), MaxValueValidator(120)]
     )
+    late_cancellation_refund_percent = models.PositiveSmallIntegerField(
+        _("refund on late patient cancellation (%)"),
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Patients cancelling inside the notice period get this share back; on time they get all of it."),
+    )
     follow_up_discount_percent = models.DecimalField(
         _("follow-up discount (%)"),
         max_digits=5,
@@ -88,6 +94,7 @@ class EffectivePolicy:
     buffer: timedelta
     cancellation_notice: timedelta
     hold: timedelta
+    late_cancellation_refund_percent: int
 
 
 class Doctor(models.Model):
@@ -156,6 +163,7 @@ class Doctor(models.Model):
                 hours=pick(self.cancellation_notice_hours, defaults.cancellation_notice_hours)
             ),
             hold=timedelta(minutes=defaults.hold_minutes),
+            late_cancellation_refund_percent=defaults.late_cancellation_refund_percent,
         )
 
 

@@ -178,6 +178,21 @@ else:
 # the worker is considered alive while its heartbeat task ran within this many seconds
 WORKER_HEARTBEAT_MAX_AGE = envint("WORKER_HEARTBEAT_MAX_AGE", 180, minimum=60)
 
+# Outbox rows (core.outbox) are delivered after commit by this task; a periodic sweep retries.
+OUTBOX_DELIVERY_TASK = "workflows.tasks.deliver_outbox_message"
+
+# --- booking, payments, messaging ---------------------------------------------------------------
+BOOKING_MAX_HOLDS_PER_PATIENT = envint("BOOKING_MAX_HOLDS_PER_PATIENT", 2, minimum=1)
+# gateways patients may choose, the first is the default; "sandbox" is a local checkout page
+PAYMENT_GATEWAYS = envlist("PAYMENT_GATEWAYS", ["sandbox", "cash"])
+STRIPE_SECRET_KEY = envstr("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = envstr("STRIPE_API_BASE", "https://api.stripe.com")
+STRIPE_WEBHOOK_TOLERANCE = envint("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=30)
+# SMS: "console" (logs) by default; a provider backend is a dotted path to a class with send(to, text)
+SMS_BACKEND = envstr("SMS_BACKEND", "workflows.sms.ConsoleSMSBackend")
+REMINDER_LEADS_MINUTES = [int(x) for x in envlist("REMINDER_LEADS_MINUTES", ["1440", "60"])]
+
 # --- accounts ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

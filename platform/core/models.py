@@ -36,3 +36,41 @@ class WorkerHeartbeat(models.Model):
 
     class Meta:
         verbose_name = _("worker heartbeat")
+
+
+class OutboxMessage(models.Model):
+    """Something a person must be told, written in the same transaction as the change that caused it.
+
+    ``workflows`` delivers it after commit (in-app, email, SMS) and marks it sent. ``dedupe_key`` is
+    unique: one message per (what, which object, whom), so a retried task or a replayed event can
+    never send it twice.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=64, db_index=True)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=255, unique=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(status="pending"), name="outbox_pending_idx"),
+            models.Index(fields=["object_type", "object_id"], name="outbox_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id}"

@@ -1,0 +1,359 @@
+"""Appointments and their state machine, payments, refunds, vouchers and idempotency records.
+
+Transitions only check guards and change ``status``; ``booking.services.appointments`` calls them
+inside one transaction, saves, audits and writes outbox rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm_log.decorators import fsm_log_by, fsm_log_description
+
+from booking.models.scheduling import AppointmentType, Doctor, Slot
+
+
+class AppointmentStatus(models.TextChoices):
+    PENDING_PATIENT_CONFIRMATION = "pending_patient_confirmation", _("Follow-up suggested")
+    PENDING_PAYMENT = "pending_payment", _("Awaiting payment")
+    PENDING = "pending", _("Awaiting doctor's confirmation")
+    CONFIRMED = "confirmed", _("Confirmed")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_SHOW = "no_show", _("No-show")
+    EXPIRED = "expired", _("Expired")
+
+
+S = AppointmentStatus
+#: statuses in which an appointment occupies its slot (one per slot, enforced by a partial unique index)
+SLOT_OCCUPYING = (S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
+#: statuses a patient still "has" (upcoming, counted for the two-holds limit etc.)
+OPEN_STATUSES = (S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED)
+
+
+class CancelledBy(models.TextChoices):
+    PATIENT = "patient", _("Patient")
+    DOCTOR = "doctor", _("Doctor")
+    STAFF = "staff", _("Staff")
+    ADMIN = "admin", _("Admin")
+    SYSTEM = "system", _("System")
+
+
+def money(value) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+class Appointment(ConcurrentTransitionMixin, models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
+    slot = models.ForeignKey(Slot, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments")
+    appointment_type = models.ForeignKey(
+        AppointmentType, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("appointment type")
+    )
+    # a copy of the slot's times: history survives the slot being regenerated or deleted
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    mode = models.CharField(_("mode"), max_length=16, default="video")
+    reason = models.TextField(_("reason for visit"), blank=True, max_length=2000)
+    first_name = models.CharField(_("first name"), max_length=150)
+    last_name = models.CharField(_("last name"), max_length=150)
+    phone = models.CharField(_("phone"), max_length=32)
+    national_id = models.CharField(_("national ID"), max_length=32, blank=True)
+    email = models.EmailField(_("email"))
+
+    status = FSMField(_("status"), default=S.PENDING_PAYMENT, choices=S.choices, protected=True, db_index=True)
+    hold_expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
+
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    discount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(_("currency"), max_length=3, default="VND")
+    voucher = models.ForeignKey(
+        "booking.Voucher", null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(_("cancelled by"), max_length=16, choices=CancelledBy.choices, blank=True)
+    cancelled_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancellation_reason = models.TextField(_("cancellation reason"), blank=True, max_length=1000)
+    cancelled_late = models.BooleanField(_("late cancellation"), default=False)
+
+    video_channel = models.CharField(_("video channel"), max_length=64, blank=True)
+    video_token = models.TextField(_("last video token"), blank=True)
+
+    # follow-up (seed 001)
+    is_follow_up_suggestion = models.BooleanField(_("follow-up suggestion"), default=False)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups", verbose_name=_("parent")
+    )
+    suggested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    suggested_date = models.DateField(_("suggested date"), null=True, blank=True)
+    suggested_time = models.TimeField(_("suggested time"), null=True, blank=True)
+    follow_up_discount_percent = models.DecimalField(
+        _("follow-up discount (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    follow_up_notes = models.TextField(_("follow-up notes"), blank=True, max_length=2000)
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot"],
+                condition=Q(status__in=[s.value for s in SLOT_OCCUPYING]),
+                name="appointment_one_active_per_slot",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True) | Q(starts_at__lt=F("ends_at")), name="appointment_times_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(discount__gte=0) & Q(discount__lte=F("price")), name="appointment_discount_within_price"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="pending_payment") | Q(hold_expires_at__isnull=False),
+                name="appointment_hold_has_expiry",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["doctor", "starts_at"], name="appt_doctor_start_idx"),
+            models.Index(fields=["patient", "starts_at"], name="appt_patient_start_idx"),
+            models.Index(fields=["status", "starts_at"], name="appt_status_start_idx"),
+            models.Index(
+                fields=["hold_expires_at"], condition=Q(status="pending_payment"), name="appt_hold_expiry_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        when = timezone.localtime(self.starts_at).strftime("%Y-%m-%d %H:%M") if self.starts_at else "—"
+        return f"#{self.pk} {self.last_name} {self.first_name} · {when}"
+
+    # --- row-local helpers -------------------------------------------------------------------
+    @property
+    def amount_due(self) -> Decimal:
+        return money(self.price - self.discount)
+
+    @property
+    def patient_name(self) -> str:
+        return f"{self.last_name} {self.first_name}".strip()
+
+    def hold_is_live(self, now) -> bool:
+        return self.status == S.PENDING_PAYMENT and self.hold_expires_at is not None and self.hold_expires_at > now
+
+    def has_started(self, now) -> bool:
+        return self.starts_at is not None and self.starts_at <= now
+
+    # --- transitions (guards and state only) ---------------------------------------------------
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=S.PENDING_PAYMENT, target=S.CONFIRMED)
+    def confirm_paid(self, *, by=None, description=None):
+        """Paid, and the doctor confirms automatically."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=S.PENDING_PAYMENT, target=S.PENDING)
+    def await_doctor(self, *, by=None, description=None):
+        """Paid; the doctor reviews the request."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=S.PENDING, target=S.CONFIRMED)
+    def confirm(self, *, by=None, description=None):
+        """The doctor (or staff, or an admin forcing it) confirms."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=S.PENDING, target=S.CANCELLED)
+    def decline(self, *, by=None, description=None):
+        """The doctor declines a paid request (the payment is refunded)."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=S.PENDING_PAYMENT, target=S.EXPIRED)
+    def expire(self, *, by=None, description=None):
+        """The hold lapsed unpaid, or the payment failed."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=[S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED], target=S.CANCELLED)
+    def cancel(self, *, by=None, description=None):
+        """Cancelled by the patient, the doctor, staff or an admin."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=S.CONFIRMED, target=S.COMPLETED)
+    def complete(self, *, by=None, description=None):
+        """The visit took place."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=S.CONFIRMED, target=S.NO_SHOW)
+    def mark_no_show(self, *, by=None, description=None):
+        """The patient did not come (only after the start time; checked by the service)."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=S.EXPIRED, target=S.CONFIRMED)
+    def reinstate_confirmed(self, *, by=None, description=None):
+        """A payment arrived after the hold lapsed and the slot was still free (auto-confirming doctor)."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=S.EXPIRED, target=S.PENDING)
+    def reinstate_pending(self, *, by=None, description=None):
+        """A payment arrived after the hold lapsed and the slot was still free (doctor reviews)."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=S.PENDING_PATIENT_CONFIRMATION, target=S.PENDING_PAYMENT)
+    def accept_follow_up(self, *, by=None, description=None):
+        """The patient accepted a suggested follow-up and picked its slot."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=S.PENDING_PATIENT_CONFIRMATION, target=S.CANCELLED)
+    def reject_follow_up(self, *, by=None, description=None):
+        """The patient rejected a suggested follow-up."""
+
+
+class Voucher(models.Model):
+    class Kind(models.TextChoices):
+        PERCENT = "percent", _("Percent off")
+        FIXED = "fixed", _("Fixed amount off")
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.PERCENT)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    max_uses = models.PositiveIntegerField(_("maximum uses"), null=True, blank=True)
+    used_count = models.PositiveIntegerField(_("times used"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("voucher")
+        verbose_name_plural = _("vouchers")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="percent") | Q(value__lte=100), name="voucher_percent_at_most_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(used_count__lte=F("max_uses")), name="voucher_within_max_uses"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def discount_for(self, amount: Decimal) -> Decimal:
+        if self.kind == self.Kind.PERCENT:
+            return min(amount, money(amount * self.value / 100))
+        return min(amount, money(self.value))
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Paid")
+    FAILED = "failed", _("Failed")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class Payment(models.Model):
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="payments")
+    gateway = models.CharField(_("gateway"), max_length=16)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    provider_reference = models.CharField(_("provider reference"), max_length=255, blank=True, db_index=True)
+    provider_payment_intent = models.CharField(max_length=255, blank=True)
+    checkout_url = models.CharField(_("checkout URL"), max_length=1000, blank=True)
+    refunded_amount = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(refunded_amount__lte=F("amount")), name="payment_refund_within_amount"),
+            # one successful payment per appointment: a second success is refunded, not recorded twice
+            models.UniqueConstraint(
+                fields=["appointment"], condition=Q(status="succeeded"), name="payment_one_success_per_appointment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.amount} {self.currency} ({self.get_status_display()})"
+
+
+class Refund(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    reason = models.CharField(_("reason"), max_length=255)
+    provider_reference = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+
+    def __str__(self) -> str:
+        return f"{self.amount} ({self.reason})"
+
+
+class PaymentEvent(models.Model):
+    """A gateway callback, stored once per provider event id: replays are recognised and ignored."""
+
+    gateway = models.CharField(max_length=16)
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment event")
+        verbose_name_plural = _("payment events")
+        constraints = [models.UniqueConstraint(fields=["gateway", "event_id"], name="paymentevent_unique_event")]
+
+    def __str__(self) -> str:
+        return f"{self.gateway}:{self.event_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST carrying an ``Idempotency-Key``; a retry gets the same answer."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    scope = models.CharField(max_length=100)
+    request_fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_unique_key"),
+        ]

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import DomainError
+
+if TYPE_CHECKING:
+    from booking.models import Payment
+
+
+class GatewayError(DomainError):
+    code = "payment_gateway_error"
+    status = 502
+
+
+class GatewayNotConfigured(DomainError):
+    code = "payment_gateway_not_configured"
+    status = 503
+
+
+class InvalidWebhook(DomainError):
+    code = "invalid_webhook"
+    status = 400
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """Where to send the patient to pay, and the gateway's reference for this payment."""
+
+    checkout_url: str
+    provider_reference: str
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A verified gateway event, reduced to what Medbook acts on."""
+
+    event_id: str
+    event_type: str  # "payment.succeeded" | "payment.failed" | "ignored"
+    provider_reference: str = ""
+    payment_id: int | None = None
+    amount: Decimal | None = None
+    failure_reason: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class Gateway:
+    name = ""
+    label = _("Payment")
+    #: True when the patient pays on a page of the gateway (sandbox, Stripe) rather than at the desk
+    redirects = True
+
+    def start(self, payment: Payment, *, success_url: str, cancel_url: str) -> StartResult:
+        raise NotImplementedError
+
+    def refund(self, payment: Payment, amount: Decimal) -> str:
+        """Refund ``amount`` of ``payment``; returns the gateway's refund reference."""
+        raise NotImplementedError
+
+    def parse_webhook(self, body: bytes, headers: dict[str, str]) -> WebhookEvent:
+        """Verify a callback's authenticity on the raw body and translate it."""
+        raise InvalidWebhook(_("This gateway does not send webhooks."))

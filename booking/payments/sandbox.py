@@ -1,0 +1,79 @@
+"""A local stand-in for a card gateway: a checkout page with Pay and Decline buttons.
+
+The buttons post a signed event to ``/api/v1/payments/webhooks/sandbox``, the same path a real
+gateway's webhook takes, so the sandbox exercises the whole callback flow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from booking.payments.base import Gateway, InvalidWebhook, StartResult, WebhookEvent
+
+SIGNATURE_HEADER = "X-Sandbox-Signature"
+
+
+def _key() -> bytes:
+    return hashlib.sha256(f"medbook-sandbox-gateway:{settings.SECRET_KEY}".encode()).digest()
+
+
+def sign(body: bytes) -> str:
+    return hmac.new(_key(), body, hashlib.sha256).hexdigest()
+
+
+def build_event(*, payment, outcome: str) -> bytes:
+    """The body the checkout page posts: ``outcome`` is "succeeded" or "failed"."""
+    return json.dumps(
+        {
+            "id": f"sbx_evt_{secrets.token_hex(8)}",
+            "type": f"payment.{outcome}",
+            "payment": payment.pk,
+            "reference": payment.provider_reference,
+            "amount": str(payment.amount),
+        },
+        sort_keys=True,
+    ).encode()
+
+
+class SandboxGateway(Gateway):
+    name = "sandbox"
+    label = _("Card (sandbox)")
+
+    def start(self, payment, *, success_url: str, cancel_url: str) -> StartResult:
+        reference = f"sbx_{secrets.token_urlsafe(12)}"
+        return StartResult(
+            checkout_url=reverse("portal:sandbox_checkout", kwargs={"reference": reference}),
+            provider_reference=reference,
+        )
+
+    def refund(self, payment, amount: Decimal) -> str:
+        return f"sbx_refund_{secrets.token_hex(6)}"
+
+    def parse_webhook(self, body: bytes, headers: dict[str, str]) -> WebhookEvent:
+        signature = headers.get(SIGNATURE_HEADER, "")
+        if not signature or not hmac.compare_digest(signature, sign(body)):
+            raise InvalidWebhook(_("Invalid sandbox signature."))
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise InvalidWebhook(_("Malformed event.")) from None
+        kind = data.get("type")
+        if kind not in {"payment.succeeded", "payment.failed"}:
+            kind = "ignored"
+        return WebhookEvent(
+            event_id=str(data["id"]),
+            event_type=kind,
+            provider_reference=str(data.get("reference", "")),
+            payment_id=data.get("payment"),
+            amount=Decimal(data["amount"]) if data.get("amount") else None,
+            failure_reason="declined in sandbox" if kind == "payment.failed" else "",
+            payload=data,
+        )
