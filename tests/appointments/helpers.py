@@ -1,0 +1,68 @@
+"""Builders for appointment tests: a doctor with published slots, made with the ORM directly so
+these tests do not depend on the scheduling services under test elsewhere."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from booking.models import AppointmentType, Availability, Doctor, Slot, Specialty
+from booking.services.appointments import BookingDetails
+from tests.factories import make_user
+
+
+def make_doctor(email="binh.doctor@clinic.test", *, auto_confirm=True, fee=Decimal("500000"), time_zone="Asia/Ho_Chi_Minh"):
+    user = make_user(email, "doctor", first_name="Bình", last_name="Phạm")
+    specialty, _ = Specialty.objects.get_or_create(slug="general", defaults={"name": "General medicine"})
+    doctor = Doctor.objects.create(
+        user=user, consultation_fee=fee, auto_confirm=auto_confirm, is_active=True, time_zone=time_zone
+    )
+    doctor.specialties.add(specialty)
+    return doctor
+
+
+def make_slots(doctor, *, start: datetime, count=4, minutes=30) -> list[Slot]:
+    """``count`` consecutive slots from ``start`` (UTC), in one availability block."""
+    end = start + timedelta(minutes=minutes * count)
+    local_start = timezone.localtime(start, doctor.zone)
+    local_end = timezone.localtime(end, doctor.zone)
+    availability = Availability.objects.create(
+        doctor=doctor,
+        date=local_start.date(),
+        start_time=local_start.time(),
+        end_time=local_end.time(),
+        slot_minutes=minutes,
+        starts_at=start,
+        ends_at=end,
+    )
+    return Slot.objects.bulk_create(
+        Slot(
+            doctor=doctor,
+            availability=availability,
+            start=start + timedelta(minutes=minutes * i),
+            end=start + timedelta(minutes=minutes * (i + 1)),
+        )
+        for i in range(count)
+    )
+
+
+def tomorrow_at(hour: int, *, now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
+    return (now + timedelta(days=1)).replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+def details_for(patient, reason="Headache for three days") -> BookingDetails:
+    return BookingDetails(
+        first_name=patient.first_name or "Đào",
+        last_name=patient.last_name or "Nguyễn",
+        phone="+84 90 000 0001",
+        email=patient.email,
+        national_id="079123456789",
+        reason=reason,
+    )
+
+
+def follow_up_type():
+    return AppointmentType.objects.create(name="Follow-up", kind="follow_up", duration_minutes=20, mode="video")
