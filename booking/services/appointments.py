@@ -126,7 +126,9 @@ def actor_role(*, appointment: Appointment, actor) -> str:
 def _locked(appointment: Appointment) -> Appointment:
     """Re-read ``appointment`` with a row lock (call inside a transaction)."""
     return (
-        Appointment.objects.select_for_update().select_related("doctor__user", "patient", "slot").get(pk=appointment.pk)
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("doctor__user", "patient", "slot")
+        .get(pk=appointment.pk)
     )
 
 
@@ -581,7 +583,9 @@ def appointments_expire_lapsed_holds(*, now: datetime | None = None, limit: int 
     )
     for pk in ids:
         with transaction.atomic():
-            appointment = Appointment.objects.select_for_update().select_related("patient").filter(pk=pk).first()
+            appointment = (
+                Appointment.objects.select_for_update(of=("self",)).select_related("patient").filter(pk=pk).first()
+            )
             if appointment is None or appointment.status != S.PENDING_PAYMENT or appointment.hold_is_live(now):
                 continue
             _expire(appointment, now=now, reason="hold lapsed")

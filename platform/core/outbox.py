@@ -40,7 +40,8 @@ def outbox_add(
         return None
     task = getattr(settings, "OUTBOX_DELIVERY_TASK", None)
     if task:
-        transaction.on_commit(lambda: _enqueue(task, message.pk))
+        # robust: a delivery problem is logged and retried by the sweep; it never undoes or fails the change
+        transaction.on_commit(lambda: _enqueue(task, message.pk), robust=True)
     return message
 
 

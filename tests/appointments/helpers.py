@@ -13,7 +13,9 @@ from booking.services.appointments import BookingDetails
 from tests.factories import make_user
 
 
-def make_doctor(email="binh.doctor@clinic.test", *, auto_confirm=True, fee=Decimal("500000"), time_zone="Asia/Ho_Chi_Minh"):
+def make_doctor(
+    email="binh.doctor@clinic.test", *, auto_confirm=True, fee=Decimal("500000"), time_zone="Asia/Ho_Chi_Minh"
+):
     user = make_user(email, "doctor", first_name="Bình", last_name="Phạm")
     specialty, _ = Specialty.objects.get_or_create(slug="general", defaults={"name": "General medicine"})
     doctor = Doctor.objects.create(

@@ -69,7 +69,9 @@ def test_doctor_and_staff_must_give_a_reason_and_admins_can_force(far_slots, pat
 def test_nothing_is_deleted_and_a_cancelled_slot_can_be_booked_again(far_slots, patient_dao, patient_lan):
     appointment = confirmed(far_slots[0], patient_dao)
     svc.appointment_cancel(appointment=appointment, actor=patient_dao)
-    again = svc.appointment_book(slot=far_slots[0], patient=patient_lan, actor=patient_lan, details=details_for(patient_lan))
+    again = svc.appointment_book(
+        slot=far_slots[0], patient=patient_lan, actor=patient_lan, details=details_for(patient_lan)
+    )
     assert Appointment.objects.filter(slot=far_slots[0]).count() == 2
     assert again.status == S.PENDING_PAYMENT
 
@@ -148,6 +150,8 @@ def test_follow_up_rejected_by_the_patient(doctor_binh, patient_dao, patient_lan
 
 
 def test_transitions_are_protected_from_direct_assignment(slots, patient_dao):
-    appointment = svc.appointment_book(slot=slots[0], patient=patient_dao, actor=patient_dao, details=details_for(patient_dao))
+    appointment = svc.appointment_book(
+        slot=slots[0], patient=patient_dao, actor=patient_dao, details=details_for(patient_dao)
+    )
     with pytest.raises(AttributeError):
         appointment.status = S.CONFIRMED
