@@ -1,5 +1,11 @@
 """Assembles /api/v1/: the core API object plus each domain's routers."""
 
+from booking.api import appointments as appointment_api
+from booking.api.scheduling import router as scheduling_router
 from core.api import api
+
+api.add_router("", scheduling_router)
+api.add_router("", appointment_api.router)
+api.add_router("", appointment_api.webhooks)
 
 __all__ = ["api"]

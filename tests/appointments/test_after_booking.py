@@ -9,7 +9,7 @@ from django.utils import timezone
 from booking.models import Appointment, AppointmentStatus, BookingDefaults, PaymentStatus, Slot, SlotStatus
 from booking.services import appointments as svc
 from core.models import OutboxMessage
-from tests.appointments.helpers import details_for, follow_up_type, make_slots, tomorrow_at
+from tests.appointments.helpers import details_for, follow_up_type, make_slots
 
 S = AppointmentStatus
 
