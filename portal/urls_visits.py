@@ -1,0 +1,3 @@
+"""Portal routes for video visits and messaging (included by portal/urls.py under the portal namespace)."""
+
+urlpatterns: list = []
