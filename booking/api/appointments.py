@@ -434,6 +434,6 @@ webhooks = Router(tags=["payments"], auth=None)
 def payment_webhook(request, gateway: str):
     if gateway not in {"sandbox", "stripe"}:
         raise NotFound(_("Unknown gateway."))
-    headers = {key: value for key, value in request.headers.items()}
+    headers = dict(request.headers.items())
     outcome = svc.payment_webhook_process(gateway=gateway, body=request.body, headers=headers)
     return {"received": True, "outcome": outcome}
