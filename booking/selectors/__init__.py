@@ -1,0 +1,27 @@
+"""Booking reads. Import selectors from here; each area lives in its own module."""
+
+from booking.selectors.scheduling import (
+    DoctorPage,
+    WeekDay,
+    WeekSlot,
+    WeekView,
+    available_dates,
+    doctor_search,
+    fold_text,
+    free_slots,
+    slot_free_q,
+    week_view,
+)
+
+__all__ = [
+    "DoctorPage",
+    "WeekDay",
+    "WeekSlot",
+    "WeekView",
+    "available_dates",
+    "doctor_search",
+    "fold_text",
+    "free_slots",
+    "slot_free_q",
+    "week_view",
+]

@@ -1,0 +1,309 @@
+"""Reads about doctors' time: free slots, bookable dates, doctor search and the admin week view.
+
+Each selector runs a fixed number of queries, however many doctors or slots it returns. "Free" means
+status free, or held with a hold that has lapsed (an expired hold counts as free everywhere), not
+covered by blocked time, after the doctor's minimum notice and inside their maximum advance window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import (
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from booking.models import BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus, Specialty
+from booking.slotting import local_day_bounds, resolve_local
+
+MAX_PER_PAGE = 100
+
+
+def slot_free_q(*, now: dt.datetime) -> Q:
+    """Slots nobody holds: free, or held with a lapsed hold."""
+    return Q(status=SlotStatus.FREE) | Q(status=SlotStatus.HELD, hold_expires_at__lte=now)
+
+
+def _not_blocked() -> Exists:
+    """Negated below: blocked time of the slot's doctor overlapping the slot (for a ``Slot`` queryset)."""
+    return Exists(
+        BlockedTime.objects.filter(
+            doctor_id=OuterRef("doctor_id"), starts_at__lt=OuterRef("end"), ends_at__gt=OuterRef("start")
+        )
+    )
+
+
+def free_slots(
+    *,
+    doctor: Doctor,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime | None = None,
+    defaults: BookingDefaults | None = None,
+) -> QuerySet[Slot]:
+    """``doctor``'s bookable slots starting in ``[start, end)``, earliest first (one query when evaluated,
+    plus one for the clinic defaults unless ``defaults`` is given)."""
+    now = now or timezone.now()
+    policy = doctor.policy(defaults)
+    earliest = max(start, now + policy.min_notice)
+    latest = now + policy.max_advance
+    return (
+        Slot.objects.filter(doctor=doctor, start__gte=earliest, start__lt=end, start__lte=latest)
+        .filter(slot_free_q(now=now))
+        .exclude(_not_blocked())
+        .order_by("start")
+    )
+
+
+def _month_bounds(year: int, month: int, zone) -> tuple[dt.datetime, dt.datetime]:
+    first = dt.date(year, month, 1)
+    following = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+    return resolve_local(first, dt.time(0), zone), resolve_local(following, dt.time(0), zone)
+
+
+def available_dates(
+    *,
+    doctor: Doctor,
+    year: int,
+    month: int,
+    now: dt.datetime | None = None,
+    defaults: BookingDefaults | None = None,
+) -> list[dt.date]:
+    """The local dates (doctor's zone) of ``year``-``month`` with at least one free slot, sorted.
+
+    One query (plus one for the clinic defaults unless ``defaults`` is given): the database turns each
+    slot's start into its local date and returns the distinct dates.
+    """
+    zone = doctor.zone
+    start, end = _month_bounds(year, month, zone)
+    days = (
+        free_slots(doctor=doctor, start=start, end=end, now=now, defaults=defaults)
+        .annotate(local_day=TruncDate("start", tzinfo=zone))
+        .order_by("local_day")
+        .values_list("local_day", flat=True)
+        .distinct()
+    )
+    return list(days)
+
+
+# --- doctor search -----------------------------------------------------------------------------
+
+
+def fold_text(text: str) -> str:
+    """Lower-case ``text`` and strip its accents, so "dung" finds "Dũng" and "dang" finds "Đặng"."""
+    text = (text or "").replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+@dataclass
+class DoctorPage:
+    """One page of doctor search results. Each doctor carries ``next_free_start`` (a UTC datetime),
+    its ``user`` and its active ``specialties`` (prefetched)."""
+
+    doctors: list[Doctor]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.num_pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def _matching_doctor_ids(q: str) -> list[int]:
+    """Active doctors whose name, title or specialty contains every word of ``q``, ignoring case and
+    accents (one query over the names; the comparison runs in Python because neither database folds
+    Vietnamese accents on its own)."""
+    words = fold_text(q).split()
+    texts: dict[int, list[str]] = defaultdict(list)
+    rows = Doctor.objects.filter(is_active=True, user__is_active=True).values_list(
+        "pk", "title", "user__first_name", "user__last_name", "specialties__name"
+    )
+    for pk, title, first_name, last_name, specialty in rows:
+        if not texts[pk]:
+            texts[pk].extend([title, first_name, last_name, f"{first_name} {last_name}", f"{last_name} {first_name}"])
+        if specialty:
+            texts[pk].append(specialty)
+    matches = []
+    for pk, parts in texts.items():
+        haystack = fold_text(" | ".join(parts))
+        if all(word in haystack for word in words):
+            matches.append(pk)
+    return matches
+
+
+def _policy_span(field: str, default: int, unit: dt.timedelta):
+    """The doctor's (outer row's) ``field`` or the clinic default, times ``unit``, as a duration."""
+    count = Coalesce(OuterRef(field), Value(default), output_field=IntegerField())
+    return ExpressionWrapper(count * Value(unit), output_field=DurationField())
+
+
+def doctor_search(
+    *,
+    q: str = "",
+    specialty: str | int | None = None,
+    now: dt.datetime | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    defaults: BookingDefaults | None = None,
+) -> DoctorPage:
+    """Active doctors with at least one upcoming free slot, matching ``q`` (name, title or specialty) and
+    ``specialty`` (slug or id), soonest available first, one page at a time. (Not by name: the two
+    databases sort Vietnamese letters such as "Đ" differently, and pages must be stable.)
+
+    The next free slot is a subquery that applies each doctor's own notice and advance window, so the
+    number of queries stays the same however many doctors or slots there are.
+    """
+    now = now or timezone.now()
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValueError(f"page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")
+    defaults = defaults or BookingDefaults.load()
+    earliest = ExpressionWrapper(
+        Value(now) + _policy_span("min_notice_hours", defaults.min_notice_hours, dt.timedelta(hours=1)),
+        output_field=DateTimeField(),
+    )
+    latest = ExpressionWrapper(
+        Value(now) + _policy_span("max_advance_days", defaults.max_advance_days, dt.timedelta(days=1)),
+        output_field=DateTimeField(),
+    )
+    next_free = (
+        Slot.objects.filter(doctor_id=OuterRef("pk"), start__gte=now)
+        .filter(slot_free_q(now=now))
+        .filter(start__gte=earliest, start__lte=latest)
+        .exclude(_not_blocked())
+        .order_by("start")
+        .values("start")[:1]
+    )
+    doctors = Doctor.objects.filter(is_active=True, user__is_active=True)
+    if specialty not in (None, ""):
+        by = {"specialty_id": int(specialty)} if str(specialty).isdigit() else {"specialty__slug": str(specialty)}
+        doctors = doctors.filter(Exists(Doctor.specialties.through.objects.filter(doctor_id=OuterRef("pk"), **by)))
+    if q and q.strip():
+        doctors = doctors.filter(pk__in=_matching_doctor_ids(q))
+    doctors = doctors.annotate(next_free_start=Subquery(next_free, output_field=DateTimeField())).filter(
+        next_free_start__isnull=False
+    )
+    total = doctors.count()
+    offset = (page - 1) * per_page
+    rows = list(
+        doctors.select_related("user")
+        .prefetch_related(Prefetch("specialties", queryset=Specialty.objects.filter(is_active=True).order_by("name")))
+        .order_by("next_free_start", "pk")[offset : offset + per_page]
+    )
+    return DoctorPage(doctors=rows, page=page, per_page=per_page, total=total)
+
+
+# --- admin week view ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekSlot:
+    slot: Slot
+    #: what the week view shows: free, held, booked or blocked (a lapsed hold shows as free)
+    display_status: str
+    local_start: dt.datetime
+    local_end: dt.datetime
+    is_past: bool
+
+    @property
+    def display_label(self) -> str:
+        return str(SlotStatus(self.display_status).label)
+
+
+@dataclass(frozen=True)
+class WeekDay:
+    date: dt.date
+    slots: list[WeekSlot]
+    blocked: list[BlockedTime]
+
+
+@dataclass(frozen=True)
+class WeekView:
+    doctor: Doctor
+    week_start: dt.date
+    days: list[WeekDay]
+
+    @property
+    def previous_week(self) -> dt.date:
+        return self.week_start - dt.timedelta(days=7)
+
+    @property
+    def next_week(self) -> dt.date:
+        return self.week_start + dt.timedelta(days=7)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(SlotStatus.values, 0)
+        for day in self.days:
+            for item in day.slots:
+                counts[item.display_status] += 1
+        return counts
+
+
+def week_view(*, doctor: Doctor, week_start: dt.date, now: dt.datetime | None = None) -> WeekView:
+    """``doctor``'s slots and blocked time for the 7 local days from ``week_start`` (two queries)."""
+    now = now or timezone.now()
+    zone = doctor.zone
+    start, _ = local_day_bounds(week_start, zone)
+    end, _ = local_day_bounds(week_start + dt.timedelta(days=7), zone)
+    slots = list(Slot.objects.filter(doctor=doctor, start__gte=start, start__lt=end).order_by("start"))
+    blocks = list(BlockedTime.objects.filter(doctor=doctor, starts_at__lt=end, ends_at__gt=start).order_by("starts_at"))
+
+    def display(slot: Slot) -> str:
+        if slot.status == SlotStatus.BOOKED:
+            return SlotStatus.BOOKED
+        if slot.status == SlotStatus.HELD and not slot.is_free_at(now):
+            return SlotStatus.HELD
+        if slot.status == SlotStatus.BLOCKED or any(b.starts_at < slot.end and b.ends_at > slot.start for b in blocks):
+            return SlotStatus.BLOCKED
+        return SlotStatus.FREE
+
+    by_day: dict[dt.date, list[WeekSlot]] = defaultdict(list)
+    for slot in slots:
+        local_start = slot.start.astimezone(zone)
+        by_day[local_start.date()].append(
+            WeekSlot(
+                slot=slot,
+                display_status=display(slot),
+                local_start=local_start,
+                local_end=slot.end.astimezone(zone),
+                is_past=slot.start < now,
+            )
+        )
+    days = []
+    for offset in range(7):
+        day = week_start + dt.timedelta(days=offset)
+        day_start, day_end = local_day_bounds(day, zone)
+        days.append(
+            WeekDay(
+                date=day,
+                slots=by_day.get(day, []),
+                blocked=[b for b in blocks if b.starts_at < day_end and b.ends_at > day_start],
+            )
+        )
+    return WeekView(doctor=doctor, week_start=week_start, days=days)

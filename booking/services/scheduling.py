@@ -1,0 +1,705 @@
+"""Writes for scheduling: availability and the slots cut from it, weekly patterns and blocked time.
+
+Every function here runs in one transaction, checks its rules there and writes an audit entry there.
+A rule that says "no" raises a ``DomainError`` with a translated message; callers (admin, API) show it.
+
+Concurrency: each write first locks the doctor's row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the
+IMMEDIATE transaction already holds the database's write lock), so two writers for one doctor queue up and
+the overlap check cannot race. PostgreSQL's exclusion constraints stay as the last line of defence: an
+overlap they reject becomes the same ``ScheduleConflict`` as one the check finds.
+
+Booked slots, and slots held by a live payment hold, are never changed or deleted here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from booking.models import Availability, BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus
+from booking.selectors.scheduling import slot_free_q
+from booking.slotting import SlotPlan, plan_day
+from core.audit import audit_log
+from core.errors import Conflict, DomainError, NotFound
+
+MIN_SLOT_MINUTES = 5
+MAX_SLOT_MINUTES = 480
+#: the longest date range one weekly-pattern run may cover (about three months)
+MAX_WEEKLY_DAYS = 92
+
+
+class SchedulingError(DomainError):
+    """This schedule cannot be saved."""
+
+    code = "scheduling_invalid"
+    status = 400
+
+
+class ScheduleConflict(Conflict):
+    """This time overlaps other availability of the doctor."""
+
+    code = "schedule_overlap"
+
+
+class AvailabilityLocked(Conflict):
+    """Some slots of this availability are already booked."""
+
+    code = "availability_booked"
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _hhmm(value: dt.time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _actor_or_none(actor):
+    return actor if actor is not None and getattr(actor, "pk", None) and actor.is_authenticated else None
+
+
+def _lock_doctor(doctor: Doctor) -> None:
+    """Serialise scheduling writes for one doctor (a no-op on SQLite, whose transaction holds the lock)."""
+    list(Doctor.objects.select_for_update().filter(pk=doctor.pk).values_list("pk", flat=True))
+
+
+def _is_overlap_error(exc: IntegrityError) -> bool:
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(getattr(cause, "diag", None), "sqlstate", None)
+    if sqlstate in {"23P01", "23505"}:  # exclusion_violation, unique_violation
+        return True
+    text = str(exc)
+    return "no_overlap" in text or "slot_unique_doctor_start" in text or "booking_slot.doctor_id" in text
+
+
+def _overlap_conflict(*, doctor: Doctor, other: Availability | None = None) -> ScheduleConflict:
+    if other is None:
+        return ScheduleConflict(_("This time overlaps other availability of the doctor."))
+    return ScheduleConflict(
+        _("This time overlaps the doctor's availability on %(date)s, %(start)s–%(end)s.")
+        % {
+            "date": date_format(other.date, "SHORT_DATE_FORMAT"),
+            "start": _hhmm(other.start_time),
+            "end": _hhmm(other.end_time),
+        },
+        details={"availability_id": other.pk},
+    )
+
+
+def _busy_slots_q(now: dt.datetime) -> Q:
+    """Slots nobody may touch: booked, or held by a payment hold that has not lapsed."""
+    return Q(status=SlotStatus.BOOKED) | Q(status=SlotStatus.HELD, hold_expires_at__gt=now)
+
+
+def _slot_rows(*, availability: Availability, pairs) -> list[Slot]:
+    """Unsaved slots for ``pairs`` of (start, end); those inside blocked time start out blocked."""
+    if not pairs:
+        return []
+    blocks = list(
+        BlockedTime.objects.filter(
+            doctor_id=availability.doctor_id, starts_at__lt=availability.ends_at, ends_at__gt=availability.starts_at
+        ).values_list("starts_at", "ends_at")
+    )
+
+    def blocked(start, end) -> bool:
+        return any(b_start < end and b_end > start for b_start, b_end in blocks)
+
+    return [
+        Slot(
+            doctor_id=availability.doctor_id,
+            availability=availability,
+            start=start,
+            end=end,
+            status=SlotStatus.BLOCKED if blocked(start, end) else SlotStatus.FREE,
+        )
+        for start, end in pairs
+    ]
+
+
+# --- preview and rules -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewSlot:
+    start: dt.datetime
+    end: dt.datetime
+    local_start: dt.datetime
+    local_end: dt.datetime
+
+
+@dataclass
+class AvailabilityPreview:
+    """What saving this availability would do: its slots, what is left over, and why it cannot be saved."""
+
+    doctor: Doctor
+    date: dt.date
+    start_time: dt.time
+    end_time: dt.time
+    slot_minutes: int
+    buffer_minutes: int
+    plan: SlotPlan | None
+    errors: list[DomainError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        """Human-readable reasons the availability cannot be saved (empty when it can)."""
+        return [str(error) for error in self.errors]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def slots(self) -> list[tuple[dt.datetime, dt.datetime]]:
+        return list(self.plan.slots) if self.plan else []
+
+    @property
+    def leftover_minutes(self) -> int:
+        return self.plan.leftover_minutes if self.plan else 0
+
+    @property
+    def time_zone(self) -> str:
+        return self.doctor.time_zone
+
+    @property
+    def local_slots(self) -> list[PreviewSlot]:
+        zone = self.doctor.zone
+        return [PreviewSlot(start, end, start.astimezone(zone), end.astimezone(zone)) for start, end in self.slots]
+
+
+def _evaluate(
+    *,
+    doctor: Doctor,
+    date: dt.date,
+    start_time: dt.time,
+    end_time: dt.time,
+    slot_minutes: int,
+    now: dt.datetime,
+    availability: Availability | None = None,
+    defaults: BookingDefaults | None = None,
+) -> AvailabilityPreview:
+    zone = doctor.zone
+    buffer_minutes = int(doctor.policy(defaults).buffer.total_seconds() // 60)
+    preview = AvailabilityPreview(
+        doctor=doctor,
+        date=date,
+        start_time=start_time,
+        end_time=end_time,
+        slot_minutes=slot_minutes,
+        buffer_minutes=buffer_minutes,
+        plan=None,
+    )
+    errors = preview.errors
+
+    if availability is not None and availability.pk and availability.slots.filter(_busy_slots_q(now)).exists():
+        errors.append(
+            AvailabilityLocked(
+                _("This availability cannot be changed: some of its slots are already booked or being booked.")
+            )
+        )
+
+    today = now.astimezone(zone).date()
+    if date <= today:
+        errors.append(
+            SchedulingError(
+                _("Only future dates can be scheduled.")
+                if availability is None
+                else _("Only availability on future dates can be changed."),
+                code="date_not_in_future",
+            )
+        )
+    if not MIN_SLOT_MINUTES <= slot_minutes <= MAX_SLOT_MINUTES:
+        errors.append(
+            SchedulingError(
+                _("The visit length must be between %(min)d and %(max)d minutes.")
+                % {"min": MIN_SLOT_MINUTES, "max": MAX_SLOT_MINUTES},
+                code="invalid_visit_length",
+            )
+        )
+        return preview
+    if start_time >= end_time:
+        errors.append(SchedulingError(_("The start time must be before the end time."), code="start_not_before_end"))
+        return preview
+
+    plan = plan_day(
+        day=date, start=start_time, end=end_time, minutes=slot_minutes, zone=zone, buffer_minutes=buffer_minutes
+    )
+    preview.plan = plan
+    if not plan.slots:
+        errors.append(
+            SchedulingError(
+                _("A %(minutes)d-minute visit does not fit between %(start)s and %(end)s.")
+                % {"minutes": slot_minutes, "start": _hhmm(start_time), "end": _hhmm(end_time)},
+                code="visit_does_not_fit",
+            )
+        )
+        return preview
+
+    wall_minutes = (dt.datetime.combine(date, end_time) - dt.datetime.combine(date, start_time)).total_seconds() // 60
+    real_minutes = (plan.ends_at - plan.starts_at).total_seconds() // 60
+    if wall_minutes != real_minutes:
+        preview.notes.append(
+            _(
+                "The clocks change on this day in %(zone)s: %(start)s to %(end)s lasts %(minutes)d minutes, "
+                "and the slots follow real time."
+            )
+            % {"zone": doctor.time_zone, "start": _hhmm(start_time), "end": _hhmm(end_time), "minutes": real_minutes}
+        )
+    if plan.leftover_minutes:
+        last_end = plan.slots[-1][1].astimezone(zone)
+        preview.notes.append(
+            ngettext(
+                "The last %(minutes)d minute (from %(time)s) is too short for a %(length)d-minute visit and "
+                "will not be bookable.",
+                "The last %(minutes)d minutes (from %(time)s) are too short for a %(length)d-minute visit and "
+                "will not be bookable.",
+                plan.leftover_minutes,
+            )
+            % {"minutes": plan.leftover_minutes, "time": last_end.strftime("%H:%M"), "length": slot_minutes}
+        )
+
+    other = (
+        Availability.objects.filter(doctor=doctor, starts_at__lt=plan.ends_at, ends_at__gt=plan.starts_at)
+        .exclude(pk=getattr(availability, "pk", None))
+        .order_by("starts_at")
+        .first()
+    )
+    if other is not None:
+        errors.append(_overlap_conflict(doctor=doctor, other=other))
+    else:
+        stray = Slot.objects.filter(doctor=doctor, start__lt=plan.ends_at, end__gt=plan.starts_at)
+        if availability is not None and availability.pk:
+            stray = stray.exclude(availability=availability)
+        if stray.exists():
+            errors.append(_overlap_conflict(doctor=doctor))
+    return preview
+
+
+def availability_preview(
+    *,
+    doctor: Doctor,
+    date: dt.date,
+    start_time: dt.time,
+    end_time: dt.time,
+    slot_minutes: int,
+    availability: Availability | None = None,
+    now: dt.datetime | None = None,
+) -> AvailabilityPreview:
+    """The slots this availability would make and every reason it cannot be saved; writes nothing.
+
+    Pass ``availability`` to preview a change of an existing one (it is left out of the overlap check).
+    """
+    return _evaluate(
+        doctor=doctor,
+        date=date,
+        start_time=start_time,
+        end_time=end_time,
+        slot_minutes=slot_minutes,
+        now=now or timezone.now(),
+        availability=availability,
+    )
+
+
+# --- availability ------------------------------------------------------------------------------
+
+
+def availability_create(
+    *,
+    doctor: Doctor,
+    date: dt.date,
+    start_time: dt.time,
+    end_time: dt.time,
+    slot_minutes: int,
+    actor,
+    now: dt.datetime | None = None,
+    defaults: BookingDefaults | None = None,
+) -> Availability:
+    """Create ``doctor``'s availability on local ``date`` from ``start_time`` to ``end_time`` and cut it into
+    slots of ``slot_minutes`` (plus the doctor's buffer). Slots inside blocked time start out blocked.
+
+    Raises ``SchedulingError`` (past date, bad times, visit does not fit) or ``ScheduleConflict`` (overlap).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_doctor(doctor)
+        preview = _evaluate(
+            doctor=doctor,
+            date=date,
+            start_time=start_time,
+            end_time=end_time,
+            slot_minutes=slot_minutes,
+            now=now,
+            defaults=defaults,
+        )
+        if preview.errors:
+            raise preview.errors[0]
+        plan = preview.plan
+        try:
+            with transaction.atomic():
+                availability = Availability.objects.create(
+                    doctor=doctor,
+                    date=date,
+                    start_time=start_time,
+                    end_time=end_time,
+                    slot_minutes=slot_minutes,
+                    starts_at=plan.starts_at,
+                    ends_at=plan.ends_at,
+                    created_by=_actor_or_none(actor),
+                )
+                slots = Slot.objects.bulk_create(_slot_rows(availability=availability, pairs=plan.slots))
+        except IntegrityError as exc:
+            if _is_overlap_error(exc):
+                raise _overlap_conflict(doctor=doctor) from exc
+            raise
+        audit_log(
+            actor=actor,
+            action="booking.availability.created",
+            obj=availability,
+            data={
+                "doctor_id": doctor.pk,
+                "date": date.isoformat(),
+                "start_time": _hhmm(start_time),
+                "end_time": _hhmm(end_time),
+                "slot_minutes": slot_minutes,
+                "slots": len(slots),
+            },
+        )
+    return availability
+
+
+def _locked_availability(availability: Availability) -> tuple[Availability, list[Slot]]:
+    try:
+        locked = Availability.objects.select_for_update().select_related("doctor").get(pk=availability.pk)
+    except Availability.DoesNotExist:
+        raise NotFound(_("This availability no longer exists."))
+    slots = list(Slot.objects.select_for_update().filter(availability=locked).order_by("start"))
+    return locked, slots
+
+
+def _ensure_nothing_booked(slots: list[Slot], now: dt.datetime, *, deleting: bool) -> None:
+    if any(
+        slot.status == SlotStatus.BOOKED or (slot.status == SlotStatus.HELD and not slot.is_free_at(now))
+        for slot in slots
+    ):
+        raise AvailabilityLocked(
+            _("This availability cannot be deleted: some of its slots are already booked or being booked.")
+            if deleting
+            else _("This availability cannot be changed: some of its slots are already booked or being booked.")
+        )
+
+
+def availability_update(
+    *,
+    availability: Availability,
+    start_time: dt.time,
+    end_time: dt.time,
+    slot_minutes: int,
+    actor,
+    now: dt.datetime | None = None,
+) -> Availability:
+    """Change the times or visit length of a future availability and regenerate its slots.
+
+    Allowed only while none of its slots is booked or held by a live hold (``AvailabilityLocked``, 409).
+    Slots whose times stay the same are kept; the others are deleted and the new ones created.
+    Returns the updated availability (a fresh instance).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_doctor(availability.doctor)
+        locked, slots = _locked_availability(availability)
+        _ensure_nothing_booked(slots, now, deleting=False)
+        preview = _evaluate(
+            doctor=locked.doctor,
+            date=locked.date,
+            start_time=start_time,
+            end_time=end_time,
+            slot_minutes=slot_minutes,
+            now=now,
+            availability=locked,
+        )
+        if preview.errors:
+            raise preview.errors[0]
+        plan = preview.plan
+        before = {
+            "start_time": _hhmm(locked.start_time),
+            "end_time": _hhmm(locked.end_time),
+            "slot_minutes": locked.slot_minutes,
+        }
+        wanted = set(plan.slots)
+        kept = {(slot.start, slot.end) for slot in slots if (slot.start, slot.end) in wanted}
+        stale = [slot.pk for slot in slots if (slot.start, slot.end) not in wanted]
+        try:
+            with transaction.atomic():
+                # Only unbooked rows go, even though the check above already holds their locks.
+                Slot.objects.filter(pk__in=stale).exclude(_busy_slots_q(now)).delete()
+                locked.start_time = start_time
+                locked.end_time = end_time
+                locked.slot_minutes = slot_minutes
+                locked.starts_at = plan.starts_at
+                locked.ends_at = plan.ends_at
+                locked.save(
+                    update_fields=["start_time", "end_time", "slot_minutes", "starts_at", "ends_at", "updated_at"]
+                )
+                new_pairs = [pair for pair in plan.slots if pair not in kept]
+                created = Slot.objects.bulk_create(_slot_rows(availability=locked, pairs=new_pairs))
+        except IntegrityError as exc:
+            if _is_overlap_error(exc):
+                raise _overlap_conflict(doctor=locked.doctor) from exc
+            raise
+        audit_log(
+            actor=actor,
+            action="booking.availability.changed",
+            obj=locked,
+            data={
+                "doctor_id": locked.doctor_id,
+                "date": locked.date.isoformat(),
+                "before": before,
+                "after": {"start_time": _hhmm(start_time), "end_time": _hhmm(end_time), "slot_minutes": slot_minutes},
+                "slots_kept": len(kept),
+                "slots_deleted": len(stale),
+                "slots_created": len(created),
+            },
+        )
+    return locked
+
+
+def availability_delete(*, availability: Availability, actor, now: dt.datetime | None = None) -> int:
+    """Delete a future availability and its slots; returns how many slots went.
+
+    Refused (``AvailabilityLocked``, 409) while any of its slots is booked or held by a live hold.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_doctor(availability.doctor)
+        locked, slots = _locked_availability(availability)
+        _ensure_nothing_booked(slots, now, deleting=True)
+        if locked.date <= now.astimezone(locked.doctor.zone).date():
+            raise SchedulingError(_("Only availability on future dates can be changed."), code="date_not_in_future")
+        audit_log(
+            actor=actor,
+            action="booking.availability.deleted",
+            obj=locked,
+            data={
+                "doctor_id": locked.doctor_id,
+                "date": locked.date.isoformat(),
+                "start_time": _hhmm(locked.start_time),
+                "end_time": _hhmm(locked.end_time),
+                "slot_minutes": locked.slot_minutes,
+                "slots": len(slots),
+            },
+        )
+        _total, counts = Slot.objects.filter(availability=locked).exclude(_busy_slots_q(now)).delete()
+        locked.delete()
+    return counts.get(Slot._meta.label, 0)
+
+
+# --- weekly pattern ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkippedDate:
+    date: dt.date
+    reason: str
+    code: str
+
+
+@dataclass
+class WeeklyResult:
+    created: list[Availability]
+    skipped: list[SkippedDate]
+
+
+def availability_generate_weekly(
+    *,
+    doctor: Doctor,
+    weekdays: set[int],
+    start_time: dt.time,
+    end_time: dt.time,
+    slot_minutes: int,
+    date_from: dt.date,
+    date_to: dt.date,
+    actor,
+    now: dt.datetime | None = None,
+) -> WeeklyResult:
+    """Create availability on every date from ``date_from`` to ``date_to`` (inclusive) whose weekday
+    (Monday = 0 … Sunday = 6) is in ``weekdays``. Dates that cannot take it (past, overlap, a DST gap
+    swallowing the hours) are skipped with their reason; the rest are created. At most 92 days per run.
+    """
+    now = now or timezone.now()
+    weekdays = set(weekdays)
+    if not weekdays:
+        raise SchedulingError(_("Pick at least one weekday."), code="no_weekdays")
+    if not weekdays <= set(range(7)):
+        raise SchedulingError(_("Weekdays are numbered 0 (Monday) to 6 (Sunday)."), code="invalid_weekday")
+    if date_from > date_to:
+        raise SchedulingError(_("The first date must not be after the last date."), code="invalid_date_range")
+    days = (date_to - date_from).days + 1
+    if days > MAX_WEEKLY_DAYS:
+        raise SchedulingError(
+            _("A weekly pattern can cover at most %(max)d days per run; this range has %(days)d.")
+            % {"max": MAX_WEEKLY_DAYS, "days": days},
+            code="date_range_too_long",
+        )
+    if not MIN_SLOT_MINUTES <= slot_minutes <= MAX_SLOT_MINUTES:
+        raise SchedulingError(
+            _("The visit length must be between %(min)d and %(max)d minutes.")
+            % {"min": MIN_SLOT_MINUTES, "max": MAX_SLOT_MINUTES},
+            code="invalid_visit_length",
+        )
+    if start_time >= end_time:
+        raise SchedulingError(_("The start time must be before the end time."), code="start_not_before_end")
+    wall = dt.datetime.combine(date_from, end_time) - dt.datetime.combine(date_from, start_time)
+    if wall < dt.timedelta(minutes=slot_minutes):
+        raise SchedulingError(
+            _("A %(minutes)d-minute visit does not fit between %(start)s and %(end)s.")
+            % {"minutes": slot_minutes, "start": _hhmm(start_time), "end": _hhmm(end_time)},
+            code="visit_does_not_fit",
+        )
+
+    created: list[Availability] = []
+    skipped: list[SkippedDate] = []
+    with transaction.atomic():
+        _lock_doctor(doctor)
+        defaults = BookingDefaults.load()
+        for offset in range(days):
+            day = date_from + dt.timedelta(days=offset)
+            if day.weekday() not in weekdays:
+                continue
+            try:
+                created.append(
+                    availability_create(
+                        doctor=doctor,
+                        date=day,
+                        start_time=start_time,
+                        end_time=end_time,
+                        slot_minutes=slot_minutes,
+                        actor=actor,
+                        now=now,
+                        defaults=defaults,
+                    )
+                )
+            except DomainError as exc:
+                skipped.append(SkippedDate(date=day, reason=str(exc), code=exc.code))
+        audit_log(
+            actor=actor,
+            action="booking.availability.weekly_generated",
+            obj=doctor,
+            data={
+                "weekdays": sorted(weekdays),
+                "start_time": _hhmm(start_time),
+                "end_time": _hhmm(end_time),
+                "slot_minutes": slot_minutes,
+                "date_from": date_from.isoformat(),
+                "date_to": date_to.isoformat(),
+                "created": [a.pk for a in created],
+                "skipped": [{"date": s.date.isoformat(), "code": s.code} for s in skipped],
+            },
+        )
+    return WeeklyResult(created=created, skipped=skipped)
+
+
+# --- blocked time ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockedTimeResult:
+    blocked_time: BlockedTime
+    #: free slots (or slots with a lapsed hold) that are now blocked
+    blocked_slots: int
+    #: overlapping slots left alone because they are booked or held: the clinic must sort these out
+    booked_slots: int
+
+
+def blocked_time_create(
+    *,
+    doctor: Doctor,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str,
+    actor,
+    now: dt.datetime | None = None,
+) -> BlockedTimeResult:
+    """Block ``doctor``'s time from ``starts_at`` to ``ends_at`` (aware datetimes): free slots inside it
+    become blocked; booked and held slots are left alone and counted in ``booked_slots``."""
+    now = now or timezone.now()
+    if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
+        raise ValueError("blocked_time_create needs aware datetimes")
+    reason = (reason or "").strip()
+    if starts_at >= ends_at:
+        raise SchedulingError(_("The blocked time must end after it starts."), code="start_not_before_end")
+    if ends_at <= now:
+        raise SchedulingError(_("Blocked time must end in the future."), code="date_not_in_future")
+    max_reason = BlockedTime._meta.get_field("reason").max_length
+    if len(reason) > max_reason:
+        raise SchedulingError(
+            _("The reason can be at most %(max)d characters long.") % {"max": max_reason}, code="reason_too_long"
+        )
+    with transaction.atomic():
+        _lock_doctor(doctor)
+        blocked_time = BlockedTime.objects.create(
+            doctor=doctor, starts_at=starts_at, ends_at=ends_at, reason=reason, created_by=_actor_or_none(actor)
+        )
+        overlapping = Slot.objects.filter(doctor=doctor, start__lt=ends_at, end__gt=starts_at)
+        blocked = overlapping.filter(slot_free_q(now=now)).update(
+            status=SlotStatus.BLOCKED, hold_expires_at=None, updated_at=now
+        )
+        booked = overlapping.filter(_busy_slots_q(now)).count()
+        audit_log(
+            actor=actor,
+            action="booking.blocked_time.created",
+            obj=blocked_time,
+            data={
+                "doctor_id": doctor.pk,
+                "starts_at": starts_at.isoformat(),
+                "ends_at": ends_at.isoformat(),
+                "slots_blocked": blocked,
+                "slots_booked": booked,
+            },
+        )
+    return BlockedTimeResult(blocked_time=blocked_time, blocked_slots=blocked, booked_slots=booked)
+
+
+def blocked_time_delete(*, blocked_time: BlockedTime, actor, now: dt.datetime | None = None) -> int:
+    """Remove blocked time and free the slots it blocked, unless other blocked time still covers them.
+    Returns how many slots were freed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_doctor(blocked_time.doctor)
+        try:
+            locked = BlockedTime.objects.select_for_update().get(pk=blocked_time.pk)
+        except BlockedTime.DoesNotExist:
+            raise NotFound(_("This blocked time no longer exists."))
+        still_covered = BlockedTime.objects.filter(
+            doctor_id=locked.doctor_id, starts_at__lt=OuterRef("end"), ends_at__gt=OuterRef("start")
+        ).exclude(pk=locked.pk)
+        freed = (
+            Slot.objects.filter(
+                doctor_id=locked.doctor_id,
+                status=SlotStatus.BLOCKED,
+                start__lt=locked.ends_at,
+                end__gt=locked.starts_at,
+            )
+            .exclude(Exists(still_covered))
+            .update(status=SlotStatus.FREE, updated_at=now)
+        )
+        audit_log(
+            actor=actor,
+            action="booking.blocked_time.deleted",
+            obj=locked,
+            data={
+                "doctor_id": locked.doctor_id,
+                "starts_at": locked.starts_at.isoformat(),
+                "ends_at": locked.ends_at.isoformat(),
+                "slots_freed": freed,
+            },
+        )
+        locked.delete()
+    return freed
