@@ -1,0 +1,1 @@
+"""Booking's JSON API routers, mounted under /api/v1 by ``config.api_v1``."""
