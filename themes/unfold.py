@@ -77,6 +77,60 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Scheduling"),
+                "separator": True,
+                "items": [
+                    {
+                        "title": _("Doctors"),
+                        "icon": "stethoscope",
+                        "link": reverse_lazy("admin:booking_doctor_changelist"),
+                        "permission": has_perm("booking.view_doctor"),
+                    },
+                    {
+                        "title": _("Availability"),
+                        "icon": "event_available",
+                        "link": reverse_lazy("admin:booking_availability_changelist"),
+                        "permission": has_perm("booking.view_availability"),
+                    },
+                    {
+                        "title": _("Week view"),
+                        "icon": "calendar_view_week",
+                        "link": reverse_lazy("admin:booking_availability_week"),
+                        "permission": has_perm("booking.view_availability"),
+                    },
+                    {
+                        "title": _("Blocked time"),
+                        "icon": "event_busy",
+                        "link": reverse_lazy("admin:booking_blockedtime_changelist"),
+                        "permission": has_perm("booking.view_blockedtime"),
+                    },
+                    {
+                        "title": _("Slots"),
+                        "icon": "schedule",
+                        "link": reverse_lazy("admin:booking_slot_changelist"),
+                        "permission": has_perm("booking.view_slot"),
+                    },
+                    {
+                        "title": _("Specialties"),
+                        "icon": "medical_information",
+                        "link": reverse_lazy("admin:booking_specialty_changelist"),
+                        "permission": has_perm("booking.view_specialty"),
+                    },
+                    {
+                        "title": _("Appointment types"),
+                        "icon": "category",
+                        "link": reverse_lazy("admin:booking_appointmenttype_changelist"),
+                        "permission": has_perm("booking.view_appointmenttype"),
+                    },
+                    {
+                        "title": _("Booking policy"),
+                        "icon": "rule",
+                        "link": reverse_lazy("admin:booking_bookingdefaults_changelist"),
+                        "permission": has_perm("booking.view_bookingdefaults"),
+                    },
+                ],
+            },
+            {
                 "title": _("People"),
                 "separator": True,
                 "items": [

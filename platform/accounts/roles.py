@@ -37,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.view_specialty",
         "booking.view_doctor",
         "booking.view_appointmenttype",
+        "booking.view_bookingdefaults",
         "booking.view_availability",
         "booking.add_availability",
         "booking.change_availability",
