@@ -41,7 +41,9 @@ def sandbox_checkout(request, reference: str):
             if payment.status == PaymentStatus.SUCCEEDED:
                 messages.success(request, _("Payment received. Thank you!"))
             elif payment.status == PaymentStatus.REFUNDED:
-                messages.warning(request, _("The time reserved for you ran out and the slot was taken; your payment was refunded."))
+                messages.warning(
+                    request, _("The time reserved for you ran out and the slot was taken; your payment was refunded.")
+                )
             else:
                 messages.error(request, _("The payment was declined and the time slot has been released."))
         return redirect("portal:appointment_detail", public_id=appointment.public_id)

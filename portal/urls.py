@@ -1,14 +1,30 @@
 from django.urls import path
 
-from portal import payments, views
+from portal import account, booking, followups, payments, views
 from portal.urls_visits import urlpatterns as visit_urlpatterns
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("doctors/", booking.doctor_list, name="doctors"),
+    path("book/<int:doctor_id>/", booking.book, name="book"),
+    path("appointments/", views.appointment_list, name="appointments"),
     path("appointments/<uuid:public_id>/", views.appointment_detail, name="appointment_detail"),
     path("appointments/<uuid:public_id>/pay/", views.appointment_pay, name="appointment_pay"),
+    path("appointments/<uuid:public_id>/voucher/", views.appointment_voucher, name="appointment_voucher"),
+    path("appointments/<uuid:public_id>/cancel/", views.appointment_cancel, name="appointment_cancel"),
+    path("appointments/<uuid:public_id>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),
+    path("appointments/<uuid:public_id>/receipt/", views.appointment_receipt, name="appointment_receipt"),
+    path("appointments/<uuid:public_id>/calendar.ics", views.appointment_calendar, name="appointment_calendar"),
+    path("follow-ups/", followups.follow_up_list, name="follow_ups"),
+    path("follow-ups/<uuid:public_id>/schedule/", followups.follow_up_schedule, name="follow_up_schedule"),
+    path("follow-ups/<uuid:public_id>/reject/", followups.follow_up_reject, name="follow_up_reject"),
+    path("profile/", account.profile, name="profile"),
+    path("profile/medical-record/", account.medical_record, name="medical_record"),
+    path("notifications/", account.notifications, name="notifications"),
+    path("notifications/read/", account.notifications_read, name="notifications_read"),
+    path("time-zone/", views.set_time_zone, name="set_time_zone"),
     path("pay/sandbox/<str:reference>/", payments.sandbox_checkout, name="sandbox_checkout"),
     *visit_urlpatterns,
 ]

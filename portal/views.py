@@ -1,56 +1,122 @@
+"""The patient's own pages: start page, appointments (pay, cancel, reschedule, receipt, calendar file)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.adapter import home_url_for
-from booking.models import Appointment, AppointmentStatus
+from accounts.services import user_set_preferences
+from booking.models import OPEN_STATUSES, Appointment, AppointmentStatus, BookingDefaults, Slot
 from booking.payments import enabled_gateways, get_gateway
-from booking.services.appointments import payment_start
+from booking.selectors import free_slots
+from booking.services import appointments as svc
 from core.errors import DomainError
+from portal.forms import ReasonForm, VoucherForm
+
+S = AppointmentStatus
 
 
-@login_required
-def home(request):
-    """The patient's start page; clinic accounts are sent to their own workspace."""
-    if not request.user.is_patient:
-        return redirect(home_url_for(request.user))
-    return render(request, "portal/home.html", {})
+def patient_required(view):
+    """Logged-in patients only; clinic accounts go to their workspace."""
+
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_patient:
+            return redirect(home_url_for(request.user))
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
 
 
-def _own_appointment(request, public_id) -> Appointment:
+def _appointments(request):
+    return Appointment.objects.filter(patient=request.user).select_related("doctor__user", "appointment_type")
+
+
+def _own(request, public_id) -> Appointment:
     # another patient's appointment answers 404, exactly like a missing one
-    return get_object_or_404(
-        Appointment.objects.select_related("doctor__user", "appointment_type"), public_id=public_id, patient=request.user
+    return get_object_or_404(_appointments(request), public_id=public_id)
+
+
+def video_window_open(appointment: Appointment, now: dt.datetime) -> bool:
+    if appointment.status != S.CONFIRMED or appointment.mode != "video" or appointment.starts_at is None:
+        return False
+    before = dt.timedelta(minutes=getattr(settings, "VIDEO_JOIN_BEFORE_MINUTES", 10))
+    grace = dt.timedelta(minutes=getattr(settings, "VIDEO_GRACE_MINUTES", 15))
+    return appointment.starts_at - before <= now <= appointment.ends_at + grace
+
+
+@patient_required
+def home(request):
+    now = timezone.now()
+    upcoming = list(
+        _appointments(request)
+        .filter(status__in=OPEN_STATUSES, starts_at__gte=now - dt.timedelta(hours=1))
+        .order_by("starts_at")[:5]
     )
+    for appointment in upcoming:
+        appointment.can_join = video_window_open(appointment, now)
+    follow_ups = _appointments(request).filter(status=S.PENDING_PATIENT_CONFIRMATION).count()
+    return render(request, "portal/home.html", {"upcoming": upcoming, "follow_up_count": follow_ups})
 
 
-@login_required
+@patient_required
+def appointment_list(request):
+    now = timezone.now()
+    rows = list(
+        _appointments(request).exclude(status=S.PENDING_PATIENT_CONFIRMATION).order_by("-starts_at", "-id")[:300]
+    )
+    upcoming = sorted(
+        (a for a in rows if a.status in OPEN_STATUSES and a.ends_at and a.ends_at >= now), key=lambda a: a.starts_at
+    )
+    past = [a for a in rows if a not in upcoming]
+    for appointment in upcoming:
+        appointment.can_join = video_window_open(appointment, now)
+    return render(request, "portal/appointment_list.html", {"upcoming": upcoming, "past": past})
+
+
+@patient_required
 def appointment_detail(request, public_id):
-    appointment = _own_appointment(request, public_id)
+    appointment = _own(request, public_id)
     now = timezone.now()
     gateways = [(name, get_gateway(name).label) for name in enabled_gateways()]
+    can_pay = appointment.status == S.PENDING_PAYMENT and appointment.hold_is_live(now)
     return render(
         request,
         "portal/appointment_detail.html",
         {
             "appointment": appointment,
-            "can_pay": appointment.status == AppointmentStatus.PENDING_PAYMENT and appointment.hold_is_live(now),
+            "can_pay": can_pay,
+            "seconds_left": int((appointment.hold_expires_at - now).total_seconds()) if can_pay else 0,
             "gateways": gateways,
-            "payments": appointment.payments.all(),
+            "payments": list(appointment.payments.all()),
+            "voucher_form": VoucherForm() if can_pay and not appointment.voucher_id else None,
+            "can_join": video_window_open(appointment, now),
+            "can_change": appointment.status in OPEN_STATUSES and not appointment.has_started(now),
+            "clinic_zone": ZoneInfo(settings.CLINIC_TIME_ZONE),
         },
     )
 
 
-@login_required
+@patient_required
 @require_POST
 def appointment_pay(request, public_id):
-    appointment = _own_appointment(request, public_id)
+    appointment = _own(request, public_id)
     detail_url = reverse("portal:appointment_detail", kwargs={"public_id": public_id})
     try:
-        payment = payment_start(
+        payment = svc.payment_start(
             appointment=appointment,
             gateway=request.POST.get("gateway", ""),
             actor=request.user,
@@ -62,11 +128,110 @@ def appointment_pay(request, public_id):
         return redirect(detail_url)
     if payment.checkout_url:
         return redirect(payment.checkout_url)
-    messages.success(request, _pay_at_clinic_message())
+    messages.success(request, _("Please pay at the clinic's front desk when you arrive."))
     return redirect(detail_url)
 
 
-def _pay_at_clinic_message():
-    from django.utils.translation import gettext as _
+@patient_required
+@require_POST
+def appointment_voucher(request, public_id):
+    appointment = _own(request, public_id)
+    form = VoucherForm(request.POST)
+    if form.is_valid():
+        try:
+            svc.appointment_apply_voucher(appointment=appointment, code=form.cleaned_data["code"], actor=request.user)
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Voucher applied."))
+    return redirect("portal:appointment_detail", public_id=public_id)
 
-    return _("Please pay at the clinic's front desk when you arrive.")
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def appointment_cancel(request, public_id):
+    """Shows the policy (and whether cancelling now is late) before the patient confirms."""
+    appointment = _own(request, public_id)
+    now = timezone.now()
+    if appointment.status not in OPEN_STATUSES:
+        messages.info(
+            request, _("This appointment is already %(status)s.") % {"status": appointment.get_status_display()}
+        )
+        return redirect("portal:appointment_detail", public_id=public_id)
+    terms = svc.cancellation_terms(appointment=appointment, now=now)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            svc.appointment_cancel(appointment=appointment, actor=request.user, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Your appointment is cancelled."))
+        return redirect("portal:appointment_detail", public_id=public_id)
+    return render(request, "portal/appointment_cancel.html", {"appointment": appointment, "terms": terms, "form": form})
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def appointment_reschedule(request, public_id):
+    appointment = _own(request, public_id)
+    now = timezone.now()
+    if request.method == "POST":
+        slot = Slot.objects.filter(pk=request.POST.get("slot") or 0, doctor_id=appointment.doctor_id).first()
+        if slot is None:
+            messages.error(request, _("Please pick a new time."))
+        else:
+            try:
+                svc.appointment_reschedule(appointment=appointment, new_slot=slot, actor=request.user)
+            except DomainError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, _("Your appointment has been moved."))
+                return redirect("portal:appointment_detail", public_id=public_id)
+    defaults = BookingDefaults.load()
+    options = list(
+        free_slots(doctor=appointment.doctor, start=now, end=now + dt.timedelta(days=30), now=now, defaults=defaults)[
+            :200
+        ]
+    )
+    days: dict[dt.date, list[Slot]] = {}
+    for slot in options:
+        days.setdefault(timezone.localtime(slot.start).date(), []).append(slot)
+    return render(request, "portal/appointment_reschedule.html", {"appointment": appointment, "days": days})
+
+
+@patient_required
+def appointment_receipt(request, public_id):
+    appointment = _own(request, public_id)
+    payments = list(appointment.payments.prefetch_related("refunds"))
+    if not any(p.status in {"succeeded", "refunded"} for p in payments):
+        messages.info(request, _("There is no payment to show a receipt for yet."))
+        return redirect("portal:appointment_detail", public_id=public_id)
+    return render(request, "portal/receipt.html", {"appointment": appointment, "payments": payments})
+
+
+@patient_required
+def appointment_calendar(request, public_id):
+    """The appointment as an .ics file for the patient's own calendar."""
+    from workflows.ics import appointment_calendar as build
+
+    appointment = _own(request, public_id)
+    if appointment.starts_at is None:
+        return redirect("portal:appointment_detail", public_id=public_id)
+    response = HttpResponse(build(appointment), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="medbook-{appointment.pk}.ics"'
+    return response
+
+
+@login_required
+@require_POST
+def set_time_zone(request):
+    """The browser reports its time zone once; it becomes the profile's zone if none was chosen."""
+    name = request.POST.get("time_zone", "")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return JsonResponse({"ok": False}, status=400)
+    if not request.user.time_zone:
+        user_set_preferences(user=request.user, time_zone=name)
+    return JsonResponse({"ok": True, "time_zone": request.user.effective_time_zone})

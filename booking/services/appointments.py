@@ -266,6 +266,11 @@ def appointment_book(
     if actor.role == "patient" and actor.pk != patient.pk:
         raise PermissionDenied(_("You can only book for yourself."))
     slot = Slot.objects.select_related("doctor__user").get(pk=slot.pk)
+    already = Appointment.objects.filter(
+        patient=patient, slot=slot, status=S.PENDING_PAYMENT, hold_expires_at__gt=now
+    ).first()
+    if already is not None:
+        return already  # a double submit or a retry: the patient already holds this slot
     _check_bookable(slot, now=now)
     policy = slot.doctor.policy()
     hold_until = now + policy.hold

@@ -76,3 +76,40 @@ def user_set_preferences(*, user: User, language: str | None = None, time_zone: 
         fields.append("time_zone")
     if fields:
         user.save(update_fields=fields)
+
+
+@transaction.atomic
+def patient_profile_update(*, user: User, actor: User, **fields) -> PatientProfile:
+    """Update a patient's name, contact and identity data (``first_name``, ``last_name``, ``phone``,
+    ``national_id``, ``date_of_birth``, ``language``, ``time_zone``)."""
+    profile = patient_profile_ensure(user=user)
+    user_fields = [name for name in ("first_name", "last_name", "language", "time_zone") if name in fields]
+    for name in user_fields:
+        setattr(user, name, fields[name])
+    if user_fields:
+        user.save(update_fields=user_fields)
+    profile_fields = [name for name in ("phone", "national_id", "date_of_birth") if name in fields]
+    for name in profile_fields:
+        setattr(profile, name, fields[name])
+    if profile_fields:
+        profile.save(update_fields=[*profile_fields, "updated_at"])
+    audit_log(actor=actor, action="accounts.patient.profile_updated", obj=user, data={"fields": sorted(fields)})
+    return profile
+
+
+@transaction.atomic
+def medical_record_update(*, user: User, actor: User, allergies: str, chronic_conditions: str, medications: str):
+    profile = patient_profile_ensure(user=user)
+    record = profile.medical_record
+    record.allergies = allergies
+    record.chronic_conditions = chronic_conditions
+    record.medications = medications
+    record.save(update_fields=["allergies", "chronic_conditions", "medications", "updated_at"])
+    # ids only: clinical text never goes into the audit log
+    audit_log(actor=actor, action="accounts.medical_record.updated", obj=profile)
+    return record
+
+
+def medical_record_viewed(*, profile: PatientProfile, actor: User, where: str) -> None:
+    """Reading a medical record is itself an auditable event."""
+    audit_log(actor=actor, action="accounts.medical_record.viewed", obj=profile, data={"where": where})

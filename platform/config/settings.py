@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "core",
     # domain and faces
     "booking",
+    "booking.messaging",
     "workflows",
     "portal",
     "cms",
@@ -125,6 +126,8 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "wagtail.contrib.settings.context_processors.settings",
                 "themes.context_processors.medbook",
+                "booking.messaging.context_processors.unread_messages",
+                "portal.context_processors.portal",
             ],
         },
     },
@@ -192,6 +195,24 @@ STRIPE_WEBHOOK_TOLERANCE = envint("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=30)
 # SMS: "console" (logs) by default; a provider backend is a dotted path to a class with send(to, text)
 SMS_BACKEND = envstr("SMS_BACKEND", "workflows.sms.ConsoleSMSBackend")
 REMINDER_LEADS_MINUTES = [int(x) for x in envlist("REMINDER_LEADS_MINUTES", ["1440", "60"])]
+
+# Video visits (Agora). Unset app id and certificate: the video page says video is not configured.
+AGORA_APP_ID = envstr("AGORA_APP_ID", "") or ""
+AGORA_APP_CERTIFICATE = envstr("AGORA_APP_CERTIFICATE", "") or ""
+if bool(AGORA_APP_ID) != bool(AGORA_APP_CERTIFICATE):
+    raise ImproperlyConfigured("Set both AGORA_APP_ID and AGORA_APP_CERTIFICATE (or neither, to switch video off).")
+for _name, _value in (("AGORA_APP_ID", AGORA_APP_ID), ("AGORA_APP_CERTIFICATE", AGORA_APP_CERTIFICATE)):
+    if _value and (len(_value) != 32 or not _value.isalnum()):
+        raise ImproperlyConfigured(f"{_name} must be the 32-character value from the Agora console")
+# the call can be joined from this many minutes before the start until the end plus the grace period
+VIDEO_JOIN_BEFORE_MINUTES = envint("VIDEO_JOIN_BEFORE_MINUTES", 10, minimum=0, maximum=60)
+VIDEO_GRACE_MINUTES = envint("VIDEO_GRACE_MINUTES", 15, minimum=0, maximum=240)
+# A simulated call (no Agora join/publish) for browser tests; refused outside development and tests.
+VIDEO_TEST_MODE = envbool("VIDEO_TEST_MODE", False)
+if VIDEO_TEST_MODE and not DEBUG and not envbool("MEDBOOK_TESTING", False):
+    raise ImproperlyConfigured("VIDEO_TEST_MODE simulates calls and may only be used with DEBUG=1 or in tests.")
+# a message still unread after this many minutes is announced to its recipient by email
+MESSAGING_UNREAD_EMAIL_MINUTES = envint("MESSAGING_UNREAD_EMAIL_MINUTES", 5, minimum=1)
 
 # --- accounts ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -191,3 +191,10 @@ def test_another_users_appointment_is_not_found(slots, patient_dao, patient_lan)
         svc.appointment_cancel(appointment=appointment, actor=patient_lan)
     with pytest.raises(svc.NotFound):
         svc.payment_start(appointment=appointment, gateway="sandbox", actor=patient_lan)
+
+
+def test_booking_the_same_slot_twice_returns_the_same_hold(slots, patient_dao):
+    first = book(slots[0], patient_dao)
+    again = book(slots[0], patient_dao)
+    assert again.pk == first.pk
+    assert Appointment.objects.filter(patient=patient_dao).count() == 1

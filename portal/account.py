@@ -1,0 +1,91 @@
+"""Profile, medical record and notification centre."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.services import (
+    medical_record_update,
+    medical_record_viewed,
+    patient_profile_ensure,
+    patient_profile_update,
+)
+from portal.forms import MedicalRecordForm, ProfileForm
+from portal.views import patient_required
+from workflows.selectors import notification_preferences, recent_notifications
+from workflows.services import notification_mark_read, notification_preference_set
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    user = request.user
+    patient = patient_profile_ensure(user=user)
+    preferences = notification_preferences(user)
+    initial = {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "phone": patient.phone,
+        "national_id": patient.national_id,
+        "date_of_birth": patient.date_of_birth,
+        "language": user.language or request.LANGUAGE_CODE,
+        "time_zone": user.effective_time_zone,
+        "email_notifications": preferences.email_enabled,
+        "sms_notifications": preferences.sms_enabled,
+    }
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        patient_profile_update(
+            user=user,
+            actor=user,
+            **{
+                key: data[key]
+                for key in ("first_name", "last_name", "phone", "national_id", "date_of_birth", "language", "time_zone")
+            },
+        )
+        notification_preference_set(
+            user=user, actor=user, email=data["email_notifications"], sms=data["sms_notifications"]
+        )
+        messages.success(request, _("Your profile is saved."))
+        response = redirect("portal:profile")
+        # the saved language wins over an older language-switcher cookie
+        from django.conf import settings
+
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, data["language"], samesite="Lax")
+        return response
+    return render(request, "portal/profile.html", {"form": form})
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def medical_record(request):
+    profile = patient_profile_ensure(user=request.user)
+    record = profile.medical_record
+    form = MedicalRecordForm(request.POST or None, instance=record)
+    if request.method == "POST" and form.is_valid():
+        medical_record_update(user=request.user, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Your medical record is saved."))
+        return redirect("portal:medical_record")
+    if request.method == "GET":
+        medical_record_viewed(profile=profile, actor=request.user, where="portal")
+    return render(request, "portal/medical_record.html", {"form": form})
+
+
+@patient_required
+def notifications(request):
+    return render(request, "portal/notifications.html", {"notifications": recent_notifications(request.user, 50)})
+
+
+@patient_required
+@require_POST
+def notifications_read(request):
+    ids = [int(value) for value in request.POST.getlist("id") if value.isdigit()]
+    if ids:
+        notification_mark_read(user=request.user, notification_ids=ids)
+    else:
+        notification_mark_read(user=request.user, all=True)
+    return redirect(request.POST.get("next") or "portal:notifications")

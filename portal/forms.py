@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import MedicalRecord
+
+
+class DoctorSearchForm(forms.Form):
+    q = forms.CharField(label=_("Doctor or specialty"), required=False, max_length=100)
+    specialty = forms.ChoiceField(label=_("Specialty"), required=False)
+
+    def __init__(self, *args, specialties=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["specialty"].choices = [("", _("All specialties")), *[(s.slug, s.name) for s in specialties]]
+
+
+class BookingDetailsForm(forms.Form):
+    """The patient's details for one booking, pre-filled from their profile."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    phone = forms.CharField(label=_("Phone"), max_length=32)
+    national_id = forms.CharField(label=_("National ID (CCCD)"), max_length=32, required=False)
+    email = forms.EmailField(label=_("Email"))
+    reason = forms.CharField(
+        label=_("Reason for the visit"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, required=False
+    )
+    appointment_type = forms.ChoiceField(label=_("Visit type"), required=False)
+
+    def __init__(self, *args, appointment_types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(str(t.pk), t.name) for t in appointment_types]
+        if choices:
+            self.fields["appointment_type"].choices = choices
+        else:
+            del self.fields["appointment_type"]
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (optional)"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000, required=False
+    )
+
+
+class VoucherForm(forms.Form):
+    code = forms.CharField(label=_("Voucher code"), max_length=40)
+
+
+def _zone_choices():
+    return [(name, name) for name in sorted(available_timezones())]
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    national_id = forms.CharField(label=_("National ID (CCCD)"), max_length=32, required=False)
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=_zone_choices)
+    email_notifications = forms.BooleanField(label=_("Email me about my appointments"), required=False)
+    sms_notifications = forms.BooleanField(label=_("Text me (SMS) about my appointments"), required=False)
+
+
+class MedicalRecordForm(forms.ModelForm):
+    class Meta:
+        model = MedicalRecord
+        fields = ("allergies", "chronic_conditions", "medications")
+        widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in fields}
