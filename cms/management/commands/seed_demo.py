@@ -6,13 +6,19 @@ This is the only place demo logins are created. It lives in ``cms`` because it f
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import user_create
+from booking.models import AppointmentMode, AppointmentType, Availability, Doctor, Specialty
+from booking.services import availability_create
+from core.audit import audit_log
 
 DEMO_PASSWORD = "medbook-demo-2026"  # noqa: S105 - documented demo credential, local data only
 
@@ -37,9 +43,115 @@ DEMO_USERS = [
 ]
 
 
+DEMO_SPECIALTIES = [
+    ("noi-tong-quat", "Nội tổng quát (General medicine)", "Khám và điều trị bệnh nội khoa cho người lớn."),
+    ("nhi-khoa", "Nhi khoa (Pediatrics)", "Khám sức khỏe và điều trị bệnh cho trẻ em."),
+]
+
+DEMO_APPOINTMENT_TYPES = [
+    ("Khám lần đầu (Initial visit)", AppointmentType.Kind.INITIAL, 30),
+    ("Tái khám (Follow-up visit)", AppointmentType.Kind.FOLLOW_UP, 20),
+]
+
+
+@dataclass(frozen=True)
+class DemoDoctor:
+    email: str
+    title: str
+    specialties: tuple[str, ...]
+    fee: Decimal
+    years: int
+    bio: str
+    languages: str = "vi"
+
+
+DEMO_DOCTORS = [
+    DemoDoctor(
+        "doctor1@example.com",
+        "BS.CKI",
+        ("noi-tong-quat",),
+        Decimal("300000"),
+        12,
+        "Bác sĩ nội tổng quát, 12 năm khám và tư vấn bệnh mạn tính: tăng huyết áp, đái tháo đường.",
+        "vi, en",
+    ),
+    DemoDoctor(
+        "doctor2@example.com",
+        "ThS.BS",
+        ("nhi-khoa",),
+        Decimal("350000"),
+        9,
+        "Bác sĩ nhi khoa, chuyên dinh dưỡng và bệnh hô hấp ở trẻ nhỏ.",
+    ),
+    DemoDoctor(
+        "doctor3@example.com",
+        "BS",
+        ("noi-tong-quat", "nhi-khoa"),
+        Decimal("250000"),
+        5,
+        "Bác sĩ gia đình: khám cho cả người lớn và trẻ em, tư vấn từ xa.",
+        "vi, en",
+    ),
+]
+
+#: the demo doctors' working hours on weekdays (local time), cut into 30-minute visits
+DEMO_HOURS = [(dt.time(8, 0), dt.time(11, 30)), (dt.time(13, 30), dt.time(17, 0))]
+DEMO_SCHEDULE_DAYS = 14
+
+
+def _seed_scheduling(created: dict[str, int]) -> None:
+    """Specialties, appointment types, the demo doctors' profiles and two weeks of weekday availability.
+
+    Availability is made only for a doctor with none in the future, so a run on a later day adds nothing
+    to a doctor who already has a schedule."""
+    specialties = {}
+    for slug, name, description in DEMO_SPECIALTIES:
+        specialties[slug], new = Specialty.objects.get_or_create(
+            slug=slug, defaults={"name": name, "description": description}
+        )
+        created["specialties"] += new
+    for name, kind, minutes in DEMO_APPOINTMENT_TYPES:
+        _type, new = AppointmentType.objects.get_or_create(
+            name=name, defaults={"kind": kind, "duration_minutes": minutes, "mode": AppointmentMode.VIDEO}
+        )
+        created["appointment_types"] += new
+    users = {u.email: u for u in User.objects.filter(email__in=[d.email for d in DEMO_DOCTORS])}
+    now = timezone.now()
+    for demo in DEMO_DOCTORS:
+        doctor, new = Doctor.objects.get_or_create(
+            user=users[demo.email],
+            defaults={
+                "title": demo.title,
+                "bio": demo.bio,
+                "languages": demo.languages,
+                "years_of_experience": demo.years,
+                "consultation_fee": demo.fee,
+                "currency": "VND",
+                "is_active": True,
+            },
+        )
+        if new:
+            doctor.specialties.set([specialties[slug] for slug in demo.specialties])
+            audit_log(actor=None, action="booking.doctor.created", obj=doctor, data={"source": "seed_demo"})
+            created["doctors"] += 1
+        today = now.astimezone(doctor.zone).date()
+        if Availability.objects.filter(doctor=doctor, date__gt=today).exists():
+            continue
+        for offset in range(1, DEMO_SCHEDULE_DAYS + 1):
+            day = today + dt.timedelta(days=offset)
+            if day.weekday() >= 5:
+                continue
+            for start, end in DEMO_HOURS:
+                availability = availability_create(
+                    doctor=doctor, date=day, start_time=start, end_time=end, slot_minutes=30, actor=None, now=now
+                )
+                created["availability"] += 1
+                created["slots"] += availability.slots.count()
+
+
 def seed_demo() -> dict[str, int]:
     """Create whatever demo data is missing; returns how many objects of each kind were created."""
-    created = {"users": 0}
+    created = {"users": 0, "specialties": 0, "appointment_types": 0, "doctors": 0, "availability": 0, "slots": 0}
     with transaction.atomic():
         existing = set(User.objects.filter(email__in=[u.email for u in DEMO_USERS]).values_list("email", flat=True))
         for demo in DEMO_USERS:
@@ -54,6 +166,7 @@ def seed_demo() -> dict[str, int]:
                 email_verified=True,
             )
             created["users"] += 1
+        _seed_scheduling(created)
     return created
 
 
