@@ -1,0 +1,191 @@
+"""iCalendar (RFC 5545) invitations for appointments, attached to confirmation, reschedule and
+cancellation emails.
+
+Calendar clients match updates by ``UID`` and keep the one with the highest ``SEQUENCE``: the UID is
+the appointment's public id, and the sequence counts its reschedules (plus one for a cancellation),
+so a moved or cancelled visit replaces the entry the person already has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.models import AuditLog
+from workflows.links import absolute, appointment_path, clinic_location
+
+PRODID = "-//Medbook//Appointments//EN"
+MAX_LINE_OCTETS = 75
+#: audit action of a reschedule: an appointment's SEQUENCE is how many it has
+RESCHEDULED_ACTION = "booking.appointment.rescheduled"
+
+
+def escape_text(value: str) -> str:
+    """Escape a TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma and line breaks."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def quote_param(value: str) -> str:
+    """A parameter value (such as CN) in double quotes; quotes and control characters cannot appear."""
+    cleaned = "".join(ch for ch in value if ch != '"' and (ch == "\t" or ord(ch) >= 0x20))
+    return f'"{cleaned}"'
+
+
+def fold(line: str) -> str:
+    """Fold a content line into physical lines of at most 75 octets (RFC 5545 3.1).
+
+    Continuation lines start with one space, which counts towards their 75 octets. A multi-octet
+    UTF-8 character is never split.
+    """
+    parts: list[str] = []
+    current, size = [], 0
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > MAX_LINE_OCTETS:
+            parts.append("".join(current))
+            current, size = [" "], 1
+        current.append(char)
+        size += width
+    parts.append("".join(current))
+    return "\r\n".join(parts)
+
+
+def format_utc(value: datetime) -> str:
+    """A DATE-TIME in UTC ("form #2"), e.g. 20250603T080000Z."""
+    if timezone.is_naive(value):
+        raise ValueError("iCalendar times must be aware datetimes.")
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    uid: str
+    start: datetime
+    end: datetime
+    summary: str
+    description: str = ""
+    location: str = ""
+    url: str = ""
+    sequence: int = 0
+    cancelled: bool = False
+    organizer_name: str = "Medbook"
+    organizer_email: str = ""
+    attendee_name: str = ""
+    attendee_email: str = ""
+
+    @property
+    def method(self) -> str:
+        return "CANCEL" if self.cancelled else "REQUEST"
+
+
+def render_calendar(event: CalendarEvent, *, now: datetime | None = None) -> str:
+    """The event as a complete VCALENDAR object with CRLF line endings, ready to attach."""
+    now = now or timezone.now()
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODID}",
+        "CALSCALE:GREGORIAN",
+        f"METHOD:{event.method}",
+        "BEGIN:VEVENT",
+        f"UID:{escape_text(event.uid)}",
+        f"DTSTAMP:{format_utc(now)}",
+        f"SEQUENCE:{int(event.sequence)}",
+        f"DTSTART:{format_utc(event.start)}",
+        f"DTEND:{format_utc(event.end)}",
+        f"SUMMARY:{escape_text(event.summary)}",
+    ]
+    if event.description:
+        lines.append(f"DESCRIPTION:{escape_text(event.description)}")
+    if event.location:
+        lines.append(f"LOCATION:{escape_text(event.location)}")
+    if event.url:
+        lines.append(f"URL:{event.url}")
+    lines.append(f"STATUS:{'CANCELLED' if event.cancelled else 'CONFIRMED'}")
+    lines.append("TRANSP:OPAQUE")
+    if event.organizer_email:
+        lines.append(f"ORGANIZER;CN={quote_param(event.organizer_name)}:mailto:{event.organizer_email}")
+    if event.attendee_email:
+        partstat = "DECLINED" if event.cancelled else "ACCEPTED"
+        lines.append(
+            f"ATTENDEE;CN={quote_param(event.attendee_name or event.attendee_email)};ROLE=REQ-PARTICIPANT;"
+            f"PARTSTAT={partstat};RSVP=FALSE:mailto:{event.attendee_email}"
+        )
+    lines += ["END:VEVENT", "END:VCALENDAR"]
+    return "".join(fold(line) + "\r\n" for line in lines)
+
+
+def organizer_email() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+
+
+# --- appointments ---------------------------------------------------------------------------------
+
+
+def appointment_uid(appointment) -> str:
+    return f"{appointment.public_id}@medbook"
+
+
+def reschedule_history(appointment) -> list[AuditLog]:
+    """The appointment's reschedule audit entries, oldest first (``data["from"]`` is the old start)."""
+    return list(
+        AuditLog.objects.filter(
+            action=RESCHEDULED_ACTION, object_type=appointment._meta.label_lower, object_id=str(appointment.pk)
+        ).order_by("created_at", "id")
+    )
+
+
+def appointment_event(appointment, *, recipient, cancelled: bool = False) -> CalendarEvent:
+    """The calendar event of ``appointment`` as ``recipient`` sees it, in the active language.
+
+    ``SEQUENCE`` is the number of reschedules, plus one for a cancellation.
+    """
+    from booking.models import AppointmentMode
+
+    is_patient = recipient.pk == appointment.patient_id
+    doctor, patient = str(appointment.doctor), appointment.patient_name or str(appointment.patient)
+    url = absolute(appointment_path(appointment, recipient))
+    is_video = appointment.mode != AppointmentMode.IN_PERSON
+    mode = AppointmentMode(appointment.mode).label if appointment.mode in AppointmentMode.values else appointment.mode
+    summary = (
+        _("Medbook appointment with %(doctor)s") % {"doctor": doctor}
+        if is_patient
+        else _("Medbook appointment with %(patient)s") % {"patient": patient}
+    )
+    description = [_("Doctor: %(doctor)s") % {"doctor": doctor}]
+    if not is_patient:
+        description.append(_("Patient: %(patient)s") % {"patient": patient})
+    description += [_("Visit: %(mode)s") % {"mode": mode}, url]
+    return CalendarEvent(
+        uid=appointment_uid(appointment),
+        start=appointment.starts_at,
+        end=appointment.ends_at,
+        summary=summary,
+        description="\n".join(description),
+        location=url if is_video else clinic_location(),
+        url=url,
+        sequence=len(reschedule_history(appointment)) + (1 if cancelled else 0),
+        cancelled=cancelled,
+        organizer_email=organizer_email(),
+        attendee_name=recipient.get_full_name(),
+        attendee_email=recipient.email,
+    )
+
+
+def appointment_calendar(
+    appointment, *, recipient=None, cancelled: bool | None = None, now: datetime | None = None
+) -> str:
+    """``appointment`` as a complete .ics for ``recipient`` (default: the patient). Unless told, a
+    cancelled, expired or declined appointment is written as a cancellation."""
+    if appointment.starts_at is None or appointment.ends_at is None:
+        raise ValueError("An appointment without a time has no calendar event.")
+    if cancelled is None:
+        cancelled = appointment.status in {"cancelled", "expired"}
+    event = appointment_event(appointment, recipient=recipient or appointment.patient, cancelled=cancelled)
+    return render_calendar(event, now=now)

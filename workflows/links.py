@@ -1,0 +1,35 @@
+"""Where a message points its reader: the patient's portal page or the clinic workspace."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+
+
+def portal_path(appointment) -> str:
+    try:
+        return reverse("portal:appointment_detail", kwargs={"public_id": appointment.public_id})
+    except NoReverseMatch:  # the portal is not installed (tests of a bare workflows setup)
+        return f"/portal/appointments/{appointment.public_id}/"
+
+
+def workspace_path(appointment) -> str:
+    try:
+        return reverse("admin:booking_appointment_change", args=[appointment.pk])
+    except NoReverseMatch:  # the appointment admin is not registered
+        return f"/admin/booking/appointment/{appointment.pk}/change/"
+
+
+def appointment_path(appointment, user) -> str:
+    """The page ``user`` opens for ``appointment``: patients by public id in the portal, clinic people
+    in the admin."""
+    return portal_path(appointment) if user.pk == appointment.patient_id else workspace_path(appointment)
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def clinic_location() -> str:
+    return getattr(settings, "CLINIC_ADDRESS", "") or _("Medbook clinic")

@@ -1,0 +1,346 @@
+"""Every message Medbook sends, by kind, and how it is rendered for one recipient.
+
+Texts live in templates under ``themes/templates/emails/``, four per kind:
+
+- ``<kind>.subject.txt``: the email subject, also the in-app notification's title;
+- ``<kind>.txt`` and ``<kind>.html``: the email body (plain text and HTML, extending ``base.txt`` /
+  ``base.html``);
+- ``<kind>.short.txt``: one or two sentences, the in-app notification's text and the SMS.
+
+Everything is rendered in the recipient's language and every time is shown in the recipient's time
+zone with the zone's name (and in the clinic's zone too for in-person visits). Rendering reads the
+appointment as it is now: a message delivered late describes the current state, never a stale one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.template import Context, engines
+from django.utils import formats, numberformat, timezone, translation
+from django.utils.timesince import timeuntil
+from django.utils.translation import gettext as _
+
+from booking.models import Appointment, AppointmentMode, AppointmentStatus, Refund
+from core.models import AuditLog, OutboxMessage
+from workflows import ics
+from workflows.links import absolute, appointment_path, clinic_location
+
+S = AppointmentStatus
+APPOINTMENT_TYPE = Appointment._meta.label_lower
+REMINDER = "appointment.reminder"
+
+
+@dataclass(frozen=True)
+class MessageKind:
+    kind: str
+    #: also sent as a text message (to people with a phone who did not switch SMS off)
+    sms: bool = False
+    #: the email carries an .ics: "request" (add or update the event) or "cancel" (remove it)
+    calendar: str = ""
+    #: the button in the email, for the patient (clinic people always get "open in the workspace")
+    patient_action: str = "view"
+
+
+KINDS: tuple[MessageKind, ...] = (
+    MessageKind("appointment.held", patient_action="pay"),
+    MessageKind("appointment.confirmed", sms=True, calendar="request"),
+    MessageKind("appointment.paid_pending"),
+    MessageKind("appointment.request_received"),
+    MessageKind("appointment.declined"),
+    MessageKind("appointment.cancelled", sms=True, calendar="cancel"),
+    MessageKind("appointment.rescheduled", sms=True, calendar="request"),
+    MessageKind("appointment.hold_expired", patient_action="book"),
+    MessageKind("appointment.payment_failed", patient_action="book"),
+    MessageKind("appointment.no_show"),
+    MessageKind("payment.refunded"),
+    MessageKind("payment.late_refunded", patient_action="book"),
+    MessageKind("follow_up.suggested", patient_action="choose"),
+    MessageKind("follow_up.accepted"),
+    MessageKind("follow_up.rejected"),
+    MessageKind(REMINDER, sms=True),
+)
+REGISTRY: dict[str, MessageKind] = {spec.kind: spec for spec in KINDS}
+
+ZERO_DECIMAL_CURRENCIES = frozenset({"VND", "JPY", "KRW", "CLP", "ISK", "XAF", "XOF"})
+
+
+class UndeliverableMessage(Exception):
+    """The message can never be rendered (unknown kind, missing object): retrying will not help."""
+
+
+class ObsoleteMessage(Exception):
+    """The message no longer applies (a reminder for a visit that was cancelled or moved)."""
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    kind: str
+    language: str
+    subject: str
+    text: str
+    html: str
+    #: in-app notification text and SMS text
+    short: str
+    #: a path on this site (the in-app notification's link) and the same as an absolute URL
+    link: str
+    url: str
+    sms: bool
+    calendar: str = ""
+    calendar_method: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.subject
+
+
+# --- formatting -----------------------------------------------------------------------------------
+
+
+def format_moment(value: datetime, zone: ZoneInfo) -> str:
+    """E.g. "Tuesday, June 3, 2025, 3 p.m. (Asia/Ho_Chi_Minh)" in the active language."""
+    local = value.astimezone(zone)
+    return _("%(weekday)s, %(date)s, %(time)s (%(zone)s)") % {
+        "weekday": formats.date_format(local, "l"),
+        "date": formats.date_format(local, "DATE_FORMAT"),
+        "time": formats.time_format(local, "TIME_FORMAT"),
+        "zone": zone.key,
+    }
+
+
+def format_span(start: datetime, end: datetime | None, zone: ZoneInfo) -> str:
+    """E.g. "Tuesday, June 3, 2025, 3 p.m.–3:30 p.m. (Asia/Ho_Chi_Minh)"."""
+    if end is None:
+        return format_moment(start, zone)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    return _("%(weekday)s, %(date)s, %(start)s–%(end)s (%(zone)s)") % {
+        "weekday": formats.date_format(local_start, "l"),
+        "date": formats.date_format(local_start, "DATE_FORMAT"),
+        "start": formats.time_format(local_start, "TIME_FORMAT"),
+        "end": formats.time_format(local_end, "TIME_FORMAT"),
+        "zone": zone.key,
+    }
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    places = 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
+    number = numberformat.format(
+        amount,
+        formats.get_format("DECIMAL_SEPARATOR"),
+        decimal_pos=places,
+        grouping=3,
+        thousand_sep=formats.get_format("THOUSAND_SEPARATOR"),
+        force_grouping=True,
+    )
+    return f"{number} {currency}"
+
+
+def format_percent(value: Decimal) -> str:
+    value = Decimal(value)
+    return str(value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize())
+
+
+def _plain(text: str) -> str:
+    """Tidy a rendered plain-text body: no trailing spaces, at most one blank line in a row."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def load_appointment(message: OutboxMessage) -> Appointment:
+    pk = message.object_id if message.object_type == APPOINTMENT_TYPE else message.context.get("appointment")
+    appointment = (
+        Appointment.objects.select_related("doctor__user", "patient", "appointment_type").filter(pk=pk).first()
+        if pk
+        else None
+    )
+    if appointment is None:
+        raise UndeliverableMessage(f"{message.kind}: appointment {pk!r} not found")
+    return appointment
+
+
+def check_still_relevant(message: OutboxMessage, appointment: Appointment, *, now: datetime) -> None:
+    """Raise ObsoleteMessage for a message that would mislead if it arrived now: a "please pay" for
+    a hold that was paid or has ended, a reminder for a visit that was cancelled, moved or has begun."""
+    if message.kind == "appointment.held" and appointment.status != S.PENDING_PAYMENT:
+        raise ObsoleteMessage(f"the appointment is {appointment.status}, no longer waiting for payment")
+    if message.kind != REMINDER:
+        return
+    planned_for = message.context.get("starts_at")
+    if appointment.status != S.CONFIRMED:
+        raise ObsoleteMessage(f"the appointment is {appointment.status}, not confirmed")
+    if appointment.starts_at is None or appointment.starts_at <= now:
+        raise ObsoleteMessage("the visit has already started")
+    if planned_for and appointment.starts_at != datetime.fromisoformat(planned_for):
+        raise ObsoleteMessage("the visit was moved to another time")
+
+
+def render_message(message: OutboxMessage, *, now: datetime | None = None) -> RenderedMessage:
+    """Render outbox ``message`` for its recipient. Raises UndeliverableMessage or ObsoleteMessage."""
+    spec = REGISTRY.get(message.kind)
+    if spec is None:
+        raise UndeliverableMessage(f"no template for message kind {message.kind!r}")
+    now = now or timezone.now()
+    appointment = load_appointment(message)
+    check_still_relevant(message, appointment, now=now)
+    recipient = message.recipient
+    language = recipient.language or settings.LANGUAGE_CODE
+    zone = ZoneInfo(recipient.effective_time_zone)
+    with translation.override(language), timezone.override(zone):
+        context = _context(spec, message, appointment, recipient, zone=zone, now=now)
+        calendar, method = _calendar(spec, appointment, recipient, now=now)
+        context["has_calendar"] = bool(calendar)
+        subject = _one_line(_render(f"emails/{spec.kind}.subject.txt", context, autoescape=False))
+        context["subject"] = subject
+        return RenderedMessage(
+            kind=spec.kind,
+            language=language,
+            subject=subject,
+            text=_plain(_render(f"emails/{spec.kind}.txt", context, autoescape=False)),
+            html=_render(f"emails/{spec.kind}.html", context, autoescape=True),
+            short=_one_line(_render(f"emails/{spec.kind}.short.txt", context, autoescape=False)),
+            link=context["link"],
+            url=context["url"],
+            sms=spec.sms,
+            calendar=calendar,
+            calendar_method=method,
+        )
+
+
+def _render(name: str, context: dict, *, autoescape: bool) -> str:
+    # Plain-text parts are rendered without HTML escaping ("Nguyễn & Co" stays as typed).
+    template = engines["django"].engine.get_template(name)
+    return template.render(Context(context, autoescape=autoescape))
+
+
+def _audience(appointment: Appointment, recipient) -> str:
+    if recipient.pk == appointment.patient_id:
+        return "patient"
+    if recipient.pk == appointment.doctor.user_id:
+        return "doctor"
+    return "clinic"
+
+
+def _action_label(spec: MessageKind, audience: str) -> str:
+    if audience != "patient":
+        return _("Open in the clinic workspace")
+    return {
+        "pay": _("Pay now"),
+        "book": _("Book a new time"),
+        "choose": _("Choose a time"),
+    }.get(spec.patient_action, _("View your appointment"))
+
+
+def _refund_amount(message: OutboxMessage, appointment: Appointment) -> tuple[Decimal, bool]:
+    """The refund this message is about (booking keys refund messages ``...:refund<id>``), else the
+    total refunded for the appointment; and whether it is paid back in cash at the desk."""
+    match = re.search(r":refund(\d+)$", message.dedupe_key)
+    refund = None
+    if match:
+        refund = Refund.objects.select_related("payment").filter(pk=match[1], payment__appointment=appointment).first()
+    if refund is not None:
+        return refund.amount, refund.payment.gateway == "cash"
+    payments = list(appointment.payments.all())
+    total = sum((p.refunded_amount for p in payments), Decimal("0"))
+    return total, any(p.gateway == "cash" and p.refunded_amount for p in payments)
+
+
+def _previous_start(history: list[AuditLog]) -> datetime | None:
+    if not history:
+        return None
+    previous = history[-1].data.get("from")
+    return datetime.fromisoformat(previous) if previous else None
+
+
+def _suggested_moment(appointment: Appointment, zone: ZoneInfo) -> str:
+    """A follow-up's suggested date and time: typed in the doctor's zone, shown in the recipient's."""
+    if appointment.suggested_date is None:
+        return ""
+    if appointment.suggested_time is None:
+        return formats.date_format(appointment.suggested_date, "DATE_FORMAT")
+    suggested = datetime.combine(appointment.suggested_date, appointment.suggested_time, tzinfo=appointment.doctor.zone)
+    return format_moment(suggested, zone)
+
+
+def _context(spec, message, appointment: Appointment, recipient, *, zone: ZoneInfo, now: datetime) -> dict:
+    audience = _audience(appointment, recipient)
+    link = appointment_path(appointment, recipient)
+    clinic_zone = ZoneInfo(settings.CLINIC_TIME_ZONE)
+    is_video = appointment.mode != AppointmentMode.IN_PERSON
+    starts_at, ends_at = appointment.starts_at, appointment.ends_at
+    context = {
+        "kind": spec.kind,
+        "audience": audience,
+        "name": recipient.first_name or recipient.get_full_name() or recipient.email,
+        "language_code": translation.get_language(),
+        "appointment_number": appointment.pk,
+        "doctor_name": str(appointment.doctor),
+        "patient_name": appointment.patient_name or str(appointment.patient),
+        "zone_name": zone.key,
+        "when": format_span(starts_at, ends_at, zone) if starts_at else "",
+        "clinic_when": "",
+        "is_video": is_video,
+        "mode_label": str(AppointmentMode(appointment.mode).label)
+        if appointment.mode in AppointmentMode.values
+        else appointment.mode,
+        "location": "",
+        "status_label": appointment.get_status_display(),
+        "price": format_money(appointment.price, appointment.currency),
+        "amount_due": format_money(appointment.amount_due, appointment.currency),
+        "hold_until": format_moment(appointment.hold_expires_at, zone) if appointment.hold_expires_at else "",
+        "reason": appointment.cancellation_reason,
+        "cancelled_by": appointment.get_cancelled_by_display() if appointment.cancelled_by else "",
+        "link": link,
+        "url": absolute(link),
+        "site_url": settings.SITE_URL,
+        "action_label": _action_label(spec, audience),
+    }
+    if starts_at and not is_video and zone.key != clinic_zone.key:
+        context["clinic_when"] = format_span(starts_at, ends_at, clinic_zone)
+    context["location"] = _("Video call in Medbook") if is_video else clinic_location()
+    if spec.kind == "appointment.rescheduled":
+        previous = _previous_start(ics.reschedule_history(appointment))
+        context["previous_when"] = format_moment(previous, zone) if previous else ""
+    if spec.kind in {"payment.refunded", "payment.late_refunded"}:
+        amount, in_cash = _refund_amount(message, appointment)
+        context["refund_amount"] = format_money(amount, appointment.currency)
+        context["refund_in_cash"] = in_cash
+        context["slot_taken"] = appointment.status == S.EXPIRED
+    if spec.kind.startswith("follow_up."):
+        percent = appointment.follow_up_discount_percent
+        discounted = appointment.price - appointment.price * percent / 100
+        context.update(
+            suggested_when=_suggested_moment(appointment, zone),
+            discount_percent=format_percent(percent),
+            discounted_price=format_money(discounted, appointment.currency),
+            has_notes=bool(appointment.follow_up_notes),
+        )
+    if spec.kind == REMINDER and starts_at:
+        context["starts_in"] = timeuntil(starts_at, now)
+        context["lead_minutes"] = message.context.get("lead_minutes")
+    return context
+
+
+def _calendar(spec: MessageKind, appointment: Appointment, recipient, *, now) -> tuple[str, str]:
+    """The .ics for this email, if any: an invitation while the visit is confirmed, a cancellation
+    for a visit that had been confirmed (an unconfirmed one never reached anyone's calendar)."""
+    if not spec.calendar or appointment.starts_at is None or appointment.ends_at is None:
+        return "", ""
+    if spec.calendar == "request" and appointment.status != S.CONFIRMED:
+        return "", ""
+    cancelled = spec.calendar == "cancel"
+    if cancelled and (appointment.status != S.CANCELLED or appointment.confirmed_at is None):
+        return "", ""
+    event = ics.appointment_event(appointment, recipient=recipient, cancelled=cancelled)
+    return ics.render_calendar(event, now=now), event.method
