@@ -20,6 +20,9 @@ class PeriodicTask:
 
 PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask(name="medbook.heartbeat", func="workflows.tasks.heartbeat", minutes=1),
+    PeriodicTask(name="medbook.expire_holds", func="workflows.tasks.expire_lapsed_holds", minutes=1),
+    PeriodicTask(name="medbook.reminders", func="workflows.tasks.send_due_reminders", minutes=1),
+    PeriodicTask(name="medbook.outbox_retry", func="workflows.tasks.retry_pending_outbox", minutes=5),
 ]
 
 
@@ -43,6 +46,6 @@ def ensure_schedules() -> list[str]:
 
 
 def ensure_schedules_after_migrate(sender, app_config=None, **kwargs) -> None:
-    # post_migrate is sent per app that has models (ours has none): act once, for django-q2's.
+    # post_migrate is sent once per app that has models: act once, for django-q2's (its table exists).
     if app_config is not None and app_config.label == "django_q":
         ensure_schedules()

@@ -18,3 +18,18 @@ def test_schedules_exist_after_migrate_and_ensure_is_idempotent(db):
 def test_tasks_run_inline_in_tests(db):
     async_task("workflows.tasks.heartbeat")
     assert WorkerHeartbeat.objects.filter(name="qcluster").exists()
+
+
+def test_the_workflow_schedules_run_every_minute_and_the_outbox_sweep_every_five(db):
+    from django.utils.module_loading import import_string
+
+    wanted = {
+        "medbook.heartbeat": ("workflows.tasks.heartbeat", 1),
+        "medbook.expire_holds": ("workflows.tasks.expire_lapsed_holds", 1),
+        "medbook.reminders": ("workflows.tasks.send_due_reminders", 1),
+        "medbook.outbox_retry": ("workflows.tasks.retry_pending_outbox", 5),
+    }
+    schedules = {s.name: (s.func, s.minutes) for s in Schedule.objects.filter(name__in=wanted)}
+    assert schedules == wanted
+    for func, _ in wanted.values():
+        assert callable(import_string(func))
