@@ -14,6 +14,11 @@ def pytest_configure(config):
     from core.translations import compile_catalogues
 
     compile_catalogues(settings.LOCALE_PATHS)
+    # Build the URLconf (and the API schemas it imports) before any test freezes time: pydantic
+    # cannot build schemas while freezegun replaces ``date``.
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
 
 
 @pytest.fixture

@@ -77,6 +77,36 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Appointments"),
+                "separator": True,
+                "items": [
+                    {
+                        "title": _("Appointments"),
+                        "icon": "event_available",
+                        "link": reverse_lazy("admin:booking_appointment_changelist"),
+                        "permission": has_perm("booking.view_appointment"),
+                    },
+                    {
+                        "title": _("Book for a patient"),
+                        "icon": "add_circle",
+                        "link": reverse_lazy("admin:booking_appointment_book"),
+                        "permission": has_perm("booking.add_appointment"),
+                    },
+                    {
+                        "title": _("Payments"),
+                        "icon": "payments",
+                        "link": reverse_lazy("admin:booking_payment_changelist"),
+                        "permission": has_perm("booking.view_payment"),
+                    },
+                    {
+                        "title": _("Vouchers"),
+                        "icon": "sell",
+                        "link": reverse_lazy("admin:booking_voucher_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                ],
+            },
+            {
                 "title": _("Scheduling"),
                 "separator": True,
                 "items": [

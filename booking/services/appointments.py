@@ -148,7 +148,7 @@ def _save(appointment: Appointment, *fields: str) -> None:
     appointment.save(update_fields=["status", "updated_at", *fields])
 
 
-def _notify(kind: str, appointment: Appointment, *recipients, key_suffix: str = "") -> None:
+def _notify(kind: str, appointment: Appointment, *recipients, key_suffix: str = "", extra: dict | None = None) -> None:
     for recipient in recipients:
         if recipient is None:
             continue
@@ -157,7 +157,7 @@ def _notify(kind: str, appointment: Appointment, *recipients, key_suffix: str = 
             kind=kind,
             recipient=recipient,
             obj=appointment,
-            context={"appointment": appointment.pk},
+            context={"appointment": appointment.pk, **(extra or {})},
             dedupe_key=f"{kind}:appointment:{appointment.pk}:{recipient.pk}{suffix}",
         )
 
@@ -448,11 +448,11 @@ def payment_succeeded(*, payment: Payment, actor=None, provider_payment_intent: 
                 except IntegrityError:
                     claimed = False
             if not claimed:
-                _refund(payment, payment.amount, reason="paid after the hold expired; slot taken")
+                _refund(payment, payment.amount, reason="paid after the hold expired; slot taken", notify=False)
                 _notify("payment.late_refunded", appointment, appointment.patient, *_clinic_staff())
         else:
             # cancelled (or otherwise closed) before the money arrived
-            _refund(payment, payment.amount, reason=f"paid while {appointment.status}")
+            _refund(payment, payment.amount, reason=f"paid while {appointment.status}", notify=False)
             _notify("payment.late_refunded", appointment, appointment.patient, *_clinic_staff())
     return payment
 
@@ -530,7 +530,9 @@ def payment_webhook_process(*, gateway: str, body: bytes, headers: dict[str, str
     return "processed"
 
 
-def _refund(payment: Payment, amount: Decimal, *, reason: str, force_status: bool = False) -> Refund | None:
+def _refund(
+    payment: Payment, amount: Decimal, *, reason: str, force_status: bool = False, notify: bool = True
+) -> Refund | None:
     amount = money(min(amount, payment.amount - payment.refunded_amount))
     if amount <= 0 or (payment.status != PaymentStatus.SUCCEEDED and not force_status):
         return None
@@ -545,7 +547,14 @@ def _refund(payment: Payment, amount: Decimal, *, reason: str, force_status: boo
     audit_log(
         actor=None, action="booking.payment.refunded", obj=payment, data={"amount": str(amount), "reason": reason}
     )
-    _notify("payment.refunded", payment.appointment, payment.appointment.patient, key_suffix=f"refund{refund.pk}")
+    if notify:
+        _notify(
+            "payment.refunded",
+            payment.appointment,
+            payment.appointment.patient,
+            key_suffix=f"refund{refund.pk}",
+            extra={"refund": refund.pk},
+        )
     return refund
 
 
@@ -612,7 +621,10 @@ def appointment_confirm(*, appointment: Appointment, actor, now=None) -> Appoint
         _ensure_video_channel(appointment)
         _save(appointment, "confirmed_at", "video_channel")
         audit_log(actor=actor, action="booking.appointment.confirmed", obj=appointment)
-        _notify("appointment.confirmed", appointment, appointment.patient)
+        confirmed_for = [appointment.patient]
+        if actor is None or actor.pk != appointment.doctor.user_id:
+            confirmed_for.append(appointment.doctor.user)  # staff or an admin confirmed for the doctor
+        _notify("appointment.confirmed", appointment, *confirmed_for)
     return appointment
 
 
@@ -740,7 +752,7 @@ def appointment_reschedule(
                 appointment.save(update_fields=["slot", "starts_at", "ends_at", "updated_at"])
         except IntegrityError:
             raise _slot_taken(new_slot, now=now) from None
-        audit_log(
+        entry = audit_log(
             actor=actor,
             action="booking.appointment.rescheduled",
             obj=appointment,
@@ -751,7 +763,8 @@ def appointment_reschedule(
             },
         )
         recipients = [appointment.patient, appointment.doctor.user]
-        _notify("appointment.rescheduled", appointment, *recipients, key_suffix=new_slot.start.isoformat())
+        # one message per move (A→B→A→B announces every move)
+        _notify("appointment.rescheduled", appointment, *recipients, key_suffix=f"move{entry.pk}")
     return appointment
 
 

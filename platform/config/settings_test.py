@@ -23,3 +23,4 @@ WHITENOISE_AUTOREFRESH = True
 # One SQLite file per test process: parallel runs (developers, CI, helpers) never share a database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"]["NAME"] = str(VAR_DIR / f"test-medbook-{os.getpid()}.sqlite3")  # noqa: F405
+SMS_BACKEND = "workflows.sms.LocmemSMSBackend"

@@ -14,6 +14,10 @@ ADMIN_PAGES = {
     "/admin/account/emailaddress/": {"admin"},
     "/admin/mfa/authenticator/": {"admin"},
     "/admin/django_fsm_log/statelog/": {"admin"},
+    "/admin/booking/appointment/": {"admin", "staff", "doctor"},
+    "/admin/booking/appointment/book/": {"admin", "staff"},
+    "/admin/booking/payment/": {"admin", "staff"},
+    "/admin/booking/voucher/": {"admin"},
 }
 ROLES = ["admin", "staff", "doctor", "patient", "editor"]
 
@@ -30,7 +34,7 @@ def test_admin_page_permission_matrix(client, personas, role, path):
         assert response.status_code == 302
         assert client.get(response["Location"]).status_code == 403
     else:
-        assert response.status_code == 403, f"{role} must not open {path}"
+        assert response.status_code in {403, 404}, f"{role} must not open {path}"
 
 
 SIDEBAR_LINKS = {

@@ -1,0 +1,617 @@
+"""Appointments, payments and vouchers in the admin.
+
+The status is never edited: each transition is a button that calls a service and shows only when
+the user may do it now. Doctors see only their own appointments. Staff book on behalf of patients
+through the same ``appointment_book`` service the portal uses.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm_log.models import StateLog
+from unfold.admin import GenericTabularInline, ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import RangeDateTimeFilter
+from unfold.decorators import action, display
+from unfold.enums import ActionVariant
+from unfold.forms import BaseDialogForm
+
+from accounts.admin import PatientProfileAdmin
+from booking.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    Payment,
+    PaymentStatus,
+    Refund,
+    Slot,
+    Voucher,
+)
+from booking.selectors.appointments import bookable_slots_q
+from booking.services import appointments as svc
+from core.errors import DomainError
+
+S = AppointmentStatus
+
+STATUS_COLOURS = {
+    S.PENDING_PATIENT_CONFIRMATION: "info",
+    S.PENDING_PAYMENT: "warning",
+    S.PENDING: "warning",
+    S.CONFIRMED: "success",
+    S.COMPLETED: "success",
+    S.CANCELLED: "danger",
+    S.NO_SHOW: "danger",
+    S.EXPIRED: "info",
+}
+
+
+def _doctor_patients(queryset, user):
+    """Doctors see the records of their own patients only (hooked into the patient admin)."""
+    return queryset.filter(user__appointments__doctor__user=user).distinct()
+
+
+PatientProfileAdmin.doctor_patient_scope = staticmethod(_doctor_patients)
+
+
+# --- dialog forms ---------------------------------------------------------------------------------
+
+
+class ReasonForm(BaseDialogForm):
+    reason = forms.CharField(
+        label=_("Reason (shown to the patient)"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
+    )
+
+
+class FollowUpForm(BaseDialogForm):
+    suggested_date = forms.DateField(label=_("Suggested date"), widget=forms.DateInput(attrs={"type": "date"}))
+    suggested_time = forms.TimeField(
+        label=_("Suggested time"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    appointment_type = forms.ModelChoiceField(
+        label=_("Visit type"), queryset=AppointmentType.objects.filter(is_active=True), required=False
+    )
+    notes = forms.CharField(label=_("Notes for the patient"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class RescheduleForm(BaseDialogForm):
+    new_slot = forms.ModelChoiceField(label=_("New time"), queryset=Slot.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        appointment = Appointment.objects.filter(pk=self.object_id).first()
+        if appointment is not None:
+            now = timezone.now()
+            self.fields["new_slot"].queryset = (
+                Slot.objects.filter(
+                    bookable_slots_q(now=now),
+                    doctor_id=appointment.doctor_id,
+                    start__gt=now,
+                    start__lt=now + timedelta(days=90),
+                )
+                .select_related("doctor__user")
+                .order_by("start")
+            )
+            self.fields["new_slot"].label_from_instance = lambda slot: timezone.localtime(slot.start).strftime(
+                "%a %d/%m/%Y %H:%M"
+            )
+
+
+class StaffBookingForm(forms.Form):
+    patient = forms.ModelChoiceField(
+        label=_("Patient"), queryset=get_user_model().objects.filter(role="patient", is_active=True).order_by("email")
+    )
+    slot = forms.ModelChoiceField(label=_("Time"), queryset=Slot.objects.none())
+    appointment_type = forms.ModelChoiceField(
+        label=_("Visit type"), queryset=AppointmentType.objects.filter(is_active=True), required=False
+    )
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    reason = forms.CharField(label=_("Reason for visit"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        now = timezone.now()
+        self.fields["slot"].queryset = (
+            Slot.objects.filter(
+                bookable_slots_q(now=now), start__gt=now, start__lt=now + timedelta(days=60), doctor__is_active=True
+            )
+            .select_related("doctor__user")
+            .order_by("start", "doctor_id")
+        )
+        self.fields["slot"].label_from_instance = lambda slot: (
+            f"{slot.doctor} · {timezone.localtime(slot.start):%a %d/%m/%Y %H:%M}"
+        )
+
+
+# --- inlines --------------------------------------------------------------------------------------
+
+
+class TransitionLogInline(GenericTabularInline):
+    model = StateLog
+    ct_field = "content_type"
+    ct_fk_field = "object_id"
+    extra = 0
+    can_delete = False
+    tab = True
+    verbose_name = _("state change")
+    verbose_name_plural = _("History")
+    fields = ("timestamp", "source_state", "state", "transition", "by", "description")
+    readonly_fields = fields
+    ordering = ("timestamp",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        # whoever may see the appointment may see its history (doctors hold no StateLog permission)
+        return request.user.has_perm("booking.view_appointment")
+
+
+class PaymentInline(TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    tab = True
+    verbose_name_plural = _("Payments")
+    fields = (
+        "created_at",
+        "gateway",
+        "amount",
+        "currency",
+        "status",
+        "refunded_amount",
+        "paid_at",
+        "provider_reference",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("booking.view_appointment")
+
+
+# --- appointment admin ----------------------------------------------------------------------------
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(ModelAdmin):
+    list_display = ("number", "when", "patient_name_display", "doctor", "status_badge", "amount_display", "mode")
+    list_filter = (
+        "status",
+        ("starts_at", RangeDateTimeFilter),
+        "doctor",
+        "doctor__specialties",
+        "mode",
+        "is_follow_up_suggestion",
+    )
+    list_filter_submit = True
+    search_fields = ("last_name", "first_name", "email", "phone", "national_id", "=id")
+    list_select_related = ("doctor__user", "patient", "appointment_type")
+    ordering = ("-starts_at", "-id")
+    show_full_result_count = False
+    list_per_page = 50
+    date_hierarchy = None
+    inlines = [PaymentInline, TransitionLogInline]
+    readonly_fields = [f.name for f in Appointment._meta.fields if f.name not in {"id"}]
+    fieldsets = (
+        (None, {"fields": ("status", "doctor", "patient", "appointment_type", "mode", "starts_at", "ends_at")}),
+        (_("Patient details"), {"fields": ("first_name", "last_name", "phone", "email", "national_id", "reason")}),
+        (_("Price"), {"fields": ("price", "discount", "currency", "voucher", "hold_expires_at")}),
+        (
+            _("Follow-up"),
+            {
+                "classes": ["tab"],
+                "fields": (
+                    "is_follow_up_suggestion",
+                    "parent",
+                    "suggested_by",
+                    "suggested_date",
+                    "suggested_time",
+                    "follow_up_discount_percent",
+                    "follow_up_notes",
+                ),
+            },
+        ),
+        (
+            _("Cancellation"),
+            {
+                "classes": ["tab"],
+                "fields": (
+                    "cancelled_at",
+                    "cancelled_by",
+                    "cancelled_by_user",
+                    "cancellation_reason",
+                    "cancelled_late",
+                ),
+            },
+        ),
+        (_("Video"), {"classes": ["tab"], "fields": ("video_channel", "public_id", "created_at", "updated_at")}),
+    )
+    actions_detail = [
+        "confirm_detail",
+        "mark_paid_detail",
+        "complete_detail",
+        "no_show_detail",
+        "reschedule_detail",
+        "decline_detail",
+        "cancel_detail",
+        "force_cancel_detail",
+        "suggest_follow_up_detail",
+    ]
+
+    # --- display ---
+    @display(description=_("No."), ordering="id")
+    def number(self, obj):
+        return f"#{obj.pk}"
+
+    @display(description=_("When"), ordering="starts_at")
+    def when(self, obj):
+        if obj.starts_at is None:
+            return _("suggested for %(date)s") % {"date": obj.suggested_date} if obj.suggested_date else "—"
+        return timezone.localtime(obj.starts_at).strftime("%d/%m/%Y %H:%M")
+
+    @display(description=_("Patient"), ordering="last_name")
+    def patient_name_display(self, obj):
+        return obj.patient_name
+
+    @display(description=_("Status"), ordering="status", label=STATUS_COLOURS)
+    def status_badge(self, obj):
+        return obj.status, obj.get_status_display()
+
+    @display(description=_("Amount"))
+    def amount_display(self, obj):
+        return f"{obj.amount_due:,.0f} {obj.currency}"
+
+    # --- scope and permissions ---
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.role == "doctor":
+            return qs.filter(doctor__user=request.user)
+        return qs
+
+    def has_add_permission(self, request):
+        return request.user.role in {"staff", "admin"} and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # nothing is deleted: cancelled, expired and no-show visits are kept
+
+    def get_list_filter(self, request):
+        if request.user.role == "doctor":
+            return tuple(f for f in self.list_filter if f not in {"doctor", "doctor__specialties"})
+        return self.list_filter
+
+    def _get(self, request, object_id) -> Appointment:
+        appointment = self.get_queryset(request).filter(pk=object_id).first()
+        if appointment is None:
+            raise Http404
+        return appointment
+
+    def _state_allows(self, request, object_id, *, statuses, roles, started=None) -> bool:
+        if object_id is None:
+            return False
+        appointment = self.get_queryset(request).filter(pk=object_id).only("status", "starts_at").first()
+        if appointment is None:
+            raise Http404  # someone else's appointment: as if it did not exist
+        if appointment.status not in statuses or request.user.role not in roles:
+            return False
+        if started is not None and appointment.has_started(timezone.now()) != started:
+            return False
+        return request.user.has_perm("booking.change_appointment")
+
+    def has_confirm_detail_permission(self, request, object_id=None):
+        return self._state_allows(request, object_id, statuses={S.PENDING}, roles={"doctor", "staff", "admin"})
+
+    def has_decline_detail_permission(self, request, object_id=None):
+        return self._state_allows(request, object_id, statuses={S.PENDING}, roles={"doctor", "staff", "admin"})
+
+    def has_mark_paid_detail_permission(self, request, object_id=None):
+        return self._state_allows(request, object_id, statuses={S.PENDING_PAYMENT}, roles={"staff", "admin"})
+
+    def has_complete_detail_permission(self, request, object_id=None):
+        return self._state_allows(
+            request, object_id, statuses={S.CONFIRMED}, roles={"doctor", "staff", "admin"}, started=True
+        )
+
+    def has_no_show_detail_permission(self, request, object_id=None):
+        return self._state_allows(
+            request, object_id, statuses={S.CONFIRMED}, roles={"doctor", "staff", "admin"}, started=True
+        )
+
+    def has_reschedule_detail_permission(self, request, object_id=None):
+        return self._state_allows(
+            request, object_id, statuses={S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED}, roles={"doctor", "staff", "admin"}
+        )
+
+    def has_cancel_detail_permission(self, request, object_id=None):
+        return self._state_allows(
+            request, object_id, statuses={S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED}, roles={"doctor", "staff"}
+        )
+
+    def has_force_cancel_detail_permission(self, request, object_id=None):
+        return self._state_allows(
+            request, object_id, statuses={S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED}, roles={"admin"}
+        )
+
+    def has_suggest_follow_up_detail_permission(self, request, object_id=None):
+        return self._state_allows(
+            request, object_id, statuses={S.CONFIRMED, S.COMPLETED, S.NO_SHOW, S.PENDING}, roles={"doctor"}
+        )
+
+    # --- running a service and reporting ---
+    def _run(self, request, object_id, work, success):
+        appointment = self._get(request, object_id)
+        try:
+            work(appointment)
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, success)
+        return redirect(reverse("admin:booking_appointment_change", args=[appointment.pk]))
+
+    @action(
+        description=_("Confirm"), permissions=["confirm_detail"], icon="check_circle", variant=ActionVariant.SUCCESS
+    )
+    def confirm_detail(self, request, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda a: svc.appointment_confirm(appointment=a, actor=request.user),
+            _("Appointment confirmed."),
+        )
+
+    @action(description=_("Mark paid at the desk"), permissions=["mark_paid_detail"], icon="payments")
+    def mark_paid_detail(self, request, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda a: svc.payment_mark_cash_paid(appointment=a, actor=request.user),
+            _("Payment recorded."),
+        )
+
+    @action(description=_("Complete"), permissions=["complete_detail"], icon="task_alt")
+    def complete_detail(self, request, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda a: svc.appointment_complete(appointment=a, actor=request.user),
+            _("Visit completed."),
+        )
+
+    @action(description=_("No-show"), permissions=["no_show_detail"], icon="person_off", variant=ActionVariant.WARNING)
+    def no_show_detail(self, request, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda a: svc.appointment_mark_no_show(appointment=a, actor=request.user),
+            _("No-show recorded."),
+        )
+
+    @action(
+        description=_("Reschedule"),
+        permissions=["reschedule_detail"],
+        icon="event_repeat",
+        dialog={
+            "title": _("Move to another time"),
+            "description": "",
+            "form_class": RescheduleForm,
+            "form_submit_text": _("Move"),
+        },
+    )
+    def reschedule_detail(self, request, form, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda a: svc.appointment_reschedule(
+                appointment=a, new_slot=form.cleaned_data["new_slot"], actor=request.user
+            ),
+            _("Appointment moved."),
+        )
+
+    @action(
+        description=_("Decline"),
+        permissions=["decline_detail"],
+        icon="block",
+        variant=ActionVariant.DANGER,
+        dialog={
+            "title": _("Decline this request"),
+            "description": _("The patient is refunded in full."),
+            "form_class": ReasonForm,
+            "form_submit_text": _("Decline"),
+        },
+    )
+    def decline_detail(self, request, form, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda a: svc.appointment_decline(appointment=a, actor=request.user, reason=form.cleaned_data["reason"]),
+            _("Request declined; the payment is refunded."),
+        )
+
+    @action(
+        description=_("Cancel"),
+        permissions=["cancel_detail"],
+        icon="cancel",
+        variant=ActionVariant.DANGER,
+        dialog={
+            "title": _("Cancel this appointment"),
+            "description": _("The patient is told and refunded in full."),
+            "form_class": ReasonForm,
+            "form_submit_text": _("Cancel appointment"),
+        },
+    )
+    def cancel_detail(self, request, form, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda a: svc.appointment_cancel(appointment=a, actor=request.user, reason=form.cleaned_data["reason"]),
+            _("Appointment cancelled."),
+        )
+
+    @action(
+        description=_("Force cancel"),
+        permissions=["force_cancel_detail"],
+        icon="cancel",
+        variant=ActionVariant.DANGER,
+        dialog={
+            "title": _("Force-cancel this appointment"),
+            "description": "",
+            "form_class": ReasonForm,
+            "form_submit_text": _("Cancel appointment"),
+        },
+    )
+    def force_cancel_detail(self, request, form, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda a: svc.appointment_cancel(
+                appointment=a, actor=request.user, reason=form.cleaned_data["reason"], force=True
+            ),
+            _("Appointment cancelled."),
+        )
+
+    @action(
+        description=_("Suggest follow-up"),
+        permissions=["suggest_follow_up_detail"],
+        icon="event_upcoming",
+        variant=ActionVariant.PRIMARY,
+        dialog={
+            "title": _("Suggest a follow-up visit"),
+            "description": _("The patient chooses the final time and gets the follow-up discount."),
+            "form_class": FollowUpForm,
+            "form_submit_text": _("Send suggestion"),
+        },
+    )
+    def suggest_follow_up_detail(self, request, form, object_id):
+        def work(appointment):
+            svc.follow_up_suggest(
+                doctor_user=request.user,
+                patient=appointment.patient,
+                parent=appointment,
+                suggested_date=form.cleaned_data["suggested_date"],
+                suggested_time=form.cleaned_data["suggested_time"],
+                appointment_type=form.cleaned_data["appointment_type"],
+                notes=form.cleaned_data["notes"],
+            )
+
+        return self._run(request, object_id, work, _("Follow-up suggested to the patient."))
+
+    # --- staff booking on behalf of a patient ---
+    def get_urls(self):
+        return [
+            path("book/", self.admin_site.admin_view(self.book_view), name="booking_appointment_book"),
+            *super().get_urls(),
+        ]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:booking_appointment_book"))
+
+    def book_view(self, request):
+        if not self.has_add_permission(request):
+            raise Http404
+        form = StaffBookingForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            patient = data["patient"]
+            details = svc.BookingDetails.from_patient(patient, reason=data["reason"])
+            details = svc.BookingDetails(
+                first_name=data["first_name"] or details.first_name,
+                last_name=data["last_name"] or details.last_name,
+                phone=data["phone"] or details.phone,
+                email=patient.email,
+                national_id=details.national_id,
+                reason=data["reason"],
+            )
+            try:
+                appointment = svc.appointment_book(
+                    slot=data["slot"],
+                    patient=patient,
+                    actor=request.user,
+                    details=details,
+                    appointment_type=data["appointment_type"],
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Booked. The slot is held until payment; record cash with “Mark paid”."))
+                return redirect(reverse("admin:booking_appointment_change", args=[appointment.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Book for a patient"),
+            "opts": self.opts,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/booking/appointment/book.html", context)
+
+
+# --- payments and vouchers ------------------------------------------------------------------------
+
+
+class RefundInline(TabularInline):
+    model = Refund
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "amount", "reason", "provider_reference")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ModelAdmin):
+    list_display = ("id", "appointment", "gateway", "amount", "currency", "status_badge", "created_at", "paid_at")
+    list_filter = ("status", "gateway", ("created_at", RangeDateTimeFilter))
+    list_filter_submit = True
+    search_fields = ("provider_reference", "appointment__last_name", "appointment__email", "=appointment__id")
+    list_select_related = ("appointment",)
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Payment._meta.fields]
+    inlines = [RefundInline]
+
+    @display(
+        description=_("Status"),
+        label={
+            PaymentStatus.SUCCEEDED: "success",
+            PaymentStatus.PENDING: "warning",
+            PaymentStatus.FAILED: "danger",
+            PaymentStatus.REFUNDED: "info",
+        },
+    )
+    def status_badge(self, obj):
+        return obj.status, obj.get_status_display()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Voucher)
+class VoucherAdmin(ModelAdmin):
+    list_display = ("code", "kind", "value", "valid_from", "valid_until", "used_count", "max_uses", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("code",)
+    readonly_fields = ("used_count",)
+
+    def save_model(self, request, obj, form, change):
+        obj.code = obj.code.strip().upper()
+        super().save_model(request, obj, form, change)
