@@ -22,7 +22,6 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -695,7 +694,7 @@ class SlotAdmin(DoctorScopedAdmin):
 
     @display(description=gettext_lazy("start (doctor's time)"), ordering="start")
     def local_start(self, obj):
-        return date_format(obj.start.astimezone(obj.doctor.zone), "SHORT_DATETIME_FORMAT") + f" {obj.doctor.time_zone}"
+        return f"{obj.start.astimezone(obj.doctor.zone):%Y-%m-%d %H:%M} {obj.doctor.time_zone}"
 
     @display(description=gettext_lazy("end"), ordering="end")
     def local_end(self, obj):

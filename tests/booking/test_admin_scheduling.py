@@ -420,3 +420,27 @@ def test_admin_adds_a_doctor_profile_with_an_audit_entry(client, admin_an, docto
     doctor = Doctor.objects.get(user=doctor_chau)
     assert list(doctor.specialties.all()) == [general_medicine]
     assert AuditLog.objects.filter(action="booking.doctor.created", object_id=str(doctor.pk)).exists()
+
+
+def test_changelist_buttons_lead_to_the_week_view_and_the_generator(client, dr_chau):
+    client.force_login(dr_chau.user)
+    html = text(client.get("/admin/booking/availability/"))
+    assert "/admin/booking/availability/open-week-view/" in html
+    assert "/admin/booking/availability/open-weekly-generator/" in html
+    response = client.get("/admin/booking/availability/open-week-view/")
+    assert response.status_code == 302 and response["Location"] == "/admin/booking/availability/week/"
+    response = client.get("/admin/booking/availability/open-weekly-generator/")
+    assert response["Location"] == "/admin/booking/availability/generate/"
+
+
+def test_slots_are_read_only_in_the_admin(client, admin_an, dr_chau, now):
+    slot = make_availability(dr_chau, now=now).slots.order_by("start").first()
+    client.force_login(admin_an)
+    listing = text(client.get("/admin/booking/slot/"))
+    assert f"{slot.start.astimezone(dr_chau.zone):%Y-%m-%d %H:%M} Asia/Ho_Chi_Minh" in listing
+    assert client.get("/admin/booking/slot/add/").status_code == 403
+    assert client.get(f"/admin/booking/slot/{slot.pk}/delete/").status_code == 403
+    response = client.post(f"/admin/booking/slot/{slot.pk}/change/", {"status": "booked"})
+    assert response.status_code == 403
+    slot.refresh_from_db()
+    assert slot.status == SlotStatus.FREE

@@ -310,3 +310,15 @@ def test_the_openapi_schema_lists_the_scheduling_paths(client, db):
         "/api/v1/doctor/{doctor_id}/available-dates",
     ):
         assert path in paths
+
+
+@pytest.mark.parametrize("role", [None, "patient", "doctor", "staff", "admin"])
+def test_free_slots_and_dates_answer_every_role_alike(client, personas, listed, role):
+    if role:
+        client.force_login(personas[role])
+    dung = listed["dung"]
+    day = dung.slots.order_by("start").first().start.astimezone(dung.zone).date()
+    slots = client.get(f"/api/v1/doctor/{dung.pk}/schedules")
+    dates = client.get(f"/api/v1/doctor/{dung.pk}/available-dates", {"month": f"{day:%Y-%m}"})
+    assert slots.status_code == dates.status_code == 200
+    assert len(slots.json()["slots"]) == 6 and dates.json()["dates"] == [day.isoformat()]
