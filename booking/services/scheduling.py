@@ -79,7 +79,7 @@ def _is_overlap_error(exc: IntegrityError) -> bool:
     return "no_overlap" in text or "slot_unique_doctor_start" in text or "booking_slot.doctor_id" in text
 
 
-def _overlap_conflict(*, doctor: Doctor, other: Availability | None = None) -> ScheduleConflict:
+def _overlap_conflict(other: Availability | None = None) -> ScheduleConflict:
     if other is None:
         return ScheduleConflict(_("This time overlaps other availability of the doctor."))
     return ScheduleConflict(
@@ -273,13 +273,13 @@ def _evaluate(
         .first()
     )
     if other is not None:
-        errors.append(_overlap_conflict(doctor=doctor, other=other))
+        errors.append(_overlap_conflict(other))
     else:
         stray = Slot.objects.filter(doctor=doctor, start__lt=plan.ends_at, end__gt=plan.starts_at)
         if availability is not None and availability.pk:
             stray = stray.exclude(availability=availability)
         if stray.exists():
-            errors.append(_overlap_conflict(doctor=doctor))
+            errors.append(_overlap_conflict())
     return preview
 
 
@@ -357,7 +357,7 @@ def availability_create(
                 slots = Slot.objects.bulk_create(_slot_rows(availability=availability, pairs=plan.slots))
         except IntegrityError as exc:
             if _is_overlap_error(exc):
-                raise _overlap_conflict(doctor=doctor) from exc
+                raise _overlap_conflict() from exc
             raise
         audit_log(
             actor=actor,
@@ -452,7 +452,7 @@ def availability_update(
                 created = Slot.objects.bulk_create(_slot_rows(availability=locked, pairs=new_pairs))
         except IntegrityError as exc:
             if _is_overlap_error(exc):
-                raise _overlap_conflict(doctor=locked.doctor) from exc
+                raise _overlap_conflict() from exc
             raise
         audit_log(
             actor=actor,
