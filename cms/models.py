@@ -1,21 +1,409 @@
+"""The public site's pages and settings. Pages hold content; doctors, specialties and free slots are
+read live from ``booking`` through selectors (``cms.selectors``), and booking links point into the
+portal (``cms.links``)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.http import Http404
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.panels import FieldPanel
-from wagtail.fields import RichTextField
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
+from wagtail.search import index
+from wagtail.url_routing import RouteResult
+
+from cms.blocks import ContentStreamBlock, OpeningHoursBlock
 
 
-class HomePage(Page):
-    """The public site's home page (one per site, at the root)."""
+class PublicPageMixin:
+    """What every public page shares: SEO fallbacks, social preview data and per-language serving.
+
+    The same address serves the page in the visitor's language (chosen with the language switcher),
+    so responses vary with the cookie that carries it.
+    """
+
+    og_type = "website"
+
+    def summary_text(self) -> str:
+        return getattr(self, "intro", "") or ""
+
+    def meta_description(self) -> str:
+        return (self.search_description or self.summary_text()).strip()[:300]
+
+    def social_image(self):
+        return getattr(self, "image", None)
+
+    def serve(self, request, *args, **kwargs):
+        response = super().serve(request, *args, **kwargs)
+        patch_vary_headers(response, ("Cookie", "Accept-Language"))
+        return response
+
+
+def _content_stream(**kwargs) -> StreamField:
+    return StreamField(ContentStreamBlock(), blank=True, verbose_name=kwargs.pop("verbose_name", _("body")), **kwargs)
+
+
+class HomePage(PublicPageMixin, Page):
+    """The public site's home page, one per language at the root (translations are siblings)."""
 
     intro = models.CharField(_("intro"), max_length=300, blank=True)
     body = RichTextField(_("body"), blank=True)
     cta_label = models.CharField(_("button label"), max_length=60, blank=True, default="")
+    sections = _content_stream(verbose_name=_("sections"))
 
-    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body"), FieldPanel("cta_label")]
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("intro"),
+        FieldPanel("cta_label"),
+        FieldPanel("body"),
+        FieldPanel("sections"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
     parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["cms.DoctorDirectoryPage", "cms.SpecialtyIndexPage", "cms.ArticleIndexPage", "cms.StandardPage"]
     max_count_per_parent = 1
     template = "cms/home_page.html"
 
     class Meta:
         verbose_name = _("home page")
+
+    def route(self, request, path_components):
+        """Route ``path_components`` in this language's tree; an address that only exists in another
+        language's tree (an untranslated page, or a slug changed in one language) still finds its
+        page. Either way the visitor gets the page's live translation in the active language, if any."""
+        try:
+            result = super().route(request, path_components)
+        except Http404:
+            result = None
+            for home in HomePage.objects.live().filter(translation_key=self.translation_key).exclude(pk=self.pk):
+                try:
+                    result = Page.route(home, request, path_components)
+                    break
+                except Http404:
+                    continue
+            if result is None:
+                raise
+        page, args, kwargs = result
+        translated = page.localized
+        if translated.pk != page.pk:
+            return RouteResult(translated.specific, args=args, kwargs=kwargs)
+        return result
+
+    def get_context(self, request, *args, **kwargs):
+        from cms import selectors
+
+        context = super().get_context(request, *args, **kwargs)
+        context.update(selectors.home_sections(home=self))
+        return context
+
+
+class DoctorDirectoryPage(PublicPageMixin, Page):
+    """Find a doctor: search by name or specialty, "available this week", one page at a time."""
+
+    intro = models.CharField(_("intro"), max_length=300, blank=True)
+    per_page = models.PositiveSmallIntegerField(
+        _("doctors per page"), default=12, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+
+    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("per_page")]
+    search_fields = [*Page.search_fields, index.SearchField("intro")]
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = ["cms.DoctorProfilePage"]
+    max_count_per_parent = 1
+    template = "cms/doctor_directory_page.html"
+
+    class Meta:
+        verbose_name = _("doctor directory")
+
+    def get_context(self, request, *args, **kwargs):
+        from cms import selectors
+        from cms.forms import DirectoryFilterForm
+
+        context = super().get_context(request, *args, **kwargs)
+        form = DirectoryFilterForm(request.GET or None, specialties=selectors.active_specialties())
+        filters = form.filters()
+        context["form"] = form
+        context["filters"] = filters
+        context["result"] = selectors.doctor_directory(per_page=self.per_page, **filters)
+        context["query_without_page"] = form.query_string(exclude=("page",))
+        return context
+
+
+class DoctorProfilePage(PublicPageMixin, Page):
+    """A doctor's public profile. Name, specialties, languages, fee and free slots come from the
+    booking ``Doctor`` (owned by the clinic admin); the page adds the editorial content."""
+
+    doctor = models.ForeignKey("booking.Doctor", on_delete=models.PROTECT, related_name="+", verbose_name=_("doctor"))
+    summary = models.CharField(
+        _("summary"), max_length=300, blank=True, help_text=_("One or two sentences for listings and search results.")
+    )
+    image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("photo"),
+        help_text=_("Empty: the photo from the doctor's record."),
+    )
+    body = _content_stream(verbose_name=_("about the doctor"))
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("doctor"),
+        FieldPanel("summary"),
+        FieldPanel("image"),
+        FieldPanel("body"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("summary"), index.SearchField("body")]
+    parent_page_types = ["cms.DoctorDirectoryPage"]
+    subpage_types: list[str] = []
+    template = "cms/doctor_profile_page.html"
+    og_type = "profile"
+
+    class Meta:
+        verbose_name = _("doctor profile")
+
+    def summary_text(self) -> str:
+        return self.summary
+
+    def clean(self):
+        super().clean()
+        if self.doctor_id is None:
+            return
+        others = DoctorProfilePage.objects.filter(doctor_id=self.doctor_id, locale_id=self.locale_id)
+        if self.pk:
+            others = others.exclude(pk=self.pk)
+        if others.exists():
+            raise ValidationError({"doctor": _("This doctor already has a profile page in this language.")})
+
+    def get_context(self, request, *args, **kwargs):
+        from cms import selectors, seo
+
+        context = super().get_context(request, *args, **kwargs)
+        now = timezone.now()
+        doctor = selectors.profile_doctor(doctor_id=self.doctor_id)
+        bookable = selectors.doctor_is_bookable(doctor)
+        specialty_pages = selectors.specialty_pages_for([specialty.pk for specialty in doctor.specialties.all()])
+        context.update(
+            doctor=doctor,
+            specialty_links=[
+                {"specialty": specialty, "page": specialty_pages.get(specialty.pk)}
+                for specialty in doctor.specialties.all()
+            ],
+            bookable=bookable,
+            slot_days=selectors.profile_slot_days(doctor=doctor, now=now) if bookable else [],
+            languages=selectors.language_names(doctor.language_list),
+            jsonld=seo.physician_jsonld(page=self, doctor=doctor, request=request, bookable=bookable),
+        )
+        return context
+
+
+class SpecialtyIndexPage(PublicPageMixin, Page):
+    intro = models.CharField(_("intro"), max_length=300, blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = ["cms.SpecialtyPage"]
+    max_count_per_parent = 1
+    template = "cms/specialty_index_page.html"
+
+    class Meta:
+        verbose_name = _("specialty index")
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["specialty_pages"] = (
+            SpecialtyPage.objects.child_of(self).live().public().select_related("specialty").order_by("title")
+        )
+        return context
+
+
+class SpecialtyPage(PublicPageMixin, Page):
+    """A specialty's page, linked to the booking ``Specialty``; lists its active doctors."""
+
+    specialty = models.ForeignKey(
+        "booking.Specialty", on_delete=models.PROTECT, related_name="+", verbose_name=_("specialty")
+    )
+    intro = models.CharField(_("intro"), max_length=300, blank=True)
+    image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("image"),
+    )
+    body = _content_stream()
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("specialty"),
+        FieldPanel("intro"),
+        FieldPanel("image"),
+        FieldPanel("body"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
+    parent_page_types = ["cms.SpecialtyIndexPage"]
+    subpage_types: list[str] = []
+    template = "cms/specialty_page.html"
+
+    class Meta:
+        verbose_name = _("specialty page")
+
+    def clean(self):
+        super().clean()
+        if self.specialty_id is None:
+            return
+        others = SpecialtyPage.objects.filter(specialty_id=self.specialty_id, locale_id=self.locale_id)
+        if self.pk:
+            others = others.exclude(pk=self.pk)
+        if others.exists():
+            raise ValidationError({"specialty": _("This specialty already has a page in this language.")})
+
+    def get_context(self, request, *args, **kwargs):
+        from cms import selectors
+
+        context = super().get_context(request, *args, **kwargs)
+        doctors = selectors.specialty_doctors(specialty_id=self.specialty_id)
+        profiles = selectors.profile_pages_for([doctor.pk for doctor in doctors])
+        context["entries"] = [selectors.DirectoryEntry(doctor=d, profile=profiles.get(d.pk)) for d in doctors]
+        context["directory"] = DoctorDirectoryPage.objects.live().filter(locale_id=self.locale_id).first()
+        return context
+
+
+class StandardPage(PublicPageMixin, Page):
+    """A content page: about the clinic, prices, legal pages."""
+
+    intro = models.CharField(_("intro"), max_length=300, blank=True)
+    body = _content_stream()
+
+    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
+    search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
+    parent_page_types = ["cms.HomePage", "cms.StandardPage"]
+    subpage_types = ["cms.StandardPage"]
+    template = "cms/standard_page.html"
+
+    class Meta:
+        verbose_name = _("content page")
+
+
+class ArticleIndexPage(PublicPageMixin, Page):
+    intro = models.CharField(_("intro"), max_length=300, blank=True)
+    per_page = models.PositiveSmallIntegerField(
+        _("articles per page"), default=10, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+
+    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("per_page")]
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = ["cms.ArticlePage"]
+    template = "cms/article_index_page.html"
+
+    class Meta:
+        verbose_name = _("article index")
+
+    def get_context(self, request, *args, **kwargs):
+        from django.core.paginator import Paginator
+
+        from cms import selectors
+
+        context = super().get_context(request, *args, **kwargs)
+        articles = selectors.article_list(index=self)
+        context["articles"] = Paginator(articles, self.per_page).get_page(request.GET.get("page"))
+        return context
+
+
+class ArticlePage(PublicPageMixin, Page):
+    date = models.DateField(_("date"), default=timezone.localdate)
+    summary = models.CharField(_("summary"), max_length=300, blank=True)
+    image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("image"),
+    )
+    body = _content_stream()
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("date"),
+        FieldPanel("summary"),
+        FieldPanel("image"),
+        FieldPanel("body"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("summary"), index.SearchField("body")]
+    parent_page_types = ["cms.ArticleIndexPage"]
+    subpage_types: list[str] = []
+    template = "cms/article_page.html"
+    og_type = "article"
+
+    class Meta:
+        verbose_name = _("article")
+
+    def summary_text(self) -> str:
+        return self.summary
+
+
+@register_setting(icon="site")
+class ClinicSettings(BaseSiteSetting):
+    """The clinic's contact details, opening hours and legal pages, shown in the public site's footer."""
+
+    clinic_name = models.CharField(_("clinic name"), max_length=120, default="Medbook")
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    address = models.TextField(_("address"), blank=True)
+    map_url = models.URLField(_("map link"), blank=True)
+    opening_hours = StreamField([("day", OpeningHoursBlock())], blank=True, verbose_name=_("opening hours"))
+    privacy_page = models.ForeignKey(
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("privacy policy page"),
+    )
+    terms_page = models.ForeignKey(
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("terms of use page"),
+    )
+    default_social_image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("default social preview image"),
+        help_text=_("Shown when a shared page has no image of its own."),
+    )
+
+    select_related = ["privacy_page", "terms_page", "default_social_image"]
+    panels = [
+        MultiFieldPanel(
+            [
+                FieldPanel("clinic_name"),
+                FieldPanel("phone"),
+                FieldPanel("email"),
+                FieldPanel("address"),
+                FieldPanel("map_url"),
+            ],
+            heading=_("Contact"),
+        ),
+        FieldPanel("opening_hours"),
+        MultiFieldPanel([FieldPanel("privacy_page"), FieldPanel("terms_page")], heading=_("Legal pages")),
+        FieldPanel("default_social_image"),
+    ]
+
+    class Meta:
+        verbose_name = _("clinic details")

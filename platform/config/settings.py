@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
+    "wagtail.contrib.sitemaps",
+    "wagtail.contrib.simple_translation",
+    "wagtail.locales",
     "wagtail.embeds",
     "wagtail.sites",
     "wagtail.users",
@@ -290,7 +293,10 @@ USE_TZ = True  # every datetime is stored in UTC
 # The clinic's zone: what staff see in the admin and the default for users who have not chosen one.
 TIME_ZONE = envtimezone("TIME_ZONE", "Asia/Ho_Chi_Minh")
 CLINIC_TIME_ZONE = TIME_ZONE
-WAGTAIL_I18N_ENABLED = False
+# Pages exist per language (Wagtail locales en/vi, translated with simple_translation). One address
+# serves a page in the visitor's language, chosen with the same switcher as the portal (the cookie set
+# by /i18n/setlang/); cms.models.HomePage.route picks the translation.
+WAGTAIL_I18N_ENABLED = True
 WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
 
 # --- static and media -------------------------------------------------------------------------

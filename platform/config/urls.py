@@ -3,9 +3,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
 from accounts import views as account_views
+from cms import views as cms_views
 from config.api_v1 import api
 from core.views import api_not_found, healthz
 
@@ -24,6 +26,10 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),  # unknown API paths answer in the API's JSON error shape
     path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("portal/", include("portal.urls")),
+    # the public site's own views; its pages are served by Wagtail below
+    path("sitemap.xml", sitemap, name="sitemap"),
+    path("robots.txt", cms_views.robots_txt, name="robots_txt"),
+    path("search/", cms_views.search, name="search"),
 ]
 
 if settings.DEBUG:

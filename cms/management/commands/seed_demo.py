@@ -18,6 +18,7 @@ from accounts.models import Role, User
 from accounts.services import user_create
 from booking.models import AppointmentMode, AppointmentType, Availability, Doctor, Specialty
 from booking.services import availability_create
+from cms.demo_site import seed_demo_site
 from core.audit import audit_log
 
 DEMO_PASSWORD = "medbook-demo-2026"  # noqa: S105 - documented demo credential, local data only
@@ -167,6 +168,7 @@ def seed_demo() -> dict[str, int]:
             )
             created["users"] += 1
         _seed_scheduling(created)
+    created.update(seed_demo_site(doctor_emails=[d.email for d in DEMO_DOCTORS]))
     return created
 
 

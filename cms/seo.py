@@ -1,0 +1,97 @@
+"""Search-engine and social-preview data for the public pages: meta tags and schema.org JSON-LD."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
+
+SOCIAL_IMAGE = "fill-1200x630"
+#: schema.org day names, by weekday number (Monday is 0, as in ``django.utils.dates.WEEKDAYS``)
+SCHEMA_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+#: Open Graph wants language_TERRITORY
+OG_LOCALES = {"en": "en_US", "vi": "vi_VN"}
+
+# json.dumps leaves these alone; inside <script> they could close the element or open a comment.
+_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
+def jsonld_script(data: dict[str, Any]) -> SafeString:
+    """``data`` as a ``<script type="application/ld+json">`` element, safe to put in a template."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_ESCAPES)
+    return mark_safe(f'<script type="application/ld+json">{text}</script>')  # noqa: S308 - escaped above
+
+
+def og_locale(language_code: str) -> str:
+    return OG_LOCALES.get(language_code, translation.to_locale(language_code))
+
+
+def image_url(request, image, spec: str = SOCIAL_IMAGE) -> str:
+    """An absolute address of a Wagtail image rendition (social previews need absolute addresses)."""
+    return request.build_absolute_uri(image.get_rendition(spec).url)
+
+
+def social_image_url(request, page, clinic) -> str:
+    """The picture a shared link shows: the page's own, the doctor's photo, or the clinic's default."""
+    image = page.social_image() if hasattr(page, "social_image") else None
+    if image is not None:
+        return image_url(request, image)
+    doctor = getattr(page, "doctor", None)
+    if doctor is not None and doctor.photo:
+        return request.build_absolute_uri(doctor.photo.url)
+    if clinic is not None and clinic.default_social_image_id:
+        return image_url(request, clinic.default_social_image)
+    return ""
+
+
+def opening_hours_specification(clinic) -> list[dict[str, str]]:
+    rows = []
+    for block in clinic.opening_hours:
+        value = block.value
+        if value.get("closed") or not value.get("opens") or not value.get("closes"):
+            continue
+        rows.append(
+            {
+                "@type": "OpeningHoursSpecification",
+                "dayOfWeek": f"https://schema.org/{SCHEMA_DAYS[int(value['day'])]}",
+                "opens": value["opens"].strftime("%H:%M"),
+                "closes": value["closes"].strftime("%H:%M"),
+            }
+        )
+    return rows
+
+
+def physician_jsonld(*, page, doctor, request, bookable: bool) -> SafeString:
+    """schema.org ``Physician`` for a doctor's profile page, with the clinic's address and hours."""
+    from cms.models import ClinicSettings
+
+    clinic = ClinicSettings.for_request(request)
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Physician",
+        "name": str(doctor),
+        "url": page.get_full_url(request),
+        "medicalSpecialty": [specialty.name for specialty in doctor.specialties.all()],
+        "knowsLanguage": doctor.language_list,
+        "isAcceptingNewPatients": bookable,
+    }
+    description = page.meta_description() or doctor.bio[:300]
+    if description:
+        data["description"] = description
+    image = social_image_url(request, page, None)
+    if image:
+        data["image"] = image
+    if doctor.consultation_fee:
+        data["priceRange"] = f"{doctor.consultation_fee.normalize():f} {doctor.currency}"
+        data["currenciesAccepted"] = doctor.currency
+    if clinic.phone:
+        data["telephone"] = clinic.phone
+    if clinic.address:
+        data["address"] = {"@type": "PostalAddress", "streetAddress": " ".join(clinic.address.split())}
+    hours = opening_hours_specification(clinic)
+    if hours:
+        data["openingHoursSpecification"] = hours
+    return jsonld_script(data)

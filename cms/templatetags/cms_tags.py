@@ -1,0 +1,83 @@
+"""Template tags of the public site: head tags for SEO and social previews, the site menu, the clinic
+footer and links into the portal's booking flow."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils import translation
+from django.utils.dates import WEEKDAYS
+from wagtail.models import Site
+
+from cms import links, selectors, seo
+from cms.models import ClinicSettings
+
+register = template.Library()
+
+
+def served_home(request):
+    """The home page of the language tree being served (the site's root in the active language)."""
+    cached = getattr(request, "_medbook_served_home", None)
+    if cached is None:
+        site = Site.find_for_request(request)
+        cached = site.root_page.localized.specific if site is not None else None
+        request._medbook_served_home = cached
+    return cached
+
+
+@register.inclusion_tag("cms/includes/seo_head.html", takes_context=True)
+def seo_head(context, page):
+    request = context["request"]
+    clinic = ClinicSettings.for_request(request)
+    title = page.seo_title or page.title
+    return {
+        "page": page,
+        "title": title,
+        "description": page.meta_description(),
+        "canonical": page.get_full_url(request),
+        "og_type": page.og_type,
+        "image": seo.social_image_url(request, page, clinic),
+        "site_name": clinic.clinic_name,
+        "og_locale": seo.og_locale(translation.get_language()),
+    }
+
+
+@register.inclusion_tag("cms/includes/site_nav.html", takes_context=True)
+def site_nav(context, current=None):
+    request = context["request"]
+    home = served_home(request)
+    current_path = getattr(current, "path", "")
+    items = [
+        {"page": item, "current": current_path.startswith(item.path), "exact": current_path == item.path}
+        for item in (selectors.menu_pages(home=home) if home is not None else [])
+    ]
+    return {
+        "request": request,
+        "home": home,
+        "items": items,
+        "current_path": current_path,
+        "query": context.get("query", ""),
+    }
+
+
+@register.inclusion_tag("cms/includes/clinic_footer.html", takes_context=True)
+def clinic_footer(context):
+    request = context["request"]
+    clinic = ClinicSettings.for_request(request)
+    hours = []
+    for block in clinic.opening_hours:
+        value = block.value
+        hours.append(
+            {
+                "day": WEEKDAYS[int(value["day"])],
+                "closed": bool(value.get("closed")),
+                "opens": value.get("opens"),
+                "closes": value.get("closes"),
+            }
+        )
+    legal = [page.localized for page in (clinic.privacy_page, clinic.terms_page) if page is not None and page.live]
+    return {"request": request, "clinic": clinic, "hours": hours, "legal_pages": legal}
+
+
+@register.simple_tag
+def booking_url(doctor, slot=None):
+    return links.booking_url(doctor, slot)
