@@ -54,10 +54,12 @@ def crowd():
 
 
 def test_sixteen_patients_one_slot_exactly_one_winner_every_round(crowd):
-    doctor, patients = crowd
+    doctor, _ = crowd
     start = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
     rounds = make_slots(doctor, start=start, count=5)
-    for slot in rounds:
+    for number, slot in enumerate(rounds):
+        # a fresh crowd each round: a patient who already won twice would hit the two-holds limit
+        patients = [make_user(f"r{number}-{i}@example.test", "patient", first_name=f"R{i}") for i in range(THREADS)]
         results = race(
             [
                 (lambda p=p, s=slot: svc.appointment_book(slot=s, patient=p, actor=p, details=details_for(p)))
