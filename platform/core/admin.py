@@ -2,7 +2,7 @@ from django.contrib import admin
 from django_fsm_log.models import StateLog
 from unfold.admin import ModelAdmin
 
-from core.models import AuditLog
+from core.models import AuditLog, OutboxMessage
 
 
 @admin.register(AuditLog)
@@ -33,6 +33,34 @@ class StateLogAdmin(ModelAdmin):
     search_fields = ("object_id", "by__email")
     list_select_related = ("content_type", "by")
     date_hierarchy = "timestamp"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ModelAdmin):
+    """What was (or will be) told to whom: read-only; the worker retries pending messages itself."""
+
+    list_display = ("created_at", "kind", "recipient", "status", "attempts", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("kind", "recipient__email", "object_id", "dedupe_key")
+    list_select_related = ("recipient",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
 
     def has_add_permission(self, request):
         return False
