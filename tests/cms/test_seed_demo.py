@@ -32,3 +32,40 @@ def test_home_page_is_served_at_the_root(client, db):
     response = client.get("/")
     assert response.status_code == 200
     assert "Medbook" in response.content.decode()
+
+
+def page_snapshot():
+    from wagtail.models import Page
+
+    return sorted(
+        Page.objects.values_list("pk", "url_path", "locale__language_code", "live", "latest_revision_id", "title")
+    )
+
+
+def test_seed_demo_builds_the_whole_public_site_in_both_languages_and_twice_changes_nothing(client, db):
+    from booking.models import Doctor
+    from cms.management.commands.seed_demo import DEMO_DOCTORS
+    from cms.models import ArticlePage, ClinicSettings, DoctorDirectoryPage, DoctorProfilePage, SpecialtyPage
+
+    call_command("seed_demo", "--quiet")
+    pages = page_snapshot()
+    call_command("seed_demo", "--quiet")
+    assert page_snapshot() == pages
+
+    demo_doctors = Doctor.objects.filter(user__email__in=[d.email for d in DEMO_DOCTORS])
+    assert demo_doctors.count() == len(DEMO_DOCTORS)
+    for language in ("en", "vi"):
+        live = {"locale__language_code": language, "live": True}
+        assert DoctorDirectoryPage.objects.filter(**live).count() == 1
+        assert set(DoctorProfilePage.objects.filter(**live).values_list("doctor_id", flat=True)) == set(
+            demo_doctors.values_list("pk", flat=True)
+        )
+        assert ArticlePage.objects.filter(**live).count() == 2
+        assert SpecialtyPage.objects.filter(**live).count() >= 2
+    assert ClinicSettings.objects.get().phone
+
+    for page in DoctorProfilePage.objects.filter(locale__language_code="en"):
+        html = client.get(page.url).content.decode()
+        assert f"/portal/book/{page.doctor_id}/?slot=" in html  # the demo doctors have free slots
+    html = client.get("/").content.decode()
+    assert "Latest articles" in html
