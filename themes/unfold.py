@@ -74,6 +74,14 @@ UNFOLD = {
                 "title": _("Workspace"),
                 "items": [
                     {"title": _("Dashboard"), "icon": "dashboard", "link": reverse_lazy("admin:index")},
+                    {
+                        "title": _("Messages"),
+                        "icon": "forum",
+                        "link": reverse_lazy("admin:messaging_conversation_changelist"),
+                        "permission": "booking.messaging.admin.sidebar_permission",
+                        "badge": "booking.messaging.admin.unread_badge",
+                        "badge_variant": "primary",
+                    },
                 ],
             },
             {

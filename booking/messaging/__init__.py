@@ -1,0 +1,1 @@
+"""Doctor–patient and patient–clinic messaging: conversations, messages, read state, unread emails."""

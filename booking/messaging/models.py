@@ -1,0 +1,134 @@
+"""Conversations between a patient and the other side of their care.
+
+A conversation has exactly two sides: the patient, and either the appointment's doctor (kind
+"appointment", one conversation per appointment) or the clinic team (kind "support", one per
+patient; any staff member or admin answers for the clinic). Read state is kept per side in
+``ConversationRead``: for the clinic side, one colleague reading is the clinic reading.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+MESSAGE_MAX_LENGTH = 2000
+
+
+class ConversationKind(models.TextChoices):
+    APPOINTMENT = "appointment", _("About an appointment")
+    SUPPORT = "support", _("Clinic support")
+
+
+class Side(models.TextChoices):
+    PATIENT = "patient", _("Patient")
+    DOCTOR = "doctor", _("Doctor")
+    CLINIC = "clinic", _("Clinic")
+
+
+class Conversation(models.Model):
+    kind = models.CharField(_("kind"), max_length=16, choices=ConversationKind.choices)
+    appointment = models.ForeignKey(
+        "booking.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="conversations",
+        verbose_name=_("appointment"),
+    )
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("patient")
+    )
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+        ordering = [F("last_message_at").desc(nulls_last=True), "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment"], condition=Q(kind="appointment"), name="conversation_one_per_appointment"
+            ),
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(kind="support"), name="conversation_one_support_per_patient"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="appointment", appointment__isnull=False)
+                | Q(kind="support", appointment__isnull=True),
+                name="conversation_kind_matches_appointment",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "last_message_at"], name="conversation_patient_idx"),
+            models.Index(fields=["kind", "last_message_at"], name="conversation_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == ConversationKind.SUPPORT:
+            return str(_("Clinic support · %(patient)s") % {"patient": self.patient})
+        return str(
+            _("Appointment #%(number)s · %(patient)s") % {"number": self.appointment_id, "patient": self.patient}
+        )
+
+    @property
+    def care_side(self) -> str:
+        """The side that is not the patient: the doctor, or the clinic team."""
+        return Side.DOCTOR if self.kind == ConversationKind.APPOINTMENT else Side.CLINIC
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    sender_side = models.CharField(_("from"), max_length=8, choices=Side.choices)
+    body = models.TextField(_("message"), max_length=MESSAGE_MAX_LENGTH)
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(GreaterThan(Length("body"), 0), LessThanOrEqual(Length("body"), MESSAGE_MAX_LENGTH)),
+                name="message_body_length",
+            ),
+        ]
+        indexes = [
+            # the thread and the polling endpoint: WHERE conversation_id = ? AND id > ? ORDER BY id
+            models.Index(fields=["conversation", "id"], name="message_thread_idx"),
+            models.Index(fields=["created_at"], name="message_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} in {self.conversation_id}"
+
+
+class ConversationRead(models.Model):
+    """How far one side of a conversation has read, and how far it has been emailed about.
+
+    Message ids only grow, so "unread" is "from the other side, id above ``last_read_message_id``".
+    """
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="reads")
+    side = models.CharField(max_length=8, choices=Side.choices)
+    last_read_message_id = models.PositiveBigIntegerField(default=0)
+    read_at = models.DateTimeField(null=True, blank=True)
+    read_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    emailed_up_to_message_id = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("read state")
+        verbose_name_plural = _("read states")
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "side"], name="conversationread_one_per_side"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}:{self.side} read to {self.last_read_message_id}"
