@@ -20,10 +20,10 @@ class DirectoryFilterForm(forms.Form):
 
     def filters(self) -> dict:
         """Keyword arguments for ``cms.selectors.doctor_directory``; invalid fields are ignored."""
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
-        if self.is_bound and not data:
-            # keep whatever fields did validate
-            data = {name: self.cleaned_data[name] for name in self.fields if name in getattr(self, "cleaned_data", {})}
+        data = {}
+        if self.is_bound:
+            self.is_valid()
+            data = self.cleaned_data  # holds the fields that validated
         return {
             "q": (data.get("q") or "").strip(),
             "specialty": data.get("specialty") or None,

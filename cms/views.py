@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
+from wagtail.models import Page
 
 from cms import selectors
 from cms.templatetags.cms_tags import served_home
@@ -31,6 +32,10 @@ def search(request):
     if query and home is not None:
         paginator = Paginator(selectors.search_pages(root=home, query=query), SEARCH_PER_PAGE)
         results = paginator.get_page(request.GET.get("page"))
+        # one query per page type on this page of results, for their summaries
+        specific = Page.objects.filter(pk__in=[page.pk for page in results]).defer_streamfields().specific()
+        by_pk = {page.pk: page for page in specific}
+        results.object_list = [by_pk.get(page.pk, page) for page in results]
     response = TemplateResponse(
         request,
         "cms/search.html",

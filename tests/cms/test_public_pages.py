@@ -175,6 +175,7 @@ def test_robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_private_area
 def test_site_search_finds_pages_by_their_content(client, article, about, chau_profile):
     html = html_of(client.get("/search/", {"q": "fevers"}))
     assert article.url in html
+    assert "When a fever needs a doctor." in html  # the article's summary
     assert about.url not in html
     html = html_of(client.get("/search/", {"q": "Châu"}))
     assert chau_profile.url in html
