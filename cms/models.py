@@ -45,8 +45,9 @@ class PublicPageMixin:
         return response
 
 
-def _content_stream(**kwargs) -> StreamField:
-    return StreamField(ContentStreamBlock(), blank=True, verbose_name=kwargs.pop("verbose_name", _("body")), **kwargs)
+def _content_stream(verbose_name=_("body")) -> StreamField:
+    """The pages' shared body: rich text, images, calls to action and FAQs."""
+    return StreamField(ContentStreamBlock(), blank=True, verbose_name=verbose_name)
 
 
 class HomePage(PublicPageMixin, Page):
