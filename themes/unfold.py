@@ -44,6 +44,8 @@ UNFOLD = {
     "SHOW_LANGUAGES": True,
     "ENVIRONMENT": "themes.unfold.environment_label",
     "STYLES": [lambda request: static("medbook/admin.css")],
+    # the start page per role (booking.clinic): numbers from booking.clinic.reports
+    "DASHBOARD_CALLBACK": "booking.clinic.dashboard.dashboard_callback",
     "COLORS": {
         "primary": {
             "50": "oklch(97.8% .013 196)",
@@ -81,6 +83,60 @@ UNFOLD = {
                         "permission": "booking.messaging.admin.sidebar_permission",
                         "badge": "booking.messaging.admin.unread_badge",
                         "badge_variant": "primary",
+                    },
+                ],
+            },
+            {
+                "title": _("Clinic"),
+                "separator": True,
+                "items": [
+                    {
+                        "title": _("Doctor applications"),
+                        "icon": "how_to_reg",
+                        "link": reverse_lazy("admin:clinic_doctorapplication_changelist"),
+                        "permission": has_perm("clinic.view_doctorapplication"),
+                    },
+                    {
+                        "title": _("Subscriptions"),
+                        "icon": "card_membership",
+                        "link": reverse_lazy("admin:clinic_doctorsubscription_changelist"),
+                        "permission": has_perm("clinic.view_doctorsubscription"),
+                    },
+                    {
+                        "title": _("Subscription plans"),
+                        "icon": "sell",
+                        "link": reverse_lazy("admin:clinic_subscriptionplan_changelist"),
+                        "permission": has_perm("clinic.view_subscriptionplan"),
+                    },
+                    {
+                        "title": _("Support tickets"),
+                        "icon": "support_agent",
+                        "link": reverse_lazy("admin:clinic_supportticket_changelist"),
+                        "permission": has_perm("clinic.view_supportticket"),
+                    },
+                    {
+                        "title": _("Exports"),
+                        "icon": "download",
+                        "link": reverse_lazy("admin:clinic_exports"),
+                        "permission": has_perm("booking.view_appointment", "accounts.view_patientprofile"),
+                    },
+                    {
+                        "title": _("Medical record access"),
+                        "icon": "visibility",
+                        "link": reverse_lazy("admin:clinic_medicalrecordaccess_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
+                        "title": _("Reminder times"),
+                        "icon": "notifications_active",
+                        "link": reverse_lazy("admin:clinic_remindersettings_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
+                        "title": _("Clinic contact details"),
+                        "icon": "contact_phone",
+                        "link": "/cms/settings/cms/clinicsettings/",
+                        "permission": is_clinic_admin,
                     },
                 ],
             },

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.template import Context, engines
 from django.utils import formats, numberformat, timezone, translation
+from django.utils.module_loading import import_string
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 
@@ -45,6 +46,10 @@ class MessageKind:
     calendar: str = ""
     #: the button in the email, for the patient (clinic people always get "open in the workspace")
     patient_action: str = "view"
+    #: for a message about something other than an appointment: the dotted path of the owning app's
+    #: ``f(message, recipient) -> dict | None`` giving the template context (with ``link``); None
+    #: means the object is gone
+    context: str = ""
 
 
 KINDS: tuple[MessageKind, ...] = (
@@ -64,6 +69,7 @@ KINDS: tuple[MessageKind, ...] = (
     MessageKind("follow_up.accepted"),
     MessageKind("follow_up.rejected"),
     MessageKind(REMINDER, sms=True),
+    MessageKind("support.reply", context="booking.clinic.messages.support_reply_context"),
 )
 REGISTRY: dict[str, MessageKind] = {spec.kind: spec for spec in KINDS}
 
@@ -192,6 +198,8 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
     if spec is None:
         raise UndeliverableMessage(f"no template for message kind {message.kind!r}")
     now = now or timezone.now()
+    if spec.context:
+        return _render_other(spec, message)
     appointment = load_appointment(message)
     check_still_relevant(message, appointment, now=now)
     recipient = message.recipient
@@ -215,6 +223,40 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
             sms=spec.sms,
             calendar=calendar,
             calendar_method=method,
+        )
+
+
+def _render_other(spec: MessageKind, message: OutboxMessage) -> RenderedMessage:
+    """A message that is not about an appointment: its kind names the function giving the context."""
+    recipient = message.recipient
+    language = recipient.language or settings.LANGUAGE_CODE
+    zone = ZoneInfo(recipient.effective_time_zone)
+    with translation.override(language), timezone.override(zone):
+        own = import_string(spec.context)(message, recipient)
+        if own is None:
+            raise UndeliverableMessage(f"{message.kind}: {message.object_type} {message.object_id} not found")
+        link = own.get("link", "")
+        context = {
+            "kind": spec.kind,
+            "name": recipient.first_name or recipient.get_full_name() or recipient.email,
+            "language_code": translation.get_language(),
+            "site_url": settings.SITE_URL,
+            "url": absolute(link),
+            "link": link,
+            **own,
+        }
+        subject = _one_line(_render(f"emails/{spec.kind}.subject.txt", context, autoescape=False))
+        context["subject"] = subject
+        return RenderedMessage(
+            kind=spec.kind,
+            language=language,
+            subject=subject,
+            text=_plain(_render(f"emails/{spec.kind}.txt", context, autoescape=False)),
+            html=_render(f"emails/{spec.kind}.html", context, autoescape=True),
+            short=_one_line(_render(f"emails/{spec.kind}.short.txt", context, autoescape=False)),
+            link=link,
+            url=context["url"],
+            sms=spec.sms,
         )
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from booking.clinic.selectors import reminder_leads_minutes
 from booking.models import Appointment, AppointmentStatus
 from booking.services.appointments import appointments_expire_lapsed_holds
 from core.health import record_heartbeat
@@ -215,7 +216,7 @@ def reminder_dedupe_key(appointment: Appointment, lead: int, recipient) -> str:
 def send_due_reminders(now: datetime | None = None) -> int:
     """Periodic (every minute): queue the reminders that are due; returns how many were written.
 
-    For each lead (``REMINDER_LEADS_MINUTES``, e.g. 24 h and 1 h) a confirmed visit is due when
+    For each lead (the admin's reminder times, else ``REMINDER_LEADS_MINUTES``; e.g. 24 h and 1 h) a confirmed visit is due when
     ``starts_at - lead <= now < starts_at``. A longer lead is only due until the next shorter one
     is (a worker that was down does not send the 24 h and the 1 h reminder together), and only if
     the visit was confirmed before its reminder time (a visit booked 3 h ahead gets no 24 h one).
@@ -223,7 +224,7 @@ def send_due_reminders(now: datetime | None = None) -> int:
     keys that already exist are read in one query rather than re-inserted every minute.
     """
     now = now or timezone.now()
-    leads = sorted({int(lead) for lead in settings.REMINDER_LEADS_MINUTES if int(lead) > 0}, reverse=True)
+    leads = sorted({int(lead) for lead in reminder_leads_minutes() if int(lead) > 0}, reverse=True)
     written = 0
     for index, lead in enumerate(leads):
         shorter = leads[index + 1] if index + 1 < len(leads) else 0

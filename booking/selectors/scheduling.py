@@ -29,6 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from booking.clinic.selectors import doctor_overdue_exists, overdue_blocks_booking
 from booking.models import BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus, Specialty
 from booking.slotting import local_day_bounds, resolve_local
 
@@ -63,12 +64,16 @@ def free_slots(
     policy = doctor.policy(defaults)
     earliest = max(start, now + policy.min_notice)
     latest = now + policy.max_advance
-    return (
+    slots = (
         Slot.objects.filter(doctor=doctor, start__gte=earliest, start__lt=end, start__lte=latest)
         .filter(slot_free_q(now=now))
         .exclude(_not_blocked())
         .order_by("start")
     )
+    if overdue_blocks_booking():
+        # booking.clinic: an overdue subscription hides the doctor's slots (a subquery, no extra query)
+        slots = slots.exclude(doctor_overdue_exists("doctor_id"))
+    return slots
 
 
 def _month_bounds(year: int, month: int, zone) -> tuple[dt.datetime, dt.datetime]:
@@ -200,6 +205,9 @@ def doctor_search(
         .values("start")[:1]
     )
     doctors = Doctor.objects.filter(is_active=True, user__is_active=True)
+    if overdue_blocks_booking():
+        # booking.clinic: doctors with an overdue subscription are not listed (a subquery)
+        doctors = doctors.exclude(doctor_overdue_exists("pk"))
     if specialty not in (None, ""):
         by = {"specialty_id": int(specialty)} if str(specialty).isdigit() else {"specialty__slug": str(specialty)}
         doctors = doctors.filter(Exists(Doctor.specialties.through.objects.filter(doctor_id=OuterRef("pk"), **by)))

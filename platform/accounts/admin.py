@@ -9,7 +9,7 @@ from unfold.admin import ModelAdmin, StackedInline
 from unfold.forms import UserChangeForm as UnfoldUserChangeForm
 
 from accounts.models import MedicalRecord, PatientProfile, Role, User
-from accounts.services import patient_profile_ensure, user_mark_email_verified
+from accounts.services import medical_record_viewed, patient_profile_ensure, user_mark_email_verified
 from core.audit import audit_log
 
 
@@ -143,12 +143,14 @@ class PatientProfileAdmin(ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and request.user.has_perm("accounts.view_medicalrecord"):
-            # Reading a medical record is itself an auditable event.
-            audit_log(
-                actor=request.user,
-                action="accounts.medical_record.viewed",
-                obj=PatientProfile(pk=object_id),
-                data={"where": "admin"},
-            )
+        if (
+            request.method == "GET"
+            and response.status_code == 200
+            and request.user.has_perm("accounts.view_medicalrecord")
+        ):
+            # Reading a medical record is itself an auditable event (only when the page showed it:
+            # a profile outside the user's scope redirects and reveals nothing).
+            profile = self.get_queryset(request).filter(pk=object_id).first()
+            if profile is not None:
+                medical_record_viewed(profile=profile, actor=request.user, where="admin")
         return response

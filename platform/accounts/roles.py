@@ -52,6 +52,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.change_appointment",
         "booking.view_payment",
         "booking.change_payment",
+        # the clinic back office (booking.clinic): answer support tickets, read doctor applications
+        "clinic.view_supportticket",
+        "clinic.change_supportticket",
+        "clinic.view_doctorapplication",
     ],
     Role.DOCTOR: [
         "accounts.view_patientprofile",

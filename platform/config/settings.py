@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "core",
     # domain and faces
     "booking",
+    "booking.clinic",
     "booking.messaging",
     "workflows",
     "portal",
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",  # per-user session index: deactivating a patient ends their sessions
     "allauth.headless",
     # Wagtail
     "wagtail.contrib.forms",
@@ -107,6 +109,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -216,6 +219,14 @@ if VIDEO_TEST_MODE and not DEBUG and not envbool("MEDBOOK_TESTING", False):
     raise ImproperlyConfigured("VIDEO_TEST_MODE simulates calls and may only be used with DEBUG=1 or in tests.")
 # a message still unread after this many minutes is announced to its recipient by email
 MESSAGING_UNREAD_EMAIL_MINUTES = envint("MESSAGING_UNREAD_EMAIL_MINUTES", 5, minimum=1)
+
+# --- clinic back office (booking.clinic) ------------------------------------------------------------
+# An overdue doctor subscription makes the doctor's slots unbookable and unlisted.
+SUBSCRIPTION_OVERDUE_BLOCKS_BOOKING = envbool("SUBSCRIPTION_OVERDUE_BLOCKS_BOOKING", True)
+# Task run after a doctor application is approved to create their draft profile page (empty: none).
+CLINIC_DOCTOR_PROFILE_SYNC_TASK = envstr("CLINIC_DOCTOR_PROFILE_SYNC_TASK", "cms.tasks.sync_doctor_profiles")
+# Public doctor applications accepted per client IP and hour.
+CLINIC_APPLICATIONS_PER_HOUR = envint("CLINIC_APPLICATIONS_PER_HOUR", 5, minimum=1)
 
 # --- accounts ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

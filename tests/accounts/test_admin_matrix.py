@@ -18,6 +18,20 @@ ADMIN_PAGES = {
     "/admin/booking/appointment/book/": {"admin", "staff"},
     "/admin/booking/payment/": {"admin", "staff"},
     "/admin/booking/voucher/": {"admin"},
+    # the clinic back office (booking.clinic)
+    "/admin/clinic/doctorapplication/": {"admin", "staff"},
+    "/admin/clinic/doctorapplication/add/": {"admin"},
+    "/admin/clinic/doctorsubscription/": {"admin"},
+    "/admin/clinic/doctorsubscription/add/": {"admin"},
+    "/admin/clinic/subscriptionplan/": {"admin"},
+    "/admin/clinic/supportticket/": {"admin", "staff"},
+    "/admin/clinic/medicalrecordaccess/": {"admin"},
+    "/admin/booking/appointment/exports/": {"admin", "staff", "doctor"},
+    "/admin/booking/appointment/export/": {"admin", "staff", "doctor"},
+    "/admin/booking/payment/export/": {"admin", "staff"},
+    "/admin/booking/doctor/export/": {"admin", "staff", "doctor"},
+    "/admin/accounts/patientprofile/export/": {"admin", "staff", "doctor"},
+    "/admin/accounts/patientprofile/import/": {"admin"},
 }
 ROLES = ["admin", "staff", "doctor", "patient", "editor"]
 

@@ -1,0 +1,243 @@
+"""The admin's start page, per role (Unfold ``DASHBOARD_CALLBACK``): numbers come from
+``booking.clinic.reports``; this module only picks what a role sees and shapes it for the template."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from booking.clinic import reports
+from booking.models import AppointmentStatus, Doctor
+
+S = AppointmentStatus
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def money_text(amounts: dict[str, object]) -> str:
+    if not amounts:
+        return "0"
+    return " · ".join(
+        f"{formats.number_format(amount, 0, force_grouping=True)} {currency}"
+        for currency, amount in sorted(amounts.items())
+    )
+
+
+def video_path(appointment) -> str:
+    return f"/portal/visits/{appointment.public_id}/video/"
+
+
+def _row(appointment, *, zone) -> dict:
+    local = timezone.localtime(appointment.starts_at, zone) if appointment.starts_at else None
+    return {
+        "appointment": appointment,
+        "time": local.strftime("%H:%M") if local else "—",
+        "date": local.date() if local else None,
+        "patient": appointment.patient_name,
+        "url": reverse("admin:booking_appointment_change", args=[appointment.pk]),
+        "join_url": video_path(appointment)
+        if appointment.mode == "video" and appointment.status == S.CONFIRMED
+        else "",
+    }
+
+
+def _actions(appointment, now) -> list[dict]:
+    """Staff buttons for a visit on today's list: the appointment admin's own actions."""
+
+    def link(name: str, label: str, variant: str = "default") -> dict:
+        return {
+            "url": reverse(f"admin:booking_appointment_{name}", args=[appointment.pk]),
+            "label": label,
+            "variant": variant,
+        }
+
+    buttons = []
+    if appointment.status == S.PENDING_PAYMENT:
+        buttons.append(link("mark_paid_detail", _("Mark paid")))
+    if appointment.status == S.PENDING:
+        buttons.append(link("confirm_detail", _("Confirm")))
+    if appointment.status == S.CONFIRMED and appointment.has_started(now):
+        buttons.append(link("complete_detail", _("Check in · complete")))
+        buttons.append(link("no_show_detail", _("No-show"), "danger"))
+    return buttons
+
+
+def _chart(labels: list[str], datasets: list[dict]) -> str:
+    return json.dumps({"labels": labels, "datasets": datasets})
+
+
+def admin_context(request, *, now: dt.datetime) -> dict:
+    period = reports.DateRange.parse(request.GET.get("start"), request.GET.get("end"), now=now)
+    start, end = period.start, period.end
+    counts = reports.today_counts(now=now)
+    outcomes = reports.visit_outcomes(start=start, end=end)
+    cancels = reports.cancellations(start=start, end=end)
+    follow_ups = reports.follow_up_acceptance(start=start, end=end)
+    by_doctor = reports.utilisation_by_doctor(start=start, end=end)
+    by_specialty = reports.utilisation_by_specialty(start=start, end=end)
+    revenue = reports.revenue(start=start, end=end, zone=period.zone)
+    total_utilisation = reports.utilisation_total(by_doctor)
+
+    months = sorted({month for month, _currency in revenue.by_month})
+    currencies = sorted(revenue.total) or ["VND"]
+    month_chart = _chart(
+        [formats.date_format(month, "YEAR_MONTH_FORMAT") for month in months],
+        [
+            {
+                "label": currency,
+                "data": [float(revenue.by_month.get((month, currency), 0)) for month in months],
+            }
+            for currency in currencies
+        ],
+    )
+    return {
+        "role": "admin",
+        "period": period,
+        "kpis": [
+            {"title": _("Visits today"), "value": counts.today},
+            {"title": _("Visits this week"), "value": counts.week},
+            {"title": _("Waiting for confirmation"), "value": counts.pending_confirmation},
+            {"title": _("Payment holds"), "value": counts.live_holds},
+        ],
+        "rates": [
+            {
+                "title": _("No-show rate"),
+                "value": percent(outcomes.no_show_rate),
+                "detail": _("%(no_show)s of %(visits)s visits")
+                % {"no_show": outcomes.no_show, "visits": outcomes.completed + outcomes.no_show},
+            },
+            {
+                "title": _("Cancellation rate"),
+                "value": percent(cancels.cancellation_rate),
+                "detail": _("%(cancelled)s of %(total)s appointments")
+                % {"cancelled": cancels.cancelled, "total": cancels.appointments},
+            },
+            {
+                "title": _("Late cancellations"),
+                "value": percent(cancels.late_cancellation_rate),
+                "detail": _("%(late)s of %(cancelled)s cancellations")
+                % {"late": cancels.cancelled_late, "cancelled": cancels.cancelled},
+            },
+            {
+                "title": _("Utilisation"),
+                "value": percent(total_utilisation.rate),
+                "detail": _("%(booked)s of %(published)s minutes booked")
+                % {"booked": total_utilisation.booked_minutes, "published": total_utilisation.published_minutes},
+            },
+            {
+                "title": _("Follow-up acceptance"),
+                "value": percent(follow_ups.acceptance_rate),
+                "detail": _("%(accepted)s of %(decided)s decided suggestions")
+                % {"accepted": follow_ups.accepted, "decided": follow_ups.decided},
+            },
+            {"title": _("Video visits completed"), "value": outcomes.video_completed, "detail": ""},
+            {
+                "title": _("Revenue (net of refunds)"),
+                "value": money_text(revenue.total),
+                "detail": _("refunded: %(refunded)s") % {"refunded": money_text(revenue.refunded)},
+            },
+        ],
+        "utilisation_doctors": {
+            "headers": [_("Doctor"), _("Booked minutes"), _("Published minutes"), _("Utilisation")],
+            "rows": [[u.label, u.booked_minutes, u.published_minutes, percent(u.rate)] for u in by_doctor],
+        },
+        "utilisation_specialties": {
+            "headers": [_("Specialty"), _("Booked minutes"), _("Published minutes"), _("Utilisation")],
+            "rows": [[u.label, u.booked_minutes, u.published_minutes, percent(u.rate)] for u in by_specialty],
+        },
+        "revenue_chart": month_chart,
+        "revenue_services": {
+            "headers": [_("Service"), _("Net revenue")],
+            "rows": [
+                [revenue.service_labels.get(key, _("No visit type")), money_text({currency: amount})]
+                for (key, currency), amount in sorted(revenue.by_service.items(), key=lambda item: -item[1])
+            ],
+        },
+        "revenue_doctors": {
+            "headers": [_("Doctor"), _("Net revenue")],
+            "rows": [
+                [revenue.doctor_labels.get(key, "?"), money_text({currency: amount})]
+                for (key, currency), amount in sorted(revenue.by_doctor.items(), key=lambda item: -item[1])
+            ],
+        },
+        "holds": [
+            _row(a, zone=period.zone)
+            | {"expires": timezone.localtime(a.hold_expires_at, period.zone).strftime("%H:%M")}
+            for a in reports.holds_expiring(now=now)
+        ],
+        "pending": [_row(a, zone=period.zone) for a in reports.pending_requests(limit=10)],
+    }
+
+
+def doctor_context(request, *, now: dt.datetime) -> dict:
+    doctor = Doctor.objects.select_related("user").filter(user=request.user).first()
+    if doctor is None:
+        return {"role": "doctor", "doctor": None}
+    zone = doctor.zone
+    today = timezone.localtime(now, zone).date()
+    last_90 = reports.DateRange(first=today - dt.timedelta(days=89), last=today, zone=zone)
+    outcomes = reports.visit_outcomes(start=last_90.start, end=last_90.end, doctor=doctor)
+    counts = reports.today_counts(now=now, zone=zone, doctor=doctor)
+    upcoming = [_row(a, zone=zone) for a in reports.upcoming(doctor=doctor, now=now)]
+    return {
+        "role": "doctor",
+        "doctor": doctor,
+        "kpis": [
+            {"title": _("Visits today"), "value": counts.today},
+            {"title": _("Visits this week"), "value": counts.week},
+            {"title": _("Requests to review"), "value": counts.pending_confirmation},
+            {"title": _("No-show rate (90 days)"), "value": percent(outcomes.no_show_rate)},
+        ],
+        "schedule": [_row(a, zone=zone) for a in reports.day_schedule(day=today, doctor=doctor)],
+        "pending": [_row(a, zone=zone) for a in reports.pending_requests(doctor=doctor)],
+        "upcoming": upcoming,
+    }
+
+
+def staff_context(request, *, now: dt.datetime) -> dict:
+    zone = reports.clinic_zone()
+    today = timezone.localtime(now, zone).date()
+    counts = reports.today_counts(now=now, zone=zone)
+    arrivals = []
+    for appointment in reports.day_schedule(day=today, zone=zone):
+        row = _row(appointment, zone=zone)
+        row["doctor"] = str(appointment.doctor)
+        row["actions"] = _actions(appointment, now)
+        arrivals.append(row)
+    return {
+        "role": "staff",
+        "kpis": [
+            {"title": _("Visits today"), "value": counts.today},
+            {"title": _("Waiting for confirmation"), "value": counts.pending_confirmation},
+            {"title": _("Payment holds"), "value": counts.live_holds},
+        ],
+        "arrivals": arrivals,
+        "holds": [
+            _row(a, zone=zone)
+            | {"expires": timezone.localtime(a.hold_expires_at, zone).strftime("%H:%M"), "actions": _actions(a, now)}
+            for a in reports.holds_expiring(now=now, limit=20)
+        ],
+        "unpaid": [_row(a, zone=zone) for a in reports.unpaid_visits(now=now)],
+    }
+
+
+def dashboard_callback(request, context: dict) -> dict:
+    """Unfold's DASHBOARD_CALLBACK: adds ``clinic`` (the role's dashboard) to the index context."""
+    now = timezone.now()
+    user = request.user
+    if user.is_superuser:
+        clinic = admin_context(request, now=now)
+    elif user.role == "doctor":
+        clinic = doctor_context(request, now=now)
+    elif user.role == "staff":
+        clinic = staff_context(request, now=now)
+    else:
+        clinic = {"role": "none"}
+    context["clinic"] = clinic
+    return context

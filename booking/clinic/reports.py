@@ -1,0 +1,460 @@
+"""Dashboard numbers. Each function runs a fixed number of aggregate queries, however many rows there are.
+
+Definitions (a range is ``[start, end)`` in UTC, usually whole local days in the clinic's zone):
+
+- **no-show rate** = no-shows ÷ (completed + no-shows), over visits that *started* in the range;
+- **cancellation rate** = cancelled ÷ appointments *created* in the range, leaving out expired holds
+  (never became visits) and follow-up suggestions the patient never accepted (still open, or
+  rejected: a rejection is not a cancelled visit);
+- **late-cancellation rate** = cancelled late ÷ cancelled, over the same appointments;
+- **utilisation** = booked slot minutes ÷ published slot minutes, over slots *starting* in the range.
+  Published: not blocked (by status, or free inside the doctor's blocked time). Booked: the slot
+  carries an appointment that is pending, confirmed, completed or a no-show;
+- **revenue** = money of payments received in the range (succeeded, or succeeded then refunded) minus
+  refunds made in the range (cash basis: a refund lowers the month it is paid back in);
+- **follow-up acceptance** = suggestions that left "follow-up suggested" other than by rejection ÷
+  suggestions decided, over suggestions *made* in the range;
+- **video visits completed** = completed visits in video mode that started in the range.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import (
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Sum,
+)
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from booking.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    BlockedTime,
+    Doctor,
+    Payment,
+    PaymentStatus,
+    Refund,
+    Slot,
+    SlotStatus,
+    Specialty,
+)
+
+S = AppointmentStatus
+#: an appointment in one of these makes its slot "booked" for utilisation
+BOOKED_STATUSES = (S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
+#: what counts as a visit on a day's schedule (holds are shown apart)
+VISIT_STATUSES = (S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
+RECEIVED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED)
+
+
+def clinic_zone() -> ZoneInfo:
+    return ZoneInfo(settings.CLINIC_TIME_ZONE)
+
+
+def rate(part: int, whole: int) -> float | None:
+    """``part ÷ whole`` as a fraction, None when there is nothing to divide by."""
+    return part / whole if whole else None
+
+
+def local_day_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Whole local days ``first``..``last`` (inclusive) in ``zone``."""
+
+    first: dt.date
+    last: dt.date
+    zone: ZoneInfo
+
+    @property
+    def start(self) -> dt.datetime:
+        return local_day_start(self.first, self.zone)
+
+    @property
+    def end(self) -> dt.datetime:
+        return local_day_start(self.last + dt.timedelta(days=1), self.zone)
+
+    @classmethod
+    def last_days(cls, days: int, *, now: dt.datetime | None = None, zone: ZoneInfo | None = None) -> DateRange:
+        zone = zone or clinic_zone()
+        today = timezone.localtime(now or timezone.now(), zone).date()
+        return cls(first=today - dt.timedelta(days=days - 1), last=today, zone=zone)
+
+    @classmethod
+    def parse(
+        cls, start: str | None, end: str | None, *, now: dt.datetime | None = None, default_days: int = 30
+    ) -> DateRange:
+        """From ``YYYY-MM-DD`` strings (a form's GET values); bad or missing values give the last
+        ``default_days`` days; a range is at most two years and never reversed."""
+        fallback = cls.last_days(default_days, now=now)
+        try:
+            first = dt.date.fromisoformat(start) if start else fallback.first
+            last = dt.date.fromisoformat(end) if end else fallback.last
+        except ValueError:
+            return fallback
+        if last < first:
+            first, last = last, first
+        if (last - first).days > 731:
+            first = last - dt.timedelta(days=731)
+        return cls(first=first, last=last, zone=fallback.zone)
+
+
+# --- visit outcomes -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    completed: int
+    no_show: int
+    video_completed: int
+
+    @property
+    def no_show_rate(self) -> float | None:
+        return rate(self.no_show, self.completed + self.no_show)
+
+
+def visit_outcomes(*, start: dt.datetime, end: dt.datetime, doctor: Doctor | None = None) -> Outcomes:
+    """Completed and no-show visits that started in ``[start, end)`` (one query)."""
+    qs = Appointment.objects.filter(starts_at__gte=start, starts_at__lt=end, status__in=[S.COMPLETED, S.NO_SHOW])
+    if doctor is not None:
+        qs = qs.filter(doctor=doctor)
+    row = qs.aggregate(
+        completed=Count("id", filter=Q(status=S.COMPLETED)),
+        no_show=Count("id", filter=Q(status=S.NO_SHOW)),
+        video_completed=Count("id", filter=Q(status=S.COMPLETED, mode="video")),
+    )
+    return Outcomes(**row)
+
+
+@dataclass(frozen=True)
+class Cancellations:
+    appointments: int
+    cancelled: int
+    cancelled_late: int
+
+    @property
+    def cancellation_rate(self) -> float | None:
+        return rate(self.cancelled, self.appointments)
+
+    @property
+    def late_cancellation_rate(self) -> float | None:
+        return rate(self.cancelled_late, self.cancelled)
+
+
+def cancellations(*, start: dt.datetime, end: dt.datetime) -> Cancellations:
+    """Appointments created in ``[start, end)`` and how many were cancelled (one query)."""
+    row = (
+        Appointment.objects.filter(created_at__gte=start, created_at__lt=end)
+        .exclude(status=S.EXPIRED)
+        .exclude(is_follow_up_suggestion=True, starts_at__isnull=True)
+        .aggregate(
+            appointments=Count("id"),
+            cancelled=Count("id", filter=Q(status=S.CANCELLED)),
+            cancelled_late=Count("id", filter=Q(status=S.CANCELLED, cancelled_late=True)),
+        )
+    )
+    return Cancellations(**row)
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    suggested: int
+    decided: int
+    rejected: int
+
+    @property
+    def accepted(self) -> int:
+        return self.decided - self.rejected
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        return rate(self.accepted, self.decided)
+
+
+def follow_up_acceptance(*, start: dt.datetime, end: dt.datetime) -> FollowUps:
+    """Follow-up suggestions made in ``[start, end)`` (one query). A rejected suggestion is cancelled
+    without ever getting a time; an accepted one got its slot's time when the patient picked it."""
+    row = Appointment.objects.filter(is_follow_up_suggestion=True, created_at__gte=start, created_at__lt=end).aggregate(
+        suggested=Count("id"),
+        decided=Count("id", filter=~Q(status=S.PENDING_PATIENT_CONFIRMATION)),
+        rejected=Count("id", filter=Q(status=S.CANCELLED, starts_at__isnull=True)),
+    )
+    return FollowUps(**row)
+
+
+# --- utilisation ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Utilisation:
+    key: int | None
+    label: str
+    published_minutes: int
+    booked_minutes: int
+
+    @property
+    def rate(self) -> float | None:
+        return rate(self.booked_minutes, self.published_minutes)
+
+
+def _minutes(value) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, dt.timedelta):
+        return int(value.total_seconds() // 60)
+    return int(value) // 60_000_000  # a database returning microseconds
+
+
+def _published_slots(*, start: dt.datetime, end: dt.datetime):
+    booked = Exists(Appointment.objects.filter(slot_id=OuterRef("pk"), status__in=BOOKED_STATUSES))
+    inside_blocked_time = Exists(
+        BlockedTime.objects.filter(
+            doctor_id=OuterRef("doctor_id"), starts_at__lt=OuterRef("end"), ends_at__gt=OuterRef("start")
+        )
+    )
+    return (
+        Slot.objects.filter(start__gte=start, start__lt=end)
+        .exclude(status=SlotStatus.BLOCKED)
+        .annotate(is_booked=booked, is_blocked=inside_blocked_time)
+        .filter(Q(is_booked=True) | Q(is_blocked=False))
+        .annotate(length=ExpressionWrapper(F("end") - F("start"), output_field=DurationField()))
+    )
+
+
+def utilisation_by_doctor(*, start: dt.datetime, end: dt.datetime) -> list[Utilisation]:
+    """Per doctor with published slots in the range, busiest first (two queries)."""
+    rows = list(
+        _published_slots(start=start, end=end)
+        .values("doctor_id")
+        .annotate(published=Sum("length"), booked=Sum("length", filter=Q(is_booked=True)))
+        .order_by()
+    )
+    doctors = {
+        d.pk: str(d) for d in Doctor.objects.filter(pk__in=[r["doctor_id"] for r in rows]).select_related("user")
+    }
+    result = [
+        Utilisation(r["doctor_id"], doctors.get(r["doctor_id"], "?"), _minutes(r["published"]), _minutes(r["booked"]))
+        for r in rows
+    ]
+    return sorted(result, key=lambda u: (-(u.rate or 0), u.label))
+
+
+def utilisation_by_specialty(*, start: dt.datetime, end: dt.datetime) -> list[Utilisation]:
+    """Per specialty (a doctor with two specialties counts in both), busiest first (two queries)."""
+    rows = list(
+        _published_slots(start=start, end=end)
+        .filter(doctor__specialties__isnull=False)
+        .values(specialty_id=F("doctor__specialties"))
+        .annotate(published=Sum("length"), booked=Sum("length", filter=Q(is_booked=True)))
+        .order_by()
+    )
+    names = dict(Specialty.objects.filter(pk__in=[r["specialty_id"] for r in rows]).values_list("pk", "name"))
+    result = [
+        Utilisation(
+            r["specialty_id"], names.get(r["specialty_id"], "?"), _minutes(r["published"]), _minutes(r["booked"])
+        )
+        for r in rows
+    ]
+    return sorted(result, key=lambda u: (-(u.rate or 0), u.label))
+
+
+def utilisation_total(rows: list[Utilisation]) -> Utilisation:
+    return Utilisation(None, "", sum(r.published_minutes for r in rows), sum(r.booked_minutes for r in rows))
+
+
+# --- revenue --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Revenue:
+    """Net revenue (received − refunded) per currency, and broken down by month, service and doctor.
+    Keys of the breakdowns are ``(key, currency)``; labels are in ``labels``."""
+
+    total: dict[str, Decimal] = field(default_factory=dict)
+    received: dict[str, Decimal] = field(default_factory=dict)
+    refunded: dict[str, Decimal] = field(default_factory=dict)
+    by_month: dict[tuple[dt.date, str], Decimal] = field(default_factory=dict)
+    by_service: dict[tuple[int | None, str], Decimal] = field(default_factory=dict)
+    by_doctor: dict[tuple[int, str], Decimal] = field(default_factory=dict)
+    service_labels: dict[int | None, str] = field(default_factory=dict)
+    doctor_labels: dict[int, str] = field(default_factory=dict)
+
+
+def revenue(*, start: dt.datetime, end: dt.datetime, zone: ZoneInfo | None = None) -> Revenue:
+    """Cash-basis revenue in ``[start, end)`` (four queries: payments, refunds, and the names)."""
+    zone = zone or clinic_zone()
+    paid = (
+        Payment.objects.filter(status__in=RECEIVED, paid_at__gte=start, paid_at__lt=end)
+        .values(
+            "currency",
+            month=TruncMonth("paid_at", tzinfo=zone),
+            doctor_id=F("appointment__doctor_id"),
+            type_id=F("appointment__appointment_type_id"),
+        )
+        .annotate(amount=Sum("amount"))
+        .order_by()
+    )
+    refunded = (
+        Refund.objects.filter(created_at__gte=start, created_at__lt=end, payment__paid_at__isnull=False)
+        .values(
+            currency=F("payment__currency"),
+            month=TruncMonth("created_at", tzinfo=zone),
+            doctor_id=F("payment__appointment__doctor_id"),
+            type_id=F("payment__appointment__appointment_type_id"),
+        )
+        .annotate(amount=Sum("amount"))
+        .order_by()
+    )
+    result = Revenue()
+    sums: dict[str, defaultdict] = {
+        "total": defaultdict(Decimal),
+        "received": defaultdict(Decimal),
+        "refunded": defaultdict(Decimal),
+        "by_month": defaultdict(Decimal),
+        "by_service": defaultdict(Decimal),
+        "by_doctor": defaultdict(Decimal),
+    }
+    for rows, sign in ((paid, 1), (refunded, -1)):
+        for row in rows:
+            amount = Decimal(row["amount"] or 0) * sign
+            currency = row["currency"]
+            month = row["month"]
+            month = month.date() if isinstance(month, dt.datetime) else month
+            sums["total"][currency] += amount
+            sums["received" if sign > 0 else "refunded"][currency] += abs(amount)
+            sums["by_month"][(month, currency)] += amount
+            sums["by_service"][(row["type_id"], currency)] += amount
+            sums["by_doctor"][(row["doctor_id"], currency)] += amount
+    for name, values in sums.items():
+        setattr(result, name, dict(values))
+    type_ids = {key for key, _ in result.by_service if key is not None}
+    result.service_labels = dict(AppointmentType.objects.filter(pk__in=type_ids).values_list("pk", "name"))
+    result.doctor_labels = {
+        d.pk: str(d) for d in Doctor.objects.filter(pk__in={k for k, _ in result.by_doctor}).select_related("user")
+    }
+    return result
+
+
+# --- the day and the week -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Today:
+    today: int
+    week: int
+    pending_confirmation: int
+    live_holds: int
+    open_follow_ups: int
+
+
+def today_counts(
+    *, now: dt.datetime | None = None, zone: ZoneInfo | None = None, doctor: Doctor | None = None
+) -> Today:
+    """Visits today and this week (Monday to Sunday, local), requests waiting for the doctor, live
+    payment holds and open follow-up suggestions (two queries)."""
+    now = now or timezone.now()
+    zone = zone or clinic_zone()
+    today = timezone.localtime(now, zone).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    day_start, day_end = local_day_start(today, zone), local_day_start(today + dt.timedelta(days=1), zone)
+    week_start, week_end = local_day_start(monday, zone), local_day_start(monday + dt.timedelta(days=7), zone)
+    base = Appointment.objects.all() if doctor is None else Appointment.objects.filter(doctor=doctor)
+    visits = base.filter(
+        starts_at__gte=min(day_start, week_start), starts_at__lt=max(day_end, week_end), status__in=VISIT_STATUSES
+    ).aggregate(
+        today=Count("id", filter=Q(starts_at__gte=day_start, starts_at__lt=day_end)),
+        week=Count("id", filter=Q(starts_at__gte=week_start, starts_at__lt=week_end)),
+    )
+    waiting = base.filter(
+        Q(status=S.PENDING)
+        | Q(status=S.PENDING_PAYMENT, hold_expires_at__gt=now)
+        | Q(status=S.PENDING_PATIENT_CONFIRMATION)
+    ).aggregate(
+        pending=Count("id", filter=Q(status=S.PENDING)),
+        holds=Count("id", filter=Q(status=S.PENDING_PAYMENT)),
+        follow_ups=Count("id", filter=Q(status=S.PENDING_PATIENT_CONFIRMATION)),
+    )
+    return Today(
+        today=visits["today"],
+        week=visits["week"],
+        pending_confirmation=waiting["pending"],
+        live_holds=waiting["holds"],
+        open_follow_ups=waiting["follow_ups"],
+    )
+
+
+def _listing(qs, limit: int) -> list[Appointment]:
+    return list(qs.select_related("doctor__user", "appointment_type", "patient")[:limit])
+
+
+def holds_expiring(*, now: dt.datetime | None = None, limit: int = 10) -> list[Appointment]:
+    """Live payment holds, the soonest to lapse first (one query)."""
+    now = now or timezone.now()
+    return _listing(
+        Appointment.objects.filter(status=S.PENDING_PAYMENT, hold_expires_at__gt=now).order_by("hold_expires_at"), limit
+    )
+
+
+def pending_requests(*, doctor: Doctor | None = None, limit: int = 20) -> list[Appointment]:
+    """Paid requests waiting for the doctor, earliest visit first (one query)."""
+    qs = Appointment.objects.filter(status=S.PENDING).order_by("starts_at", "id")
+    if doctor is not None:
+        qs = qs.filter(doctor=doctor)
+    return _listing(qs, limit)
+
+
+def day_schedule(
+    *, day: dt.date, zone: ZoneInfo | None = None, doctor: Doctor | None = None, limit: int = 200
+) -> list[Appointment]:
+    """The visits of local ``day`` in time order, with live holds (one query)."""
+    zone = zone or (doctor.zone if doctor is not None else clinic_zone())
+    start, end = local_day_start(day, zone), local_day_start(day + dt.timedelta(days=1), zone)
+    qs = Appointment.objects.filter(starts_at__gte=start, starts_at__lt=end).filter(
+        Q(status__in=VISIT_STATUSES) | Q(status=S.PENDING_PAYMENT, hold_expires_at__gt=timezone.now())
+    )
+    if doctor is not None:
+        qs = qs.filter(doctor=doctor)
+    return _listing(qs.order_by("starts_at", "doctor_id", "id"), limit)
+
+
+def upcoming(*, doctor: Doctor, days: int = 7, now: dt.datetime | None = None, limit: int = 100) -> list[Appointment]:
+    """``doctor``'s pending and confirmed visits from tomorrow for ``days`` days (one query)."""
+    now = now or timezone.now()
+    zone = doctor.zone
+    tomorrow = timezone.localtime(now, zone).date() + dt.timedelta(days=1)
+    start, end = local_day_start(tomorrow, zone), local_day_start(tomorrow + dt.timedelta(days=days), zone)
+    return _listing(
+        Appointment.objects.filter(
+            doctor=doctor, starts_at__gte=start, starts_at__lt=end, status__in=[S.PENDING, S.CONFIRMED]
+        ).order_by("starts_at"),
+        limit,
+    )
+
+
+def unpaid_visits(*, now: dt.datetime | None = None, days: int = 7, limit: int = 20) -> list[Appointment]:
+    """Visits in the coming ``days`` whose payment hold lapsed while their slot is still free: the
+    patient can still pay at the desk ("Mark paid" books it again). One query."""
+    now = now or timezone.now()
+    slot_still_free = Q(slot__status=SlotStatus.FREE) | Q(slot__status=SlotStatus.HELD, slot__hold_expires_at__lte=now)
+    return _listing(
+        Appointment.objects.filter(status=S.EXPIRED, starts_at__gte=now, starts_at__lt=now + dt.timedelta(days=days))
+        .filter(slot_still_free)
+        .order_by("starts_at"),
+        limit,
+    )

@@ -1,0 +1,607 @@
+"""Writes for the clinic back office: doctor onboarding, patient accounts, subscriptions, support tickets.
+
+Every function runs in one transaction: lock, check, transition, save with ``update_fields``, audit,
+outbox. Domain errors are ``core.errors`` subclasses with translated messages; the admin and the
+portal show them, never a 500. Emails leave after commit (outbox rows, or a task enqueued on commit
+for applicants, who have no account yet).
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from datetime import datetime
+from decimal import Decimal
+from importlib.util import find_spec
+
+from allauth.usersessions.models import UserSession
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
+
+from accounts.models import Role
+from accounts.services import user_create
+from booking.clinic.models import (
+    ApplicationSource,
+    ApplicationStatus,
+    DoctorApplication,
+    DoctorSubscription,
+    ReminderSettings,
+    SubscriptionEvent,
+    SubscriptionEventKind,
+    SubscriptionPlan,
+    SubscriptionStatus,
+    SupportTicket,
+    TicketMessage,
+    TicketStatus,
+)
+from booking.clinic.selectors import REMINDER_LEADS_CACHE_KEY
+from booking.models import Doctor, Specialty, money
+from core.audit import audit_log
+from core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from core.outbox import outbox_add
+
+logger = logging.getLogger(__name__)
+
+SUPPORT_REPLY = "support.reply"
+
+
+class NotAllowedNow(Conflict):
+    code = "not_allowed_now"
+
+
+def _transition(obj, name: str, *, actor, description: str = "") -> None:
+    try:
+        getattr(obj, name)(
+            by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+            description=description or None,
+        )
+    except TransitionNotAllowed:
+        raise NotAllowedNow(
+            _("This is not possible while it is “%(status)s”.") % {"status": obj.get_status_display()},
+            details={"status": obj.status},
+        ) from None
+
+
+def _is_clinic(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active and user.role in {Role.ADMIN, Role.STAFF}
+
+
+def _require_admin(actor) -> None:
+    if actor is None or not actor.is_authenticated or not actor.is_active or not actor.is_superuser:
+        raise PermissionDenied(_("Only clinic admins can do this."))
+
+
+def _on_commit_task(func: str, *args) -> None:
+    """Enqueue a django-q2 task once the transaction commits; a broker problem is logged, never undoes
+    the change (the admin can send again)."""
+
+    def enqueue():
+        from django_q.tasks import async_task
+
+        async_task(func, *args)
+
+    transaction.on_commit(enqueue, robust=True)
+
+
+# --- doctor onboarding ----------------------------------------------------------------------------
+
+
+def doctor_application_submit(
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    phone: str,
+    licence_number: str,
+    years_of_experience: int = 0,
+    bio: str = "",
+    specialties=(),
+    actor=None,
+) -> DoctorApplication:
+    """Record an application (from the public form, ``actor`` None, or entered by an admin).
+
+    Raises Conflict when this address already has an open application or an account.
+    """
+    email = (email or "").strip().lower()
+    if not all(v.strip() for v in (first_name, last_name, email, phone, licence_number)):
+        raise DomainError(_("Please fill in every required field."), code="details_missing")
+    if get_user_model().objects.filter(email__iexact=email).exists():
+        raise Conflict(
+            _("An account with this email address already exists. Please contact the clinic."), code="account_exists"
+        )
+    if actor is not None:
+        _require_admin(actor)
+    with transaction.atomic():
+        application = DoctorApplication(
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            email=email,
+            phone=phone.strip(),
+            licence_number=licence_number.strip(),
+            years_of_experience=years_of_experience or 0,
+            bio=(bio or "").strip(),
+            source=ApplicationSource.ADMIN if actor is not None else ApplicationSource.PUBLIC_FORM,
+            submitted_by=actor,
+        )
+        try:
+            with transaction.atomic():
+                application.save()
+        except IntegrityError:
+            raise Conflict(
+                _("We already have an application from this email address; we will be in touch."),
+                code="application_exists",
+            ) from None
+        if specialties:
+            application.specialties.set(specialties)
+        audit_log(
+            actor=actor,
+            action="clinic.doctor_application.submitted",
+            obj=application,
+            data={"source": application.source},
+        )
+    return application
+
+
+def _locked_application(application: DoctorApplication) -> DoctorApplication:
+    return DoctorApplication.objects.select_for_update().get(pk=application.pk)
+
+
+def doctor_application_approve(*, application: DoctorApplication, actor, now: datetime | None = None) -> Doctor:
+    """Approve: create the doctor's account (role doctor, verified email, no password yet), their active
+    Doctor record, queue the set-your-password invitation and the draft profile page."""
+    _require_admin(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        application = _locked_application(application)
+        if application.status != ApplicationStatus.SUBMITTED:
+            raise NotAllowedNow(_("This application has already been decided."))
+        if get_user_model().objects.filter(email__iexact=application.email).exists():
+            raise Conflict(
+                _("An account with this email address already exists; change it there instead."),
+                code="account_exists",
+            )
+        user = user_create(
+            email=application.email,
+            role=Role.DOCTOR,
+            password=None,  # unusable until they follow the invitation
+            first_name=application.first_name,
+            last_name=application.last_name,
+            actor=actor,
+            email_verified=True,
+        )
+        doctor = Doctor.objects.create(
+            user=user,
+            bio=application.bio,
+            years_of_experience=application.years_of_experience,
+            is_active=True,
+        )
+        doctor.specialties.set(application.specialties.all())
+        _transition(application, "approve", actor=actor)
+        application.decided_by = actor
+        application.decided_at = now
+        application.user = user
+        application.doctor = doctor
+        application.save(update_fields=["status", "decided_by", "decided_at", "user", "doctor", "updated_at"])
+        audit_log(
+            actor=actor,
+            action="clinic.doctor_application.approved",
+            obj=application,
+            data={"user": user.pk, "doctor": doctor.pk},
+        )
+        audit_log(actor=actor, action="booking.doctor.created", obj=doctor, data={"application": application.pk})
+        _on_commit_task("booking.clinic.tasks.send_application_email", application.pk)
+        _queue_profile_page_sync()
+    return doctor
+
+
+def _queue_profile_page_sync() -> None:
+    """The public site (cms) makes draft profile pages for new doctors; booking never imports cms, so
+    the task is named in settings and queued only when that module exists."""
+    task = getattr(settings, "CLINIC_DOCTOR_PROFILE_SYNC_TASK", "")
+    if not task:
+        return
+    module = task.rsplit(".", 1)[0]
+    try:
+        available = find_spec(module) is not None
+    except ModuleNotFoundError:
+        available = False
+    if not available:
+        logger.info("No %s: draft profile pages are not created automatically.", module)
+        return
+    _on_commit_task(task)
+
+
+def doctor_application_reject(
+    *, application: DoctorApplication, actor, reason: str, now: datetime | None = None
+) -> DoctorApplication:
+    """Reject with a reason; the applicant is emailed after commit."""
+    _require_admin(actor)
+    now = now or timezone.now()
+    if not (reason or "").strip():
+        raise DomainError(_("Please give a reason for the applicant."), code="reason_required")
+    with transaction.atomic():
+        application = _locked_application(application)
+        _transition(application, "reject", actor=actor, description=reason.strip())
+        application.rejection_reason = reason.strip()
+        application.decided_by = actor
+        application.decided_at = now
+        application.save(update_fields=["status", "rejection_reason", "decided_by", "decided_at", "updated_at"])
+        audit_log(actor=actor, action="clinic.doctor_application.rejected", obj=application)
+        _on_commit_task("booking.clinic.tasks.send_application_email", application.pk)
+    return application
+
+
+def doctor_application_resend_invitation(*, application: DoctorApplication, actor) -> None:
+    """Send the set-your-password invitation again (the link is only valid for a few days)."""
+    _require_admin(actor)
+    with transaction.atomic():
+        application = _locked_application(application)
+        if application.status != ApplicationStatus.APPROVED or application.user_id is None:
+            raise NotAllowedNow(_("Only approved applications have an invitation."))
+        application.invitation_sent_at = None
+        application.save(update_fields=["invitation_sent_at", "updated_at"])
+        audit_log(actor=actor, action="clinic.doctor_application.invitation_resent", obj=application)
+        _on_commit_task("booking.clinic.tasks.send_application_email", application.pk)
+
+
+# --- patients -------------------------------------------------------------------------------------
+
+
+def _patient(user):
+    if user.role != Role.PATIENT:
+        raise DomainError(_("Only patient accounts are managed here."), code="not_a_patient")
+
+
+def user_sessions_end(*, user) -> int:
+    """End every session of ``user`` that allauth tracks (browser logins and app tokens, which hang off
+    a session). No scan of the whole session table: a session made before tracking began is refused
+    anyway, because Django's authentication backend drops inactive users on every request."""
+    ended = 0
+    for session in UserSession.objects.filter(user_id=user.pk):
+        session.end()
+        ended += 1
+    return ended
+
+
+def patient_deactivate(*, user, actor) -> None:
+    """Lock a patient's account and end their sessions (clinic admins only)."""
+    _require_admin(actor)
+    _patient(user)
+    with transaction.atomic():
+        locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+        if not locked.is_active:
+            raise NotAllowedNow(_("This account is already deactivated."))
+        locked.is_active = False
+        locked.save(update_fields=["is_active"])
+        user.is_active = False
+        ended = user_sessions_end(user=locked)
+        audit_log(actor=actor, action="accounts.patient.deactivated", obj=locked, data={"sessions_ended": ended})
+
+
+def patient_reactivate(*, user, actor) -> None:
+    _require_admin(actor)
+    _patient(user)
+    with transaction.atomic():
+        locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+        if locked.is_active:
+            raise NotAllowedNow(_("This account is active."))
+        locked.is_active = True
+        locked.save(update_fields=["is_active"])
+        user.is_active = True
+        audit_log(actor=actor, action="accounts.patient.reactivated", obj=locked)
+
+
+# --- subscriptions --------------------------------------------------------------------------------
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` plus whole calendar months, keeping the day where the month has it (31 Jan + 1 → 28/29 Feb)."""
+    month_index = moment.month - 1 + months
+    year = moment.year + month_index // 12
+    month = month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _event(subscription: DoctorSubscription, kind: str, *, actor=None, **fields) -> SubscriptionEvent:
+    return SubscriptionEvent.objects.create(
+        subscription=subscription,
+        kind=kind,
+        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+        **fields,
+    )
+
+
+def _locked_subscription(subscription: DoctorSubscription) -> DoctorSubscription:
+    return DoctorSubscription.objects.select_for_update().select_related("plan", "doctor").get(pk=subscription.pk)
+
+
+def subscription_start(
+    *, doctor: Doctor, plan: SubscriptionPlan, actor, now: datetime | None = None, paid: bool = False
+) -> DoctorSubscription:
+    """Put ``doctor`` on ``plan`` from now for one period. ``paid``: the first period's payment was
+    received (recorded in the history); a paid plan started unpaid is still active until its renewal
+    date, when the sweep asks for payment."""
+    _require_admin(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        if DoctorSubscription.objects.filter(doctor=doctor).exists():
+            raise Conflict(_("This doctor already has a subscription; change its plan instead."))
+        subscription = DoctorSubscription.objects.create(
+            doctor=doctor,
+            plan=plan,
+            billing_anchor=now,
+            current_period_start=now,
+            current_period_end=add_months(now, plan.period_months),
+        )
+        _event(
+            subscription,
+            SubscriptionEventKind.STARTED,
+            actor=actor,
+            amount=plan.price if paid else None,
+            period_start=subscription.current_period_start,
+            period_end=subscription.current_period_end,
+        )
+        audit_log(actor=actor, action="clinic.subscription.started", obj=subscription, data={"plan": plan.pk})
+    return subscription
+
+
+def _renew(subscription: DoctorSubscription, *, now: datetime, actor=None) -> None:
+    """Start the next period: right after the current one, or from now if the doctor was overdue."""
+    plan = subscription.plan
+    if subscription.status == SubscriptionStatus.ACTIVE:
+        anchor, start = subscription.billing_anchor, subscription.current_period_end
+    else:
+        anchor = start = now  # an overdue doctor's new period starts the day they pay
+    _transition(subscription, "renew", actor=actor)
+    months_so_far = (start.year - anchor.year) * 12 + start.month - anchor.month
+    subscription.billing_anchor = anchor
+    subscription.current_period_start = start
+    subscription.current_period_end = add_months(anchor, months_so_far + plan.period_months)
+    subscription.credit = money(subscription.credit - plan.price)
+    subscription.save(
+        update_fields=[
+            "status",
+            "billing_anchor",
+            "current_period_start",
+            "current_period_end",
+            "credit",
+            "updated_at",
+        ]
+    )
+    _event(
+        subscription,
+        SubscriptionEventKind.RENEWED,
+        actor=actor,
+        amount=plan.price,
+        period_start=subscription.current_period_start,
+        period_end=subscription.current_period_end,
+    )
+    audit_log(
+        actor=actor,
+        action="clinic.subscription.renewed",
+        obj=subscription,
+        data={"until": subscription.current_period_end.isoformat()},
+    )
+
+
+def _can_pay_next_period(subscription: DoctorSubscription) -> bool:
+    return subscription.plan.is_free or subscription.credit >= subscription.plan.price
+
+
+def subscription_payment_record(
+    *, subscription: DoctorSubscription, amount: Decimal, actor, reference: str = "", now: datetime | None = None
+) -> DoctorSubscription:
+    """Record money received for a subscription; it is credited and used at the renewal date. An overdue
+    subscription whose credit now covers a period is renewed at once (from today)."""
+    _require_admin(actor)
+    now = now or timezone.now()
+    amount = money(amount)
+    if amount <= 0:
+        raise DomainError(_("Enter an amount above zero."), code="amount_invalid")
+    with transaction.atomic():
+        subscription = _locked_subscription(subscription)
+        if subscription.status == SubscriptionStatus.CANCELLED:
+            raise NotAllowedNow(_("Resume the subscription before recording a payment."))
+        subscription.credit = money(subscription.credit + amount)
+        subscription.save(update_fields=["credit", "updated_at"])
+        _event(subscription, SubscriptionEventKind.PAYMENT_RECORDED, actor=actor, amount=amount, reference=reference)
+        audit_log(
+            actor=actor,
+            action="clinic.subscription.payment_recorded",
+            obj=subscription,
+            data={"amount": str(amount), "reference": reference[:120]},
+        )
+        if subscription.status == SubscriptionStatus.OVERDUE and _can_pay_next_period(subscription):
+            _renew(subscription, now=now, actor=actor)
+    return subscription
+
+
+def subscription_process_due(*, subscription_id: int, now: datetime | None = None) -> str:
+    """The sweep's step for one subscription, re-checked under lock: renew it (from the credit or for
+    free) when its renewal date has come, else mark it overdue. Returns what happened."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        subscription = (
+            DoctorSubscription.objects.select_for_update().select_related("plan", "doctor").filter(pk=subscription_id)
+        ).first()
+        if subscription is None or subscription.status != SubscriptionStatus.ACTIVE:
+            return "skipped"
+        if subscription.current_period_end > now:
+            return "not due"
+        if _can_pay_next_period(subscription):
+            _renew(subscription, now=now)
+            return "renewed"
+        _transition(subscription, "mark_overdue", actor=None, description="renewal date passed unpaid")
+        subscription.save(update_fields=["status", "updated_at"])
+        _event(subscription, SubscriptionEventKind.OVERDUE, period_end=subscription.current_period_end)
+        audit_log(actor=None, action="clinic.subscription.overdue", obj=subscription)
+        return "overdue"
+
+
+def subscription_cancel(*, subscription: DoctorSubscription, actor, now: datetime | None = None) -> None:
+    _require_admin(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        subscription = _locked_subscription(subscription)
+        _transition(subscription, "cancel", actor=actor)
+        subscription.cancelled_at = now
+        subscription.save(update_fields=["status", "cancelled_at", "updated_at"])
+        _event(subscription, SubscriptionEventKind.CANCELLED, actor=actor)
+        audit_log(actor=actor, action="clinic.subscription.cancelled", obj=subscription)
+
+
+def subscription_resume(*, subscription: DoctorSubscription, actor, now: datetime | None = None) -> None:
+    """A cancelled subscription starts a new period from now (paid from the credit at its renewal)."""
+    _require_admin(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        subscription = _locked_subscription(subscription)
+        _transition(subscription, "resume", actor=actor)
+        subscription.cancelled_at = None
+        subscription.billing_anchor = now
+        subscription.current_period_start = now
+        subscription.current_period_end = add_months(now, subscription.plan.period_months)
+        subscription.save(
+            update_fields=[
+                "status",
+                "cancelled_at",
+                "billing_anchor",
+                "current_period_start",
+                "current_period_end",
+                "updated_at",
+            ]
+        )
+        _event(
+            subscription,
+            SubscriptionEventKind.RESUMED,
+            actor=actor,
+            period_start=subscription.current_period_start,
+            period_end=subscription.current_period_end,
+        )
+        audit_log(actor=actor, action="clinic.subscription.resumed", obj=subscription)
+
+
+def subscription_change_plan(*, subscription: DoctorSubscription, plan: SubscriptionPlan, actor) -> None:
+    """Switch plans; the new price and period apply from the next renewal."""
+    _require_admin(actor)
+    with transaction.atomic():
+        subscription = _locked_subscription(subscription)
+        if subscription.plan_id == plan.pk:
+            return
+        previous = subscription.plan_id
+        subscription.plan = plan
+        subscription.save(update_fields=["plan", "updated_at"])
+        _event(subscription, SubscriptionEventKind.PLAN_CHANGED, actor=actor, reference=plan.name[:120])
+        audit_log(
+            actor=actor,
+            action="clinic.subscription.plan_changed",
+            obj=subscription,
+            data={"from": previous, "to": plan.pk},
+        )
+
+
+# --- support tickets ------------------------------------------------------------------------------
+
+
+def ticket_open(*, patient, subject: str, body: str) -> SupportTicket:
+    """A patient asks the clinic something; the clinic sees it in the admin's open tickets."""
+    if patient.role != Role.PATIENT or not patient.is_active:
+        raise PermissionDenied(_("Only patients can open support tickets."))
+    subject, body = (subject or "").strip(), (body or "").strip()
+    if not subject or not body:
+        raise DomainError(_("Please write a subject and a message."), code="details_missing")
+    with transaction.atomic():
+        ticket = SupportTicket.objects.create(patient=patient, subject=subject[:200])
+        TicketMessage.objects.create(ticket=ticket, author=patient, body=body[:5000])
+        audit_log(actor=patient, action="clinic.ticket.opened", obj=ticket)
+    return ticket
+
+
+def ticket_reply(*, ticket: SupportTicket, author, body: str, internal: bool = False) -> TicketMessage:
+    """Add a message. The clinic answering puts the ticket in "waiting" and emails the patient (an
+    internal note changes nothing and tells nobody); the patient writing reopens it."""
+    body = (body or "").strip()
+    if not body:
+        raise DomainError(_("Please write a message."), code="details_missing")
+    clinic = _is_clinic(author)
+    if not clinic and not (author.is_authenticated and author.is_active and author.pk == ticket.patient_id):
+        raise NotFound(_("Ticket not found."))
+    if internal and not clinic:
+        raise PermissionDenied(_("Only the clinic writes internal notes."))
+    with transaction.atomic():
+        ticket = SupportTicket.objects.select_for_update().select_related("patient").get(pk=ticket.pk)
+        message = TicketMessage.objects.create(ticket=ticket, author=author, body=body[:5000], is_internal=internal)
+        if clinic and not internal:
+            if ticket.status == TicketStatus.RESOLVED:
+                _transition(ticket, "reopen", actor=author)
+            _transition(ticket, "await_patient", actor=author)
+            ticket.resolved_at = None
+            outbox_add(
+                kind=SUPPORT_REPLY,
+                recipient=ticket.patient,
+                obj=ticket,
+                context={"ticket": ticket.pk, "message": message.pk},
+                dedupe_key=f"{SUPPORT_REPLY}:{message.pk}",
+            )
+        elif not clinic and ticket.status != TicketStatus.OPEN:
+            _transition(ticket, "reopen", actor=author)
+            ticket.resolved_at = None
+        ticket.save(update_fields=["status", "resolved_at", "updated_at"])
+        audit_log(
+            actor=author,
+            action="clinic.ticket.note_added" if internal else "clinic.ticket.replied",
+            obj=ticket,
+            data={"message": message.pk, "by": "clinic" if clinic else "patient"},
+        )
+    return message
+
+
+def ticket_resolve(*, ticket: SupportTicket, actor, now: datetime | None = None) -> SupportTicket:
+    """Close a ticket (the clinic, or the patient who opened it)."""
+    now = now or timezone.now()
+    if not _is_clinic(actor) and not (actor.is_authenticated and actor.pk == ticket.patient_id):
+        raise NotFound(_("Ticket not found."))
+    with transaction.atomic():
+        ticket = SupportTicket.objects.select_for_update().get(pk=ticket.pk)
+        _transition(ticket, "resolve", actor=actor)
+        ticket.resolved_at = now
+        ticket.save(update_fields=["status", "resolved_at", "updated_at"])
+        audit_log(actor=actor, action="clinic.ticket.resolved", obj=ticket)
+    return ticket
+
+
+def ticket_reopen(*, ticket: SupportTicket, actor) -> SupportTicket:
+    if not _is_clinic(actor):
+        raise PermissionDenied(_("Only the clinic can reopen a ticket without writing to it."))
+    with transaction.atomic():
+        ticket = SupportTicket.objects.select_for_update().get(pk=ticket.pk)
+        _transition(ticket, "reopen", actor=actor)
+        ticket.resolved_at = None
+        ticket.save(update_fields=["status", "resolved_at", "updated_at"])
+        audit_log(actor=actor, action="clinic.ticket.reopened", obj=ticket)
+    return ticket
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def reminder_settings_update(*, reminder_leads: str, actor) -> ReminderSettings:
+    _require_admin(actor)
+    with transaction.atomic():
+        obj, _created = ReminderSettings.objects.select_for_update().get_or_create(pk=1)
+        obj.reminder_leads = (reminder_leads or "").strip()
+        obj.full_clean()
+        obj.save(update_fields=["reminder_leads", "updated_at"])
+        audit_log(actor=actor, action="clinic.reminder_settings.changed", obj=obj, data={"leads": obj.reminder_leads})
+        transaction.on_commit(lambda: cache.delete(REMINDER_LEADS_CACHE_KEY))
+    return obj
+
+
+def specialties_by_ids(ids) -> list[Specialty]:
+    return list(Specialty.objects.filter(pk__in=list(ids), is_active=True))

@@ -1,0 +1,195 @@
+"""Public and patient-facing pages of the back office: the doctor application form (/join/) and
+support tickets in the portal (/portal/support/). Views parse input, call a service, render."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.adapter import home_url_for
+from booking.clinic import services as svc
+from booking.clinic.models import TicketStatus
+from booking.clinic.selectors import ticket_for_patient, tickets_for_patient
+from booking.models import Specialty
+from core.errors import DomainError
+
+# --- doctor applications --------------------------------------------------------------------------
+
+
+class ApplicationForm(forms.Form):
+    first_name = forms.CharField(label=gettext_lazy("First name"), max_length=150)
+    last_name = forms.CharField(label=gettext_lazy("Last name"), max_length=150)
+    email = forms.EmailField(label=gettext_lazy("Email"))
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=32)
+    specialties = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Specialties"),
+        queryset=Specialty.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    licence_number = forms.CharField(label=gettext_lazy("Practising licence number"), max_length=64)
+    years_of_experience = forms.IntegerField(
+        label=gettext_lazy("Years of experience"), min_value=0, max_value=70, initial=0
+    )
+    bio = forms.CharField(
+        label=gettext_lazy("About you"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=4000,
+        required=False,
+        help_text=gettext_lazy("Training, experience, languages: shown on your profile once you join."),
+    )
+    # A field people never see: bots fill it in.
+    website = forms.CharField(required=False, widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["specialties"].queryset = Specialty.objects.filter(is_active=True).order_by("name")
+
+
+def _client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _over_limit(request) -> bool:
+    key = f"clinic:apply:{_client_ip(request)}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=3600)
+        count = 1
+    return count > settings.CLINIC_APPLICATIONS_PER_HOUR
+
+
+@require_http_methods(["GET", "POST"])
+def apply(request):
+    """A doctor asks to join the clinic; the clinic decides in the admin."""
+    form = ApplicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["website"]:
+            return redirect(reverse("clinic:apply_done"))  # a bot: say thanks, store nothing
+        if _over_limit(request):
+            form.add_error(None, _("Too many applications from your network. Please try again in an hour."))
+        else:
+            try:
+                svc.doctor_application_submit(
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    email=data["email"],
+                    phone=data["phone"],
+                    licence_number=data["licence_number"],
+                    years_of_experience=data["years_of_experience"] or 0,
+                    bio=data["bio"],
+                    specialties=data["specialties"],
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect(reverse("clinic:apply_done"))
+    return render(request, "clinic/apply.html", {"form": form})
+
+
+def apply_done(request):
+    return render(request, "clinic/apply_done.html")
+
+
+# --- support tickets in the portal ----------------------------------------------------------------
+
+
+def patient_required(view):
+    """Logged-in patients only; clinic accounts go to their workspace."""
+
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_patient:
+            return redirect(home_url_for(request.user))
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+class TicketForm(forms.Form):
+    subject = forms.CharField(label=gettext_lazy("Subject"), max_length=200)
+    body = forms.CharField(
+        label=gettext_lazy("Your message"), widget=forms.Textarea(attrs={"rows": 6}), max_length=5000
+    )
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label=gettext_lazy("Your reply"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+
+
+@patient_required
+def support_list(request):
+    return render(
+        request, "portal/support_list.html", {"tickets": list(tickets_for_patient(patient=request.user)[:100])}
+    )
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def support_new(request):
+    form = TicketForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = svc.ticket_open(
+                patient=request.user, subject=form.cleaned_data["subject"], body=form.cleaned_data["body"]
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Your question is with the clinic. We will answer by email and here."))
+            return redirect(reverse("clinic:support_detail", args=[ticket.public_id]))
+    return render(request, "portal/support_new.html", {"form": form})
+
+
+def _own_ticket(request, public_id):
+    ticket = ticket_for_patient(patient=request.user, public_id=public_id)
+    if ticket is None:
+        raise Http404  # another patient's ticket answers exactly like a missing one
+    return ticket
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def support_detail(request, public_id):
+    ticket = _own_ticket(request, public_id)
+    form = ReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            svc.ticket_reply(ticket=ticket, author=request.user, body=form.cleaned_data["body"])
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Sent."))
+            return redirect(reverse("clinic:support_detail", args=[ticket.public_id]))
+    return render(
+        request,
+        "portal/support_detail.html",
+        {"ticket": ticket, "form": form, "can_resolve": ticket.status != TicketStatus.RESOLVED},
+    )
+
+
+@patient_required
+@require_POST
+def support_resolve(request, public_id):
+    ticket = _own_ticket(request, public_id)
+    try:
+        svc.ticket_resolve(ticket=ticket, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Marked as resolved. Write again any time to reopen it."))
+    return redirect(reverse("clinic:support_detail", args=[ticket.public_id]))
