@@ -17,6 +17,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_fsm_log.models import StateLog
 from unfold.admin import GenericTabularInline, ModelAdmin, TabularInline
@@ -210,9 +211,23 @@ class AppointmentAdmin(ModelAdmin):
     list_per_page = 50
     date_hierarchy = None
     inlines = [PaymentInline, TransitionLogInline]
-    readonly_fields = [f.name for f in Appointment._meta.fields if f.name not in {"id"}]
+    readonly_fields = [f.name for f in Appointment._meta.fields if f.name not in {"id"}] + ["video_link"]
     fieldsets = (
-        (None, {"fields": ("status", "doctor", "patient", "appointment_type", "mode", "starts_at", "ends_at")}),
+        (
+            None,
+            {
+                "fields": (
+                    "status",
+                    "doctor",
+                    "patient",
+                    "appointment_type",
+                    "mode",
+                    "starts_at",
+                    "ends_at",
+                    "video_link",
+                )
+            },
+        ),
         (_("Patient details"), {"fields": ("first_name", "last_name", "phone", "email", "national_id", "reason")}),
         (_("Price"), {"fields": ("price", "discount", "currency", "voucher", "hold_expires_at")}),
         (
@@ -258,6 +273,14 @@ class AppointmentAdmin(ModelAdmin):
     ]
 
     # --- display ---
+    @display(description=_("Video call"))
+    def video_link(self, obj):
+        # The page itself admits only the visit's doctor and patient (booking.video).
+        if obj.pk is None or obj.mode != "video" or obj.status != S.CONFIRMED:
+            return "—"
+        url = reverse("portal:video_visit", args=[obj.public_id])
+        return format_html('<a class="text-primary-600 underline" href="{}">{}</a>', url, _("Join video"))
+
     @display(description=_("No."), ordering="id")
     def number(self, obj):
         return f"#{obj.pk}"

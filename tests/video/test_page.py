@@ -133,3 +133,11 @@ def test_the_vendored_sdk_and_its_licence_are_in_the_repository():
     assert f"version: {version}" in (vendor / "VERSION").read_text()
     assert "MIT License" in (vendor / "LICENSE").read_text()
     assert (vendor / "update.sh").stat().st_mode & 0o111
+
+
+@pytest.mark.usefixtures("agora")
+def test_doctors_reach_the_video_page_from_the_appointment_admin(client, visit, doctor_binh):
+    client.force_login(doctor_binh.user)
+    html = client.get(f"/admin/booking/appointment/{visit.pk}/change/").content.decode()
+    assert f'href="{page_url(visit)}"' in html and "Join video" in html
+    assert client.get(page_url(visit)).status_code == 200
