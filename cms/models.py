@@ -45,9 +45,9 @@ class PublicPageMixin:
         return response
 
 
-def _content_stream(verbose_name=_("body")) -> StreamField:
+def _content_stream(verbose_name=None) -> StreamField:
     """The pages' shared body: rich text, images, calls to action and FAQs."""
-    return StreamField(ContentStreamBlock(), blank=True, verbose_name=verbose_name)
+    return StreamField(ContentStreamBlock(), blank=True, verbose_name=verbose_name or _("body"))
 
 
 class HomePage(PublicPageMixin, Page):

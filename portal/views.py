@@ -21,6 +21,7 @@ from booking.models import OPEN_STATUSES, Appointment, AppointmentStatus, Bookin
 from booking.payments import enabled_gateways, get_gateway
 from booking.selectors import free_slots
 from booking.services import appointments as svc
+from booking.video import video_window
 from core.errors import DomainError
 from portal.forms import ReasonForm, VoucherForm
 
@@ -51,11 +52,12 @@ def _own(request, public_id) -> Appointment:
 
 
 def video_window_open(appointment: Appointment, now: dt.datetime) -> bool:
+    """Whether to offer "Join video": a confirmed video visit inside the join window (the video page
+    itself explains anything else, such as video not being configured)."""
     if appointment.status != S.CONFIRMED or appointment.mode != "video" or appointment.starts_at is None:
         return False
-    before = dt.timedelta(minutes=getattr(settings, "VIDEO_JOIN_BEFORE_MINUTES", 10))
-    grace = dt.timedelta(minutes=getattr(settings, "VIDEO_GRACE_MINUTES", 15))
-    return appointment.starts_at - before <= now <= appointment.ends_at + grace
+    opens, closes = video_window(appointment=appointment)
+    return opens <= now <= closes
 
 
 @patient_required

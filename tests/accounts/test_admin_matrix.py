@@ -18,6 +18,7 @@ ADMIN_PAGES = {
     "/admin/booking/appointment/book/": {"admin", "staff"},
     "/admin/booking/payment/": {"admin", "staff"},
     "/admin/booking/voucher/": {"admin"},
+    "/admin/messaging/conversation/": {"admin", "staff", "doctor"},
     # the clinic back office (booking.clinic)
     "/admin/clinic/doctorapplication/": {"admin", "staff"},
     "/admin/clinic/doctorapplication/add/": {"admin"},
