@@ -37,7 +37,7 @@ from booking.models import (
     Slot,
     Voucher,
 )
-from booking.selectors.appointments import bookable_slots_q
+from booking.selectors.scheduling import slot_free_q
 from booking.services import appointments as svc
 from core.errors import DomainError
 
@@ -93,7 +93,7 @@ class RescheduleForm(BaseDialogForm):
             now = timezone.now()
             self.fields["new_slot"].queryset = (
                 Slot.objects.filter(
-                    bookable_slots_q(now=now),
+                    slot_free_q(now=now),
                     doctor_id=appointment.doctor_id,
                     start__gt=now,
                     start__lt=now + timedelta(days=90),
@@ -124,7 +124,7 @@ class StaffBookingForm(forms.Form):
         now = timezone.now()
         self.fields["slot"].queryset = (
             Slot.objects.filter(
-                bookable_slots_q(now=now), start__gt=now, start__lt=now + timedelta(days=60), doctor__is_active=True
+                slot_free_q(now=now), start__gt=now, start__lt=now + timedelta(days=60), doctor__is_active=True
             )
             .select_related("doctor__user")
             .order_by("start", "doctor_id")

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from booking.models import Appointment, AppointmentStatus, Doctor, Slot, SlotStatus
-
-
-def bookable_slots_q(*, now: datetime) -> Q:
-    """Slots nobody holds: free, or held with a lapsed hold (which counts as free everywhere)."""
-    return Q(status=SlotStatus.FREE) | Q(status=SlotStatus.HELD, hold_expires_at__lte=now)
+from booking.models import Appointment, AppointmentStatus, Doctor, Slot
+from booking.selectors.scheduling import free_slots
 
 
 def nearest_free_slots(*, doctor: Doctor, around: datetime, now: datetime, limit: int = 3) -> list[Slot]:
-    """The free slots of ``doctor`` closest to ``around`` (later ones first, then earlier), inside policy."""
-    policy = doctor.policy()
-    earliest = now + policy.min_notice
-    latest = now + policy.max_advance
-    base = Slot.objects.filter(bookable_slots_q(now=now), doctor=doctor, start__gte=earliest, start__lte=latest)
-    later = list(base.filter(start__gte=around).order_by("start")[:limit])
-    earlier = list(base.filter(start__lt=around).order_by("-start")[:limit])
+    """The free slots of ``doctor`` closest to ``around`` (the same rules as ``free_slots``: policy
+    window, holds, blocked time), in time order. Two small queries."""
+    horizon = now + doctor.policy().max_advance
+    later = list(free_slots(doctor=doctor, start=around, end=horizon, now=now)[:limit])
+    earlier = list(free_slots(doctor=doctor, start=now, end=around, now=now).order_by("-start")[:limit])
     merged = sorted(later + earlier, key=lambda slot: abs((slot.start - around).total_seconds()))
     return sorted(merged[:limit], key=lambda slot: slot.start)
 

@@ -37,7 +37,8 @@ from booking.models import (
     money,
 )
 from booking.payments import WebhookEvent, get_gateway
-from booking.selectors.appointments import bookable_slots_q, nearest_free_slots
+from booking.selectors.appointments import nearest_free_slots
+from booking.selectors.scheduling import slot_free_q
 from core.audit import audit_log
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from core.outbox import outbox_add
@@ -175,7 +176,7 @@ def _base_price(doctor, appointment_type: AppointmentType | None) -> Decimal:
 def _claim(slot_id: int, *, now: datetime, status: str, hold_until: datetime | None) -> bool:
     """One conditional UPDATE: take the slot if nobody holds it. False means someone else has it."""
     return (
-        Slot.objects.filter(bookable_slots_q(now=now), pk=slot_id).update(
+        Slot.objects.filter(slot_free_q(now=now), pk=slot_id).update(
             status=status, hold_expires_at=hold_until, updated_at=now
         )
         == 1
