@@ -10,6 +10,7 @@ never import the back office. Every button calls a service and turns a domain er
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
@@ -29,6 +30,7 @@ from unfold.contrib.filters.admin import (
     FieldTextFilter,
     RangeDateFilter,
     RangeDateTimeFilter,
+    RelatedDropdownFilter,
 )
 from unfold.contrib.import_export.forms import ImportForm, SelectableFieldsExportForm
 from unfold.decorators import action, display
@@ -53,6 +55,7 @@ from booking.clinic.models import (
     TicketMessage,
     TicketStatus,
 )
+from booking.clinic.paginator import DeferredJoinPaginator
 from booking.clinic.pdf import day_schedule_pdf
 from booking.clinic.resources import (
     AppointmentResource,
@@ -62,7 +65,7 @@ from booking.clinic.resources import (
     StaffAppointmentResource,
 )
 from booking.clinic.selectors import patient_history
-from booking.models import Appointment, Doctor, Payment
+from booking.models import Appointment, AppointmentMode, Doctor, Payment
 from core.admin import AuditLogAdmin
 from core.audit import audit_log
 from core.errors import DomainError
@@ -148,6 +151,7 @@ admin.site.unregister(PatientProfile)
 @admin.register(PatientProfile)
 class ClinicPatientProfileAdmin(ImportExportMixin, PatientProfileAdmin):
     resource_classes = [PatientResource]
+    paginator = DeferredJoinPaginator
     import_form_class = ImportForm
     export_form_class = SelectableFieldsExportForm
     list_display = ("__str__", "email", "phone", "national_id", "date_of_birth", "account_active")
@@ -257,6 +261,10 @@ admin.site.unregister(Payment)
 class ClinicPaymentAdmin(RoleExportMixin, PaymentAdmin):
     resource_classes = [PaymentResource]
     list_select_related = ("appointment__doctor__user",)
+    paginator = DeferredJoinPaginator
+
+    def get_list_filter(self, request):
+        return tuple(GatewayFilter if f == "gateway" else f for f in super().get_list_filter(request))
 
 
 class DayScheduleForm(forms.Form):
@@ -268,12 +276,51 @@ class DayScheduleForm(forms.Form):
         self.fields["doctor"].queryset = doctors
 
 
+class ModeFilter(admin.SimpleListFilter):
+    """Video or in person, from the choices (the default reads every row's distinct value)."""
+
+    title = _("mode")
+    parameter_name = "mode"
+
+    def lookups(self, request, model_admin):
+        return AppointmentMode.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(mode=self.value()) if self.value() else queryset
+
+
+class GatewayFilter(admin.SimpleListFilter):
+    title = _("gateway")
+    parameter_name = "gateway"
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in sorted({*settings.PAYMENT_GATEWAYS, "cash", "sandbox", "stripe"})]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(gateway=self.value()) if self.value() else queryset
+
+
+class DoctorFilter(RelatedDropdownFilter):
+    """Doctors as a dropdown, their names read in one query (the default reads each doctor's user)."""
+
+    def field_choices(self, field, request, model_admin):
+        doctors = Doctor.objects.select_related("user").order_by("user__last_name", "user__first_name", "pk")
+        if request.user.role == Role.DOCTOR:
+            doctors = doctors.filter(user=request.user)
+        return [(doctor.pk, str(doctor)) for doctor in doctors]
+
+
 admin.site.unregister(Appointment)
 
 
 @admin.register(Appointment)
 class ClinicAppointmentAdmin(RoleExportMixin, AppointmentAdmin):
     resource_classes = [AppointmentResource]
+    paginator = DeferredJoinPaginator
+
+    def get_list_filter(self, request):
+        replace = {"doctor": ("doctor", DoctorFilter), "mode": ModeFilter}
+        return tuple(replace.get(f, f) if isinstance(f, str) else f for f in super().get_list_filter(request))
 
     def get_export_resource_classes(self, request):
         # Only people who may read medical records get the reason for the visit.
@@ -385,6 +432,7 @@ class ApplicationAddForm(forms.ModelForm):
 
 @admin.register(DoctorApplication)
 class DoctorApplicationAdmin(ModelAdmin):
+    paginator = DeferredJoinPaginator
     list_display = ("__str__", "phone", "specialty_list", "status_badge", "source", "created_at", "decided_at")
     list_filter = ("status", "source", ("created_at", RangeDateFilter), "specialties")
     list_filter_submit = True
@@ -624,6 +672,7 @@ SUBSCRIPTION_COLOURS = {
 
 @admin.register(DoctorSubscription)
 class DoctorSubscriptionAdmin(ModelAdmin):
+    paginator = DeferredJoinPaginator
     list_display = ("doctor", "plan", "status_badge", "current_period_end", "credit")
     list_filter = ("status", "plan", ("current_period_end", RangeDateTimeFilter))
     list_filter_submit = True
@@ -803,6 +852,7 @@ TICKET_COLOURS = {TicketStatus.OPEN: "warning", TicketStatus.WAITING: "info", Ti
 
 @admin.register(SupportTicket)
 class SupportTicketAdmin(ModelAdmin):
+    paginator = DeferredJoinPaginator
     list_display = ("number", "subject", "patient", "status_badge", "message_count", "created_at", "updated_at")
     list_filter = ("status", ("created_at", RangeDateFilter))
     list_filter_submit = True
@@ -950,6 +1000,7 @@ admin.site.unregister(AuditLog)
 
 @admin.register(AuditLog)
 class ClinicAuditLogAdmin(AuditLogAdmin):
+    paginator = DeferredJoinPaginator
     list_filter = (
         ("actor", AutocompleteSelectFilter),
         "action",
@@ -965,6 +1016,7 @@ class ClinicAuditLogAdmin(AuditLogAdmin):
 class MedicalRecordAccessAdmin(ModelAdmin):
     """Read-only: every time someone opened a patient's medical record (admin or portal)."""
 
+    paginator = DeferredJoinPaginator
     list_display = ("created_at", "actor", "actor_role", "patient_display", "where")
     list_filter = (("actor", AutocompleteSelectFilter), ("created_at", RangeDateTimeFilter))
     list_filter_submit = True

@@ -9,6 +9,7 @@ can be imported; each row goes through ``accounts.services``.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
@@ -76,6 +77,16 @@ class PatientResource(resources.ModelResource):
         existing = User.objects.filter(email__iexact=row["email"].strip()).exclude(role=Role.PATIENT).exists()
         if existing:
             raise ValueError(_("%(email)s belongs to a clinic account, not a patient.") % {"email": row["email"]})
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        # the account does not exist yet for a new patient: the service creates it when saving
+        errors = dict(import_validation_errors or {})
+        try:
+            instance.full_clean(exclude=["user", *errors], validate_unique=False)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
     def save_instance(self, instance, is_create, row, **kwargs):
         """Every write goes through the accounts services (audited; a new patient gets a verified email
