@@ -45,7 +45,10 @@ def send_application_email(application_id: int) -> str:
     rejected applicant the reason. Sent once per decision (resending clears ``invitation_sent_at``)."""
     with transaction.atomic():
         application = (
-            DoctorApplication.objects.select_for_update().select_related("user").filter(pk=application_id).first()
+            DoctorApplication.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(pk=application_id)
+            .first()
         )
         if application is None:
             return "missing"
