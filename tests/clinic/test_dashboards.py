@@ -157,3 +157,11 @@ def test_the_reminder_task_sends_at_the_times_set_in_the_admin(dr_an, patient_da
     assert send_due_reminders(now=now) == 0  # a 10-minute reminder is not due yet
     assert send_due_reminders(now=now + timedelta(minutes=11)) == 2
     assert set(OutboxMessage.objects.values_list("context__lead_minutes", flat=True)) == {10}
+
+
+def test_the_sidebar_links_to_the_clinic_contact_details_kept_in_the_public_sites_settings(client, admin_an):
+    client.force_login(admin_an)
+    html = client.get("/admin/").content.decode()
+    assert 'href="/cms/settings/cms/clinicsettings/"' in html
+    response = client.get("/cms/settings/cms/clinicsettings/", follow=True)
+    assert response.status_code == 200 and "clinic" in response.content.decode().lower()
