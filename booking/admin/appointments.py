@@ -19,14 +19,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django_fsm_log.models import StateLog
-from unfold.admin import GenericTabularInline, ModelAdmin, TabularInline
+from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
 
 from accounts.admin import PatientProfileAdmin
+from booking.admin.history import HistoryInline
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -137,30 +137,6 @@ class StaffBookingForm(forms.Form):
 # --- inlines --------------------------------------------------------------------------------------
 
 
-class TransitionLogInline(GenericTabularInline):
-    model = StateLog
-    ct_field = "content_type"
-    ct_fk_field = "object_id"
-    extra = 0
-    can_delete = False
-    tab = True
-    verbose_name = _("state change")
-    verbose_name_plural = _("History")
-    fields = ("timestamp", "source_state", "state", "transition", "by", "description")
-    readonly_fields = fields
-    ordering = ("timestamp",)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        # whoever may see the appointment may see its history (doctors hold no StateLog permission)
-        return request.user.has_perm("booking.view_appointment")
-
-
 class PaymentInline(TabularInline):
     model = Payment
     extra = 0
@@ -210,7 +186,7 @@ class AppointmentAdmin(ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     date_hierarchy = None
-    inlines = [PaymentInline, TransitionLogInline]
+    inlines = [PaymentInline, HistoryInline]
     readonly_fields = [f.name for f in Appointment._meta.fields if f.name not in {"id"}] + ["video_link"]
     fieldsets = (
         (

@@ -21,10 +21,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm_log.models import StateLog
 from import_export.admin import ExportMixin, ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
-from unfold.admin import GenericTabularInline, ModelAdmin, TabularInline
+from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
     FieldTextFilter,
@@ -40,6 +39,7 @@ from unfold.forms import BaseDialogForm
 from accounts.admin import PatientProfileAdmin
 from accounts.models import PatientProfile, Role
 from booking.admin.appointments import AppointmentAdmin, PaymentAdmin
+from booking.admin.history import HistoryInline
 from booking.admin.scheduling import DoctorAdmin
 from booking.clinic import services as svc
 from booking.clinic.models import (
@@ -84,31 +84,6 @@ class ReadOnlyInline(TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-class HistoryInline(GenericTabularInline):
-    """Transitions (django-fsm-log) of the object on its page, for whoever may see the object."""
-
-    model = StateLog
-    ct_field = "content_type"
-    ct_fk_field = "object_id"
-    extra = 0
-    can_delete = False
-    tab = True
-    verbose_name = _("state change")
-    verbose_name_plural = _("History")
-    fields = ("timestamp", "source_state", "state", "transition", "by", "description")
-    readonly_fields = fields
-    ordering = ("timestamp",)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return True  # shown inside an admin page the user already may open
 
 
 def run_service(request, work, success, *, back: str):
