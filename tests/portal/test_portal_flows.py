@@ -247,5 +247,7 @@ def test_portal_pages_render_in_vietnamese(client, week_slots, doctor_binh, pati
         "/portal/notifications/",
     ]:
         response = client.get(url)
+        html = response.content.decode()
         assert response.status_code == 200, url
-        assert 'lang="vi"' in response.content.decode()
+        assert 'lang="vi"' in html
+        assert "Tìm bác sĩ" in html and "Lịch hẹn của tôi" in html  # the header, translated
