@@ -13,7 +13,7 @@ from accounts.services import (
     patient_profile_ensure,
     patient_profile_update,
 )
-from portal.forms import MedicalRecordForm, ProfileForm
+from portal.forms import MedicalRecordForm, ProfileForm, time_zone_datalist
 from portal.views import patient_required
 from workflows.selectors import notification_preferences, recent_notifications
 from workflows.services import notification_mark_read, notification_preference_set
@@ -57,7 +57,7 @@ def profile(request):
 
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, data["language"], samesite="Lax")
         return response
-    return render(request, "portal/profile.html", {"form": form})
+    return render(request, "portal/profile.html", {"form": form, "time_zone_datalist": time_zone_datalist()})
 
 
 @patient_required

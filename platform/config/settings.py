@@ -368,5 +368,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "stream": sys.stderr}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # one line per background index update is noise for a clinic's logs
+        "django_tasks": {"level": "WARNING"},
+        "wagtail": {"level": envstr("WAGTAIL_LOG_LEVEL", "WARNING")},
+    },
 }

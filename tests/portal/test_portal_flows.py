@@ -251,3 +251,15 @@ def test_portal_pages_render_in_vietnamese(client, week_slots, doctor_binh, pati
         assert response.status_code == 200, url
         assert 'lang="vi"' in html
         assert "Tìm bác sĩ" in html and "Lịch hẹn của tôi" in html  # the header, translated
+
+
+def test_profile_refuses_an_unknown_time_zone_and_keeps_the_input(client, patient_dao):
+    client.force_login(patient_dao)
+    response = client.post(
+        "/portal/profile/",
+        {"first_name": "Đào", "last_name": "Giữ", "language": "en", "time_zone": "Mars/Base"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "Choose a time zone from the list" in html and 'value="Giữ"' in html
+    patient_dao.refresh_from_db()
+    assert patient_dao.time_zone != "Mars/Base"

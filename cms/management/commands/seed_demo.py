@@ -7,7 +7,7 @@ This is the only place demo logins are created. It lives in ``cms`` because it f
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import user_create
-from booking.models import AppointmentMode, AppointmentType, Availability, Doctor, Specialty
+from booking.models import Appointment, AppointmentMode, AppointmentType, Availability, Doctor, Specialty
+from booking.selectors import free_slots
 from booking.services import availability_create
+from booking.services.appointments import BookingDetails, appointment_book, follow_up_suggest, payment_mark_cash_paid
 from cms.demo_site import seed_demo_site
 from core.audit import audit_log
 
@@ -150,9 +152,50 @@ def _seed_scheduling(created: dict[str, int]) -> None:
                 created["slots"] += availability.slots.count()
 
 
+def _seed_visits(created: dict[str, int]) -> None:
+    """A confirmed visit for patient1 with doctor1, paid at the desk, and a follow-up suggestion from
+    doctor2 — made once (only while patient1 has no appointment at all), through the booking services."""
+    patient = User.objects.get(email="patient1@example.com")
+    if Appointment.objects.filter(patient=patient).exists():
+        return
+    staff = User.objects.get(email="staff@example.com")
+    now = timezone.now()
+    first = Doctor.objects.get(user__email="doctor1@example.com")
+    slot = free_slots(doctor=first, start=now, end=now + dt.timedelta(days=DEMO_SCHEDULE_DAYS + 7), now=now).first()
+    if slot is not None:
+        details = BookingDetails.from_patient(patient, reason="Demo: annual check-up")
+        visit = appointment_book(
+            slot=slot,
+            patient=patient,
+            actor=staff,
+            details=replace(details, phone=details.phone or "+84 90 000 0001"),
+            now=now,
+        )
+        payment_mark_cash_paid(appointment=visit, actor=staff, now=now)
+        created["appointments"] += 1
+    second = Doctor.objects.get(user__email="doctor2@example.com")
+    follow_up_suggest(
+        doctor_user=second.user,
+        patient=patient,
+        suggested_date=(now + dt.timedelta(days=7)).date(),
+        appointment_type=AppointmentType.objects.filter(kind="follow_up").first(),
+        notes="Demo: let us check how the treatment works.",
+        now=now,
+    )
+    created["appointments"] += 1
+
+
 def seed_demo() -> dict[str, int]:
     """Create whatever demo data is missing; returns how many objects of each kind were created."""
-    created = {"users": 0, "specialties": 0, "appointment_types": 0, "doctors": 0, "availability": 0, "slots": 0}
+    created = {
+        "users": 0,
+        "specialties": 0,
+        "appointment_types": 0,
+        "doctors": 0,
+        "availability": 0,
+        "slots": 0,
+        "appointments": 0,
+    }
     with transaction.atomic():
         existing = set(User.objects.filter(email__in=[u.email for u in DEMO_USERS]).values_list("email", flat=True))
         for demo in DEMO_USERS:
@@ -168,6 +211,7 @@ def seed_demo() -> dict[str, int]:
             )
             created["users"] += 1
         _seed_scheduling(created)
+        _seed_visits(created)
     created.update(seed_demo_site(doctor_emails=[d.email for d in DEMO_DOCTORS]))
     return created
 
