@@ -263,3 +263,28 @@ def test_profile_refuses_an_unknown_time_zone_and_keeps_the_input(client, patien
     assert response.status_code == 200 and "Choose a time zone from the list" in html and 'value="Giữ"' in html
     patient_dao.refresh_from_db()
     assert patient_dao.time_zone != "Mars/Base"
+
+
+def test_signing_up_from_a_slot_comes_back_to_it_after_verifying(client, week_slots, doctor_binh):
+    import re
+
+    from django.core import mail
+
+    back = f"/portal/book/{doctor_binh.pk}/?slot={week_slots[0].pk}"
+    page = client.get(f"/portal/book/{doctor_binh.pk}/", {"slot": week_slots[0].pk}).content.decode()
+    signup_url = re.search(r'href="(/accounts/signup/\?next=[^"]+)"', page).group(1).replace("&amp;", "&")
+    form = client.get(signup_url).content.decode()
+    assert 'name="next"' in form
+    client.post(
+        signup_url,
+        {
+            "first_name": "Mai",
+            "last_name": "Trần",
+            "email": "mai.slot@example.test",
+            "password1": "a-long-pass-phrase-7",
+            "password2": "a-long-pass-phrase-7",
+            "next": back,
+        },
+    )
+    link = re.search(r"https?://[^/]+(/accounts/confirm-email/[^/\s]+/)", mail.outbox[-1].body).group(1)
+    assert client.post(link)["Location"] == back
