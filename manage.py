@@ -15,6 +15,10 @@ ROOT = Path(__file__).resolve().parent
 def main() -> None:
     sys.path.insert(0, str(ROOT / "platform"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if "SECRET_KEY" not in os.environ:
+        # A checkout without a SECRET_KEY is a developer's: run commands with the development defaults.
+        # Production always sets SECRET_KEY, so DEBUG stays off there unless it is asked for.
+        os.environ.setdefault("DEBUG", "1")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -47,3 +47,22 @@ def test_manage_py_loads_platform_apps_and_still_sees_the_standard_library():
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip().splitlines()[-1].split()[1] == "accounts"
+
+
+def test_manage_py_uses_development_defaults_only_without_a_secret_key():
+    base = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT / "var")}
+    code = "from django.conf import settings; print(settings.DEBUG)"
+    dev = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, capture_output=True, text=True, env=base
+    )
+    assert dev.returncode == 0, dev.stderr
+    assert dev.stdout.strip().splitlines()[-1] == "True"
+    prod = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**base, "SECRET_KEY": "x" * 50, "JWT_PRIVATE_KEY_FILE": str(ROOT / "var" / "dev-jwt-private-key.pem")},
+    )
+    assert prod.returncode == 0, prod.stderr
+    assert prod.stdout.strip().splitlines()[-1] == "False"
