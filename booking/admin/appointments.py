@@ -20,12 +20,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
-from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
 
 from accounts.admin import PatientProfileAdmin
+from booking.admin.filters import LocalRangeDateTimeFilter
 from booking.admin.history import HistoryInline
 from booking.models import (
     Appointment,
@@ -173,7 +173,7 @@ class AppointmentAdmin(ModelAdmin):
     list_display = ("number", "when", "patient_name_display", "doctor", "status_badge", "amount_display", "mode")
     list_filter = (
         "status",
-        ("starts_at", RangeDateTimeFilter),
+        ("starts_at", LocalRangeDateTimeFilter),
         "doctor",
         "doctor__specialties",
         "mode",
@@ -577,7 +577,7 @@ class RefundInline(TabularInline):
 @admin.register(Payment)
 class PaymentAdmin(ModelAdmin):
     list_display = ("id", "appointment", "gateway", "amount", "currency", "status_badge", "created_at", "paid_at")
-    list_filter = ("status", "gateway", ("created_at", RangeDateTimeFilter))
+    list_filter = ("status", "gateway", ("created_at", LocalRangeDateTimeFilter))
     list_filter_submit = True
     search_fields = ("provider_reference", "appointment__last_name", "appointment__email", "=appointment__id")
     list_select_related = ("appointment",)
