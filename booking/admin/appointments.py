@@ -25,6 +25,7 @@ from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
 
 from accounts.admin import PatientProfileAdmin
+from booking.admin.actions import run_service
 from booking.admin.filters import LocalRangeDateTimeFilter
 from booking.admin.history import HistoryInline
 from booking.models import (
@@ -357,13 +358,8 @@ class AppointmentAdmin(ModelAdmin):
     # --- running a service and reporting ---
     def _run(self, request, object_id, work, success):
         appointment = self._get(request, object_id)
-        try:
-            work(appointment)
-        except DomainError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, success)
-        return redirect(reverse("admin:booking_appointment_change", args=[appointment.pk]))
+        back = reverse("admin:booking_appointment_change", args=[appointment.pk])
+        return run_service(request, lambda: work(appointment), success, back=back)
 
     @action(
         description=_("Confirm"), permissions=["confirm_detail"], icon="check_circle", variant=ActionVariant.SUCCESS

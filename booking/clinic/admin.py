@@ -38,6 +38,7 @@ from unfold.forms import BaseDialogForm
 
 from accounts.admin import PatientProfileAdmin
 from accounts.models import PatientProfile, Role
+from booking.admin.actions import run_service
 from booking.admin.appointments import AppointmentAdmin, PaymentAdmin
 from booking.admin.history import HistoryInline
 from booking.admin.scheduling import DoctorAdmin
@@ -84,17 +85,6 @@ class ReadOnlyInline(TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-def run_service(request, work, success, *, back: str):
-    """Call a service; a domain error becomes a message on the page the user came from."""
-    try:
-        work()
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, success)
-    return redirect(back)
 
 
 class ReasonForm(BaseDialogForm):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -48,12 +49,6 @@ def set_language(request):
     """Django's language switcher, remembering the choice on the account of a logged-in user."""
     response = django_set_language(request)
     language = request.POST.get("language")
-    if request.user.is_authenticated and language in {code for code, _ in request_languages()}:
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
         user_set_preferences(user=request.user, language=language)
     return response
-
-
-def request_languages():
-    from django.conf import settings
-
-    return settings.LANGUAGES
