@@ -20,8 +20,10 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from booking.messaging.models import MESSAGE_MAX_LENGTH, Conversation, ConversationKind, Message
-from booking.messaging.selectors import (
+from booking.models import Appointment, AppointmentStatus
+from core.errors import DomainError, NotFound
+from workflows.messaging.models import MESSAGE_MAX_LENGTH, Conversation, ConversationKind, Message
+from workflows.messaging.selectors import (
     Reader,
     conversation_get,
     conversation_messages,
@@ -32,15 +34,13 @@ from booking.messaging.selectors import (
     unread_total,
     with_unread,
 )
-from booking.messaging.services import (
+from workflows.messaging.services import (
     conversation_mark_read,
     conversation_open_for_appointment,
     conversation_open_support,
     conversation_record_admin_view,
     message_send,
 )
-from booking.models import Appointment, AppointmentStatus
-from core.errors import DomainError, NotFound
 
 
 def _wants_json(request) -> bool:

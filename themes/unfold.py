@@ -44,8 +44,8 @@ UNFOLD = {
     "SHOW_LANGUAGES": True,
     "ENVIRONMENT": "themes.unfold.environment_label",
     "STYLES": [lambda request: static("medbook/admin.css")],
-    # the start page per role (booking.clinic): numbers from booking.clinic.reports
-    "DASHBOARD_CALLBACK": "booking.clinic.dashboard.dashboard_callback",
+    # the start page per role (workflows.clinic): numbers from workflows.clinic.reports
+    "DASHBOARD_CALLBACK": "workflows.clinic.dashboard.dashboard_callback",
     "COLORS": {
         "primary": {
             "50": "oklch(97.8% .013 196)",
@@ -80,8 +80,8 @@ UNFOLD = {
                         "title": _("Messages"),
                         "icon": "forum",
                         "link": reverse_lazy("admin:messaging_conversation_changelist"),
-                        "permission": "booking.messaging.admin.sidebar_permission",
-                        "badge": "booking.messaging.admin.unread_badge",
+                        "permission": "workflows.messaging.admin.sidebar_permission",
+                        "badge": "workflows.messaging.admin.unread_badge",
                         "badge_variant": "primary",
                     },
                 ],

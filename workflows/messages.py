@@ -69,8 +69,8 @@ KINDS: tuple[MessageKind, ...] = (
     MessageKind("follow_up.accepted"),
     MessageKind("follow_up.rejected"),
     MessageKind(REMINDER, sms=True),
-    MessageKind("support.reply", context="booking.clinic.messages.support_reply_context"),
-    MessageKind("message.unread", context="booking.messaging.emails.unread_context"),
+    MessageKind("support.reply", context="workflows.clinic.messages.support_reply_context"),
+    MessageKind("message.unread", context="workflows.messaging.emails.unread_context"),
 )
 REGISTRY: dict[str, MessageKind] = {spec.kind: spec for spec in KINDS}
 

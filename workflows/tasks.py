@@ -11,13 +11,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from booking.clinic.selectors import reminder_leads_minutes
 from booking.models import Appointment, AppointmentStatus
 from booking.services.appointments import appointments_expire_lapsed_holds
 from core.health import record_heartbeat
 from core.models import OutboxMessage
 from core.outbox import outbox_add
 from workflows import sms
+from workflows.clinic.selectors import reminder_leads_minutes
 from workflows.messages import (
     REMINDER,
     ObsoleteMessage,

@@ -29,9 +29,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from booking.clinic.selectors import doctor_overdue_exists, overdue_blocks_booking
 from booking.models import BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus, Specialty
 from booking.slotting import local_day_bounds, resolve_local
+from workflows.clinic.selectors import doctor_overdue_exists, overdue_blocks_booking
 
 MAX_PER_PAGE = 100
 
@@ -71,7 +71,7 @@ def free_slots(
         .order_by("start")
     )
     if overdue_blocks_booking():
-        # booking.clinic: an overdue subscription hides the doctor's slots (a subquery, no extra query)
+        # workflows.clinic: an overdue subscription hides the doctor's slots (a subquery, no extra query)
         slots = slots.exclude(doctor_overdue_exists("doctor_id"))
     return slots
 
@@ -206,7 +206,7 @@ def doctor_search(
     )
     doctors = Doctor.objects.filter(is_active=True, user__is_active=True)
     if overdue_blocks_booking():
-        # booking.clinic: doctors with an overdue subscription are not listed (a subquery)
+        # workflows.clinic: doctors with an overdue subscription are not listed (a subquery)
         doctors = doctors.exclude(doctor_overdue_exists("pk"))
     if specialty not in (None, ""):
         by = {"specialty_id": int(specialty)} if str(specialty).isdigit() else {"specialty__slug": str(specialty)}

@@ -207,9 +207,9 @@ def _check_bookable(slot: Slot, *, now: datetime) -> None:
     doctor = slot.doctor
     if not doctor.is_active:
         raise PolicyViolation(_("This doctor is not taking bookings."))
-    # booking.clinic: a doctor whose subscription is overdue takes no bookings while
+    # workflows.clinic: a doctor whose subscription is overdue takes no bookings while
     # SUBSCRIPTION_OVERDUE_BLOCKS_BOOKING is on (the same check hides their slots from listings).
-    from booking.clinic.selectors import doctor_booking_blocked
+    from workflows.clinic.selectors import doctor_booking_blocked
 
     if doctor_booking_blocked(doctor=doctor):
         raise PolicyViolation(_("This doctor is not taking bookings."), code="subscription_overdue")

@@ -49,8 +49,8 @@ INSTALLED_APPS = [
     "core",
     # domain and faces
     "booking",
-    "booking.clinic",
-    "booking.messaging",
+    "workflows.clinic",
+    "workflows.messaging",
     "workflows",
     "portal",
     "cms",
@@ -132,7 +132,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "wagtail.contrib.settings.context_processors.settings",
                 "themes.context_processors.medbook",
-                "booking.messaging.context_processors.unread_messages",
+                "workflows.messaging.context_processors.unread_messages",
                 "portal.context_processors.portal",
             ],
         },
@@ -220,7 +220,7 @@ if VIDEO_TEST_MODE and not DEBUG and not envbool("MEDBOOK_TESTING", False):
 # a message still unread after this many minutes is announced to its recipient by email
 MESSAGING_UNREAD_EMAIL_MINUTES = envint("MESSAGING_UNREAD_EMAIL_MINUTES", 5, minimum=1)
 
-# --- clinic back office (booking.clinic) ------------------------------------------------------------
+# --- clinic back office (workflows.clinic) ------------------------------------------------------------
 # An overdue doctor subscription makes the doctor's slots unbookable and unlisted.
 SUBSCRIPTION_OVERDUE_BLOCKS_BOOKING = envbool("SUBSCRIPTION_OVERDUE_BLOCKS_BOOKING", True)
 # Task run after a doctor application is approved to create their draft profile page (empty: none).

@@ -27,7 +27,7 @@ urlpatterns = [
     path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("portal/", include("portal.urls")),
     # the clinic back office's public pages: /join/ (doctor applications), /portal/support/ (tickets)
-    path("", include("booking.clinic.urls")),
+    path("", include("workflows.clinic.urls")),
     # the public site's own views; its pages are served by Wagtail below
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", cms_views.robots_txt, name="robots_txt"),

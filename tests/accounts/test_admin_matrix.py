@@ -19,7 +19,7 @@ ADMIN_PAGES = {
     "/admin/booking/payment/": {"admin", "staff"},
     "/admin/booking/voucher/": {"admin"},
     "/admin/messaging/conversation/": {"admin", "staff", "doctor"},
-    # the clinic back office (booking.clinic)
+    # the clinic back office (workflows.clinic)
     "/admin/clinic/doctorapplication/": {"admin", "staff"},
     "/admin/clinic/doctorapplication/add/": {"admin"},
     "/admin/clinic/doctorsubscription/": {"admin"},

@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from booking.messaging.services import conversation_open_for_appointment, message_send
 from booking.models import Appointment
 from core.models import AuditLog
 from tests.appointments.helpers import make_doctor
 from tests.video.helpers import APP_ID, CERTIFICATE, confirmed_visit, decode_token
+from workflows.messaging.services import conversation_open_for_appointment, message_send
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

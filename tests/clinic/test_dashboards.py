@@ -8,11 +8,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from booking.clinic.models import ReminderSettings, validate_reminder_leads
-from booking.clinic.selectors import reminder_leads_minutes
-from booking.clinic.services import reminder_settings_update
 from core.models import AuditLog
 from tests.clinic.conftest import appointment
+from workflows.clinic.models import ReminderSettings, validate_reminder_leads
+from workflows.clinic.selectors import reminder_leads_minutes
+from workflows.clinic.services import reminder_settings_update
 
 
 @pytest.fixture

@@ -218,9 +218,9 @@ def test_staff_print_any_doctors_day_from_the_exports_page(client, staff_binh, d
     ],
 )
 def test_list_pages_run_the_same_queries_for_more_rows(client, admin_an, dr_an, patient_dao, patient_lan, path):
-    from booking.clinic.models import SubscriptionPlan
-    from booking.clinic.services import doctor_application_submit, subscription_start
     from tests.clinic.conftest import make_doctor_for
+    from workflows.clinic.models import SubscriptionPlan
+    from workflows.clinic.services import doctor_application_submit, subscription_start
 
     plan = SubscriptionPlan.objects.create(name="Monthly", price=Decimal("100"), period_months=1)
 
@@ -263,8 +263,8 @@ def test_list_pages_run_the_same_queries_for_more_rows(client, admin_an, dr_an, 
 def test_the_list_paginator_gives_the_same_pages_as_plain_slicing(dr_an, dr_bao, patient_dao, orphans):
     from django.core.paginator import Paginator
 
-    from booking.clinic.paginator import DeferredJoinPaginator
     from booking.models import Appointment
+    from workflows.clinic.paginator import DeferredJoinPaginator
 
     for i in range(11):  # several visits share a start time: the id breaks the tie
         appointment(

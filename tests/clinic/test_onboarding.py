@@ -10,11 +10,11 @@ from django.core import mail
 from django_fsm_log.models import StateLog
 
 from accounts.models import User
-from booking.clinic.models import ApplicationStatus, DoctorApplication
-from booking.clinic.services import doctor_application_approve, doctor_application_reject, doctor_application_submit
 from booking.models import Doctor
 from core.errors import Conflict, PermissionDenied
 from core.models import AuditLog
+from workflows.clinic.models import ApplicationStatus, DoctorApplication
+from workflows.clinic.services import doctor_application_approve, doctor_application_reject, doctor_application_submit
 
 NEW_PASSWORD = "a-brand-new-Passw0rd!"
 
@@ -120,13 +120,13 @@ def test_approval_queues_the_draft_profile_page_task_when_the_site_provides_it(
 ):
     queued = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kwargs: queued.append(func))
-    settings.CLINIC_DOCTOR_PROFILE_SYNC_TASK = "booking.clinic.tasks.subscriptions_sweep"  # any existing task
+    settings.CLINIC_DOCTOR_PROFILE_SYNC_TASK = "workflows.clinic.tasks.subscriptions_sweep"  # any existing task
     application = doctor_application_submit(
         first_name="Hà", last_name="Đỗ", email="ha@example.test", phone="1", licence_number="L1"
     )
     with django_capture_on_commit_callbacks(execute=True):
         doctor_application_approve(application=application, actor=admin_an)
-    assert queued == ["booking.clinic.tasks.send_application_email", "booking.clinic.tasks.subscriptions_sweep"]
+    assert queued == ["workflows.clinic.tasks.send_application_email", "workflows.clinic.tasks.subscriptions_sweep"]
 
     queued.clear()
     settings.CLINIC_DOCTOR_PROFILE_SYNC_TASK = "nowhere.tasks.sync"
@@ -135,7 +135,7 @@ def test_approval_queues_the_draft_profile_page_task_when_the_site_provides_it(
     )
     with django_capture_on_commit_callbacks(execute=True):
         doctor_application_approve(application=other, actor=admin_an)
-    assert queued == ["booking.clinic.tasks.send_application_email"]
+    assert queued == ["workflows.clinic.tasks.send_application_email"]
 
 
 def test_rejection_with_a_reason_emails_the_applicant(client, general, admin_an, django_capture_on_commit_callbacks):

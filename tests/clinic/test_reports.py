@@ -14,10 +14,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from booking.clinic import reports
-from booking.clinic.dashboard import admin_context, doctor_context, staff_context
 from booking.models import AppointmentType, BlockedTime, Payment, Refund
 from tests.clinic.conftest import appointment, publish, set_created
+from workflows.clinic import reports
+from workflows.clinic.dashboard import admin_context, doctor_context, staff_context
 
 MARCH = reports.DateRange.parse("2025-03-01", "2025-03-31")
 FEB_MARCH = reports.DateRange.parse("2025-02-01", "2025-03-31")

@@ -9,14 +9,14 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from booking.clinic.models import DoctorSubscription, SubscriptionEvent, SubscriptionPlan, SubscriptionStatus
-from booking.clinic.services import add_months, subscription_payment_record, subscription_start
-from booking.clinic.tasks import subscriptions_sweep
 from booking.selectors import doctor_search, free_slots
 from booking.services.appointments import PolicyViolation, appointment_book
 from core.models import AuditLog
 from tests.appointments.helpers import details_for
 from tests.clinic.conftest import publish
+from workflows.clinic.models import DoctorSubscription, SubscriptionEvent, SubscriptionPlan, SubscriptionStatus
+from workflows.clinic.services import add_months, subscription_payment_record, subscription_start
+from workflows.clinic.tasks import subscriptions_sweep
 
 START = datetime(2025, 1, 31, 5, 0, tzinfo=UTC)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from booking.clinic.models import SupportTicket, TicketMessage, TicketStatus
-from booking.clinic.services import ticket_open, ticket_reply
 from core.errors import NotFound
 from core.models import AuditLog, OutboxMessage
+from workflows.clinic.models import SupportTicket, TicketMessage, TicketStatus
+from workflows.clinic.services import ticket_open, ticket_reply
 
 
 def open_in_portal(client, patient, subject="Hoá đơn VAT", body="Tôi cần hoá đơn cho lần khám hôm qua."):
@@ -108,7 +108,7 @@ def test_resolving_and_reopening_in_the_admin(client, patient_dao, admin_an):
 
 def test_a_reply_to_a_resolved_ticket_reopens_it_and_waits(patient_dao, staff_binh):
     ticket = ticket_open(patient=patient_dao, subject="Login", body="I cannot sign in.")
-    from booking.clinic.services import ticket_resolve
+    from workflows.clinic.services import ticket_resolve
 
     ticket_resolve(ticket=ticket, actor=staff_binh)
     ticket_reply(ticket=ticket, author=staff_binh, body="One more thing: try the reset link.")

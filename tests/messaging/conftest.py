@@ -1,9 +1,9 @@
 import pytest
 
-from booking.messaging.services import conversation_open_for_appointment, conversation_open_support
 from tests.appointments.helpers import make_doctor
 from tests.factories import make_user
 from tests.video.helpers import confirmed_visit
+from workflows.messaging.services import conversation_open_for_appointment, conversation_open_support
 
 
 @pytest.fixture

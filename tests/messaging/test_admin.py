@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from booking.messaging.models import Message
-from booking.messaging.services import conversation_open_for_appointment, conversation_open_support, message_send
 from core.models import AuditLog
 from tests.video.helpers import confirmed_visit
+from workflows.messaging.models import Message
+from workflows.messaging.services import conversation_open_for_appointment, conversation_open_support, message_send
 
 LIST = "/admin/messaging/conversation/"
 

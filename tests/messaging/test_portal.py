@@ -2,9 +2,9 @@
 
 import pytest
 
-from booking.messaging.models import Conversation, Message
-from booking.messaging.services import message_send
 from core.models import AuditLog
+from workflows.messaging.models import Conversation, Message
+from workflows.messaging.services import message_send
 
 SCRIPT = "<script>alert('x')</script> & <b>bold</b>"
 

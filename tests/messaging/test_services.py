@@ -3,17 +3,17 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from booking.messaging.models import Conversation, ConversationRead, Message
-from booking.messaging.selectors import conversation_messages, unread_counts, unread_total
-from booking.messaging.services import (
+from core.errors import NotFound, PermissionDenied
+from core.models import AuditLog
+from workflows.messaging.models import Conversation, ConversationRead, Message
+from workflows.messaging.selectors import conversation_messages, unread_counts, unread_total
+from workflows.messaging.services import (
     MessageInvalid,
     conversation_mark_read,
     conversation_open_for_appointment,
     conversation_open_support,
     message_send,
 )
-from core.errors import NotFound, PermissionDenied
-from core.models import AuditLog
 
 
 def test_one_conversation_per_appointment_opened_by_either_person(visit, patient_dao, doctor_binh):

@@ -1,4 +1,4 @@
-"""booking.messaging.tasks.email_unread_messages: one outbox row per unread batch and recipient."""
+"""workflows.messaging.tasks.email_unread_messages: one outbox row per unread batch and recipient."""
 
 from datetime import timedelta
 
@@ -6,11 +6,11 @@ import pytest
 from django.template import Context, engines
 from django.utils import timezone
 
-from booking.messaging.emails import unread_context
-from booking.messaging.services import conversation_mark_read, message_send
-from booking.messaging.tasks import email_unread_messages
 from core.models import OutboxMessage
 from tests.factories import make_user
+from workflows.messaging.emails import unread_context
+from workflows.messaging.services import conversation_mark_read, message_send
+from workflows.messaging.tasks import email_unread_messages
 
 FIVE_MINUTES = timedelta(minutes=5)
 
@@ -114,12 +114,12 @@ def test_the_context_is_none_when_the_conversation_is_gone(visit_chat, patient_d
 
 
 def test_outbox_delivery_renders_it_once_workflows_registers_the_kind(visit_chat, patient_dao, monkeypatch):
-    """The registry entry this app asks workflows for (see booking/messaging/emails.py)."""
+    """The registry entry this app asks workflows for (see workflows/messaging/emails.py)."""
     from workflows import messages as registry
 
     if "context" not in registry.MessageKind.__dataclass_fields__:
         pytest.skip("workflows.messages.MessageKind has no context hook yet")
-    spec = registry.MessageKind("message.unread", context="booking.messaging.emails.unread_context")
+    spec = registry.MessageKind("message.unread", context="workflows.messaging.emails.unread_context")
     monkeypatch.setitem(registry.REGISTRY, "message.unread", spec)
     sent_at = timezone.now()
     message_send(conversation=visit_chat, sender=patient_dao, body="Private words", now=sent_at)

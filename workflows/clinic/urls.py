@@ -3,7 +3,7 @@ catch-all: /join/ (doctor applications) and /portal/support/ (patients' support 
 
 from django.urls import path
 
-from booking.clinic import views
+from workflows.clinic import views
 
 app_name = "clinic"
 

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from booking.messaging.models import Conversation, ConversationKind, Message, Side
-from booking.messaging.selectors import sender_label
+from workflows.messaging.models import Conversation, ConversationKind, Message, Side
+from workflows.messaging.selectors import sender_label
 
 
 def unread_context(message, recipient) -> dict | None:

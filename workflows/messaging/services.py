@@ -13,7 +13,10 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from booking.messaging.models import (
+from booking.models import Appointment
+from core.audit import audit_log
+from core.errors import DomainError, NotFound, PermissionDenied
+from workflows.messaging.models import (
     MESSAGE_MAX_LENGTH,
     Conversation,
     ConversationKind,
@@ -21,10 +24,7 @@ from booking.messaging.models import (
     Message,
     Side,
 )
-from booking.messaging.selectors import conversation_side
-from booking.models import Appointment
-from core.audit import audit_log
-from core.errors import DomainError, NotFound, PermissionDenied
+from workflows.messaging.selectors import conversation_side
 
 
 class MessageInvalid(DomainError):

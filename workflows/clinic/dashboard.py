@@ -1,5 +1,5 @@
 """The admin's start page, per role (Unfold ``DASHBOARD_CALLBACK``): numbers come from
-``booking.clinic.reports``; this module only picks what a role sees and shapes it for the template."""
+``workflows.clinic.reports``; this module only picks what a role sees and shapes it for the template."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from booking.clinic import reports
 from booking.models import AppointmentStatus, Doctor
+from workflows.clinic import reports
 
 S = AppointmentStatus
 

@@ -16,9 +16,9 @@ from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from booking.messaging.models import ConversationRead, Message, Side
-from booking.messaging.services import clinic_team
 from core.outbox import outbox_add
+from workflows.messaging.models import ConversationRead, Message, Side
+from workflows.messaging.services import clinic_team
 
 KIND = "message.unread"
 #: messages in conversations quiet for longer than this are not announced any more (bounds the scan)

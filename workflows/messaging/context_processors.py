@@ -8,7 +8,7 @@ def unread_messages(request):
         return {}
 
     def count() -> int:
-        from booking.messaging.selectors import unread_total
+        from workflows.messaging.selectors import unread_total
 
         return unread_total(user=user)
 

@@ -42,8 +42,13 @@ from booking.admin.actions import run_service
 from booking.admin.appointments import AppointmentAdmin, PaymentAdmin
 from booking.admin.history import HistoryInline
 from booking.admin.scheduling import DoctorAdmin
-from booking.clinic import services as svc
-from booking.clinic.models import (
+from booking.models import Appointment, AppointmentMode, Doctor, Payment
+from core.admin import AuditLogAdmin
+from core.audit import audit_log
+from core.errors import DomainError
+from core.models import AuditLog
+from workflows.clinic import services as svc
+from workflows.clinic.models import (
     ApplicationStatus,
     DoctorApplication,
     DoctorSubscription,
@@ -56,21 +61,16 @@ from booking.clinic.models import (
     TicketMessage,
     TicketStatus,
 )
-from booking.clinic.paginator import DeferredJoinPaginator
-from booking.clinic.pdf import day_schedule_pdf
-from booking.clinic.resources import (
+from workflows.clinic.paginator import DeferredJoinPaginator
+from workflows.clinic.pdf import day_schedule_pdf
+from workflows.clinic.resources import (
     AppointmentResource,
     DoctorResource,
     PatientResource,
     PaymentResource,
     StaffAppointmentResource,
 )
-from booking.clinic.selectors import patient_history
-from booking.models import Appointment, AppointmentMode, Doctor, Payment
-from core.admin import AuditLogAdmin
-from core.audit import audit_log
-from core.errors import DomainError
-from core.models import AuditLog
+from workflows.clinic.selectors import patient_history
 
 # --- shared ---------------------------------------------------------------------------------------
 

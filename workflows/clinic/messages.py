@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
 
-from booking.clinic.models import SupportTicket, TicketMessage
+from workflows.clinic.models import SupportTicket, TicketMessage
 
 
 def support_reply_context(message, recipient) -> dict | None:

@@ -16,11 +16,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.adapter import home_url_for
-from booking.clinic import services as svc
-from booking.clinic.models import TicketStatus
-from booking.clinic.selectors import ticket_for_patient, tickets_for_patient
 from booking.models import Specialty
 from core.errors import DomainError
+from workflows.clinic import services as svc
+from workflows.clinic.models import TicketStatus
+from workflows.clinic.selectors import ticket_for_patient, tickets_for_patient
 
 # --- doctor applications --------------------------------------------------------------------------
 

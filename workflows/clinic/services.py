@@ -25,7 +25,11 @@ from django_fsm import TransitionNotAllowed
 
 from accounts.models import Role
 from accounts.services import user_create
-from booking.clinic.models import (
+from booking.models import Doctor, Specialty, money
+from core.audit import audit_log
+from core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from core.outbox import outbox_add
+from workflows.clinic.models import (
     ApplicationSource,
     ApplicationStatus,
     DoctorApplication,
@@ -39,11 +43,7 @@ from booking.clinic.models import (
     TicketMessage,
     TicketStatus,
 )
-from booking.clinic.selectors import REMINDER_LEADS_CACHE_KEY
-from booking.models import Doctor, Specialty, money
-from core.audit import audit_log
-from core.errors import Conflict, DomainError, NotFound, PermissionDenied
-from core.outbox import outbox_add
+from workflows.clinic.selectors import REMINDER_LEADS_CACHE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def doctor_application_approve(*, application: DoctorApplication, actor, now: da
             data={"user": user.pk, "doctor": doctor.pk},
         )
         audit_log(actor=actor, action="booking.doctor.created", obj=doctor, data={"application": application.pk})
-        _on_commit_task("booking.clinic.tasks.send_application_email", application.pk)
+        _on_commit_task("workflows.clinic.tasks.send_application_email", application.pk)
         _queue_profile_page_sync()
     return doctor
 
@@ -232,7 +232,7 @@ def doctor_application_reject(
         application.decided_at = now
         application.save(update_fields=["status", "rejection_reason", "decided_by", "decided_at", "updated_at"])
         audit_log(actor=actor, action="clinic.doctor_application.rejected", obj=application)
-        _on_commit_task("booking.clinic.tasks.send_application_email", application.pk)
+        _on_commit_task("workflows.clinic.tasks.send_application_email", application.pk)
     return application
 
 
@@ -246,7 +246,7 @@ def doctor_application_resend_invitation(*, application: DoctorApplication, acto
         application.invitation_sent_at = None
         application.save(update_fields=["invitation_sent_at", "updated_at"])
         audit_log(actor=actor, action="clinic.doctor_application.invitation_resent", obj=application)
-        _on_commit_task("booking.clinic.tasks.send_application_email", application.pk)
+        _on_commit_task("workflows.clinic.tasks.send_application_email", application.pk)
 
 
 # --- patients -------------------------------------------------------------------------------------

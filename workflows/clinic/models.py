@@ -1,6 +1,6 @@
 """The clinic's back office: doctor applications, doctor subscriptions, support tickets, reminder times.
 
-Transitions only check the source state and change ``status``; ``booking.clinic.services`` calls them
+Transitions only check the source state and change ``status``; ``workflows.clinic.services`` calls them
 inside one transaction, saves with ``update_fields``, audits and writes outbox rows.
 """
 

@@ -15,9 +15,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from booking.clinic.models import ApplicationStatus, DoctorApplication
-from booking.clinic.selectors import subscriptions_due
-from booking.clinic.services import subscription_process_due
+from workflows.clinic.models import ApplicationStatus, DoctorApplication
+from workflows.clinic.selectors import subscriptions_due
+from workflows.clinic.services import subscription_process_due
 
 logger = logging.getLogger(__name__)
 

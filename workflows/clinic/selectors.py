@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from booking.clinic.models import (
+from booking.models import Appointment, Payment
+from workflows.clinic.models import (
     DoctorSubscription,
     ReminderSettings,
     SubscriptionStatus,
@@ -17,7 +18,6 @@ from booking.clinic.models import (
     TicketMessage,
     parse_reminder_leads,
 )
-from booking.models import Appointment, Payment
 
 # --- subscriptions and bookability ----------------------------------------------------------------
 

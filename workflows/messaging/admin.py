@@ -21,8 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from booking.messaging.models import MESSAGE_MAX_LENGTH, Conversation, ConversationKind
-from booking.messaging.selectors import (
+from booking.models import Appointment, AppointmentStatus
+from core.errors import DomainError, NotFound
+from workflows.messaging.models import MESSAGE_MAX_LENGTH, Conversation, ConversationKind
+from workflows.messaging.selectors import (
     conversation_messages,
     conversation_reader,
     conversation_title,
@@ -31,15 +33,13 @@ from booking.messaging.selectors import (
     unread_total,
     with_unread,
 )
-from booking.messaging.services import (
+from workflows.messaging.services import (
     conversation_mark_read,
     conversation_open_for_appointment,
     conversation_open_support,
     conversation_record_admin_view,
     message_send,
 )
-from booking.models import Appointment, AppointmentStatus
-from core.errors import DomainError, NotFound
 
 ADMIN_ROLES = frozenset({"doctor", "staff", "admin"})
 

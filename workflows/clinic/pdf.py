@@ -12,8 +12,8 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
-from booking.clinic.reports import day_schedule
 from booking.models import Doctor
+from workflows.clinic.reports import day_schedule
 
 FONT_DIR = Path(settings.BASE_DIR) / "themes" / "static" / "fonts"
 

@@ -21,8 +21,8 @@ from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from booking.messaging.models import Conversation, ConversationKind, ConversationRead, Message, Side
 from core.errors import NotFound
+from workflows.messaging.models import Conversation, ConversationKind, ConversationRead, Message, Side
 
 
 @dataclass(frozen=True)
