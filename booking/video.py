@@ -19,7 +19,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from booking.models import Appointment, AppointmentMode, AppointmentStatus
-from booking.services.appointments import appointment_complete
+from booking.services import appointment_complete
 from core.audit import audit_log
 from core.errors import Conflict, DomainError, NotFound
 

@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from booking import services as svc
 from booking.models import AppointmentStatus, AppointmentType, BookingDefaults, Doctor, Slot, Specialty
 from booking.selectors import available_dates, doctor_search, free_slots
-from booking.services import appointments as svc
 from core.errors import DomainError
 from portal.forms import BookingDetailsForm, DoctorSearchForm
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from booking import services as svc
 from booking.models import AppointmentStatus, BookingDefaults, Slot, money
 from booking.selectors import free_slots
-from booking.services import appointments as svc
 from core.errors import DomainError
 from portal.forms import ReasonForm
 from portal.views import patient_required

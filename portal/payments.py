@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from booking.models import Payment, PaymentStatus
 from booking.payments import sandbox
-from booking.services.appointments import payment_webhook_process
+from booking.services import payment_webhook_process
 from core.errors import DomainError
 
 

@@ -17,10 +17,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.adapter import home_url_for
 from accounts.services import user_set_preferences
+from booking import services as svc
 from booking.models import OPEN_STATUSES, Appointment, AppointmentStatus, BookingDefaults, Slot
 from booking.payments import enabled_gateways, get_gateway
 from booking.selectors import free_slots
-from booking.services import appointments as svc
 from booking.video import video_window
 from core.errors import DomainError
 from portal.forms import ReasonForm, VoucherForm

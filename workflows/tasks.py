@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from booking.models import Appointment, AppointmentStatus
-from booking.services.appointments import appointments_expire_lapsed_holds
+from booking.services import appointments_expire_lapsed_holds
 from core.health import record_heartbeat
 from core.models import OutboxMessage
 from core.outbox import outbox_add

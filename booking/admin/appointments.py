@@ -25,6 +25,7 @@ from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
 
 from accounts.admin import PatientProfileAdmin
+from booking import services as svc
 from booking.admin.actions import run_service
 from booking.admin.filters import LocalRangeDateTimeFilter
 from booking.admin.history import HistoryInline
@@ -39,7 +40,6 @@ from booking.models import (
     Voucher,
 )
 from booking.selectors.scheduling import slot_free_q
-from booking.services import appointments as svc
 from core.errors import DomainError
 
 S = AppointmentStatus

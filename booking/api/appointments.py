@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from booking.models import Appointment, AppointmentStatus, AppointmentType, IdempotencyRecord, Slot
+from booking import services as svc
+from booking.models import Appointment, AppointmentType, IdempotencyRecord, Slot
 from booking.selectors.appointments import appointment_stats, appointments_for_user
-from booking.services import appointments as svc
 from core.errors import DomainError, NotFound, PermissionDenied
 
 router = Router(tags=["appointments"])
@@ -411,13 +411,7 @@ def admin_update(request, public_id: UUID, payload: AdminActionIn):
     _require_role(request, "admin")
     appointment = _visible(request, public_id)
     if payload.action == "confirm":
-        if appointment.status == AppointmentStatus.PENDING_PAYMENT:
-            svc.payment_mark_cash_paid(appointment=appointment, actor=request.auth)
-            appointment.refresh_from_db()
-        if appointment.status == AppointmentStatus.PENDING:
-            appointment = svc.appointment_confirm(appointment=appointment, actor=request.auth)
-        if appointment.status != AppointmentStatus.CONFIRMED:
-            raise svc.NotAllowedNow(_("This appointment cannot be confirmed now."))
+        appointment = svc.appointment_force_confirm(appointment=appointment, actor=request.auth)
     else:
         appointment = svc.appointment_cancel(
             appointment=appointment, actor=request.auth, reason=payload.reason, force=True

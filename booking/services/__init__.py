@@ -1,5 +1,35 @@
 """Booking writes. Import services from here; each area lives in its own module."""
 
+from booking.services.appointments import (
+    appointment_apply_voucher,
+    appointment_book,
+    appointment_cancel,
+    appointment_complete,
+    appointment_confirm,
+    appointment_decline,
+    appointment_force_confirm,
+    appointment_mark_no_show,
+    appointment_reschedule,
+    appointments_expire_lapsed_holds,
+    cancellation_terms,
+)
+from booking.services.common import (
+    BookingDetails,
+    HoldLimitReached,
+    NotAllowedNow,
+    PolicyViolation,
+    SlotTaken,
+    VoucherInvalid,
+    actor_role,
+)
+from booking.services.followups import follow_up_accept, follow_up_reject, follow_up_suggest
+from booking.services.payments import (
+    payment_failed,
+    payment_mark_cash_paid,
+    payment_start,
+    payment_succeeded,
+    payment_webhook_process,
+)
 from booking.services.scheduling import (
     MAX_WEEKLY_DAYS,
     AvailabilityLocked,
@@ -19,6 +49,32 @@ from booking.services.scheduling import (
 )
 
 __all__ = [
+    "appointment_apply_voucher",
+    "appointment_book",
+    "appointment_cancel",
+    "appointment_complete",
+    "appointment_confirm",
+    "appointment_decline",
+    "appointment_force_confirm",
+    "appointment_mark_no_show",
+    "appointment_reschedule",
+    "appointments_expire_lapsed_holds",
+    "cancellation_terms",
+    "BookingDetails",
+    "HoldLimitReached",
+    "NotAllowedNow",
+    "PolicyViolation",
+    "SlotTaken",
+    "VoucherInvalid",
+    "actor_role",
+    "follow_up_accept",
+    "follow_up_reject",
+    "follow_up_suggest",
+    "payment_failed",
+    "payment_mark_cash_paid",
+    "payment_start",
+    "payment_succeeded",
+    "payment_webhook_process",
     "MAX_WEEKLY_DAYS",
     "AvailabilityLocked",
     "AvailabilityPreview",

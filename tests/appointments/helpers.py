@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from booking.models import AppointmentType, Availability, Doctor, Slot, Specialty
-from booking.services.appointments import BookingDetails
+from booking.services import BookingDetails
 from tests.factories import make_user
 
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, Slot, SlotStatus
-from booking.services import appointments as svc
 from tests.appointments.helpers import details_for, make_doctor, make_slots
 
 S = AppointmentStatus

@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, BookingDefaults, PaymentStatus, Slot, SlotStatus
-from booking.services import appointments as svc
+from core import errors
 from core.models import OutboxMessage
 from tests.appointments.helpers import details_for, follow_up_type, make_slots
 
@@ -55,12 +56,12 @@ def test_late_patient_cancellation_is_recorded_and_refunded_per_policy(slots, pa
 
 def test_doctor_and_staff_must_give_a_reason_and_admins_can_force(far_slots, patient_dao, staff_binh, admin_an):
     first = confirmed(far_slots[0], patient_dao)
-    with pytest.raises(svc.DomainError):
+    with pytest.raises(errors.DomainError):
         svc.appointment_cancel(appointment=first, actor=first.doctor.user)
     svc.appointment_cancel(appointment=first, actor=staff_binh, reason="Clinic closed")
     assert Appointment.objects.get(pk=first.pk).cancelled_by == "staff"
     second = confirmed(far_slots[1], patient_dao)
-    with pytest.raises(svc.PermissionDenied):
+    with pytest.raises(errors.PermissionDenied):
         svc.appointment_cancel(appointment=second, actor=staff_binh, reason="x", force=True)
     svc.appointment_cancel(appointment=second, actor=admin_an, reason="Duplicate", force=True)
     assert Appointment.objects.get(pk=second.pk).status == S.CANCELLED
@@ -96,7 +97,7 @@ def test_complete_and_no_show_only_after_the_start(slots, patient_dao, patient_l
     with pytest.raises(svc.NotAllowedNow):
         svc.appointment_complete(appointment=first, actor=first.doctor.user)
     after_start = first.starts_at + timedelta(minutes=5)
-    with pytest.raises(svc.PermissionDenied):
+    with pytest.raises(errors.PermissionDenied):
         svc.appointment_complete(appointment=first, actor=patient_dao, now=after_start)
     svc.appointment_complete(appointment=first, actor=first.doctor.user, now=after_start)
     assert Appointment.objects.get(pk=first.pk).status == S.COMPLETED
@@ -121,7 +122,7 @@ def test_follow_up_suggested_accepted_with_discount_then_paid(doctor_binh, slots
     assert suggestion.status == S.PENDING_PATIENT_CONFIRMATION
     assert suggestion.follow_up_discount_percent == Decimal("5.00") and suggestion.slot is None
     assert OutboxMessage.objects.filter(kind="follow_up.suggested", recipient=patient_dao).exists()
-    with pytest.raises(svc.PermissionDenied):
+    with pytest.raises(errors.PermissionDenied):
         svc.follow_up_accept(appointment=suggestion, slot=slots[0], actor=doctor_binh.user)
     accepted = svc.follow_up_accept(appointment=suggestion, slot=slots[0], actor=patient_dao)
     assert accepted.status == S.PENDING_PAYMENT
@@ -138,7 +139,7 @@ def test_follow_up_rejected_by_the_patient(doctor_binh, patient_dao, patient_lan
     suggestion = svc.follow_up_suggest(
         doctor_user=doctor_binh.user, patient=patient_dao, suggested_date=(timezone.now() + timedelta(days=3)).date()
     )
-    with pytest.raises(svc.NotFound):
+    with pytest.raises(errors.NotFound):
         svc.follow_up_reject(appointment=suggestion, actor=patient_lan)
     svc.follow_up_reject(appointment=suggestion, actor=patient_dao, reason="Moving away")
     suggestion.refresh_from_db()

@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 from django_fsm_log.models import StateLog
 
+from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, Payment, PaymentStatus, Slot, SlotStatus, Voucher
-from booking.services import appointments as svc
+from core import errors
 from core.models import AuditLog, OutboxMessage
 from tests.appointments.helpers import details_for, make_slots, tomorrow_at
 
@@ -164,7 +165,7 @@ def test_sweep_expires_lapsed_holds_once_and_frees_the_slot(slots, patient_dao):
 
 def test_cash_is_marked_paid_by_staff_only(slots, patient_dao, staff_binh):
     appointment = book(slots[0], patient_dao)
-    with pytest.raises(svc.PermissionDenied):
+    with pytest.raises(errors.PermissionDenied):
         svc.payment_mark_cash_paid(appointment=appointment, actor=patient_dao)
     svc.payment_mark_cash_paid(appointment=appointment, actor=staff_binh)
     appointment.refresh_from_db()
@@ -187,9 +188,9 @@ def test_vouchers_apply_once_and_respect_limits(slots, patient_dao, patient_lan)
 
 def test_another_users_appointment_is_not_found(slots, patient_dao, patient_lan):
     appointment = book(slots[0], patient_dao)
-    with pytest.raises(svc.NotFound):
+    with pytest.raises(errors.NotFound):
         svc.appointment_cancel(appointment=appointment, actor=patient_lan)
-    with pytest.raises(svc.NotFound):
+    with pytest.raises(errors.NotFound):
         svc.payment_start(appointment=appointment, gateway="sandbox", actor=patient_lan)
 
 

@@ -10,10 +10,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, Payment, PaymentEvent, PaymentStatus
 from booking.payments import GatewayNotConfigured, sandbox
 from booking.payments.stripe import signature_header, to_minor_units
-from booking.services import appointments as svc
 from tests.appointments.helpers import details_for
 
 WEBHOOK_SECRET = "whsec_test_medbook"

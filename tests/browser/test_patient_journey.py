@@ -11,8 +11,8 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import User
+from booking import services as svc
 from booking.models import Appointment, AppointmentStatus
-from booking.services import appointments as svc
 from tests.appointments.helpers import make_doctor, make_slots
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

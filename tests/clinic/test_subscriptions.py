@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from booking.selectors import doctor_search, free_slots
-from booking.services.appointments import PolicyViolation, appointment_book
+from booking.services import PolicyViolation, appointment_book
 from core.models import AuditLog
 from tests.appointments.helpers import details_for
 from tests.clinic.conftest import publish

@@ -9,7 +9,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from wagtail.models import Locale, Page
 
-from booking.services.appointments import appointment_book
+from booking.services import appointment_book
 from cms.models import DoctorProfilePage
 from cms.services import doctor_profile_pages_sync
 from tests.appointments.helpers import details_for

@@ -14,8 +14,8 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, Slot, SlotStatus
-from booking.services import appointments as svc
 from tests.appointments.helpers import details_for, make_doctor, make_slots
 from tests.factories import make_user
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, Slot, SlotStatus
-from booking.services import appointments as svc
 from core.models import AuditLog
 from tests.appointments.helpers import details_for, make_doctor, make_slots
 

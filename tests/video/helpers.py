@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from booking import services as svc
 from booking.models import Appointment
-from booking.services import appointments as svc
 from tests.appointments.helpers import details_for, make_slots
 
 APP_ID = "0123456789abcdef0123456789abcdef"

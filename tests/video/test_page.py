@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from booking import services as svc
 from booking.models import Appointment
-from booking.services import appointments as svc
 from portal.video import AGORA_SDK
 from tests.video.helpers import confirmed_visit
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
+from booking import services as svc
 from booking.models import Appointment
-from booking.services import appointments as svc
 from booking.video import (
     VideoEnded,
     VideoNotAvailable,

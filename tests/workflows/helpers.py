@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from booking.models import Appointment, Availability, Slot
-from booking.services.appointments import BookingDetails, appointment_book, payment_mark_cash_paid
+from booking.services import BookingDetails, appointment_book, payment_mark_cash_paid
 
 
 def publish_slots(doctor, *, start: datetime, count: int = 4, minutes: int = 30) -> list[Slot]:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from booking.services.appointments import appointment_cancel
+from booking.services import appointment_cancel
 from core.models import OutboxMessage
 from tests.workflows.backends import FlakySMSBackend
 from tests.workflows.conftest import NOW, PATIENT_PHONE, VISIT
@@ -38,7 +38,7 @@ def test_booking_and_paying_deliver_in_app_email_and_sms_to_each_person(
     with django_capture_on_commit_callbacks(execute=True):
         appointment = book(patient_dao, slot)
     with django_capture_on_commit_callbacks(execute=True):
-        from booking.services.appointments import payment_mark_cash_paid
+        from booking.services import payment_mark_cash_paid
 
         payment_mark_cash_paid(appointment=appointment, actor=staff_binh)
 

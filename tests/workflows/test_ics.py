@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 
-from booking.services.appointments import appointment_cancel, appointment_reschedule
+from booking.services import appointment_cancel, appointment_reschedule
 from tests.workflows.conftest import NOW, VISIT
 from tests.workflows.helpers import book_confirmed, publish_slots
 from tests.workflows.ical import event_of, parse, physical_lines, unescape

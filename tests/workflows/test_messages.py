@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from booking.services.appointments import follow_up_accept, follow_up_reject, follow_up_suggest
+from booking.services import follow_up_accept, follow_up_reject, follow_up_suggest
 from core.models import OutboxMessage
 from tests.workflows.conftest import VISIT
 from tests.workflows.helpers import book, book_confirmed, publish_slots

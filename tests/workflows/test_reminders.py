@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from booking.services.appointments import appointment_cancel, appointment_reschedule
+from booking.services import appointment_cancel, appointment_reschedule
 from core.models import OutboxMessage
 from tests.workflows.conftest import VISIT
 from tests.workflows.helpers import book_confirmed, publish_slots

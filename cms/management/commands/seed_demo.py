@@ -18,8 +18,13 @@ from accounts.models import Role, User
 from accounts.services import user_create
 from booking.models import Appointment, AppointmentMode, AppointmentType, Availability, Doctor, Specialty
 from booking.selectors import free_slots
-from booking.services import availability_create
-from booking.services.appointments import BookingDetails, appointment_book, follow_up_suggest, payment_mark_cash_paid
+from booking.services import (
+    BookingDetails,
+    appointment_book,
+    availability_create,
+    follow_up_suggest,
+    payment_mark_cash_paid,
+)
 from cms.demo_site import seed_demo_site
 from core.audit import audit_log
 
