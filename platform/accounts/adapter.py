@@ -2,6 +2,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.urls import reverse
 
 from accounts.models import Role
+from core.net import client_ip
 
 
 def home_url_for(user) -> str:
@@ -24,3 +25,7 @@ class MedbookAccountAdapter(DefaultAccountAdapter):
         # Self sign-up is for patients only; clinic roles are created in the admin.
         user.role = Role.PATIENT
         return super().save_user(request, user, form, commit=commit)
+
+    def get_client_ip(self, request):
+        # one definition of the client IP for every rate limit (README "Security")
+        return client_ip(request)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.adapter import home_url_for
 from booking.models import Specialty
 from core.errors import DomainError
+from core.net import client_ip
 from workflows.clinic import services as svc
 from workflows.clinic.models import TicketStatus
 from workflows.clinic.selectors import ticket_for_patient, tickets_for_patient
@@ -55,12 +56,8 @@ class ApplicationForm(forms.Form):
         self.fields["specialties"].queryset = Specialty.objects.filter(is_active=True).order_by("name")
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def _over_limit(request) -> bool:
-    key = f"clinic:apply:{_client_ip(request)}"
+    key = f"clinic:apply:{client_ip(request)}"
     cache.add(key, 0, timeout=3600)
     try:
         count = cache.incr(key)
