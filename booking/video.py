@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from agora_token_builder.RtcTokenBuilder import Role_Publisher, RtcTokenBuilder
 from django.conf import settings
@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from booking import rules
 from booking.models import Appointment, AppointmentMode, AppointmentStatus
 from booking.services import appointment_complete
 from core.audit import audit_log
@@ -99,21 +100,13 @@ def video_participant_role(*, appointment: Appointment, user) -> str:
     raise NotFound(_("Appointment not found."))
 
 
-def video_window(*, appointment: Appointment) -> tuple[datetime, datetime]:
-    """[opens, closes], both inclusive: from VIDEO_JOIN_BEFORE_MINUTES before the start until the end
-    plus VIDEO_GRACE_MINUTES."""
-    opens = appointment.starts_at - timedelta(minutes=settings.VIDEO_JOIN_BEFORE_MINUTES)
-    closes = appointment.ends_at + timedelta(minutes=settings.VIDEO_GRACE_MINUTES)
-    return opens, closes
-
-
 def video_access(*, appointment: Appointment, user, now: datetime | None = None) -> VideoAccess:
     """The state of the call for ``user`` (a participant; others get NotFound). Never raises otherwise."""
     now = now or timezone.now()
     role = video_participant_role(appointment=appointment, user=user)
     if appointment.starts_at is None or appointment.ends_at is None:
         return VideoAccess("not_confirmed", role, None, None, _("This appointment has no time yet."))
-    opens, closes = video_window(appointment=appointment)
+    opens, closes = rules.video_window(appointment=appointment)
     if appointment.mode == AppointmentMode.IN_PERSON:
         return VideoAccess("in_person", role, opens, closes, _("This is an in-person visit at the clinic."))
     if not video_is_configured():

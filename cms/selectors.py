@@ -17,6 +17,7 @@ from wagtail.images import get_image_model
 from wagtail.models import Locale
 
 from booking.models import BookingDefaults, Doctor, Slot, Specialty
+from booking.rules import bookable_doctors_q, doctor_refusal
 from booking.selectors.scheduling import doctor_search, free_slots
 from cms.models import ArticlePage, DoctorDirectoryPage, DoctorProfilePage, HomePage, SpecialtyPage
 
@@ -159,8 +160,8 @@ def profile_doctor(*, doctor_id: int) -> Doctor:
 
 
 def doctor_is_bookable(doctor: Doctor) -> bool:
-    """Only onboarded doctors whose account is active take bookings."""
-    return doctor.is_active and doctor.user.is_active
+    """booking.rules decides (onboarded, active account, subscription in good standing)."""
+    return doctor_refusal(doctor) is None
 
 
 @dataclass
@@ -184,7 +185,7 @@ def profile_slot_days(*, doctor: Doctor, now: dt.datetime | None = None, days: i
 def specialty_doctors(*, specialty_id: int) -> list[Doctor]:
     """The bookable doctors of a specialty, by name (one query)."""
     return list(
-        Doctor.objects.filter(is_active=True, user__is_active=True, specialties__id=specialty_id)
+        Doctor.objects.filter(bookable_doctors_q(), specialties__id=specialty_id)
         .select_related("user")
         .order_by("user__last_name", "user__first_name", "pk")
     )

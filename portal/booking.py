@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from booking import services as svc
-from booking.models import AppointmentStatus, AppointmentType, BookingDefaults, Doctor, Slot, Specialty
+from booking.models import AppointmentType, BookingDefaults, Doctor, Slot, Specialty
+from booking.rules import bookable_doctors_q, bookable_types_q, live_hold_q
 from booking.selectors import available_dates, doctor_search, free_slots
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 from portal.forms import BookingDetailsForm, DoctorSearchForm
 
 
@@ -82,8 +83,8 @@ def book(request, doctor_id: int):
         Doctor.objects.select_related("user").prefetch_related(
             Prefetch("specialties", queryset=Specialty.objects.filter(is_active=True))
         ),
+        bookable_doctors_q(),
         pk=doctor_id,
-        is_active=True,
     )
     now = timezone.now()
     defaults = BookingDefaults.load()
@@ -113,15 +114,13 @@ def book(request, doctor_id: int):
         )
     if selected_slot is not None and selected_slot.pk not in {slot.pk for slot in day_slots}:
         if request.user.is_authenticated:
-            mine = request.user.appointments.filter(
-                slot=selected_slot, status=AppointmentStatus.PENDING_PAYMENT, hold_expires_at__gt=now
-            ).first()
+            mine = request.user.appointments.filter(live_hold_q(now=now), slot=selected_slot).first()
             if mine is not None:  # a double submit, or back to a slot the patient already holds
                 return redirect("portal:appointment_detail", public_id=mine.public_id)
         messages.warning(request, _("That time is no longer available. Please pick another one."))
         selected_slot = None
 
-    types = list(AppointmentType.objects.filter(is_active=True).exclude(kind="follow_up").order_by("name"))
+    types = list(AppointmentType.objects.filter(bookable_types_q()).order_by("name"))
     form = None
     alternatives = []
     if selected_slot is not None and request.user.is_authenticated and request.user.is_patient:
@@ -148,6 +147,10 @@ def book(request, doctor_id: int):
                 form.add_error(None, str(exc))
                 ids = [alt["id"] for alt in exc.details.get("alternatives", [])]
                 alternatives = list(Slot.objects.filter(pk__in=ids).order_by("start"))
+            except InvalidInput as exc:
+                # each problem at its field (the booking service names them), the rest at the top
+                for field, problem in exc.details.get("fields", {}).items():
+                    form.add_error(field if field in form.fields else None, problem)
             except DomainError as exc:
                 form.add_error(None, str(exc))
             else:

@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from booking import services as svc
-from booking.models import AppointmentStatus, BookingDefaults, Slot, money
+from booking.models import AppointmentStatus, BookingDefaults, Slot
+from booking.rules import follow_up_price
 from booking.selectors import free_slots
 from core.errors import DomainError
 from portal.forms import ReasonForm
@@ -34,7 +35,7 @@ def _own_suggestion(request, public_id):
 def follow_up_list(request):
     rows = list(_suggestions(request).order_by("-created_at")[:100])
     for row in rows:
-        row.discounted_price = money(row.price - row.price * row.follow_up_discount_percent / 100)
+        row.discounted_price = follow_up_price(price=row.price, percent=row.follow_up_discount_percent)
     open_rows = [row for row in rows if row.status == S.PENDING_PATIENT_CONFIRMATION]
     closed_rows = [row for row in rows if row.status != S.PENDING_PATIENT_CONFIRMATION]
     return render(request, "portal/follow_ups.html", {"open": open_rows, "closed": closed_rows})
@@ -78,7 +79,7 @@ def follow_up_schedule(request, public_id):
     days: dict[dt.date, list[Slot]] = {}
     for slot in options:
         days.setdefault(timezone.localtime(slot.start).date(), []).append(slot)
-    discounted = money(suggestion.price - suggestion.price * suggestion.follow_up_discount_percent / 100)
+    discounted = follow_up_price(price=suggestion.price, percent=suggestion.follow_up_discount_percent)
     return render(
         request,
         "portal/follow_up_schedule.html",

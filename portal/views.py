@@ -17,11 +17,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.adapter import home_url_for
 from accounts.services import user_set_preferences
+from booking import rules
 from booking import services as svc
 from booking.models import OPEN_STATUSES, Appointment, AppointmentStatus, BookingDefaults, Slot
 from booking.payments import enabled_gateways, get_gateway
+from booking.rules import Action
 from booking.selectors import free_slots
-from booking.video import video_window
 from core.errors import DomainError
 from portal.forms import ReasonForm, VoucherForm
 
@@ -52,12 +53,9 @@ def _own(request, public_id) -> Appointment:
 
 
 def video_window_open(appointment: Appointment, now: dt.datetime) -> bool:
-    """Whether to offer "Join video": a confirmed video visit inside the join window (the video page
-    itself explains anything else, such as video not being configured)."""
-    if appointment.status != S.CONFIRMED or appointment.mode != "video" or appointment.starts_at is None:
-        return False
-    opens, closes = video_window(appointment=appointment)
-    return opens <= now <= closes
+    """Whether to offer "Join video" (booking.rules; the video page explains anything else, such as
+    video not being configured)."""
+    return rules.refusal(Action.JOIN_VIDEO, appointment=appointment, user=appointment.patient, now=now) is None
 
 
 @patient_required
@@ -89,12 +87,23 @@ def appointment_list(request):
     return render(request, "portal/appointment_list.html", {"upcoming": upcoming, "past": past})
 
 
+def _refusal_text(action, appointment, user, now, actions) -> str:
+    """Why a button is disabled, for open visits only (closed ones show no change buttons at all)."""
+    if action in actions or appointment.status not in OPEN_STATUSES:
+        return ""
+    problem = rules.refusal(action, appointment=appointment, user=user, now=now)
+    return str(problem) if problem is not None else ""
+
+
 @patient_required
 def appointment_detail(request, public_id):
     appointment = _own(request, public_id)
     now = timezone.now()
     gateways = [(name, get_gateway(name).label) for name in enabled_gateways()]
-    can_pay = appointment.status == S.PENDING_PAYMENT and appointment.hold_is_live(now)
+    actions = rules.available_actions(appointment=appointment, user=request.user, now=now)
+    can_pay = Action.PAY in actions
+    reschedule_refusal = _refusal_text(Action.RESCHEDULE, appointment, request.user, now, actions)
+    cancel_refusal = _refusal_text(Action.CANCEL, appointment, request.user, now, actions)
     return render(
         request,
         "portal/appointment_detail.html",
@@ -106,7 +115,12 @@ def appointment_detail(request, public_id):
             "payments": list(appointment.payments.all()),
             "voucher_form": VoucherForm() if can_pay and not appointment.voucher_id else None,
             "can_join": video_window_open(appointment, now),
-            "can_change": appointment.status in OPEN_STATUSES and not appointment.has_started(now),
+            "can_reschedule": Action.RESCHEDULE in actions,
+            "can_message": Action.MESSAGE in actions,
+            "can_cancel": Action.CANCEL in actions,
+            "reschedule_refusal": reschedule_refusal,
+            "cancel_refusal": cancel_refusal,
+            "change_hints": list(dict.fromkeys(text for text in (reschedule_refusal, cancel_refusal) if text)),
             "clinic_zone": ZoneInfo(settings.CLINIC_TIME_ZONE),
         },
     )

@@ -28,6 +28,7 @@ from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 
 from booking.models import Appointment, AppointmentMode, AppointmentStatus, Refund
+from booking.rules import follow_up_price
 from core.models import AuditLog, OutboxMessage
 from workflows import ics
 from workflows.links import absolute, appointment_path, clinic_location
@@ -65,6 +66,7 @@ KINDS: tuple[MessageKind, ...] = (
     MessageKind("appointment.no_show"),
     MessageKind("payment.refunded"),
     MessageKind("payment.late_refunded", patient_action="book"),
+    MessageKind("payment.refund_failed"),
     MessageKind("follow_up.suggested", patient_action="choose"),
     MessageKind("follow_up.accepted"),
     MessageKind("follow_up.rejected"),
@@ -355,14 +357,14 @@ def _context(spec, message, appointment: Appointment, recipient, *, zone: ZoneIn
     if spec.kind == "appointment.rescheduled":
         previous = _previous_start(ics.reschedule_history(appointment))
         context["previous_when"] = format_moment(previous, zone) if previous else ""
-    if spec.kind in {"payment.refunded", "payment.late_refunded"}:
+    if spec.kind in {"payment.refunded", "payment.late_refunded", "payment.refund_failed"}:
         amount, in_cash = _refund_amount(message, appointment)
         context["refund_amount"] = format_money(amount, appointment.currency)
         context["refund_in_cash"] = in_cash
         context["slot_taken"] = appointment.status == S.EXPIRED
     if spec.kind.startswith("follow_up."):
         percent = appointment.follow_up_discount_percent
-        discounted = appointment.price - appointment.price * percent / 100
+        discounted = follow_up_price(price=appointment.price, percent=percent)
         context.update(
             suggested_when=_suggested_moment(appointment, zone),
             discount_percent=format_percent(percent),

@@ -263,3 +263,26 @@ def send_due_reminders(now: datetime | None = None) -> int:
 def expire_lapsed_holds() -> int:
     """Periodic (every minute): mark lapsed payment holds expired and tell the patients."""
     return appointments_expire_lapsed_holds()
+
+
+# --- refunds --------------------------------------------------------------------------------------
+
+
+def deliver_refund(refund_id: int) -> str:
+    """Send one queued refund to its gateway (``booking.services.refund_deliver`` does the work)."""
+    from booking.services import refund_deliver
+
+    return refund_deliver(refund_id=refund_id)
+
+
+def retry_due_refunds(*, now: datetime | None = None) -> int:
+    """Periodic: queue refunds whose next attempt is due (a failed attempt's backoff ran out, an
+    enqueue was lost, or a worker died while sending). Returns how many were queued."""
+    from django_q.tasks import async_task
+
+    from booking.services import refunds_due
+
+    ids = refunds_due(now=now)
+    for refund_id in ids:
+        async_task(settings.REFUND_DELIVERY_TASK, refund_id, task_name=f"refund-{refund_id}-retry")
+    return len(ids)

@@ -25,6 +25,7 @@ from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
 
 from accounts.admin import PatientProfileAdmin
+from booking import rules
 from booking import services as svc
 from booking.admin.actions import run_service
 from booking.admin.filters import LocalRangeDateTimeFilter
@@ -39,6 +40,7 @@ from booking.models import (
     Slot,
     Voucher,
 )
+from booking.rules import Action
 from booking.selectors.scheduling import slot_free_q
 from core.errors import DomainError
 
@@ -125,7 +127,10 @@ class StaffBookingForm(forms.Form):
         now = timezone.now()
         self.fields["slot"].queryset = (
             Slot.objects.filter(
-                slot_free_q(now=now), start__gt=now, start__lt=now + timedelta(days=60), doctor__is_active=True
+                slot_free_q(now=now),
+                rules.bookable_doctors_q(prefix="doctor__"),
+                start__gt=now,
+                start__lt=now + timedelta(days=60),
             )
             .select_related("doctor__user")
             .order_by("start", "doctor_id")
@@ -253,7 +258,7 @@ class AppointmentAdmin(ModelAdmin):
     @display(description=_("Video call"))
     def video_link(self, obj):
         # The page itself admits only the visit's doctor and patient (booking.video).
-        if obj.pk is None or obj.mode != "video" or obj.status != S.CONFIRMED:
+        if obj.pk is None or not rules.is_video_visit(obj):
             return "—"
         url = reverse("portal:video_visit", args=[obj.public_id])
         return format_html('<a class="text-primary-600 underline" href="{}">{}</a>', url, _("Join video"))
@@ -304,56 +309,47 @@ class AppointmentAdmin(ModelAdmin):
             raise Http404
         return appointment
 
-    def _state_allows(self, request, object_id, *, statuses, roles, started=None) -> bool:
+    def _allowed(self, request, object_id) -> frozenset:
+        """What ``request.user`` may do to this appointment now (booking.rules), once per request."""
         if object_id is None:
-            return False
-        appointment = self.get_queryset(request).filter(pk=object_id).only("status", "starts_at").first()
-        if appointment is None:
-            raise Http404  # someone else's appointment: as if it did not exist
-        if appointment.status not in statuses or request.user.role not in roles:
-            return False
-        if started is not None and appointment.has_started(timezone.now()) != started:
-            return False
-        return request.user.has_perm("booking.change_appointment")
+            return frozenset()
+        cache = request.__dict__.setdefault("_medbook_appointment_actions", {})
+        if object_id not in cache:
+            appointment = self.get_queryset(request).select_related("doctor__user").filter(pk=object_id).first()
+            if appointment is None:
+                raise Http404  # someone else's appointment: as if it did not exist
+            allowed = frozenset()
+            if request.user.has_perm("booking.change_appointment"):
+                allowed = rules.available_actions(appointment=appointment, user=request.user, now=timezone.now())
+            cache[object_id] = allowed
+        return cache[object_id]
 
     def has_confirm_detail_permission(self, request, object_id=None):
-        return self._state_allows(request, object_id, statuses={S.PENDING}, roles={"doctor", "staff", "admin"})
+        return Action.CONFIRM in self._allowed(request, object_id)
 
     def has_decline_detail_permission(self, request, object_id=None):
-        return self._state_allows(request, object_id, statuses={S.PENDING}, roles={"doctor", "staff", "admin"})
+        return Action.DECLINE in self._allowed(request, object_id)
 
     def has_mark_paid_detail_permission(self, request, object_id=None):
-        return self._state_allows(request, object_id, statuses={S.PENDING_PAYMENT}, roles={"staff", "admin"})
+        return Action.MARK_PAID in self._allowed(request, object_id)
 
     def has_complete_detail_permission(self, request, object_id=None):
-        return self._state_allows(
-            request, object_id, statuses={S.CONFIRMED}, roles={"doctor", "staff", "admin"}, started=True
-        )
+        return Action.COMPLETE in self._allowed(request, object_id)
 
     def has_no_show_detail_permission(self, request, object_id=None):
-        return self._state_allows(
-            request, object_id, statuses={S.CONFIRMED}, roles={"doctor", "staff", "admin"}, started=True
-        )
+        return Action.NO_SHOW in self._allowed(request, object_id)
 
     def has_reschedule_detail_permission(self, request, object_id=None):
-        return self._state_allows(
-            request, object_id, statuses={S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED}, roles={"doctor", "staff", "admin"}
-        )
+        return Action.RESCHEDULE in self._allowed(request, object_id)
 
     def has_cancel_detail_permission(self, request, object_id=None):
-        return self._state_allows(
-            request, object_id, statuses={S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED}, roles={"doctor", "staff"}
-        )
+        return Action.CANCEL in self._allowed(request, object_id)
 
     def has_force_cancel_detail_permission(self, request, object_id=None):
-        return self._state_allows(
-            request, object_id, statuses={S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED}, roles={"admin"}
-        )
+        return Action.FORCE_CANCEL in self._allowed(request, object_id)
 
     def has_suggest_follow_up_detail_permission(self, request, object_id=None):
-        return self._state_allows(
-            request, object_id, statuses={S.CONFIRMED, S.COMPLETED, S.NO_SHOW, S.PENDING}, roles={"doctor"}
-        )
+        return Action.SUGGEST_FOLLOW_UP in self._allowed(request, object_id)
 
     # --- running a service and reporting ---
     def _run(self, request, object_id, work, success):

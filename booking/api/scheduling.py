@@ -19,6 +19,7 @@ from pydantic.alias_generators import to_camel
 
 from accounts.models import Role
 from booking.models import Availability, Doctor, Slot, SlotStatus
+from booking.rules import bookable_doctors_q
 from booking.selectors import available_dates, doctor_search, free_slots
 from booking.services import availability_create, availability_delete, availability_update
 from booking.slotting import resolve_local
@@ -326,7 +327,7 @@ def schedule_delete(request, availability_id: int):
 
 
 def _public_doctor(doctor_id: int) -> Doctor:
-    doctor = Doctor.objects.select_related("user").filter(pk=doctor_id, is_active=True, user__is_active=True).first()
+    doctor = Doctor.objects.select_related("user").filter(bookable_doctors_q(), pk=doctor_id).first()
     if doctor is None:
         raise NotFound(_("No such doctor."))
     return doctor

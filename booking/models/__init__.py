@@ -11,6 +11,7 @@ from booking.models.appointments import (
     PaymentEvent,
     PaymentStatus,
     Refund,
+    RefundStatus,
     Voucher,
     money,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "PaymentEvent",
     "PaymentStatus",
     "Refund",
+    "RefundStatus",
     "Voucher",
     "money",
     "AppointmentMode",

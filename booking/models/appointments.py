@@ -134,6 +134,12 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
                 condition=~Q(status="pending_payment") | Q(hold_expires_at__isnull=False),
                 name="appointment_hold_has_expiry",
             ),
+            # one open follow-up suggestion per visit (a double submit cannot suggest twice)
+            models.UniqueConstraint(
+                fields=["parent"],
+                condition=Q(status="pending_patient_confirmation"),
+                name="appointment_one_open_follow_up_per_visit",
+            ),
         ]
         indexes = [
             models.Index(fields=["doctor", "starts_at"], name="appt_doctor_start_idx"),
@@ -309,19 +315,49 @@ class Payment(models.Model):
         return f"{self.gateway} {self.amount} {self.currency} ({self.get_status_display()})"
 
 
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Queued")
+    SENDING = "sending", _("Sending to the gateway")
+    SUCCEEDED = "succeeded", _("Refunded")
+    FAILED = "failed", _("Failed (needs attention)")
+
+
 class Refund(models.Model):
+    """Money owed back to a patient. Written in the transaction that decides it (cancel, decline, a
+    late or duplicate payment); sent to the gateway afterwards by the worker
+    (``booking.services.refund_deliver``), with retries and the row's id as the idempotency key."""
+
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     reason = models.CharField(_("reason"), max_length=255)
-    provider_reference = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=RefundStatus.choices, default=RefundStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    provider_reference = models.CharField(_("provider reference"), max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="refund_due_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount} ({self.reason})"
+
+    @property
+    def idempotency_key(self) -> str:
+        """Sent to the gateway with every attempt: a retry can never refund twice."""
+        return f"medbook-refund-{self.pk}"
 
 
 class PaymentEvent(models.Model):

@@ -124,6 +124,13 @@ class Doctor(models.Model):
     is_active = models.BooleanField(
         _("active (onboarded)"), default=False, db_index=True, help_text=_("Only active doctors can be booked.")
     )
+    # Kept by the clinic's subscription service (workflows.clinic): False while the doctor's subscription
+    # is overdue. Booking reads this column (booking.rules.bookable_doctors_q), never the back office.
+    accepts_bookings = models.BooleanField(
+        _("accepts bookings"),
+        default=True,
+        help_text=_("Off while the doctor's subscription is overdue (kept by the subscription service)."),
+    )
     # Booking policy overrides; empty means the clinic default.
     min_notice_hours = models.PositiveIntegerField(_("minimum notice (hours)"), null=True, blank=True)
     max_advance_days = models.PositiveIntegerField(_("maximum advance window (days)"), null=True, blank=True)

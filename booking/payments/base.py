@@ -22,6 +22,11 @@ class GatewayNotConfigured(DomainError):
     status = 503
 
 
+class GatewayNotEnabled(DomainError):
+    code = "payment_gateway_not_enabled"
+    status = 400
+
+
 class InvalidWebhook(DomainError):
     code = "invalid_webhook"
     status = 400
@@ -57,8 +62,9 @@ class Gateway:
     def start(self, payment: Payment, *, success_url: str, cancel_url: str) -> StartResult:
         raise NotImplementedError
 
-    def refund(self, payment: Payment, amount: Decimal) -> str:
-        """Refund ``amount`` of ``payment``; returns the gateway's refund reference."""
+    def refund(self, payment: Payment, amount: Decimal, *, idempotency_key: str) -> str:
+        """Refund ``amount`` of ``payment``; returns the gateway's refund reference. ``idempotency_key``
+        is the same on every attempt for one refund: the gateway must refund at most once per key."""
         raise NotImplementedError
 
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> WebhookEvent:

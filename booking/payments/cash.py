@@ -17,6 +17,6 @@ class CashGateway(Gateway):
     def start(self, payment, *, success_url: str, cancel_url: str) -> StartResult:
         return StartResult(checkout_url="", provider_reference=f"cash-{payment.pk}")
 
-    def refund(self, payment, amount: Decimal) -> str:
+    def refund(self, payment, amount: Decimal, *, idempotency_key: str) -> str:
         # Cash goes back over the counter; the refund row tells the front desk how much.
-        return f"cash-refund-{payment.pk}"
+        return f"cash-{idempotency_key}"

@@ -54,8 +54,9 @@ class SandboxGateway(Gateway):
             provider_reference=reference,
         )
 
-    def refund(self, payment, amount: Decimal) -> str:
-        return f"sbx_refund_{secrets.token_hex(6)}"
+    def refund(self, payment, amount: Decimal, *, idempotency_key: str) -> str:
+        # deterministic per key, like a real gateway answering a retried request
+        return "sbx_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
 
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> WebhookEvent:
         signature = headers.get(SIGNATURE_HEADER, "")
@@ -63,17 +64,21 @@ class SandboxGateway(Gateway):
             raise InvalidWebhook(_("Invalid sandbox signature."))
         try:
             data = json.loads(body)
-        except ValueError:
+            event_id = str(data["id"])
+            payment_id = data.get("payment")
+            payment_id = int(payment_id) if payment_id not in (None, "") else None
+            amount = Decimal(str(data["amount"])) if data.get("amount") else None
+        except (ValueError, TypeError, KeyError, ArithmeticError, AttributeError):
             raise InvalidWebhook(_("Malformed event.")) from None
         kind = data.get("type")
         if kind not in {"payment.succeeded", "payment.failed"}:
             kind = "ignored"
         return WebhookEvent(
-            event_id=str(data["id"]),
+            event_id=event_id,
             event_type=kind,
             provider_reference=str(data.get("reference", "")),
-            payment_id=data.get("payment"),
-            amount=Decimal(data["amount"]) if data.get("amount") else None,
+            payment_id=payment_id,
+            amount=amount,
             failure_reason="declined in sandbox" if kind == "payment.failed" else "",
             payload=data,
         )

@@ -76,6 +76,15 @@ def verify_signature(body: bytes, header: str, secret: str, *, tolerance: int, n
         raise InvalidWebhook(_("Stripe event is too old (possible replay)."))
 
 
+def _as_payment_id(value) -> int | None:
+    """Our payment id from the event's metadata; anything that is not one matches no payment."""
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
 class StripeGateway(Gateway):
     name = "stripe"
     label = _("Card (Stripe)")
@@ -129,17 +138,13 @@ class StripeGateway(Gateway):
         session = self._post("/v1/checkout/sessions", data, idempotency_key=f"medbook-payment-{payment.pk}")
         return StartResult(checkout_url=session["url"], provider_reference=session["id"])
 
-    def refund(self, payment, amount: Decimal) -> str:
+    def refund(self, payment, amount: Decimal, *, idempotency_key: str) -> str:
         data = {
             "payment_intent": payment.provider_payment_intent or "",
             "amount": str(to_minor_units(amount, payment.currency)),
             "metadata[payment_id]": str(payment.pk),
         }
-        refund = self._post(
-            "/v1/refunds",
-            data,
-            idempotency_key=f"medbook-refund-{payment.pk}-{to_minor_units(amount, payment.currency)}",
-        )
+        refund = self._post("/v1/refunds", data, idempotency_key=idempotency_key)
         return refund["id"]
 
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> WebhookEvent:
@@ -151,10 +156,12 @@ class StripeGateway(Gateway):
         try:
             event = json.loads(body)
             obj = event["data"]["object"]
+            if not isinstance(obj, dict):
+                raise TypeError
         except (ValueError, KeyError, TypeError):
             raise InvalidWebhook(_("Malformed Stripe event.")) from None
         kind = event.get("type", "")
-        metadata = obj.get("metadata") or {}
+        metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         payment_id = metadata.get("payment_id") or obj.get("client_reference_id")
         if kind in {"checkout.session.completed", "checkout.session.async_payment_succeeded"}:
             if obj.get("payment_status") not in {"paid", "no_payment_required"}:
@@ -167,12 +174,15 @@ class StripeGateway(Gateway):
             mapped = "ignored"
         amount = None
         if obj.get("amount_total") is not None and obj.get("currency"):
-            amount = from_minor_units(int(obj["amount_total"]), obj["currency"])
+            try:
+                amount = from_minor_units(int(obj["amount_total"]), str(obj["currency"]))
+            except (TypeError, ValueError):
+                raise InvalidWebhook(_("Malformed Stripe event.")) from None
         return WebhookEvent(
             event_id=str(event.get("id", "")),
             event_type=mapped,
             provider_reference=str(obj.get("id", "")),
-            payment_id=int(payment_id) if payment_id else None,
+            payment_id=_as_payment_id(payment_id),
             amount=amount,
             failure_reason=kind if mapped == "payment.failed" else "",
             payload={"id": event.get("id"), "type": kind, "payment_intent": obj.get("payment_intent")},

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from booking.models import Appointment, AppointmentStatus, Doctor, Slot
+from booking.rules import live_hold_q, visibility_q
 from booking.selectors.scheduling import free_slots
 
 
@@ -23,19 +24,12 @@ def nearest_free_slots(*, doctor: Doctor, around: datetime, now: datetime, limit
 def appointments_for_user(*, user) -> QuerySet[Appointment]:
     """Appointments ``user`` may see: a patient their own, a doctor theirs, staff and admins all."""
     qs = Appointment.objects.select_related("doctor__user", "patient", "appointment_type", "slot")
-    if user.role == "patient":
-        return qs.filter(patient=user)
-    if user.role == "doctor":
-        return qs.filter(doctor__user=user)
-    if user.role in {"staff", "admin"}:
-        return qs
-    return qs.none()
+    visible = visibility_q(user=user)
+    return qs.none() if visible is None else qs.filter(visible)
 
 
 def patient_live_holds(*, patient, now: datetime) -> int:
-    return Appointment.objects.filter(
-        patient=patient, status=AppointmentStatus.PENDING_PAYMENT, hold_expires_at__gt=now
-    ).count()
+    return Appointment.objects.filter(live_hold_q(now=now), patient=patient).count()
 
 
 def appointment_stats(*, start: datetime | None = None, end: datetime | None = None, doctor=None) -> dict:

@@ -30,8 +30,8 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from booking.models import BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus, Specialty
+from booking.rules import bookable_doctors_q
 from booking.slotting import local_day_bounds, resolve_local
-from workflows.clinic.selectors import doctor_overdue_exists, overdue_blocks_booking
 
 MAX_PER_PAGE = 100
 
@@ -68,11 +68,9 @@ def free_slots(
         Slot.objects.filter(doctor=doctor, start__gte=earliest, start__lt=end, start__lte=latest)
         .filter(slot_free_q(now=now))
         .exclude(_not_blocked())
+        .filter(bookable_doctors_q(prefix="doctor__"))
         .order_by("start")
     )
-    if overdue_blocks_booking():
-        # workflows.clinic: an overdue subscription hides the doctor's slots (a subquery, no extra query)
-        slots = slots.exclude(doctor_overdue_exists("doctor_id"))
     return slots
 
 
@@ -146,7 +144,7 @@ def _matching_doctor_ids(q: str) -> list[int]:
     Vietnamese accents on its own)."""
     words = fold_text(q).split()
     texts: dict[int, list[str]] = defaultdict(list)
-    rows = Doctor.objects.filter(is_active=True, user__is_active=True).values_list(
+    rows = Doctor.objects.filter(bookable_doctors_q()).values_list(
         "pk", "title", "user__first_name", "user__last_name", "specialties__name"
     )
     for pk, title, first_name, last_name, specialty in rows:
@@ -204,10 +202,7 @@ def doctor_search(
         .order_by("start")
         .values("start")[:1]
     )
-    doctors = Doctor.objects.filter(is_active=True, user__is_active=True)
-    if overdue_blocks_booking():
-        # workflows.clinic: doctors with an overdue subscription are not listed (a subquery)
-        doctors = doctors.exclude(doctor_overdue_exists("pk"))
+    doctors = Doctor.objects.filter(bookable_doctors_q())
     if specialty not in (None, ""):
         by = {"specialty_id": int(specialty)} if str(specialty).isdigit() else {"specialty__slug": str(specialty)}
         doctors = doctors.filter(Exists(Doctor.specialties.through.objects.filter(doctor_id=OuterRef("pk"), **by)))

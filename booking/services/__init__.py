@@ -7,6 +7,7 @@ from booking.services.appointments import (
     appointment_complete,
     appointment_confirm,
     appointment_decline,
+    appointment_expire_lapsed_hold,
     appointment_force_confirm,
     appointment_mark_no_show,
     appointment_reschedule,
@@ -21,7 +22,9 @@ from booking.services.common import (
     SlotTaken,
     VoucherInvalid,
     actor_role,
+    lock_appointment,
 )
+from booking.services.doctors import doctor_set_accepts_bookings
 from booking.services.followups import follow_up_accept, follow_up_reject, follow_up_suggest
 from booking.services.payments import (
     payment_failed,
@@ -29,6 +32,8 @@ from booking.services.payments import (
     payment_start,
     payment_succeeded,
     payment_webhook_process,
+    refund_deliver,
+    refunds_due,
 )
 from booking.services.scheduling import (
     MAX_WEEKLY_DAYS,
@@ -75,6 +80,11 @@ __all__ = [
     "payment_start",
     "payment_succeeded",
     "payment_webhook_process",
+    "refund_deliver",
+    "refunds_due",
+    "doctor_set_accepts_bookings",
+    "appointment_expire_lapsed_hold",
+    "lock_appointment",
     "MAX_WEEKLY_DAYS",
     "AvailabilityLocked",
     "AvailabilityPreview",

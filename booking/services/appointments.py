@@ -1,9 +1,11 @@
-"""Appointment writes: book (claim a slot), pay, confirm, decline, cancel, reschedule, complete,
-no-show, follow-ups, hold expiry. Nothing else saves an Appointment, Payment or a slot's claim.
+"""Appointment writes: book (claim a slot), apply a voucher, confirm, decline, cancel, reschedule,
+complete, no-show, admin force-confirm, hold expiry. Payments live in ``payments``, follow-ups in
+``followups``; nothing else saves an Appointment or a slot's claim.
 
-Every function runs in one transaction: claim or lock first, check, transition, save with
-``update_fields``, audit, outbox. Domain errors are ``core.errors.DomainError`` subclasses with
-translated messages; callers show them, never a 500.
+Every function runs in one transaction: lock (in the order written in ``common``) or claim first,
+ask ``booking.rules`` under the lock, transition, save with ``update_fields``, audit, outbox. Domain
+errors are ``core.errors.DomainError`` subclasses with translated messages; callers show them, never
+a 500. Deadlocks and serialisation failures are retried (``core.db.retry_transaction``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from booking import rules
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -27,34 +30,40 @@ from booking.models import (
     Voucher,
     money,
 )
+from booking.rules import Action
 from booking.services.common import (
     BookingDetails,
     NotAllowedNow,
-    PolicyViolation,
     VoucherInvalid,
     _base_price,
-    _check_bookable,
+    _check_claimed_slot,
     _check_hold_limit,
     _claim,
     _ensure_video_channel,
     _expire,
     _give_back_voucher,
-    _locked,
+    _lock_patient,
     _notify,
+    _raise_if,
     _release_slot,
     _retire_lapsed_holder,
     _save,
     _slot_taken,
     _transition,
-    actor_role,
+    lock_appointment,
 )
 from booking.services.payments import _refund_all, payment_mark_cash_paid
 from core.audit import audit_log
-from core.errors import DomainError, PermissionDenied
+from core.db import retry_transaction
+from core.errors import DomainError, NotFound, PermissionDenied
 
 S = AppointmentStatus
 
 
+# --- booking --------------------------------------------------------------------------------------
+
+
+@retry_transaction
 def appointment_book(
     *,
     slot: Slot,
@@ -66,30 +75,29 @@ def appointment_book(
 ) -> Appointment:
     """Hold ``slot`` for ``patient`` and create the appointment in ``pending_payment``.
 
-    ``actor`` is the patient, or staff booking on their behalf. Raises SlotTaken (with the nearest
-    alternatives) when the slot was claimed first, HoldLimitReached, PolicyViolation.
+    ``actor`` is the patient, or staff booking on their behalf (``rules.booking_for_refusal``). Raises
+    InvalidInput (details naming the fields), SlotTaken (with the nearest alternatives) when the slot
+    was claimed first, HoldLimitReached, PolicyViolation. A second call for a slot the patient already
+    holds returns that appointment.
     """
     now = now or timezone.now()
-    details.validate()
-    if patient.role != "patient":
-        raise PolicyViolation(_("Appointments are booked for patients."))
-    if actor.role == "patient" and actor.pk != patient.pk:
-        raise PermissionDenied(_("You can only book for yourself."))
-    slot = Slot.objects.select_related("doctor__user").get(pk=slot.pk)
-    already = Appointment.objects.filter(
-        patient=patient, slot=slot, status=S.PENDING_PAYMENT, hold_expires_at__gt=now
-    ).first()
-    if already is not None:
-        return already  # a double submit or a retry: the patient already holds this slot
-    _check_bookable(slot, now=now)
-    policy = slot.doctor.policy()
-    hold_until = now + policy.hold
+    details = details.cleaned()
+    _raise_if(rules.booking_for_refusal(actor=actor, patient=patient))
+    _raise_if(rules.appointment_type_refusal(appointment_type))
     with transaction.atomic():
+        _lock_patient(patient)  # the patient's bookings queue here: hold limit and double submits
+        already = Appointment.objects.filter(rules.live_hold_q(now=now), patient=patient, slot_id=slot.pk).first()
+        if already is not None:
+            return already  # a double submit or a retry: the patient already holds this slot
         _check_hold_limit(patient, now=now)
-        if not _claim(slot.pk, now=now, status=SlotStatus.HELD, hold_until=hold_until):
-            raise _slot_taken(slot, now=now)
+        target = Slot.objects.select_related("doctor").filter(pk=slot.pk).first()
+        if target is None:
+            raise NotFound(_("This time slot does not exist."))
+        hold_until = now + target.doctor.policy().hold
+        if not _claim(target.pk, now=now, status=SlotStatus.HELD, hold_until=hold_until):
+            raise _slot_taken(target, now=now)
+        slot = _check_claimed_slot(target.pk, now=now)  # the claim is ours: now check it under the lock
         _retire_lapsed_holder(slot.pk, now=now)
-        price = _base_price(slot.doctor, appointment_type)
         appointment = Appointment(
             doctor=slot.doctor,
             patient=patient,
@@ -98,14 +106,14 @@ def appointment_book(
             starts_at=slot.start,
             ends_at=slot.end,
             mode=appointment_type.mode if appointment_type else "video",
-            first_name=details.first_name.strip(),
-            last_name=details.last_name.strip(),
-            phone=details.phone.strip(),
-            email=details.email.strip(),
-            national_id=details.national_id.strip(),
-            reason=details.reason.strip(),
+            first_name=details.first_name,
+            last_name=details.last_name,
+            phone=details.phone,
+            email=details.email,
+            national_id=details.national_id,
+            reason=details.reason,
             hold_expires_at=hold_until,
-            price=price,
+            price=_base_price(slot.doctor, appointment_type),
             currency=slot.doctor.currency,
         )
         try:
@@ -124,20 +132,23 @@ def appointment_book(
     return appointment
 
 
+@retry_transaction
 def appointment_apply_voucher(
     *, appointment: Appointment, code: str, actor, now: datetime | None = None
 ) -> Appointment:
     """Apply a voucher to an unpaid appointment (one voucher per appointment; its use is reserved now
     and given back if the appointment expires or is cancelled unpaid)."""
     now = now or timezone.now()
-    actor_role(appointment=appointment, actor=actor)
     code = (code or "").strip().upper()
     with transaction.atomic():
-        appointment = _locked(appointment)
-        if appointment.status != S.PENDING_PAYMENT:
-            raise NotAllowedNow(_("Vouchers can only be applied before paying."))
-        if appointment.voucher_id:
-            raise VoucherInvalid(_("A voucher is already applied to this appointment."))
+        appointment = lock_appointment(appointment)
+        problem = rules.refusal(Action.APPLY_VOUCHER, appointment=appointment, user=actor, now=now)
+        if problem is not None:
+            if problem.code == "voucher_invalid":
+                raise VoucherInvalid(problem.message)
+            if problem.code == "not_allowed_now":
+                raise NotAllowedNow(_("Vouchers can only be applied before paying."))
+            raise problem
         voucher = Voucher.objects.filter(code__iexact=code, is_active=True).first()
         if voucher is None:
             raise VoucherInvalid(_("This voucher code is not valid."))
@@ -161,59 +172,72 @@ def appointment_apply_voucher(
     return appointment
 
 
+# --- expiry ---------------------------------------------------------------------------------------
+
+
+@retry_transaction
+def appointment_expire_lapsed_hold(*, appointment_id: int, now: datetime | None = None) -> bool:
+    """Expire one lapsed hold, re-checked under lock (slot, then appointment). False when there was
+    nothing to do: paid, cancelled or re-held meanwhile."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        appointment = lock_appointment(appointment_id)
+        if appointment.status != S.PENDING_PAYMENT or appointment.hold_is_live(now):
+            return False
+        _expire(appointment, now=now, reason="hold lapsed")
+    return True
+
+
 def appointments_expire_lapsed_holds(*, now: datetime | None = None, limit: int = 500) -> int:
     """Tidy up: mark lapsed holds ``expired`` and tell the patients. Availability never waits for this
     (an expired hold already counts as free); each row is re-checked under lock before it changes."""
     now = now or timezone.now()
-    expired = 0
     ids = list(
         Appointment.objects.filter(status=S.PENDING_PAYMENT, hold_expires_at__lte=now)
         .order_by("hold_expires_at")
         .values_list("pk", flat=True)[:limit]
     )
-    for pk in ids:
-        with transaction.atomic():
-            appointment = (
-                Appointment.objects.select_for_update(of=("self",)).select_related("patient").filter(pk=pk).first()
-            )
-            if appointment is None or appointment.status != S.PENDING_PAYMENT or appointment.hold_is_live(now):
-                continue
-            _expire(appointment, now=now, reason="hold lapsed")
-            expired += 1
-    return expired
+    return sum(appointment_expire_lapsed_hold(appointment_id=pk, now=now) for pk in ids)
 
 
+# --- doctor decisions -----------------------------------------------------------------------------
+
+
+@retry_transaction
 def appointment_confirm(*, appointment: Appointment, actor, now=None) -> Appointment:
-    """The doctor accepts a paid request (staff may confirm for them, an admin may force it)."""
+    """The doctor accepts a paid request (staff may confirm for them)."""
     now = now or timezone.now()
-    actor_role(appointment=appointment, actor=actor)
     with transaction.atomic():
-        appointment = _locked(appointment)
-        _transition(appointment, "confirm", actor=actor)
-        appointment.confirmed_at = now
-        _ensure_video_channel(appointment)
-        _save(appointment, "confirmed_at", "video_channel")
-        audit_log(actor=actor, action="booking.appointment.confirmed", obj=appointment)
-        confirmed_for = [appointment.patient]
-        if actor is None or actor.pk != appointment.doctor.user_id:
-            confirmed_for.append(appointment.doctor.user)  # staff or an admin confirmed for the doctor
-        _notify("appointment.confirmed", appointment, *confirmed_for)
+        appointment = lock_appointment(appointment)
+        rules.require(Action.CONFIRM, appointment=appointment, user=actor, now=now)
+        _confirm(appointment, actor=actor, now=now)
     return appointment
 
 
+def _confirm(appointment: Appointment, *, actor, now: datetime) -> None:
+    _transition(appointment, "confirm", actor=actor)
+    appointment.confirmed_at = now
+    _ensure_video_channel(appointment)
+    _save(appointment, "confirmed_at", "video_channel")
+    audit_log(actor=actor, action="booking.appointment.confirmed", obj=appointment)
+    confirmed_for = [appointment.patient]
+    if actor is None or actor.pk != appointment.doctor.user_id:
+        confirmed_for.append(appointment.doctor.user)  # staff or an admin confirmed for the doctor
+    _notify("appointment.confirmed", appointment, *confirmed_for)
+
+
+@retry_transaction
 def appointment_decline(*, appointment: Appointment, actor, reason: str, now=None) -> Appointment:
-    """The doctor declines a paid request: cancelled, slot freed, payment refunded in full."""
+    """The doctor declines a paid request: cancelled, slot freed, payment refunded in full (queued)."""
     now = now or timezone.now()
-    role = actor_role(appointment=appointment, actor=actor)
-    if role == "patient":
-        raise PermissionDenied(_("Only the clinic can decline a request."))
-    if not reason.strip():
+    if not (reason or "").strip():
         raise DomainError(_("Please give a reason."), code="reason_required")
     with transaction.atomic():
-        appointment = _locked(appointment)
+        appointment = lock_appointment(appointment)
+        role = rules.require(Action.DECLINE, appointment=appointment, user=actor, now=now)
         _transition(appointment, "decline", actor=actor, description=reason)
         appointment.cancelled_at = now
-        appointment.cancelled_by = CancelledBy.DOCTOR if role == "doctor" else CancelledBy(role)
+        appointment.cancelled_by = CancelledBy(role)
         appointment.cancelled_by_user = actor
         appointment.cancellation_reason = reason.strip()
         _save(appointment, "cancelled_at", "cancelled_by", "cancelled_by_user", "cancellation_reason")
@@ -224,10 +248,36 @@ def appointment_decline(*, appointment: Appointment, actor, reason: str, now=Non
     return appointment
 
 
+@retry_transaction
+def appointment_force_confirm(*, appointment: Appointment, actor, now: datetime | None = None) -> Appointment:
+    """Admin override (seed 000 ``PATCH /appointments/:id``): confirm an open appointment now.
+
+    Unpaid: the amount due is recorded as paid at the desk (cash), which books the slot; waiting for
+    the doctor: confirmed on the doctor's behalf. Raises NotAllowedNow when it cannot end confirmed.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        appointment = lock_appointment(appointment)
+        rules.require(Action.FORCE_CONFIRM, appointment=appointment, user=actor, now=now)
+        if appointment.status in (S.PENDING_PAYMENT, S.EXPIRED):
+            payment_mark_cash_paid(appointment=appointment, actor=actor, now=now)
+            appointment.refresh_from_db()
+        if appointment.status == S.PENDING:
+            _confirm(appointment, actor=actor, now=now)
+        if appointment.status != S.CONFIRMED:
+            # the late cash payment found the slot taken and was refunded: nothing to confirm
+            raise NotAllowedNow(_("This appointment cannot be confirmed now."), details={"status": appointment.status})
+    return appointment
+
+
+# --- cancel and reschedule -------------------------------------------------------------------------
+
+
 def cancellation_terms(*, appointment: Appointment, now: datetime) -> dict:
-    """What cancelling now means for the patient: is it late, and what share is refunded."""
+    """What cancelling now means for the patient: is it late, until when it is free, what share is
+    refunded."""
     policy = appointment.doctor.policy()
-    late = appointment.starts_at is not None and now > appointment.starts_at - policy.cancellation_notice
+    late = rules.is_late(appointment=appointment, now=now, policy=policy)
     percent = policy.late_cancellation_refund_percent if late else 100
     paid = sum(
         (p.amount - p.refunded_amount for p in appointment.payments.all() if p.status == PaymentStatus.SUCCEEDED),
@@ -235,27 +285,30 @@ def cancellation_terms(*, appointment: Appointment, now: datetime) -> dict:
     )
     return {
         "late": late,
+        "deadline": rules.change_deadline(appointment=appointment, policy=policy),
         "refund_percent": percent,
         "refund_amount": money(paid * percent / 100),
         "notice_hours": int(policy.cancellation_notice.total_seconds() // 3600),
     }
 
 
+@retry_transaction
 def appointment_cancel(
     *, appointment: Appointment, actor, reason: str = "", force: bool = False, now: datetime | None = None
 ) -> Appointment:
     """Cancel. Patients: until the visit starts (inside the notice period it is recorded as late and
-    refunded per policy). Doctors and staff: with a reason, full refund. Admins: ``force``, any open state."""
+    refunded per policy). Doctors and staff: with a reason, full refund. Admins force-cancel any open
+    appointment (``force`` says so explicitly; an admin's cancel is always a forced one)."""
     now = now or timezone.now()
-    role = actor_role(appointment=appointment, actor=actor)
-    if role in {"doctor", "staff"} and not reason.strip():
-        raise DomainError(_("Please give a reason for the patient."), code="reason_required")
-    if force and role != "admin":
-        raise PermissionDenied(_("Only clinic admins can force a cancellation."))
     with transaction.atomic():
-        appointment = _locked(appointment)
-        if role == "patient" and appointment.has_started(now):
-            raise NotAllowedNow(_("The visit has already started; it can no longer be cancelled."))
+        appointment = lock_appointment(appointment)
+        role = rules.role_in(appointment=appointment, user=actor)
+        if force and role not in (None, "admin"):
+            raise PermissionDenied(_("Only clinic admins can force a cancellation."))
+        action = Action.FORCE_CANCEL if role == "admin" else Action.CANCEL
+        rules.require(action, appointment=appointment, user=actor, now=now)
+        if role in {"doctor", "staff"} and not (reason or "").strip():
+            raise DomainError(_("Please give a reason for the patient."), code="reason_required")
         terms = cancellation_terms(appointment=appointment, now=now)
         late = role == "patient" and terms["late"] and appointment.status != S.PENDING_PAYMENT
         _transition(appointment, "cancel", actor=actor, description=reason)
@@ -272,7 +325,7 @@ def appointment_cancel(
             actor=actor,
             action="booking.appointment.cancelled",
             obj=appointment,
-            data={"by": role, "late": late, "forced": force},
+            data={"by": role, "late": late, "forced": role == "admin"},
         )
         others = {"patient": [appointment.doctor.user], "doctor": [appointment.patient]}.get(
             role, [appointment.patient, appointment.doctor.user]
@@ -281,28 +334,19 @@ def appointment_cancel(
     return appointment
 
 
+@retry_transaction
 def appointment_reschedule(
     *, appointment: Appointment, new_slot: Slot, actor, now: datetime | None = None
 ) -> Appointment:
-    """Move the appointment to ``new_slot`` of the same doctor in one transaction: the new slot is
-    claimed first, then the old one freed; reminders follow the new time (their keys carry it)."""
+    """Move the appointment to ``new_slot`` of the same doctor in one transaction: both slots are
+    locked (ascending id) before the appointment, the new slot claimed, then the old one freed;
+    reminders follow the new time (their keys carry it)."""
     now = now or timezone.now()
-    role = actor_role(appointment=appointment, actor=actor)
-    new_slot = Slot.objects.select_related("doctor__user").get(pk=new_slot.pk)
-    if new_slot.doctor_id != appointment.doctor_id:
-        raise PolicyViolation(_("Pick a time with the same doctor."))
-    if role == "patient":
-        _check_bookable(new_slot, now=now)
-    elif new_slot.start <= now:
-        raise PolicyViolation(_("This time has already passed."))
     with transaction.atomic():
-        appointment = _locked(appointment)
-        if appointment.status not in (S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED):
-            raise NotAllowedNow(_("Only open appointments can be rescheduled."))
-        if role == "patient" and cancellation_terms(appointment=appointment, now=now)["late"]:
-            raise NotAllowedNow(_("It is too close to the visit to reschedule. Please contact the clinic."))
-        if appointment.status == S.PENDING_PAYMENT and not appointment.hold_is_live(now):
-            raise NotAllowedNow(_("The time reserved for payment has run out. Please book again."), code="hold_expired")
+        appointment = lock_appointment(appointment, also_slots=(new_slot.pk,))
+        role = rules.require(Action.RESCHEDULE, appointment=appointment, user=actor, now=now)
+        if new_slot.pk == appointment.slot_id:
+            return appointment
         held = appointment.status == S.PENDING_PAYMENT
         if not _claim(
             new_slot.pk,
@@ -310,7 +354,10 @@ def appointment_reschedule(
             status=SlotStatus.HELD if held else SlotStatus.BOOKED,
             hold_until=appointment.hold_expires_at if held else None,
         ):
-            raise _slot_taken(new_slot, now=now)
+            raise _slot_taken(Slot.objects.select_related("doctor").get(pk=new_slot.pk), now=now)
+        new_slot = _check_claimed_slot(new_slot.pk, now=now, check_policy=role == "patient")
+        if new_slot.doctor_id != appointment.doctor_id:
+            raise rules.PolicyViolation(_("Pick a time with the same doctor."), code="other_doctor")
         _retire_lapsed_holder(new_slot.pk, now=now)
         old_slot_id, old_start = appointment.slot_id, appointment.starts_at
         _release_slot(appointment, now=now)
@@ -338,18 +385,21 @@ def appointment_reschedule(
     return appointment
 
 
+# --- visit outcome --------------------------------------------------------------------------------
+
+
+@retry_transaction
 def appointment_complete(*, appointment: Appointment, actor, now: datetime | None = None) -> Appointment:
     """The visit happened (the doctor marks it, or ends the video call). Not before it starts."""
     now = now or timezone.now()
-    role = actor_role(appointment=appointment, actor=actor)
-    if role == "patient":
-        raise PermissionDenied(_("Only the doctor or the clinic can complete a visit."))
     with transaction.atomic():
-        appointment = _locked(appointment)
-        if appointment.status == S.COMPLETED:
-            return appointment
-        if not appointment.has_started(now):
-            raise NotAllowedNow(_("A visit can be completed once it has started."))
+        appointment = lock_appointment(appointment)
+        if appointment.status == S.COMPLETED and rules.role_in(appointment=appointment, user=actor) not in (
+            None,
+            "patient",
+        ):
+            return appointment  # the doctor's "end call" after completing by hand
+        rules.require(Action.COMPLETE, appointment=appointment, user=actor, now=now)
         _transition(appointment, "complete", actor=actor)
         appointment.completed_at = now
         _save(appointment, "completed_at")
@@ -357,37 +407,15 @@ def appointment_complete(*, appointment: Appointment, actor, now: datetime | Non
     return appointment
 
 
+@retry_transaction
 def appointment_mark_no_show(*, appointment: Appointment, actor, now: datetime | None = None) -> Appointment:
     """The patient did not come: only the doctor or staff, only after the start time."""
     now = now or timezone.now()
-    role = actor_role(appointment=appointment, actor=actor)
-    if role == "patient":
-        raise PermissionDenied(_("Only the doctor or the clinic can record a no-show."))
     with transaction.atomic():
-        appointment = _locked(appointment)
-        if not appointment.has_started(now):
-            raise NotAllowedNow(_("A no-show can only be recorded after the start time."))
+        appointment = lock_appointment(appointment)
+        rules.require(Action.NO_SHOW, appointment=appointment, user=actor, now=now)
         _transition(appointment, "mark_no_show", actor=actor)
         _save(appointment)
         audit_log(actor=actor, action="booking.appointment.no_show", obj=appointment)
         _notify("appointment.no_show", appointment, appointment.patient)
-    return appointment
-
-
-def appointment_force_confirm(*, appointment: Appointment, actor, now: datetime | None = None) -> Appointment:
-    """Admin override (seed 000 ``PATCH /appointments/:id``): confirm an open appointment now.
-
-    Unpaid: the amount due is recorded as paid at the desk (cash), which books the slot; waiting for
-    the doctor: confirmed on the doctor's behalf. Raises NotAllowedNow when it cannot end confirmed.
-    """
-    now = now or timezone.now()
-    if actor_role(appointment=appointment, actor=actor) != "admin":
-        raise PermissionDenied(_("Only clinic admins can force a confirmation."))
-    if appointment.status in (S.PENDING_PAYMENT, S.EXPIRED):
-        payment_mark_cash_paid(appointment=appointment, actor=actor, now=now)
-        appointment.refresh_from_db()
-    if appointment.status == S.PENDING:
-        appointment = appointment_confirm(appointment=appointment, actor=actor, now=now)
-    if appointment.status != S.CONFIRMED:
-        raise NotAllowedNow(_("This appointment cannot be confirmed now."), details={"status": appointment.status})
     return appointment

@@ -1,39 +1,73 @@
 """Shared pieces of the appointment, payment and follow-up services: domain errors, booking details,
 the slot claim and release, row locks, transitions, notifications.
 
+Lock order
+----------
+Rows that one unit of work locks together are always locked in this order, in every service
+(booking, reschedule, follow-up accept, expiry, payment success and failure, cancel, decline):
+
+    the patient's user row → slots (ascending id) → appointments (ascending id) → payments → voucher
+
+``lock_appointment`` takes "slot(s), then the appointment" for any change to an existing appointment;
+a booking locks the patient row (hold limit), then claims the slot (the conditional UPDATE takes its
+lock), then expires a lapsed holder of that slot. Two transactions therefore never wait on each other
+in a cycle; PostgreSQL deadlocks and serialisation failures that remain possible elsewhere are retried
+by ``core.db.retry_transaction`` around each public service. On SQLite every write transaction is
+IMMEDIATE and holds the single write lock, so the order is moot there.
+
+No network call happens while these locks are held: gateway checkouts are opened after commit and
+refunds are queued rows delivered by the worker (``booking.services.payments``).
+
 Private helpers (leading underscore) are for the service modules of this package only.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
+import phonenumbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
+from booking import rules
 from booking.models import (
     Appointment,
     AppointmentStatus,
     AppointmentType,
+    BlockedTime,
     PaymentStatus,
     Slot,
     SlotStatus,
     Voucher,
     money,
 )
+from booking.rules import NotAllowedNow, PolicyViolation
 from booking.selectors.appointments import nearest_free_slots
 from booking.selectors.scheduling import slot_free_q
 from core.audit import audit_log
-from core.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, InvalidInput, NotFound
 from core.outbox import outbox_add
 
 S = AppointmentStatus
+
+__all__ = [
+    "BookingDetails",
+    "HoldLimitReached",
+    "NotAllowedNow",
+    "PolicyViolation",
+    "SlotTaken",
+    "VoucherInvalid",
+    "actor_role",
+    "lock_appointment",
+]
 
 
 class SlotTaken(Conflict):
@@ -44,16 +78,36 @@ class HoldLimitReached(Conflict):
     code = "hold_limit_reached"
 
 
-class NotAllowedNow(Conflict):
-    code = "not_allowed_now"
-
-
-class PolicyViolation(DomainError):
-    code = "policy_violation"
-
-
 class VoucherInvalid(DomainError):
     code = "voucher_invalid"
+
+
+# --- input ------------------------------------------------------------------------------------------
+
+#: the region a phone number without a country code belongs to
+DEFAULT_PHONE_REGION = "VN"
+
+
+def clean_text(value, *, field: str, errors: dict, max_length: int | None = None) -> str:
+    """``value`` stripped, or an entry in ``errors``: text a database can store (no NUL bytes)."""
+    text = str(value or "").strip()
+    if "\x00" in text:
+        errors[field] = _("This text contains a character that cannot be stored.")
+    elif max_length is not None and len(text) > max_length:
+        errors[field] = _("Use at most %(count)s characters.") % {"count": max_length}
+    return text
+
+
+def normalize_phone(value: str) -> str:
+    """A phone number in E.164 (``+84901234567``); numbers without a country code are Vietnamese.
+    Raises ValueError with a message for people when it is not a possible number."""
+    try:
+        number = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValueError(_("Enter a phone number, e.g. 0901 234 567 or +84 901 234 567.")) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(_("This phone number does not exist. Check the digits and the country code."))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 @dataclass(frozen=True)
@@ -77,41 +131,97 @@ class BookingDetails:
             reason=reason,
         )
 
-    def validate(self) -> None:
-        missing = [name for name in ("first_name", "last_name", "phone", "email") if not getattr(self, name).strip()]
-        if missing:
-            raise DomainError(
-                _("Please fill in: %(fields)s.") % {"fields": ", ".join(missing)},
-                code="details_missing",
-                details={"fields": missing},
+    def cleaned(self) -> BookingDetails:
+        """The details as they are stored: stripped, the phone in E.164, the email checked.
+
+        Raises InvalidInput (422) whose ``details`` name each missing or wrong field: ``missing`` lists
+        the empty required fields, ``fields`` maps every problem field to its message.
+        """
+        errors: dict[str, str] = {}
+        limits = {"first_name": 150, "last_name": 150, "phone": 32, "email": 254, "national_id": 32, "reason": 2000}
+        values = {
+            name: clean_text(getattr(self, name), field=name, errors=errors, max_length=n) for name, n in limits.items()
+        }
+        missing = [
+            name for name in ("first_name", "last_name", "phone", "email") if not values[name] and name not in errors
+        ]
+        for name in missing:
+            errors[name] = _("This field is required.")
+        if values["phone"] and "phone" not in errors:
+            try:
+                values["phone"] = normalize_phone(values["phone"])
+            except ValueError as exc:
+                errors["phone"] = str(exc)
+        if values["email"] and "email" not in errors:
+            try:
+                validate_email(values["email"])
+            except ValidationError:
+                errors["email"] = _("Enter a valid email address.")
+        if errors:
+            labels = {
+                "first_name": _("first name"),
+                "last_name": _("last name"),
+                "phone": _("phone"),
+                "email": _("email"),
+                "national_id": _("national ID"),
+                "reason": _("reason"),
+            }
+            raise InvalidInput(
+                _("Please check: %(fields)s.") % {"fields": ", ".join(str(labels[name]) for name in errors)},
+                code="details_missing" if set(errors) == set(missing) else "details_invalid",
+                details={"fields": errors, "missing": missing},
             )
+        return replace(self, **values)
+
+
+# --- who, and locks ---------------------------------------------------------------------------------
 
 
 def actor_role(*, appointment: Appointment, actor) -> str:
-    """How ``actor`` relates to ``appointment``: "patient", "doctor", "staff" or "admin".
-
-    Anyone else gets NotFound (404), never a hint that the appointment exists.
-    """
-    if actor is None or not actor.is_authenticated or not actor.is_active:
+    """How ``actor`` relates to ``appointment`` ("patient", "doctor", "staff" or "admin"); anyone else
+    gets NotFound (404), never a hint that the appointment exists."""
+    role = rules.role_in(appointment=appointment, user=actor)
+    if role is None:
         raise NotFound(_("Appointment not found."))
-    if actor.role == "admin":
-        return "admin"
-    if actor.role == "staff":
-        return "staff"
-    if actor.role == "doctor" and appointment.doctor.user_id == actor.pk:
-        return "doctor"
-    if actor.role == "patient" and appointment.patient_id == actor.pk:
-        return "patient"
-    raise NotFound(_("Appointment not found."))
+    return role
 
 
-def _locked(appointment: Appointment) -> Appointment:
-    """Re-read ``appointment`` with a row lock (call inside a transaction)."""
-    return (
-        Appointment.objects.select_for_update(of=("self",))
-        .select_related("doctor__user", "patient", "slot")
-        .get(pk=appointment.pk)
-    )
+def _raise_if(problem: DomainError | None) -> None:
+    if problem is not None:
+        raise problem
+
+
+def _lock_slots(*slot_ids: int | None) -> None:
+    ids = sorted({pk for pk in slot_ids if pk})
+    if ids:
+        list(Slot.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+
+
+def _lock_patient(patient) -> None:
+    list(get_user_model().objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True))
+
+
+def lock_appointment(appointment: Appointment | int, *, also_slots: tuple[int, ...] = ()) -> Appointment:
+    """Re-read ``appointment`` locked, after locking its slot and ``also_slots`` (the lock order in the
+    module docstring). Call inside a transaction."""
+    pk = appointment if isinstance(appointment, int) else appointment.pk
+    for _attempt in range(5):
+        slot_id = Appointment.objects.filter(pk=pk).values_list("slot_id", flat=True).first()
+        if slot_id is None and not Appointment.objects.filter(pk=pk).exists():
+            raise NotFound(_("Appointment not found."))
+        _lock_slots(slot_id, *also_slots)
+        locked = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("doctor__user", "patient", "slot")
+            .get(pk=pk)
+        )
+        if locked.slot_id == slot_id:
+            return locked
+        # a reschedule moved it between the read and the lock: lock its new slot first, then again
+    raise Conflict(_("This appointment is being changed right now. Please try again."), code="busy")
+
+
+# --- transitions and messages -------------------------------------------------------------------
 
 
 def _transition(appointment: Appointment, name: str, *, actor, description: str = "") -> None:
@@ -154,14 +264,33 @@ def _base_price(doctor, appointment_type: AppointmentType | None) -> Decimal:
     return money(doctor.consultation_fee)
 
 
+# --- the slot -----------------------------------------------------------------------------------
+
+
 def _claim(slot_id: int, *, now: datetime, status: str, hold_until: datetime | None) -> bool:
-    """One conditional UPDATE: take the slot if nobody holds it. False means someone else has it."""
+    """One conditional UPDATE: take the slot if nobody holds it (free, or held with a lapsed hold).
+    False means someone else has it. This statement is the only arbiter of who gets a slot."""
     return (
         Slot.objects.filter(slot_free_q(now=now), pk=slot_id).update(
             status=status, hold_expires_at=hold_until, updated_at=now
         )
         == 1
     )
+
+
+def _check_claimed_slot(slot_id: int, *, now: datetime, check_policy: bool = True) -> Slot:
+    """After the claim, under the transaction: re-read the (now locked) slot and check that its time
+    may be booked — the doctor is bookable, the booking policy allows the time, no blocked time covers
+    it. Raising rolls the claim back."""
+    slot = Slot.objects.select_related("doctor__user").get(pk=slot_id)
+    if check_policy:
+        _raise_if(rules.slot_refusal(slot, now=now))
+    elif slot.start <= now:
+        raise PolicyViolation(_("This time has already passed."), code="slot_in_past")
+    blocked = BlockedTime.objects.filter(doctor_id=slot.doctor_id, starts_at__lt=slot.end, ends_at__gt=slot.start)
+    if blocked.exists():
+        raise PolicyViolation(_("The doctor is not available at this time."), code="slot_blocked")
+    return slot
 
 
 def _release_slot(appointment: Appointment, *, now: datetime) -> None:
@@ -174,30 +303,6 @@ def _release_slot(appointment: Appointment, *, now: datetime) -> None:
     Slot.objects.filter(slot_filter, pk=appointment.slot_id, start__gt=now).update(
         status=SlotStatus.FREE, hold_expires_at=None, updated_at=now
     )
-
-
-def _check_bookable(slot: Slot, *, now: datetime) -> None:
-    doctor = slot.doctor
-    if not doctor.is_active:
-        raise PolicyViolation(_("This doctor is not taking bookings."))
-    # workflows.clinic: a doctor whose subscription is overdue takes no bookings while
-    # SUBSCRIPTION_OVERDUE_BLOCKS_BOOKING is on (the same check hides their slots from listings).
-    from workflows.clinic.selectors import doctor_booking_blocked
-
-    if doctor_booking_blocked(doctor=doctor):
-        raise PolicyViolation(_("This doctor is not taking bookings."), code="subscription_overdue")
-    policy = doctor.policy()
-    if slot.start <= now:
-        raise PolicyViolation(_("This time has already passed."))
-    if slot.start < now + policy.min_notice:
-        hours = int(policy.min_notice.total_seconds() // 3600)
-        raise PolicyViolation(
-            _("Bookings must be made at least %(hours)s hours ahead.") % {"hours": hours}, code="inside_minimum_notice"
-        )
-    if slot.start > now + policy.max_advance:
-        raise PolicyViolation(
-            _("Bookings open %(days)s days ahead.") % {"days": policy.max_advance.days}, code="beyond_advance_window"
-        )
 
 
 def _slot_taken(slot: Slot, *, now: datetime) -> SlotTaken:
@@ -213,9 +318,8 @@ def _slot_taken(slot: Slot, *, now: datetime) -> SlotTaken:
 
 
 def _check_hold_limit(patient, *, now: datetime) -> None:
-    # Lock the patient's row so two parallel bookings cannot both pass the count.
-    get_user_model().objects.select_for_update().filter(pk=patient.pk).first()
-    live = Appointment.objects.filter(patient=patient, status=S.PENDING_PAYMENT, hold_expires_at__gt=now).count()
+    """Count the patient's live holds; call after ``_lock_patient`` so two bookings cannot both pass."""
+    live = Appointment.objects.filter(rules.live_hold_q(now=now), patient=patient).count()
     if live >= settings.BOOKING_MAX_HOLDS_PER_PATIENT:
         raise HoldLimitReached(
             _("You already have %(count)s bookings waiting for payment. Pay or cancel one first.") % {"count": live}
@@ -251,9 +355,12 @@ def _expire(
         _notify(kind, appointment, appointment.patient)
 
 
-def _retire_lapsed_holder(slot_id: int, *, now: datetime) -> None:
-    """An appointment whose hold lapsed still occupies its slot until swept: expire it now."""
-    for stale in Appointment.objects.select_for_update().filter(
-        slot_id=slot_id, status=S.PENDING_PAYMENT, hold_expires_at__lte=now
-    ):
-        _expire(stale, now=now, reason="hold lapsed", release_slot=False)
+def _retire_lapsed_holder(slot_id: int, *, now: datetime, keep: int | None = None) -> None:
+    """An appointment whose hold lapsed still occupies its slot until swept: expire it now. Call with
+    the slot locked (after the claim), so this only ever locks appointments after their slot."""
+    stale = Appointment.objects.select_for_update(of=("self",)).select_related("patient", "doctor__user")
+    stale = stale.filter(slot_id=slot_id, status=S.PENDING_PAYMENT, hold_expires_at__lte=now).order_by("pk")
+    if keep is not None:
+        stale = stale.exclude(pk=keep)
+    for appointment in stale:
+        _expire(appointment, now=now, reason="hold lapsed", release_slot=False)

@@ -196,8 +196,19 @@ OUTBOX_DELIVERY_TASK = "workflows.tasks.deliver_outbox_message"
 
 # --- booking, payments, messaging ---------------------------------------------------------------
 BOOKING_MAX_HOLDS_PER_PATIENT = envint("BOOKING_MAX_HOLDS_PER_PATIENT", 2, minimum=1)
-# gateways patients may choose, the first is the default; "sandbox" is a local checkout page
-PAYMENT_GATEWAYS = envlist("PAYMENT_GATEWAYS", ["sandbox", "cash"])
+# The sandbox gateway is a local checkout page whose Pay button confirms a visit without money: on by
+# default only with DEBUG; in production it needs PAYMENT_SANDBOX_ENABLED=1, and then the portal and the
+# admin show a "test payments" banner.
+PAYMENT_SANDBOX_ENABLED = envbool("PAYMENT_SANDBOX_ENABLED", DEBUG)
+# gateways patients may choose, the first is the default
+PAYMENT_GATEWAYS = envlist("PAYMENT_GATEWAYS", ["sandbox", "cash"] if PAYMENT_SANDBOX_ENABLED else ["cash"])
+if "sandbox" in PAYMENT_GATEWAYS and not PAYMENT_SANDBOX_ENABLED:
+    raise ImproperlyConfigured(
+        "PAYMENT_GATEWAYS lists the sandbox (test payments without money) while DEBUG is off: "
+        "set PAYMENT_SANDBOX_ENABLED=1 to allow it on purpose, or remove it."
+    )
+# Queued refunds (booking.models.Refund) are sent to their gateway by this task; a sweep retries.
+REFUND_DELIVERY_TASK = "workflows.tasks.deliver_refund"
 STRIPE_SECRET_KEY = envstr("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = envstr("STRIPE_API_BASE", "https://api.stripe.com")

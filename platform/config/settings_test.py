@@ -6,6 +6,8 @@ os.environ.setdefault("MEDBOOK_TESTING", "1")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+# the suite pays through the sandbox gateway (tests of the switch itself override these settings)
+os.environ.setdefault("PAYMENT_SANDBOX_ENABLED", "1")
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import Q_CLUSTER, STORAGES  # noqa: E402

@@ -36,3 +36,10 @@ class Conflict(DomainError):
 class PermissionDenied(DomainError):
     code = "forbidden"
     status = 403
+
+
+class InvalidInput(DomainError):
+    """Input that cannot be stored or compared; ``details["fields"]`` maps each field to its problem."""
+
+    code = "validation_error"
+    status = 422

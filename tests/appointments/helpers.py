@@ -68,3 +68,29 @@ def details_for(patient, reason="Headache for three days") -> BookingDetails:
 
 def follow_up_type():
     return AppointmentType.objects.create(name="Follow-up", kind="follow_up", duration_minutes=20, mode="video")
+
+
+def completed_visit(doctor, patient, *, days_ago: int = 2, staff=None):
+    """A visit ``days_ago`` days back that was booked, paid at the desk and completed, each step through
+    the real services at the moment it happened (what a follow-up is suggested from)."""
+    from booking import services as svc
+    from booking.models import Appointment
+
+    start = (timezone.now() - timedelta(days=days_ago)).replace(minute=0, second=0, microsecond=0)
+    slot = make_slots(doctor, start=start, count=1)[0]
+    booked_at = start - timedelta(days=1)
+    staff = staff or _front_desk()
+    appointment = svc.appointment_book(
+        slot=slot, patient=patient, actor=patient, details=details_for(patient), now=booked_at
+    )
+    svc.payment_mark_cash_paid(appointment=appointment, actor=staff, now=booked_at)
+    svc.appointment_complete(appointment=appointment, actor=doctor.user, now=start + timedelta(minutes=10))
+    return Appointment.objects.get(pk=appointment.pk)
+
+
+def _front_desk():
+    from accounts.models import User
+
+    return User.objects.filter(email="front.desk@clinic.test").first() or make_user(
+        "front.desk@clinic.test", "staff", first_name="Hạnh"
+    )

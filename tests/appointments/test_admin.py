@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, Slot, SlotStatus
-from tests.appointments.helpers import details_for, make_doctor, make_slots
+from tests.appointments.helpers import completed_visit, details_for, make_doctor, make_slots
 
 S = AppointmentStatus
 
@@ -79,9 +79,13 @@ def test_domain_errors_become_messages(client, slots, patient_dao, staff_binh):
 
 
 def test_doctor_suggests_a_follow_up_from_the_appointment(client, slots, patient_dao, doctor_binh, staff_binh):
-    appointment = held(slots[0], patient_dao)
-    svc.payment_mark_cash_paid(appointment=appointment, actor=staff_binh)
+    upcoming = held(slots[0], patient_dao)
+    svc.payment_mark_cash_paid(appointment=upcoming, actor=staff_binh)
     client.force_login(doctor_binh.user)
+    # not from a visit that has not happened yet: the button is not offered, the URL refuses
+    page = client.get(f"/admin/booking/appointment/{upcoming.pk}/change/").content.decode()
+    assert "suggest_follow_up_detail" not in page
+    appointment = completed_visit(doctor_binh, patient_dao, staff=staff_binh)
     response = client.post(
         action_url(appointment, "suggest_follow_up_detail"),
         {

@@ -10,7 +10,7 @@ from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, BookingDefaults, PaymentStatus, Slot, SlotStatus
 from core import errors
 from core.models import OutboxMessage
-from tests.appointments.helpers import details_for, follow_up_type, make_slots
+from tests.appointments.helpers import completed_visit, details_for, follow_up_type, make_slots
 
 S = AppointmentStatus
 
@@ -112,6 +112,7 @@ def test_complete_and_no_show_only_after_the_start(slots, patient_dao, patient_l
 
 def test_follow_up_suggested_accepted_with_discount_then_paid(doctor_binh, slots, patient_dao):
     kind = follow_up_type()
+    completed_visit(doctor_binh, patient_dao)
     suggestion = svc.follow_up_suggest(
         doctor_user=doctor_binh.user,
         patient=patient_dao,
@@ -136,6 +137,7 @@ def test_follow_up_suggested_accepted_with_discount_then_paid(doctor_binh, slots
 
 
 def test_follow_up_rejected_by_the_patient(doctor_binh, patient_dao, patient_lan):
+    completed_visit(doctor_binh, patient_dao)
     suggestion = svc.follow_up_suggest(
         doctor_user=doctor_binh.user, patient=patient_dao, suggested_date=(timezone.now() + timedelta(days=3)).date()
     )

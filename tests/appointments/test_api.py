@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, Payment
-from tests.appointments.helpers import details_for, make_doctor, make_slots
+from tests.appointments.helpers import completed_visit, details_for, make_doctor, make_slots
 
 S = AppointmentStatus
 
@@ -143,7 +143,7 @@ def test_admin_force_confirms_and_force_cancels(client, slots, patient_dao, admi
 
 
 def test_follow_up_flow_over_the_api(client, doctor_binh, slots, patient_dao):
-    done = svc.appointment_book(slot=slots[0], patient=patient_dao, actor=patient_dao, details=details_for(patient_dao))
+    done = completed_visit(doctor_binh, patient_dao)
     client.force_login(doctor_binh.user)
     response = post(
         client,
@@ -167,6 +167,7 @@ def test_follow_up_flow_over_the_api(client, doctor_binh, slots, patient_dao):
 
 
 def test_follow_up_reject_over_the_api(client, doctor_binh, patient_dao):
+    completed_visit(doctor_binh, patient_dao)
     suggestion = svc.follow_up_suggest(
         doctor_user=doctor_binh.user, patient=patient_dao, suggested_date=(timezone.now() + timedelta(days=2)).date()
     )

@@ -5,15 +5,19 @@ import base64
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
+from django.utils import timezone
 
 from booking import services as svc
-from booking.models import Appointment, AppointmentStatus, Payment, PaymentEvent, PaymentStatus
+from booking.models import Appointment, AppointmentStatus, Payment, PaymentEvent, PaymentStatus, Refund, RefundStatus
 from booking.payments import GatewayNotConfigured, sandbox
 from booking.payments.stripe import signature_header, to_minor_units
+from booking.services.payments import REFUND_MAX_ATTEMPTS
+from core.models import OutboxMessage
 from tests.appointments.helpers import details_for
 
 WEBHOOK_SECRET = "whsec_test_medbook"
@@ -21,12 +25,22 @@ WEBHOOK_SECRET = "whsec_test_medbook"
 
 class FakeStripe(BaseHTTPRequestHandler):
     requests: list = []
+    #: how many refund requests answer 500 before they succeed (an outage at Stripe)
+    refund_failures = 0
+    #: seconds the checkout-session endpoint takes to answer (a slow gateway)
+    checkout_delay = 0.0
 
     def do_POST(self):  # noqa: N802 - http.server's naming
         length = int(self.headers["Content-Length"])
         body = self.rfile.read(length).decode()
         FakeStripe.requests.append({"path": self.path, "headers": dict(self.headers), "form": parse_qs(body)})
+        if self.path == "/v1/refunds" and FakeStripe.refund_failures > 0:
+            FakeStripe.refund_failures -= 1
+            self.send_response(500)
+            self.end_headers()
+            return
         if self.path == "/v1/checkout/sessions":
+            time.sleep(FakeStripe.checkout_delay)  # the stand-in gateway is slow on purpose
             reply = {"id": "cs_test_123", "url": "https://checkout.stripe.test/c/pay/cs_test_123"}
         elif self.path == "/v1/refunds":
             reply = {"id": "re_test_1", "status": "succeeded"}
@@ -48,12 +62,15 @@ class FakeStripe(BaseHTTPRequestHandler):
 @pytest.fixture
 def stripe_server(settings):
     FakeStripe.requests = []
-    server = HTTPServer(("127.0.0.1", 0), FakeStripe)
+    FakeStripe.refund_failures = 0
+    FakeStripe.checkout_delay = 0.0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeStripe)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     settings.STRIPE_SECRET_KEY = "sk_test_medbook"
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_port}"
+    settings.PAYMENT_GATEWAYS = ["stripe", "cash"]
     yield FakeStripe
     server.shutdown()
 
@@ -151,22 +168,85 @@ def test_amount_mismatch_is_refused(client, stripe_server, slots, patient_dao):
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.PENDING
 
 
-def test_refund_after_decline_calls_the_stripe_refund_api(client, stripe_server, doctor_review, patient_dao):
+def _paid_by_stripe(client, doctor, patient):
     from tests.appointments.helpers import make_slots, tomorrow_at
 
-    slot = make_slots(doctor_review, start=tomorrow_at(4), count=1)[0]
-    appointment = held(slot, patient_dao)
-    payment = svc.payment_start(appointment=appointment, gateway="stripe", actor=patient_dao)
+    slot = make_slots(doctor, start=tomorrow_at(4), count=1)[0]
+    appointment = held(slot, patient)
+    payment = svc.payment_start(appointment=appointment, gateway="stripe", actor=patient)
     body = stripe_event(payment)
     post_webhook(client, "stripe", body, **{"Stripe-Signature": signature_header(body, WEBHOOK_SECRET)})
-    svc.appointment_decline(appointment=appointment, actor=doctor_review.user, reason="Unavailable")
+    return appointment, payment
+
+
+def test_refund_after_decline_is_queued_then_sent_to_stripe_once_committed(
+    client, stripe_server, doctor_review, patient_dao, django_capture_on_commit_callbacks
+):
+    appointment, payment = _paid_by_stripe(client, doctor_review, patient_dao)
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        svc.appointment_decline(appointment=appointment, actor=doctor_review.user, reason="Unavailable")
+    # decided and owed inside the transaction, but nothing was sent while it was open
+    refund = Refund.objects.get(payment=payment)
+    assert refund.status == RefundStatus.PENDING and not [
+        r for r in stripe_server.requests if r["path"] == "/v1/refunds"
+    ]
+    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.REFUNDED
+    for callback in pending:
+        callback()  # the commit: the worker task runs (inline in tests)
+    refund.refresh_from_db()
     refund_call = [r for r in stripe_server.requests if r["path"] == "/v1/refunds"][0]
     assert refund_call["form"]["payment_intent"] == ["pi_test_1"]
-    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.REFUNDED
+    assert refund_call["headers"]["Idempotency-Key"] == f"medbook-refund-{refund.pk}"
+    assert refund.status == RefundStatus.SUCCEEDED and refund.provider_reference == "re_test_1"
+
+
+def test_a_refund_stripe_refuses_is_retried_with_the_same_key_then_flagged_for_staff(
+    client, stripe_server, doctor_review, patient_dao, staff_binh
+):
+    appointment, payment = _paid_by_stripe(client, doctor_review, patient_dao)
+    stripe_server.refund_failures = 2
+    svc.appointment_decline(appointment=appointment, actor=doctor_review.user, reason="Unavailable")
+    refund = Refund.objects.get(payment=payment)
+    now = timezone.now()
+    assert svc.refund_deliver(refund_id=refund.pk, now=now) == "retry"
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.PENDING and refund.attempts == 1 and refund.last_error
+    assert refund.pk not in svc.refunds_due(now=now)  # backing off
+    later = refund.next_attempt_at
+    assert refund.pk in svc.refunds_due(now=later)
+    assert svc.refund_deliver(refund_id=refund.pk, now=later) == "retry"
+    assert svc.refund_deliver(refund_id=refund.pk, now=later + timedelta(hours=1)) == "sent"
+    keys = {r["headers"]["Idempotency-Key"] for r in stripe_server.requests if r["path"] == "/v1/refunds"}
+    assert keys == {f"medbook-refund-{refund.pk}"}
+    assert svc.refund_deliver(refund_id=refund.pk, now=later + timedelta(hours=2)) == "skipped"  # never twice
+
+    other, other_payment = _paid_by_stripe_again(client, doctor_review, patient_dao)
+    stripe_server.refund_failures = 100
+    svc.appointment_decline(appointment=other, actor=doctor_review.user, reason="Unavailable")
+    failing = Refund.objects.get(payment=other_payment)
+    moment = timezone.now()
+    for _ in range(REFUND_MAX_ATTEMPTS):
+        outcome = svc.refund_deliver(refund_id=failing.pk, now=moment)
+        moment += timedelta(days=1)
+    failing.refresh_from_db()
+    assert outcome == "failed" and failing.status == RefundStatus.FAILED
+    assert OutboxMessage.objects.filter(kind="payment.refund_failed", recipient=staff_binh).exists()
+
+
+def _paid_by_stripe_again(client, doctor, patient):
+    from tests.appointments.helpers import make_slots, tomorrow_at
+
+    slot = make_slots(doctor, start=tomorrow_at(6), count=1)[0]
+    appointment = held(slot, patient)
+    payment = svc.payment_start(appointment=appointment, gateway="stripe", actor=patient)
+    body = stripe_event(payment, event_id="evt_2")
+    post_webhook(client, "stripe", body, **{"Stripe-Signature": signature_header(body, WEBHOOK_SECRET)})
+    return appointment, payment
 
 
 def test_stripe_without_keys_says_it_is_not_configured(settings, slots, patient_dao):
     settings.STRIPE_SECRET_KEY = ""
+    settings.PAYMENT_GATEWAYS = ["stripe", "cash"]
     with pytest.raises(GatewayNotConfigured, match="STRIPE_SECRET_KEY"):
         svc.payment_start(appointment=held(slots[0], patient_dao), gateway="stripe", actor=patient_dao)
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from booking import services as svc
 from booking.models import Appointment, AppointmentStatus
-from tests.appointments.helpers import make_doctor, make_slots
+from tests.appointments.helpers import completed_visit, make_doctor, make_slots
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -94,13 +94,13 @@ def test_cancel_and_accept_a_follow_up_with_its_discount(browser_as, doctor_with
         slot=slots[0],
         patient=patient_dao,
         actor=patient_dao,
-        details=svc.BookingDetails(first_name="Đào", last_name="Test", phone="0901", email=patient_dao.email),
+        details=svc.BookingDetails(first_name="Đào", last_name="Test", phone="0901 234 567", email=patient_dao.email),
     )
     svc.payment_mark_cash_paid(appointment=booked, actor=staff_binh)
     suggestion = svc.follow_up_suggest(
         doctor_user=doctor_with_week.user,
         patient=patient_dao,
-        parent=booked,
+        parent=completed_visit(doctor_with_week, patient_dao, staff=staff_binh),
         suggested_date=timezone.localtime(slots[4].start).date(),
         notes="Recheck",
     )

@@ -9,7 +9,7 @@ from django.utils import timezone
 from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, Slot, SlotStatus
 from core.models import AuditLog
-from tests.appointments.helpers import details_for, make_doctor, make_slots
+from tests.appointments.helpers import completed_visit, details_for, make_doctor, make_slots
 
 S = AppointmentStatus
 
@@ -66,7 +66,7 @@ def test_patient_books_a_slot_with_prefilled_details_then_pays_in_the_sandbox(
             "slot": week_slots[0].pk,
             "first_name": "Đào",
             "last_name": "Test",
-            "phone": "0901",
+            "phone": "0901 234 567",
             "email": patient_dao.email,
         },
     )
@@ -91,7 +91,7 @@ def test_double_submit_books_once(client, week_slots, doctor_binh, patient_dao):
         "slot": week_slots[0].pk,
         "first_name": "Đào",
         "last_name": "Test",
-        "phone": "0901",
+        "phone": "0901 234 567",
         "email": patient_dao.email,
     }
     first = client.post(f"/portal/book/{doctor_binh.pk}/", data)
@@ -112,7 +112,7 @@ def test_slot_taken_meanwhile_keeps_the_input_and_shows_alternatives(
             "slot": week_slots[2].pk,
             "first_name": "Đào",
             "last_name": "Kept",
-            "phone": "0901",
+            "phone": "0901 234 567",
             "email": patient_dao.email,
         },
     )
@@ -163,10 +163,16 @@ def test_reschedule_from_the_portal(client, week_slots, patient_dao):
 
 def test_follow_up_tab_schedule_with_discount_and_reject(client, week_slots, doctor_binh, patient_dao):
     first = svc.follow_up_suggest(
-        doctor_user=doctor_binh.user, patient=patient_dao, suggested_date=(timezone.now() + timedelta(days=3)).date()
+        doctor_user=doctor_binh.user,
+        patient=patient_dao,
+        parent=completed_visit(doctor_binh, patient_dao, days_ago=9),
+        suggested_date=(timezone.now() + timedelta(days=3)).date(),
     )
     second = svc.follow_up_suggest(
-        doctor_user=doctor_binh.user, patient=patient_dao, suggested_date=(timezone.now() + timedelta(days=4)).date()
+        doctor_user=doctor_binh.user,
+        patient=patient_dao,
+        parent=completed_visit(doctor_binh, patient_dao, days_ago=2),
+        suggested_date=(timezone.now() + timedelta(days=4)).date(),
     )
     client.force_login(patient_dao)
     page = client.get("/portal/follow-ups/").content.decode()

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from booking.services import follow_up_accept, follow_up_reject, follow_up_suggest
 from core.models import OutboxMessage
+from tests.appointments.helpers import completed_visit
 from tests.workflows.conftest import VISIT
 from tests.workflows.helpers import book, book_confirmed, publish_slots
 from workflows.messages import REGISTRY, format_money, render_message
@@ -29,6 +30,7 @@ RECIPIENTS = {
     "appointment.no_show": ["patient"],
     "payment.refunded": ["patient"],
     "payment.late_refunded": ["patient", "staff"],
+    "payment.refund_failed": ["staff"],
     "follow_up.suggested": ["patient"],
     "follow_up.accepted": ["doctor"],
     "follow_up.rejected": ["doctor"],
@@ -73,6 +75,7 @@ def appointments(frozen, people, dr_chau):
     (first,) = publish_slots(dr_chau, start=VISIT, count=1)
     (second,) = publish_slots(dr_chau, start=VISIT + timedelta(days=1), count=1)  # same clock, next day
     confirmed = book_confirmed(patient, first, staff=staff)
+    visited = completed_visit(dr_chau, patient, staff=staff)  # follow-ups continue a visit that took place
 
     def suggest():
         return follow_up_suggest(
@@ -81,12 +84,13 @@ def appointments(frozen, people, dr_chau):
             suggested_date=SUGGESTED_DATE,
             suggested_time=SUGGESTED_TIME,
             notes="Bring the blood test results.",
-            parent=confirmed,
+            parent=visited,
         )
 
-    suggested = suggest()
+    # one open suggestion per visit at a time: close each before suggesting the next
     rejected = follow_up_reject(appointment=suggest(), actor=patient, reason="I feel better.")
     accepted = follow_up_accept(appointment=suggest(), slot=second, actor=patient)
+    suggested = suggest()
     (third,) = publish_slots(dr_chau, start=VISIT + timedelta(days=2), count=1)
     held = book(patient, third)
     return {"confirmed": confirmed, "suggested": suggested, "rejected": rejected, "accepted": accepted, "held": held}

@@ -9,8 +9,11 @@ import json
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from booking.models import AppointmentStatus, Doctor
+from booking import rules
+from booking.models import AppointmentStatus, BookingDefaults, Doctor
+from booking.rules import Action
 from workflows.clinic import reports
 
 S = AppointmentStatus
@@ -41,31 +44,30 @@ def _row(appointment, *, zone) -> dict:
         "date": local.date() if local else None,
         "patient": appointment.patient_name,
         "url": reverse("admin:booking_appointment_change", args=[appointment.pk]),
-        "join_url": video_path(appointment)
-        if appointment.mode == "video" and appointment.status == S.CONFIRMED
-        else "",
+        "join_url": video_path(appointment) if rules.is_video_visit(appointment) else "",
     }
 
 
-def _actions(appointment, now) -> list[dict]:
-    """Staff buttons for a visit on today's list: the appointment admin's own actions."""
+#: the appointment admin's buttons a staff dashboard row may show, in order
+DASHBOARD_ACTIONS = [
+    (Action.MARK_PAID, "mark_paid_detail", _lazy("Mark paid"), "default"),
+    (Action.CONFIRM, "confirm_detail", _lazy("Confirm"), "default"),
+    (Action.COMPLETE, "complete_detail", _lazy("Check in · complete"), "default"),
+    (Action.NO_SHOW, "no_show_detail", _lazy("No-show"), "danger"),
+]
 
-    def link(name: str, label: str, variant: str = "default") -> dict:
-        return {
-            "url": reverse(f"admin:booking_appointment_{name}", args=[appointment.pk]),
-            "label": label,
-            "variant": variant,
-        }
 
-    buttons = []
-    if appointment.status == S.PENDING_PAYMENT:
-        buttons.append(link("mark_paid_detail", _("Mark paid")))
-    if appointment.status == S.PENDING:
-        buttons.append(link("confirm_detail", _("Confirm")))
-    if appointment.status == S.CONFIRMED and appointment.has_started(now):
-        buttons.append(link("complete_detail", _("Check in · complete")))
-        buttons.append(link("no_show_detail", _("No-show"), "danger"))
-    return buttons
+def _actions(appointment, *, user, now, defaults=None) -> list[dict]:
+    """Buttons for a visit on a staff list: the appointment admin's own actions that booking.rules
+    allows ``user`` now."""
+    allowed = rules.available_actions(
+        appointment=appointment, user=user, now=now, policy=appointment.doctor.policy(defaults)
+    )
+    return [
+        {"url": reverse(f"admin:booking_appointment_{name}", args=[appointment.pk]), "label": label, "variant": variant}
+        for action, name, label, variant in DASHBOARD_ACTIONS
+        if action in allowed
+    ]
 
 
 def _chart(labels: list[str], datasets: list[dict]) -> str:
@@ -204,11 +206,12 @@ def staff_context(request, *, now: dt.datetime) -> dict:
     zone = reports.clinic_zone()
     today = timezone.localtime(now, zone).date()
     counts = reports.today_counts(now=now, zone=zone)
+    defaults = BookingDefaults.load()
     arrivals = []
     for appointment in reports.day_schedule(day=today, zone=zone):
         row = _row(appointment, zone=zone)
         row["doctor"] = str(appointment.doctor)
-        row["actions"] = _actions(appointment, now)
+        row["actions"] = _actions(appointment, user=request.user, now=now, defaults=defaults)
         arrivals.append(row)
     return {
         "role": "staff",
@@ -220,7 +223,10 @@ def staff_context(request, *, now: dt.datetime) -> dict:
         "arrivals": arrivals,
         "holds": [
             _row(a, zone=zone)
-            | {"expires": timezone.localtime(a.hold_expires_at, zone).strftime("%H:%M"), "actions": _actions(a, now)}
+            | {
+                "expires": timezone.localtime(a.hold_expires_at, zone).strftime("%H:%M"),
+                "actions": _actions(a, user=request.user, now=now, defaults=defaults),
+            }
             for a in reports.holds_expiring(now=now, limit=20)
         ],
         "unpaid": [_row(a, zone=zone) for a in reports.unpaid_visits(now=now)],

@@ -52,6 +52,7 @@ from booking.models import (
     SlotStatus,
     Specialty,
 )
+from booking.rules import live_hold_q
 
 S = AppointmentStatus
 #: an appointment in one of these makes its slot "booked" for utilisation
@@ -383,7 +384,7 @@ def today_counts(
     )
     waiting = base.filter(
         Q(status=S.PENDING)
-        | Q(status=S.PENDING_PAYMENT, hold_expires_at__gt=now)
+        | live_hold_q(now=now)
         | Q(status=S.PENDING_PATIENT_CONFIRMATION)
     ).aggregate(
         pending=Count("id", filter=Q(status=S.PENDING)),
@@ -407,7 +408,7 @@ def holds_expiring(*, now: dt.datetime | None = None, limit: int = 10) -> list[A
     """Live payment holds, the soonest to lapse first (one query)."""
     now = now or timezone.now()
     return _listing(
-        Appointment.objects.filter(status=S.PENDING_PAYMENT, hold_expires_at__gt=now).order_by("hold_expires_at"), limit
+        Appointment.objects.filter(live_hold_q(now=now)).order_by("hold_expires_at"), limit
     )
 
 
@@ -426,7 +427,7 @@ def day_schedule(
     zone = zone or (doctor.zone if doctor is not None else clinic_zone())
     start, end = local_day_start(day, zone), local_day_start(day + dt.timedelta(days=1), zone)
     qs = Appointment.objects.filter(starts_at__gte=start, starts_at__lt=end).filter(
-        Q(status__in=VISIT_STATUSES) | Q(status=S.PENDING_PAYMENT, hold_expires_at__gt=timezone.now())
+        Q(status__in=VISIT_STATUSES) | live_hold_q(now=timezone.now())
     )
     if doctor is not None:
         qs = qs.filter(doctor=doctor)

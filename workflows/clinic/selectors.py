@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from booking.models import Appointment, Payment
 from workflows.clinic.models import (
@@ -20,23 +20,6 @@ from workflows.clinic.models import (
 )
 
 # --- subscriptions and bookability ----------------------------------------------------------------
-
-
-def overdue_blocks_booking() -> bool:
-    return bool(getattr(settings, "SUBSCRIPTION_OVERDUE_BLOCKS_BOOKING", True))
-
-
-def doctor_overdue_exists(doctor_ref: str = "doctor_id") -> Exists:
-    """True for rows whose doctor (``OuterRef(doctor_ref)``) has an overdue subscription (a subquery,
-    so filtering a listing with it adds no query)."""
-    return Exists(DoctorSubscription.objects.filter(doctor_id=OuterRef(doctor_ref), status=SubscriptionStatus.OVERDUE))
-
-
-def doctor_booking_blocked(*, doctor) -> bool:
-    """Whether ``doctor`` cannot be booked because their subscription is overdue (one query)."""
-    if not overdue_blocks_booking():
-        return False
-    return DoctorSubscription.objects.filter(doctor_id=doctor.pk, status=SubscriptionStatus.OVERDUE).exists()
 
 
 def subscriptions_due(*, now, limit: int = 500) -> list[int]:

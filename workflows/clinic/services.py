@@ -26,6 +26,7 @@ from django_fsm import TransitionNotAllowed
 from accounts.models import Role
 from accounts.services import user_create
 from booking.models import Doctor, Specialty, money
+from booking.services.doctors import doctor_set_accepts_bookings
 from core.audit import audit_log
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from core.outbox import outbox_add
@@ -374,6 +375,7 @@ def _renew(subscription: DoctorSubscription, *, now: datetime, actor=None) -> No
             "updated_at",
         ]
     )
+    _sync_bookability(subscription, actor=actor)
     _event(
         subscription,
         SubscriptionEventKind.RENEWED,
@@ -387,6 +389,16 @@ def _renew(subscription: DoctorSubscription, *, now: datetime, actor=None) -> No
         action="clinic.subscription.renewed",
         obj=subscription,
         data={"until": subscription.current_period_end.isoformat()},
+    )
+
+
+def _sync_bookability(subscription: DoctorSubscription, *, actor=None) -> None:
+    """Booking reads ``Doctor.accepts_bookings``; an overdue subscription closes it, any other state opens it."""
+    doctor_set_accepts_bookings(
+        doctor_id=subscription.doctor_id,
+        accepts=subscription.status != SubscriptionStatus.OVERDUE,
+        actor=actor,
+        reason=f"subscription {subscription.status}",
     )
 
 
@@ -439,6 +451,7 @@ def subscription_process_due(*, subscription_id: int, now: datetime | None = Non
             return "renewed"
         _transition(subscription, "mark_overdue", actor=None, description="renewal date passed unpaid")
         subscription.save(update_fields=["status", "updated_at"])
+        _sync_bookability(subscription)
         _event(subscription, SubscriptionEventKind.OVERDUE, period_end=subscription.current_period_end)
         audit_log(actor=None, action="clinic.subscription.overdue", obj=subscription)
         return "overdue"
@@ -452,6 +465,7 @@ def subscription_cancel(*, subscription: DoctorSubscription, actor, now: datetim
         _transition(subscription, "cancel", actor=actor)
         subscription.cancelled_at = now
         subscription.save(update_fields=["status", "cancelled_at", "updated_at"])
+        _sync_bookability(subscription, actor=actor)
         _event(subscription, SubscriptionEventKind.CANCELLED, actor=actor)
         audit_log(actor=actor, action="clinic.subscription.cancelled", obj=subscription)
 
@@ -477,6 +491,7 @@ def subscription_resume(*, subscription: DoctorSubscription, actor, now: datetim
                 "updated_at",
             ]
         )
+        _sync_bookability(subscription, actor=actor)
         _event(
             subscription,
             SubscriptionEventKind.RESUMED,

@@ -13,7 +13,9 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from booking import rules
 from booking.models import Appointment
+from booking.rules import Action
 from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
 from workflows.messaging.models import (
@@ -61,13 +63,14 @@ def _create_conversation(*, kind: str, patient, appointment: Appointment | None,
 def conversation_open_for_appointment(*, appointment: Appointment, actor, now: datetime | None = None) -> Conversation:
     """The conversation between ``appointment``'s patient and doctor (created on first use).
 
-    Only those two may open it; anyone else gets NotFound.
+    Only those two may open it (anyone else gets NotFound), and only for a visit that was paid for
+    (``booking.rules``: not for an expired hold or an unpaid one).
     """
     now = now or timezone.now()
-    is_patient = actor.role == "patient" and appointment.patient_id == actor.pk
-    is_doctor = actor.role == "doctor" and appointment.doctor.user_id == actor.pk
-    if not actor.is_active or not (is_patient or is_doctor):
-        raise NotFound(_("Appointment not found."))
+    existing = Conversation.objects.filter(kind=ConversationKind.APPOINTMENT, appointment=appointment).first()
+    if existing is not None and rules.role_in(appointment=appointment, user=actor) in {"patient", "doctor"}:
+        return existing  # a conversation that exists stays readable whatever became of the visit
+    rules.require(Action.MESSAGE, appointment=appointment, user=actor, now=now)
     return _create_conversation(
         kind=ConversationKind.APPOINTMENT, patient=appointment.patient, appointment=appointment, actor=actor, now=now
     )

@@ -21,6 +21,7 @@ from booking.selectors import free_slots
 from booking.services import (
     BookingDetails,
     appointment_book,
+    appointment_complete,
     availability_create,
     follow_up_suggest,
     payment_mark_cash_paid,
@@ -179,15 +180,48 @@ def _seed_visits(created: dict[str, int]) -> None:
         payment_mark_cash_paid(appointment=visit, actor=staff, now=now)
         created["appointments"] += 1
     second = Doctor.objects.get(user__email="doctor2@example.com")
+    visited = _past_visit(second, patient, staff, days_ago=3, created=created)
     follow_up_suggest(
         doctor_user=second.user,
         patient=patient,
+        parent=visited,
         suggested_date=(now + dt.timedelta(days=7)).date(),
         appointment_type=AppointmentType.objects.filter(kind="follow_up").first(),
         notes="Demo: let us check how the treatment works.",
         now=now,
     )
     created["appointments"] += 1
+
+
+def _past_visit(doctor: Doctor, patient, staff, *, days_ago: int, created: dict[str, int]) -> Appointment:
+    """A visit that took place ``days_ago`` days ago, replayed through the services at the moments each
+    step happened: published, booked and paid the day before, completed after it started."""
+    zone = doctor.zone
+    day = (timezone.now().astimezone(zone) - dt.timedelta(days=days_ago)).date()
+    start = dt.datetime.combine(day, dt.time(9, 0), tzinfo=zone)
+    before = start - dt.timedelta(days=1)
+    availability = availability_create(
+        doctor=doctor,
+        date=day,
+        start_time=dt.time(9, 0),
+        end_time=dt.time(9, 30),
+        slot_minutes=30,
+        actor=None,
+        now=before,
+    )
+    created["availability"] += 1
+    details = BookingDetails.from_patient(patient, reason="Demo: first consultation")
+    visit = appointment_book(
+        slot=availability.slots.get(),
+        patient=patient,
+        actor=staff,
+        details=replace(details, phone=details.phone or "+84 90 000 0001"),
+        now=before,
+    )
+    payment_mark_cash_paid(appointment=visit, actor=staff, now=before)
+    appointment_complete(appointment=visit, actor=doctor.user, now=start + dt.timedelta(minutes=25))
+    created["appointments"] += 1
+    return visit
 
 
 def seed_demo() -> dict[str, int]:
