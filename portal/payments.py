@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from booking.models import Payment, PaymentStatus
-from booking.payments import sandbox
+from booking.payments import sandbox, sandbox_enabled
 from booking.services import payment_webhook_process
 from core.errors import DomainError
 
@@ -20,6 +20,8 @@ from core.errors import DomainError
 @login_required
 @require_http_methods(["GET", "POST"])
 def sandbox_checkout(request, reference: str):
+    if not sandbox_enabled():
+        raise Http404("The sandbox gateway is not enabled.")  # no test checkout on a real clinic's site
     payment = get_object_or_404(
         Payment.objects.select_related("appointment__doctor__user"), gateway="sandbox", provider_reference=reference
     )

@@ -2,4 +2,11 @@ from django.conf import settings
 
 
 def medbook(request):
-    return {"CLINIC_TIME_ZONE": settings.CLINIC_TIME_ZONE, "SITE_NAME": "Medbook"}
+    from booking.payments import sandbox_enabled
+
+    return {
+        "CLINIC_TIME_ZONE": settings.CLINIC_TIME_ZONE,
+        "SITE_NAME": "Medbook",
+        # the sandbox gateway is on: every page says payments are not real
+        "TEST_PAYMENTS": sandbox_enabled(),
+    }

@@ -27,8 +27,13 @@ def is_clinic_admin(request) -> bool:
 
 
 def environment_label(request):
+    """The label in the admin's header: test payments (the sandbox gateway) outrank development."""
     from django.conf import settings
 
+    from booking.payments import sandbox_enabled
+
+    if sandbox_enabled():
+        return [_("Test payments: the sandbox gateway confirms visits without money"), "danger"]
     return [_("Development"), "warning"] if settings.DEBUG else None
 
 
