@@ -59,3 +59,7 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+# a local stand-in for api.stripe.com, used by the payment and concurrency suites
+from tests.appointments.stripe_stub import stripe_server  # noqa: E402,F401
