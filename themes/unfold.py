@@ -168,6 +168,12 @@ UNFOLD = {
                         "permission": has_perm("booking.view_payment"),
                     },
                     {
+                        "title": _("Refunds"),
+                        "icon": "currency_exchange",
+                        "link": reverse_lazy("admin:booking_refund_changelist"),
+                        "permission": has_perm("booking.view_refund"),
+                    },
+                    {
                         "title": _("Vouchers"),
                         "icon": "sell",
                         "link": reverse_lazy("admin:booking_voucher_changelist"),

@@ -37,6 +37,7 @@ from booking.models import (
     Payment,
     PaymentStatus,
     Refund,
+    RefundStatus,
     Slot,
     Voucher,
 )
@@ -559,7 +560,7 @@ class RefundInline(TabularInline):
     model = Refund
     extra = 0
     can_delete = False
-    fields = ("created_at", "amount", "reason", "provider_reference")
+    fields = ("created_at", "amount", "reason", "status", "attempts", "last_error", "provider_reference", "sent_at")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -590,6 +591,41 @@ class PaymentAdmin(ModelAdmin):
         return obj.status, obj.get_status_display()
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Refund)
+class RefundAdmin(ModelAdmin):
+    """Money owed back to patients and where each refund stands with its gateway (sent by the worker,
+    retried with backoff; "failed" ones need a person)."""
+
+    list_display = ("id", "payment", "amount", "status_badge", "attempts", "last_error", "created_at", "sent_at")
+    list_filter = ("status", "payment__gateway", ("created_at", LocalRangeDateTimeFilter))
+    list_filter_submit = True
+    search_fields = ("=id", "provider_reference", "payment__appointment__last_name", "=payment__appointment__id")
+    list_select_related = ("payment",)
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Refund._meta.fields]
+
+    @display(
+        description=_("Status"),
+        label={
+            RefundStatus.SUCCEEDED: "success",
+            RefundStatus.PENDING: "warning",
+            RefundStatus.SENDING: "info",
+            RefundStatus.FAILED: "danger",
+        },
+    )
+    def status_badge(self, obj):
+        return obj.status, obj.get_status_display()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

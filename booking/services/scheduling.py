@@ -27,7 +27,7 @@ from booking.models import Availability, BlockedTime, BookingDefaults, Doctor, S
 from booking.selectors.scheduling import slot_free_q
 from booking.slotting import SlotPlan, plan_day
 from core.audit import audit_log
-from core.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, InvalidInput, NotFound
 
 MIN_SLOT_MINUTES = 5
 MAX_SLOT_MINUTES = 480
@@ -40,6 +40,18 @@ class SchedulingError(DomainError):
 
     code = "scheduling_invalid"
     status = 400
+
+
+def _require_wall_clock(**times: dt.time) -> None:
+    """Times a doctor types are wall-clock times in their own zone: an offset or zone would be ignored
+    (or compared with naive times and fail), so it is refused with the field named."""
+    with_offset = [name for name, value in times.items() if isinstance(value, dt.time) and value.tzinfo is not None]
+    if with_offset:
+        raise InvalidInput(
+            _("Give times as the doctor's local wall-clock time, without a UTC offset."),
+            code="time_has_offset",
+            details={"fields": {name: _("Remove the UTC offset.") for name in with_offset}},
+        )
 
 
 class ScheduleConflict(Conflict):
@@ -297,6 +309,7 @@ def availability_preview(
 
     Pass ``availability`` to preview a change of an existing one (it is left out of the overlap check).
     """
+    _require_wall_clock(start_time=start_time, end_time=end_time)
     return _evaluate(
         doctor=doctor,
         date=date,
@@ -327,6 +340,7 @@ def availability_create(
 
     Raises ``SchedulingError`` (past date, bad times, visit does not fit) or ``ScheduleConflict`` (overlap).
     """
+    _require_wall_clock(start_time=start_time, end_time=end_time)
     now = now or timezone.now()
     with transaction.atomic():
         _lock_doctor(doctor)
@@ -411,6 +425,7 @@ def availability_update(
     Slots whose times stay the same are kept; the others are deleted and the new ones created.
     Returns the updated availability (a fresh instance).
     """
+    _require_wall_clock(start_time=start_time, end_time=end_time)
     now = now or timezone.now()
     with transaction.atomic():
         _lock_doctor(availability.doctor)
@@ -533,6 +548,7 @@ def availability_generate_weekly(
     (Monday = 0 … Sunday = 6) is in ``weekdays``. Dates that cannot take it (past, overlap, a DST gap
     swallowing the hours) are skipped with their reason; the rest are created. At most 92 days per run.
     """
+    _require_wall_clock(start_time=start_time, end_time=end_time)
     now = now or timezone.now()
     weekdays = set(weekdays)
     if not weekdays:
@@ -631,8 +647,12 @@ def blocked_time_create(
     become blocked; booked and held slots are left alone and counted in ``booked_slots``."""
     now = now or timezone.now()
     if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
-        raise ValueError("blocked_time_create needs aware datetimes")
+        raise ValueError("blocked_time_create needs aware datetimes")  # a programming error, not input
     reason = (reason or "").strip()
+    if "\x00" in reason:
+        raise InvalidInput(
+            _("This text contains a character that cannot be stored."), details={"fields": {"reason": "NUL"}}
+        )
     if starts_at >= ends_at:
         raise SchedulingError(_("The blocked time must end after it starts."), code="start_not_before_end")
     if ends_at <= now:

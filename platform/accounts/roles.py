@@ -52,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.change_appointment",
         "booking.view_payment",
         "booking.change_payment",
+        "booking.view_refund",
         # the clinic back office (workflows.clinic): answer support tickets, read doctor applications
         "clinic.view_supportticket",
         "clinic.change_supportticket",

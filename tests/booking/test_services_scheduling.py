@@ -470,3 +470,14 @@ def test_blocked_time_rules(dr_chau, now):
         )
     assert error.value.code == "reason_too_long"
     assert not BlockedTime.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["start_time", "end_time"])
+def test_times_with_a_utc_offset_are_refused_naming_the_field(dr_chau, field):
+    from core.errors import InvalidInput
+
+    times = {"start_time": dt.time(9, 0), "end_time": dt.time(11, 0)}
+    times[field] = times[field].replace(tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    with pytest.raises(InvalidInput) as refused:
+        availability_create(doctor=dr_chau, date=future_date(3, doctor=dr_chau), slot_minutes=30, actor=None, **times)
+    assert refused.value.status == 422 and list(refused.value.details["fields"]) == [field]
