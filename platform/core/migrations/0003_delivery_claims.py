@@ -4,40 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_outbox'),
+        ("core", "0002_outbox"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboxmessage',
-            name='claimed_by',
+            model_name="outboxmessage",
+            name="claimed_by",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddField(
-            model_name='outboxmessage',
-            name='claimed_until',
+            model_name="outboxmessage",
+            name="claimed_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='outboxmessage',
-            name='next_attempt_at',
+            model_name="outboxmessage",
+            name="next_attempt_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='workerheartbeat',
-            name='started_at',
+            model_name="workerheartbeat",
+            name="started_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='outboxmessage',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=8),
+            model_name="outboxmessage",
+            name="status",
+            field=models.CharField(
+                choices=[("pending", "Pending"), ("sending", "Sending"), ("sent", "Sent"), ("failed", "Failed")],
+                default="pending",
+                max_length=8,
+            ),
         ),
         migrations.AlterField(
-            model_name='workerheartbeat',
-            name='seen_at',
+            model_name="workerheartbeat",
+            name="seen_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
