@@ -375,3 +375,9 @@ def send_due_reminders(now: datetime | None = None) -> int:
 def expire_lapsed_holds() -> int:
     """Periodic (every minute): mark lapsed payment holds expired and tell the patients."""
     return appointments_expire_lapsed_holds()
+
+
+def recover_outbox() -> int:
+    """Queued by the worker when it starts and when one of its processes died: re-enqueue at once
+    every pending message and every message whose delivering process is gone."""
+    return retry_pending_outbox(min_age=timedelta(0))

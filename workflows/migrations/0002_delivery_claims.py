@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0001_initial'),
+        ("workflows", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='email_started_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='email handed to the mail server'),
+            model_name="notification",
+            name="email_started_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="email handed to the mail server"),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='sms_started_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='text message handed to the provider'),
+            model_name="notification",
+            name="sms_started_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="text message handed to the provider"),
         ),
     ]
