@@ -320,7 +320,8 @@ def test_fuzzed_bodies_on_every_write_operation_never_get_a_5xx(stack):
                     )
                     with lock:
                         sent[0] += 1
-                        if response.status_code >= 500:
+                        # a deliberate 503 (video has no Agora keys on the test stack) is not a failure
+                        if response.status_code >= 500 and "video_not_configured" not in response.text:
                             failures.append(
                                 f"{response.status_code} {operation.method} {operation.path} as {role}: {case.label}"
                                 f" → {response.text[:120]!r}"
