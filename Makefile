@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# links in emails, .ics files and set-password mails point here: it follows HOST and PORT
+SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test setup install lint check messages benchmark clean
+.PHONY: run serve test blackbox setup install lint check messages benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,16 +24,24 @@ setup: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py ensure_schedules
 
-# Web server and django-q2 worker together; Ctrl-C stops both.
+# Web server and django-q2 worker together; Ctrl-C (or SIGTERM to the group) stops both.
 run: setup
 	@DEBUG=1 $(BIN)/python manage.py seed_demo
-	@echo "Starting Medbook on http://$(HOST):$(PORT)/ with the background worker (Ctrl-C stops both)"
-	@DEBUG=1 bash -c '$(BIN)/python manage.py qcluster & worker=$$!; \
+	@$(MAKE) --no-print-directory serve
+
+# Web + worker on an already set-up database (what `run` ends with).
+serve:
+	@echo "Starting Medbook on $(SITE_URL)/ with the background worker (Ctrl-C stops both)"
+	@DEBUG=1 SITE_URL=$(SITE_URL) bash -c '$(BIN)/python manage.py qcluster & worker=$$!; \
 		trap "kill -TERM $$worker 2>/dev/null; wait $$worker" EXIT INT TERM; \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT)'
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The black-box suites: the production profile (gunicorn, worker, PostgreSQL, Redis) over HTTP.
+blackbox: install
+	$(BIN)/python -m pytest -m blackbox $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.blackbox.plugin import mark_blackbox, stack  # noqa: F401 - the black-box suites' fixture
 from tests.factories import make_user
+
+
+def pytest_collection_modifyitems(config, items):
+    mark_blackbox(items)
 
 
 def pytest_configure(config):

@@ -12,6 +12,9 @@ class Notification(models.Model):
 
     It also records which other channels already carried the message (``email_sent_at``,
     ``sms_sent_at``): a delivery retried after a failure on one channel does not repeat the others.
+    ``*_started_at`` is committed just before the provider is called: a start without a matching
+    ``*_sent_at`` after the worker died means the provider may or may not have taken the message
+    (see ``workflows.tasks`` for what each channel does then).
     """
 
     recipient = models.ForeignKey(
@@ -31,7 +34,9 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    email_started_at = models.DateTimeField(_("email handed to the mail server"), null=True, blank=True)
     email_sent_at = models.DateTimeField(_("emailed"), null=True, blank=True)
+    sms_started_at = models.DateTimeField(_("text message handed to the provider"), null=True, blank=True)
     sms_sent_at = models.DateTimeField(_("text message sent"), null=True, blank=True)
 
     class Meta:

@@ -164,12 +164,15 @@ elif default_db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backen
     default_db["ENGINE"] = "django.db.backends.postgresql"
     default_db["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": default_db}
+# While the database cannot be reached, pages and the API answer 503 with this Retry-After (seconds).
+DATABASE_UNAVAILABLE_RETRY_AFTER = envint("DATABASE_UNAVAILABLE_RETRY_AFTER", 30, minimum=1, maximum=3600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache and background worker --------------------------------------------------------------
 REDIS_URL = envurl("REDIS_URL", schemes={"redis", "rediss", "unix"})
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis, falling back to local memory while it is unreachable (core.cache): degrade, don't fail.
+    CACHES = {"default": {"BACKEND": "core.cache.FallbackRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "medbook"}}
 

@@ -11,6 +11,9 @@ from cms import views as cms_views
 from config.api_v1 import api
 from core.views import api_not_found, healthz
 
+# Database down: 503 with Retry-After (JSON under /api/); anything else: a plain 500 (core.unavailable).
+handler500 = "core.views.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Both staff logins go through allauth so that MFA cannot be side-stepped.

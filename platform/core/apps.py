@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = _("Platform")
+
+    def ready(self) -> None:
+        from core.unavailable import register_api_handler
+
+        register_api_handler()

@@ -29,10 +29,15 @@ class AuditLog(models.Model):
 
 
 class WorkerHeartbeat(models.Model):
-    """Last time the background worker ran its heartbeat task (read by /healthz)."""
+    """Last time the background worker ran its heartbeat task (read by /healthz).
+
+    ``started_at`` is when the newest ``qcluster`` started; a heartbeat older than that was written by
+    a previous run and does not prove that the current one works.
+    """
 
     name = models.CharField(max_length=64, primary_key=True)
-    seen_at = models.DateTimeField()
+    seen_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("worker heartbeat")
@@ -44,10 +49,15 @@ class OutboxMessage(models.Model):
     ``workflows`` delivers it after commit (in-app, email, SMS) and marks it sent. ``dedupe_key`` is
     unique: one message per (what, which object, whom), so a retried task or a replayed event can
     never send it twice.
+
+    A delivery first claims the row (``sending``, ``claimed_by``, ``claimed_until``) in its own
+    committed transaction, then calls the providers outside any transaction; a claim whose worker
+    died is taken over once its process is gone or the lease has run out (``workflows.tasks``).
     """
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
@@ -62,6 +72,11 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    #: "host:pid" of the worker delivering it now, and until when its claim holds without news
+    claimed_by = models.CharField(max_length=100, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    #: a pending message is (re-)enqueued by the sweep from this time on (backoff after a failure)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("outgoing message")

@@ -2,7 +2,8 @@
 
 A fake camera and microphone stand in for real devices (--use-fake-device-for-media-stream) and the
 permission prompt is accepted (--use-fake-ui-for-media-stream). Without /usr/bin/chromium (or
-without Playwright) these tests are skipped with the reason. A failing test leaves a screenshot in
+without Playwright) these tests are skipped with the reason, or fail when
+``MEDBOOK_REQUIRE_STACK=1`` (CI). A failing test leaves a screenshot in
 test-artifacts/.
 """
 
@@ -32,14 +33,21 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
+def _unavailable(reason: str):
+    """Skip, or fail where the browser is required (CI sets MEDBOOK_REQUIRE_STACK=1)."""
+    if os.environ.get("MEDBOOK_REQUIRE_STACK") == "1":
+        pytest.fail(f"{reason} (MEDBOOK_REQUIRE_STACK=1: browser tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def chromium():
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+        _unavailable(f"{CHROMIUM} is missing (apt-get install -y chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright (python) is not installed")
+        _unavailable("playwright (python) is not installed")
     # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are
     # ordinary synchronous code, so Django's async-safety guard is lifted for this suite only.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")

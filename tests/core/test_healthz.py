@@ -42,3 +42,18 @@ def test_healthz_checks_redis_when_it_is_the_broker(client, db, settings, monkey
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["ok"] is False
+
+
+def test_healthz_ignores_a_heartbeat_from_before_the_worker_restarted(client, db):
+    from core.health import record_worker_start
+
+    record_heartbeat(now=timezone.now() - timedelta(seconds=30))  # fresh, but from the previous run
+    record_worker_start()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    worker = response.json()["checks"]["worker"]
+    assert "since the worker started" in worker["error"] and worker["started_at"]
+
+    record_heartbeat()
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json()["down"] == []

@@ -184,15 +184,33 @@ def test_the_retry_sweep_redelivers_stale_pending_messages_only(confirmed, froze
     exhausted = _message("appointment.confirmed", dr_chau.user)
     OutboxMessage.objects.filter(pk=exhausted.pk).update(attempts=3)
 
-    frozen.move_to(NOW + timedelta(minutes=1))
+    frozen.move_to(NOW + timedelta(seconds=20))
     assert retry_pending_outbox() == 0, "too fresh: its own delivery may still be on the way"
 
-    frozen.move_to(NOW + timedelta(minutes=3))
+    frozen.move_to(NOW + timedelta(seconds=40))
     assert retry_pending_outbox() == len(stale)  # django-q runs the deliveries inline in tests
     assert set(OutboxMessage.objects.filter(pk__in=[m.pk for m in stale]).values_list("status", flat=True)) == {"sent"}
     exhausted.refresh_from_db()
     assert exhausted.status == "failed" and "gave up" in exhausted.last_error
     assert retry_pending_outbox() == 0
+
+
+def test_a_failed_attempt_backs_off_before_the_sweep_tries_again(confirmed, frozen, patient_dao, sms_outbox, settings):
+    settings.SMS_BACKEND = "tests.workflows.backends.FlakySMSBackend"
+    FlakySMSBackend.failures_left = 1
+    message = _message("appointment.confirmed", patient_dao)
+    OutboxMessage.objects.exclude(pk=message.pk).update(status="sent")
+    with pytest.raises(ConnectionError):
+        deliver_outbox_message(message.pk)
+    message.refresh_from_db()
+    assert (message.status, message.claimed_by, message.next_attempt_at) == ("pending", "", NOW + timedelta(minutes=1))
+
+    frozen.move_to(NOW + timedelta(seconds=50))
+    assert retry_pending_outbox() == 0
+    frozen.move_to(NOW + timedelta(seconds=61))
+    assert retry_pending_outbox() == 1
+    message.refresh_from_db()
+    assert message.status == "sent" and len(sms_outbox) == 1
 
 
 def test_a_please_pay_email_is_not_sent_once_the_booking_is_paid(confirmed, patient_dao):

@@ -1,8 +1,8 @@
 """Two workers delivering the same outbox message at once send it once (PostgreSQL row locks).
 
-Worker A is parked inside a send (the gate backends) while worker B runs the same message. With the
-row lock B skips it; the negative control removes the lock and shows B would send it again, so the
-guarded tests would notice the lock going missing.
+Worker A is parked inside a send (the gate backends) while worker B runs the same message. A's
+committed claim makes B skip it; the negative control treats every claim as dead and shows B would
+send it again, so the guarded tests would notice the claim going missing.
 """
 
 from __future__ import annotations
@@ -91,14 +91,11 @@ def test_a_second_worker_skips_a_message_that_is_being_delivered(message, settin
     assert message.status == "sent"
 
 
-def test_negative_control_without_the_row_lock_the_message_goes_out_twice(message, settings, sms_outbox, monkeypatch):
-    _first_attempt_sends_only_the_email(message, settings)
-    settings.SMS_BACKEND = "tests.workflows.backends.GateSMSBackend"
-    monkeypatch.setattr(
-        tasks, "_lock", lambda pk: OutboxMessage.objects.select_related("recipient").filter(pk=pk).first()
-    )
+def test_negative_control_without_the_claim_the_message_goes_out_twice(message, settings, sms_outbox, monkeypatch):
+    settings.EMAIL_BACKEND = "tests.workflows.backends.GateEmailBackend"
+    monkeypatch.setattr(tasks, "_claim_is_dead", lambda message, now: True)
 
     outcome_b, results_a = _race(message.pk)
 
     assert outcome_b == "sent" and results_a == ["sent"]
-    assert len(sms_outbox) == 2, "the race this suite guards against is real"
+    assert len(mail.outbox) == 2, "the race this suite guards against is real"

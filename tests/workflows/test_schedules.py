@@ -20,14 +20,14 @@ def test_tasks_run_inline_in_tests(db):
     assert WorkerHeartbeat.objects.filter(name="qcluster").exists()
 
 
-def test_the_workflow_schedules_run_every_minute_and_the_outbox_sweep_every_five(db):
+def test_the_workflow_schedules_run_every_minute_the_outbox_sweep_too(db):
     from django.utils.module_loading import import_string
 
     wanted = {
         "medbook.heartbeat": ("workflows.tasks.heartbeat", 1),
         "medbook.expire_holds": ("workflows.tasks.expire_lapsed_holds", 1),
         "medbook.reminders": ("workflows.tasks.send_due_reminders", 1),
-        "medbook.outbox_retry": ("workflows.tasks.retry_pending_outbox", 5),
+        "medbook.outbox_retry": ("workflows.tasks.retry_pending_outbox", 1),
     }
     schedules = {s.name: (s.func, s.minutes) for s in Schedule.objects.filter(name__in=wanted)}
     assert schedules == wanted
