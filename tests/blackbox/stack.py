@@ -394,6 +394,8 @@ class Stack:
                 "MEDIA_ROOT": str(self.workdir / "media"),
                 "Q_WORKERS": "2",
                 "BOOKING_MAX_HOLDS_PER_PATIENT": "50",
+                # the contract and fault suites pay through the sandbox gateway, as a test clinic would
+                "PAYMENT_SANDBOX_ENABLED": "1",
                 "PYTHONUNBUFFERED": "1",
                 "PYTHONDONTWRITEBYTECODE": "1",
                 "LOG_LEVEL": "INFO",
