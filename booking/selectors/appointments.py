@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from booking.models import Appointment, AppointmentStatus, Doctor, Slot
+from booking.models import Appointment, AppointmentStatus, Doctor, Payment, Slot
 from booking.selectors.scheduling import free_slots
 
 
@@ -27,6 +27,17 @@ def appointments_for_user(*, user) -> QuerySet[Appointment]:
         return qs.filter(patient=user)
     if user.role == "doctor":
         return qs.filter(doctor__user=user)
+    if user.role in {"staff", "admin"}:
+        return qs
+    return qs.none()
+
+
+def payments_for_user(*, user) -> QuerySet[Payment]:
+    """Payments ``user`` may see: a patient those of their own appointments, staff and admins all,
+    anyone else none (doctors do not handle money, as in the admin)."""
+    qs = Payment.objects.select_related("appointment__doctor__user").prefetch_related("refunds")
+    if user.role == "patient":
+        return qs.filter(appointment__patient=user)
     if user.role in {"staff", "admin"}:
         return qs
     return qs.none()

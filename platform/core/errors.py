@@ -36,3 +36,10 @@ class Conflict(DomainError):
 class PermissionDenied(DomainError):
     code = "forbidden"
     status = 403
+
+
+class InvalidInput(DomainError):
+    """Input that passed the schema but cannot be used; ``details`` names the fields."""
+
+    code = "validation_error"
+    status = 422
