@@ -324,12 +324,7 @@ def _booking_details(payload: BookIn, patient) -> svc.BookingDetails:
         raise InvalidInput(
             _("Please fill in: %(fields)s (not in the request, nor in the patient's profile).")
             % {"fields": ", ".join(missing)},
-            details={
-                "fields": missing,
-                "errors": [
-                    {"loc": ["body", "payload", name], "msg": "Field required", "type": "missing"} for name in missing
-                ],
-            },
+            fields=missing,
         ) from None
     return details
 
@@ -574,7 +569,7 @@ def confirm_follow_up(request, public_id: UUID, payload: ConfirmFollowUpIn):
     else:
         raise InvalidInput(
             _("Choose a time: scheduleId, or finalDate and finalTime."),
-            details={"fields": ["finalDate", "finalTime"]},
+            fields=["finalDate", "finalTime"],
         )
     if slot is None:
         raise NotFound(_("The doctor has no slot at that time."))
@@ -640,10 +635,10 @@ STATUS_ACTIONS = {
 
 def _requested_action(payload, allowed: set[str]) -> str:
     if (payload.action is None) == (payload.status is None):
-        raise InvalidInput(_("Send either “status” or “action”."), details={"fields": ["status", "action"]})
+        raise InvalidInput(_("Send either “status” or “action”."), fields=["status", "action"])
     action = payload.action or STATUS_ACTIONS[payload.status]
     if action not in allowed:
-        raise InvalidInput(_("This change is not possible here."), details={"fields": ["status"]})
+        raise InvalidInput(_("This change is not possible here."), fields=["status"])
     return action
 
 

@@ -23,6 +23,8 @@ from booking.services import availability_create, availability_delete, availabil
 from booking.slotting import resolve_local
 from core.apitypes import (
     ERRORS,
+    MAX_DATE,
+    MIN_DATE,
     ApiDate,
     ApiQuery,
     ApiSchema,
@@ -33,17 +35,12 @@ from core.apitypes import (
     Text,
     paginate,
 )
-from core.errors import DomainError, NotFound, PermissionDenied
+from core.errors import InvalidInput, NotFound, PermissionDenied
 
 router = Router(tags=["scheduling"], by_alias=True)
 
 #: the longest range of free slots one request may ask for
 MAX_FREE_SLOT_DAYS = 62
-
-
-class InvalidQuery(DomainError):
-    code = "validation_error"
-    status = 422
 
 
 # --- schemas -----------------------------------------------------------------------------------
@@ -290,7 +287,7 @@ def schedule_list(request, period: Query[FromToQuery], page: Query[Pagination]):
     date_from = period.date_from or now.astimezone(doctor.zone).date()
     date_to = period.date_to
     if date_to is not None and date_to < date_from:
-        raise InvalidQuery(_("“to” must not be before “from”."))
+        raise InvalidInput(_("“to” must not be before “from”."), fields=["to"], source="query")
     rows = (
         Availability.objects.filter(doctor=doctor, date__gte=date_from)
         .select_related("doctor")
@@ -376,9 +373,13 @@ def doctor_free_slots(request, doctor_id: int, period: Query[FromToQuery]):
     date_from = period.date_from or now.astimezone(zone).date()
     date_to = period.date_to or date_from + dt.timedelta(days=13)
     if date_to < date_from:
-        raise InvalidQuery(_("“to” must not be before “from”."))
+        raise InvalidInput(_("“to” must not be before “from”."), fields=["to"], source="query")
     if (date_to - date_from).days + 1 > MAX_FREE_SLOT_DAYS:
-        raise InvalidQuery(_("Ask for at most %(days)d days of free slots at a time.") % {"days": MAX_FREE_SLOT_DAYS})
+        raise InvalidInput(
+            _("Ask for at most %(days)d days of free slots at a time.") % {"days": MAX_FREE_SLOT_DAYS},
+            fields=["to"],
+            source="query",
+        )
     start = resolve_local(date_from, dt.time(0), zone)
     end = resolve_local(date_to + dt.timedelta(days=1), dt.time(0), zone)
     slots = free_slots(doctor=doctor, start=start, end=end, now=now)
@@ -406,8 +407,8 @@ def doctor_available_dates(request, doctor_id: int, query: Query[MonthQuery]):
     else:
         today = now.astimezone(doctor.zone).date()
         year, month_number = today.year, today.month
-    if not 1 <= year <= 9998:
-        raise InvalidQuery(_("That month is out of range."))
+    if not MIN_DATE.year <= year <= MAX_DATE.year:
+        raise InvalidInput(_("That month is out of range."), fields=["month"], source="query")
     dates = available_dates(doctor=doctor, year=year, month=month_number, now=now)
     return {
         "doctor_id": doctor.pk,

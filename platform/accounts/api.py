@@ -97,9 +97,9 @@ def profile_update(request, payload: ProfileIn):
     fields = payload.model_dump(exclude_unset=True, exclude_none=True)
     patient_only = [PATIENT_FIELDS[name] for name in PATIENT_FIELDS if name in fields]
     if user.role != Role.PATIENT and patient_only:
-        raise InvalidInput(_("Only patients have these details."), details={"fields": patient_only})
+        raise InvalidInput(_("Only patients have these details."), fields=patient_only)
     if fields.get("date_of_birth") and fields["date_of_birth"] > timezone.localdate():
-        raise InvalidInput(_("The date of birth is in the future."), details={"fields": ["dateOfBirth"]})
+        raise InvalidInput(_("The date of birth is in the future."), fields=["dateOfBirth"])
     for name in ("first_name", "last_name", "phone", "national_id"):
         if name in fields:
             fields[name] = fields[name].strip()

@@ -198,7 +198,7 @@ class DateRangeQuery(ApiQuery):
         from core.errors import InvalidInput
 
         if self.start_date and self.end_date and self.end_date < self.start_date:
-            raise InvalidInput(_("end_date must not be before start_date."), details={"fields": ["end_date"]})
+            raise InvalidInput(_("end_date must not be before start_date."), fields=["end_date"], source="query")
         start = dt.datetime.combine(self.start_date, dt.time(0), tzinfo=zone) if self.start_date else None
         end = (
             dt.datetime.combine(self.end_date + dt.timedelta(days=1), dt.time(0), tzinfo=zone)

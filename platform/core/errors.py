@@ -39,7 +39,17 @@ class PermissionDenied(DomainError):
 
 
 class InvalidInput(DomainError):
-    """Input that passed the schema but cannot be used; ``details`` names the fields."""
+    """Input that passed the schema but cannot be used. ``details`` names the fields the way a schema
+    error does: ``{"fields": [...], "errors": [{"loc": [source, field], "msg", "type"}]}``."""
 
     code = "validation_error"
     status = 422
+
+    def __init__(self, message: Any = "", *, fields: list[str] | tuple[str, ...] = (), source: str = "body"):
+        super().__init__(
+            message,
+            details={
+                "fields": list(fields),
+                "errors": [{"loc": [source, name], "msg": str(message), "type": "value_error"} for name in fields],
+            },
+        )

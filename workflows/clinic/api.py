@@ -74,7 +74,7 @@ def _period(query: DateRangeQuery) -> reports.DateRange:
     if last is None:
         last = max(first, default.last)
     if last < first:
-        raise InvalidInput(_("end_date must not be before start_date."), details={"fields": ["end_date"]})
+        raise InvalidInput(_("end_date must not be before start_date."), fields=["end_date"], source="query")
     return reports.DateRange(first=first, last=last, zone=zone)
 
 
