@@ -30,7 +30,7 @@ from openpyxl import Workbook
 from pydantic import field_validator
 
 from accounts.models import PatientProfile, Role
-from booking.models import Appointment, Doctor
+from booking.models import Appointment, Doctor, money
 from core.apitypes import (
     ERRORS,
     ApiDate,
@@ -165,8 +165,12 @@ class VideoQuery(PeriodQuery):
     doctor_id: Id | None = Field(None, description="clinic admins: one doctor's visits")
 
 
+def _amount(value) -> str:
+    return str(money(value))  # two decimals whatever the database's sum returned
+
+
 def _money(amounts: dict) -> list[dict]:
-    return [{"currency": currency, "amount": str(amount)} for currency, amount in sorted(amounts.items())]
+    return [{"currency": currency, "amount": _amount(amount)} for currency, amount in sorted(amounts.items())]
 
 
 def _own_doctor(user) -> Doctor:
@@ -204,7 +208,7 @@ def payment_stats(request, query: Query[PeriodQuery]):
         "received": _money(revenue.received),
         "refunded": _money(revenue.refunded),
         "by_month": [
-            {"month": month.strftime("%Y-%m"), "currency": currency, "amount": str(amount)}
+            {"month": month.strftime("%Y-%m"), "currency": currency, "amount": _amount(amount)}
             for (month, currency), amount in sorted(revenue.by_month.items())
         ],
         "by_service": [
@@ -212,12 +216,17 @@ def payment_stats(request, query: Query[PeriodQuery]):
                 "service_id": key,
                 "name": revenue.service_labels.get(key, "") if key is not None else "",
                 "currency": currency,
-                "amount": str(amount),
+                "amount": _amount(amount),
             }
             for (key, currency), amount in sorted(revenue.by_service.items(), key=lambda item: -item[1])
         ],
         "by_doctor": [
-            {"doctor_id": key, "name": revenue.doctor_labels.get(key, ""), "currency": currency, "amount": str(amount)}
+            {
+                "doctor_id": key,
+                "name": revenue.doctor_labels.get(key, ""),
+                "currency": currency,
+                "amount": _amount(amount),
+            }
             for (key, currency), amount in sorted(revenue.by_doctor.items(), key=lambda item: -item[1])
         ],
         "payments": [
