@@ -10,7 +10,6 @@ form would.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from allauth.headless.contrib.ninja.security import JWTTokenAuth
@@ -19,12 +18,9 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import RawPostDataException
-from django.shortcuts import render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
-from ninja.openapi.docs import Swagger
 from ninja.security import SessionAuth
 from ninja.utils import check_csrf
 
@@ -78,32 +74,14 @@ class CsrfSessionAuth(SessionAuth):
         return user
 
 
-class MedbookSwagger(Swagger):
-    """Swagger UI from static files (no CDN) with two definitions to choose from: this API, and
-    allauth's headless API (login, token refresh, logout)."""
-
-    def render_page(self, request, api, **kwargs):
-        settings = {
-            **self.settings,
-            "layout": "StandaloneLayout",
-            "urls": [
-                {"url": self.get_openapi_url(api, kwargs), "name": "Medbook API"},
-                {"url": reverse("headless:openapi_json"), "name": "Accounts: login, refresh, logout (allauth)"},
-            ],
-            "urls.primaryName": "Medbook API",
-        }
-        context = {"swagger_settings": json.dumps(settings, indent=1), "api": api, "add_csrf": True}
-        return render(request, self.template, context)
-
-
 DESCRIPTION = """
 Clinic booking and telemedicine API.
 
 **Authentication.** Log in with allauth's headless API — `POST /_allauth/app/v1/auth/login`
 `{"email", "password"}` — and send `Authorization: Bearer <meta.access_token>`. Refresh with
 `POST /_allauth/app/v1/tokens/refresh`, log out with `DELETE /_allauth/app/v1/auth/session`. Those
-endpoints are documented in the second definition of this page (top right: *Accounts*), served at
-[/_allauth/openapi.json](/_allauth/openapi.json). Browsers may use their session instead; session
+endpoints are documented on [the accounts API page](/api/v1/docs/accounts) (allauth's headless
+specification, [/_allauth/openapi.json](/_allauth/openapi.json)). Browsers may use their session instead; session
 writes need the `X-CSRFToken` header.
 
 **Errors** always have the shape `{"error": {"code", "message", "details"}}`; 422 lists the
@@ -122,7 +100,6 @@ api = NinjaAPI(
     urls_namespace="api",
     auth=[BearerAuth(), CsrfSessionAuth()],
     throttle=[UserRateThrottle()],
-    docs=MedbookSwagger(),
 )
 
 

@@ -1,4 +1,9 @@
+import json
+from types import SimpleNamespace
+
 from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.cache import never_cache
@@ -43,3 +48,15 @@ def csrf_failure(request, reason=""):
             message=_("CSRF check failed: send the X-CSRFToken header with a session, or use a bearer token."),
         )
     return django_csrf_failure(request, reason=reason)
+
+
+def api_accounts_docs(request):
+    """Swagger UI (the same static files as /api/v1/docs, no CDN) for allauth's headless API: login,
+    token refresh, logout. Linked from the API's description."""
+    settings = {"url": reverse("headless:openapi_json"), "layout": "BaseLayout", "deepLinking": True}
+    context = {
+        "swagger_settings": json.dumps(settings),
+        "api": SimpleNamespace(title=_("Medbook accounts API (allauth headless)")),
+        "add_csrf": False,
+    }
+    return render(request, "ninja/swagger.html", context)
