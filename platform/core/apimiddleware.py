@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.net import client_ip
 from core.ratelimit import hit, too_many_requests, window_seconds
@@ -14,13 +15,13 @@ from core.views import api_error
 API_PREFIX = "/api/"
 
 _CODES = {
-    400: ("bad_request", "Bad request."),
-    401: ("not_authenticated", "Authentication required."),
-    403: ("forbidden", "You may not do this."),
-    404: ("not_found", "Not found."),
-    405: ("method_not_allowed", "This method is not allowed here."),
-    413: ("request_too_large", "The request body is too large."),
-    500: ("server_error", "Something went wrong on our side."),
+    400: ("bad_request", gettext_noop("Bad request.")),
+    401: ("not_authenticated", gettext_noop("Authentication required.")),
+    403: ("forbidden", gettext_noop("You may not do this.")),
+    404: ("not_found", gettext_noop("Not found.")),
+    405: ("method_not_allowed", gettext_noop("This method is not allowed here.")),
+    413: ("request_too_large", gettext_noop("The request body is too large.")),
+    500: ("server_error", gettext_noop("Something went wrong on our side.")),
 }
 
 
@@ -42,7 +43,9 @@ class ApiEdgeMiddleware:
         return response
 
     def _as_json(self, response):
-        code, message = _CODES.get(response.status_code, (f"http_{response.status_code}", "Request failed."))
+        code, message = _CODES.get(
+            response.status_code, (f"http_{response.status_code}", gettext_noop("Request failed."))
+        )
         replacement = api_error(status=response.status_code, code=code, message=_(message))
         for header in ("Allow", "Retry-After", "WWW-Authenticate"):
             if header in response:

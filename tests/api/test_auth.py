@@ -104,3 +104,44 @@ def test_django_csrf_failures_under_api_answer_json(rf):
     response = csrf_failure(rf.post("/api/v1/anything"), reason="CSRF cookie not set.")
     assert response.status_code == 403 and response["Content-Type"] == "application/json"
     assert csrf_failure(rf.post("/accounts/login/"), reason="x")["Content-Type"].startswith("text/html")
+
+
+def test_the_documented_login_refresh_and_logout_work_for_an_app(patient_dao):
+    import json
+
+    from django.test import Client
+
+    from tests.factories import PASSWORD
+
+    app = Client(enforce_csrf_checks=True)
+    meta = app.post(
+        "/_allauth/app/v1/auth/login",
+        json.dumps({"email": patient_dao.email, "password": PASSWORD}),
+        content_type="application/json",
+    ).json()["meta"]
+    refreshed = app.post(
+        "/_allauth/app/v1/tokens/refresh",
+        json.dumps({"refresh_token": meta["refresh_token"]}),
+        content_type="application/json",
+    )
+    assert refreshed.status_code == 200
+    token = refreshed.json()["data"]["access_token"]
+    refresh = refreshed.json()["data"].get("refresh_token", meta["refresh_token"])  # rotated, or the same
+    assert app.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    # allauth answers a successful logout with 401 "not authenticated"
+    assert app.delete("/_allauth/app/v1/auth/session", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    again = app.post(
+        "/_allauth/app/v1/tokens/refresh",
+        json.dumps({"refresh_token": refresh}),
+        content_type="application/json",
+    )
+    assert again.status_code == 400  # the session and its refresh token are gone
+
+
+def test_error_messages_speak_the_callers_language(db):
+    from django.test import Client
+
+    response = Client(headers={"Accept-Language": "vi"}).get("/api/v1/me")
+    assert response.json()["error"] == {"code": "not_authenticated", "message": "Cần đăng nhập.", "details": {}}
+    response = Client(headers={"Accept-Language": "vi"}).get("/api/v1/nowhere")
+    assert response.json()["error"]["message"] == "Không tìm thấy."
