@@ -5,9 +5,11 @@ local memory otherwise). Each window is one key incremented atomically; the firs
 window creates the key with the window's lifetime, so nothing needs cleaning up.
 
 - per IP (``API_RATE_LIMIT_PER_IP``): every request under ``/api/``, before authentication, so that
-  guessing tokens is limited too. The IP comes from ``core.net.client_ip`` (``TRUSTED_PROXY_COUNT``).
+  guessing tokens is limited too (``core.apimiddleware.ApiEdgeMiddleware``). The IP comes from
+  ``core.net.client_ip`` (``TRUSTED_PROXY_COUNT``).
 - per user (``API_RATE_LIMIT_PER_USER``): every authenticated request, after authentication (the
-  user is known only then), whichever IP it comes from.
+  user is known only then), whichever IP it comes from (``UserRateThrottle``, a django-ninja
+  throttle set on the API object).
 
 Both count requests in ``API_RATE_LIMIT_WINDOW`` seconds; 0 switches a limit off. Over the limit the
 answer is 429 with ``Retry-After`` (seconds until the window ends) in the API's error shape. When the
