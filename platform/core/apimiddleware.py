@@ -5,6 +5,7 @@ an HTML error page from Django) — never HTML."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -36,7 +37,9 @@ class ApiEdgeMiddleware:
             "ip", client_ip(request), limit=int(getattr(settings, "API_RATE_LIMIT_PER_IP", 0)), window=window_seconds()
         )
         if not verdict.allowed:
-            return too_many_requests(verdict.retry_after)
+            # answered before LocaleMiddleware runs: pick the caller's language here
+            with translation.override(translation.get_language_from_request(request)):
+                return too_many_requests(verdict.retry_after)
         response = self.get_response(request)
         if response.status_code >= 400 and not response.get("Content-Type", "").startswith("application/json"):
             return self._as_json(response)

@@ -29,6 +29,8 @@ def test_an_ip_over_its_limit_gets_429_even_before_authenticating(db):
     assert_limited(client.get("/api/v1/doctors"))
     # another address has its own budget
     assert Client(REMOTE_ADDR="203.0.113.8").get("/api/v1/doctors").status_code == 200
+    vietnamese = client.get("/api/v1/doctors", headers={"Accept-Language": "vi"}).json()["error"]["message"]
+    assert vietnamese.startswith("Quá nhiều yêu cầu")
     # pages outside the API are not counted
     assert client.get("/healthz").status_code in {200, 503}
 
