@@ -7,7 +7,8 @@ black-box suite can drive gunicorn over HTTP with the same code — it only need
   and to discover real ids,
 - ``call(case, headers) -> response``: how a generated case reaches the server,
 
-and accounts that exist: the demo accounts of ``manage.py seed_demo`` (``DEMO_ACCOUNTS``). Configure
+and data: ``manage.py seed_demo`` (its demo accounts are ``DEMO_ACCOUNTS``; ids of real appointments,
+schedules and payments are found through the API by ``discover_ids``). Configure
 video (AGORA_APP_ID/AGORA_APP_CERTIFICATE) and Stripe's webhook secret on the server under test, and
 switch the rate limits off (API_RATE_LIMIT_PER_IP=0, API_RATE_LIMIT_PER_USER=0): otherwise their
 deliberate 503 and 429 answers are all the fuzzer sees of those operations.
