@@ -149,7 +149,7 @@ def book(request, doctor_id: int):
                 alternatives = list(Slot.objects.filter(pk__in=ids).order_by("start"))
             except InvalidInput as exc:
                 # each problem at its field (the booking service names them), the rest at the top
-                for field, problem in exc.details.get("fields", {}).items():
+                for field, problem in exc.field_errors.items():
                     form.add_error(field if field in form.fields else None, problem)
             except DomainError as exc:
                 form.add_error(None, str(exc))

@@ -1,99 +1,243 @@
 """Appointment endpoints (paths from seeds 000 and 001) under /api/v1.
 
 Appointments are addressed by their unguessable ``public_id``; someone else's answers 404. Views
-parse input, call a service, render the result: the rules live in booking.services.appointments.
+parse input, call a service, render the result: the rules live in ``booking.services``.
+
+Both the seeds' literal forms and Medbook's richer ones are accepted: ``POST /appointments
+{doctorId, scheduleId}`` books with the patient's profile details; ``PATCH .../{id} {status}`` and
+``{action}`` both move an appointment; ``confirm-follow-up`` takes ``finalDate``/``finalTime`` or a
+``scheduleId``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from booking import services as svc
-from booking.models import Appointment, AppointmentType, IdempotencyRecord, Slot
+from booking.models import Appointment, AppointmentStatus, AppointmentType, IdempotencyRecord, Slot
 from booking.selectors.appointments import appointment_stats, appointments_for_user
-from core.errors import DomainError, NotFound, PermissionDenied
+from booking.slotting import resolve_local
+from core.apitypes import (
+    ERRORS,
+    ApiDate,
+    ApiQuery,
+    ApiSchema,
+    DateRangeQuery,
+    ErrorOut,
+    Id,
+    LocalTime,
+    OutSchema,
+    PageOut,
+    Pagination,
+    paginate,
+)
+from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 
-router = Router(tags=["appointments"])
+router = Router(tags=["appointments"], by_alias=True)
 
 
 # --- schemas --------------------------------------------------------------------------------------
 
 
-class BookIn(Schema):
-    doctor_id: int = Field(..., alias="doctorId")
-    schedule_id: int = Field(..., alias="scheduleId", description="the slot to book")
-    appointment_type_id: int | None = Field(None, alias="appointmentTypeId")
-    patient_id: int | None = Field(None, alias="patientId", description="staff booking on behalf of a patient")
-    first_name: str = Field(..., alias="firstName", max_length=150)
-    last_name: str = Field(..., alias="lastName", max_length=150)
-    phone: str = Field(..., max_length=32)
-    email: str = Field(..., max_length=254)
-    national_id: str = Field("", alias="nationalId", max_length=32)
+class BookIn(ApiSchema):
+    """Seed 000's ``{doctorId, scheduleId}`` is enough for a patient: missing contact details come from
+    the patient's profile (a detail missing there too is a 422 naming it)."""
+
+    doctor_id: Id
+    schedule_id: Id = Field(..., description="the slot to book")
+    appointment_type_id: Id | None = None
+    patient_id: Id | None = Field(None, description="staff booking on behalf of a patient")
+    first_name: str | None = Field(None, max_length=150)
+    last_name: str | None = Field(None, max_length=150)
+    phone: str | None = Field(None, max_length=32)
+    email: str | None = Field(None, max_length=254)
+    national_id: str | None = Field(None, max_length=32)
     reason: str = Field("", max_length=2000)
 
 
-class ReasonIn(Schema):
+class ReasonIn(ApiSchema):
     reason: str = Field("", max_length=1000)
 
 
-class RescheduleIn(Schema):
-    schedule_id: int = Field(..., alias="scheduleId")
+class RescheduleIn(ApiSchema):
+    schedule_id: Id
 
 
-class PayIn(Schema):
-    gateway: str = "sandbox"
-    success_url: str = Field("", alias="successUrl")
-    cancel_url: str = Field("", alias="cancelUrl")
+class PayIn(ApiSchema):
+    gateway: str = Field("sandbox", max_length=16)
+    success_url: str = Field("", max_length=1000)
+    cancel_url: str = Field("", max_length=1000)
 
 
-class VoucherIn(Schema):
-    code: str = Field(..., max_length=40)
+class VoucherIn(ApiSchema):
+    code: str = Field(..., min_length=1, max_length=40)
 
 
-class DoctorActionIn(Schema):
-    action: Literal["confirm", "decline", "cancel", "complete", "no_show"]
+#: seed 000's statuses for PATCH; "done" is Medbook's "completed"
+SeedStatus = Literal["confirmed", "cancelled", "done", "completed", "no_show"]
+
+
+class DoctorUpdateIn(ApiSchema):
+    """Either seed 000's ``{"status": "confirmed" | "cancelled" | "done"}`` or ``{"action": ...}``."""
+
+    action: Literal["confirm", "decline", "cancel", "complete", "no_show"] | None = None
+    status: SeedStatus | None = None
     reason: str = Field("", max_length=1000)
 
 
-class AdminActionIn(Schema):
-    action: Literal["confirm", "cancel"]
+class AdminUpdateIn(ApiSchema):
+    """Admin override: ``{"status": "confirmed" | "cancelled" | "done"}`` or ``{"action": ...}``."""
+
+    action: Literal["confirm", "cancel", "complete"] | None = None
+    status: SeedStatus | None = None
     reason: str = Field("", max_length=1000)
 
 
-class SuggestFollowUpIn(Schema):
-    patient_id: int = Field(..., alias="patientId")
-    suggested_date: date = Field(..., alias="suggestedDate")
-    suggested_time: time | None = Field(None, alias="suggestedTime")
-    appointment_type_id: int | None = Field(None, alias="appointmentTypeId")
+class SuggestFollowUpIn(ApiSchema):
+    patient_id: Id
+    suggested_date: ApiDate
+    suggested_time: LocalTime | None = None
+    appointment_type: Id | Annotated[str, Field(min_length=1, max_length=120)] | None = Field(
+        None, description="the visit type by id, or by code (its kind, e.g. follow_up, or its name)"
+    )
+    appointment_type_id: Id | None = None
     notes: str = Field("", max_length=2000)
-    parent_id: UUID | None = Field(None, alias="parentId")
+    parent_id: UUID | None = None
 
 
-class ConfirmFollowUpIn(Schema):
-    schedule_id: int | None = Field(None, alias="scheduleId")
-    final_date: date | None = Field(None, alias="finalDate")
-    final_time: time | None = Field(None, alias="finalTime")
+class ConfirmFollowUpIn(ApiSchema):
+    """Seed 001's ``{finalDate, finalTime}`` (a free slot of the doctor starting then, in the doctor's
+    zone) or ``{scheduleId}``."""
+
+    schedule_id: Id | None = None
+    final_date: ApiDate | None = None
+    final_time: LocalTime | None = None
+
+
+class DoctorRef(OutSchema):
+    id: int
+    name: str
+
+
+class AppointmentOut(OutSchema):
+    """Seed 000 fields (``id, patientId, doctorId, scheduleId, status, createdAt, updatedAt``), seed 001
+    fields (``isFollowUpSuggestion, suggestedFollowUpDate, suggestedFollowUpTime, followUpDiscount``)
+    and Medbook's own. ``start``/``end`` are UTC; ``appointmentDate``/``startTime``/``endTime`` and
+    ``startLocal`` are in the doctor's zone (``timeZone``)."""
+
+    id: str = Field(..., description="public id (UUID)")
+    number: int
+    status: str
+    status_label: str
+    doctor_id: int
+    doctor: DoctorRef
+    patient_id: int
+    schedule_id: int | None = Field(..., description="the booked slot")
+    appointment_type_id: int | None
+    mode: str
+    start: str | None
+    end: str | None
+    start_local: str | None
+    appointment_date: str | None
+    start_time: str | None
+    end_time: str | None
+    time_zone: str
+    first_name: str
+    last_name: str
+    phone: str
+    email: str
+    national_id: str
+    reason: str
+    price: str
+    discount: str
+    amount_due: str
+    currency: str
+    hold_expires_at: str | None
+    cancelled_by: str | None
+    cancellation_reason: str | None
+    cancelled_late: bool
+    is_follow_up_suggestion: bool
+    suggested_date: str | None
+    suggested_time: str | None
+    suggested_follow_up_date: str | None
+    suggested_follow_up_time: str | None
+    follow_up_discount: float = Field(..., description="percent off for a follow-up (seed 001: 5)")
+    follow_up_discount_percent: str
+    follow_up_notes: str
+    created_at: str
+    updated_at: str
+
+
+class AppointmentPage(PageOut):
+    items: list[AppointmentOut]
+
+
+class PaymentStartOut(OutSchema):
+    payment_id: int
+    gateway: str
+    amount: str
+    currency: str
+    status: str
+    checkout_url: str | None
+
+
+class VoucherOut(Schema):
+    """Seed 001: the voucher answer is wrapped."""
+
+    success: bool
+    data: AppointmentOut
+    message: str
+
+
+class StatsOut(Schema):
+    """Appointment counts by status (snake_case, as first published)."""
+
+    total: int
+    by_status: dict[str, int]
+
+
+class AppointmentFilters(DateRangeQuery):
+    """Filters shared by the appointment lists. Dates are the visit's local days (clinic zone)."""
+
+    status: AppointmentStatus | None = None
+    doctor_id: Id | None = None
+    patient_id: Id | None = None
+
+
+class DoctorListQuery(ApiQuery):
+    date_from: ApiDate | None = Field(None, description="older name of start_date")
+    date_to: ApiDate | None = Field(None, description="older name of end_date")
+
+
+class StatsQuery(DateRangeQuery):
+    date_from: ApiDate | None = Field(None, description="older name of start_date")
+    date_to: ApiDate | None = Field(None, description="older name of end_date")
+    doctor_id: Id | None = None
 
 
 def appointment_out(appointment: Appointment) -> dict:
     zone = appointment.doctor.zone
     local = timezone.localtime(appointment.starts_at, zone) if appointment.starts_at else None
+    local_end = timezone.localtime(appointment.ends_at, zone) if appointment.ends_at else None
+    suggested_date = appointment.suggested_date.isoformat() if appointment.suggested_date else None
+    suggested_time = appointment.suggested_time.strftime("%H:%M") if appointment.suggested_time else None
     return {
         "id": str(appointment.public_id),
         "number": appointment.pk,
         "status": appointment.status,
         "statusLabel": str(appointment.get_status_display()),
+        "doctorId": appointment.doctor_id,
         "doctor": {"id": appointment.doctor_id, "name": str(appointment.doctor)},
         "patientId": appointment.patient_id,
         "scheduleId": appointment.slot_id,
@@ -102,6 +246,9 @@ def appointment_out(appointment: Appointment) -> dict:
         "start": appointment.starts_at.isoformat() if appointment.starts_at else None,
         "end": appointment.ends_at.isoformat() if appointment.ends_at else None,
         "startLocal": local.isoformat() if local else None,
+        "appointmentDate": local.date().isoformat() if local else None,
+        "startTime": local.strftime("%H:%M") if local else None,
+        "endTime": local_end.strftime("%H:%M") if local_end else None,
         "timeZone": appointment.doctor.time_zone,
         "firstName": appointment.first_name,
         "lastName": appointment.last_name,
@@ -118,8 +265,11 @@ def appointment_out(appointment: Appointment) -> dict:
         "cancellationReason": appointment.cancellation_reason or None,
         "cancelledLate": appointment.cancelled_late,
         "isFollowUpSuggestion": appointment.is_follow_up_suggestion,
-        "suggestedDate": appointment.suggested_date.isoformat() if appointment.suggested_date else None,
-        "suggestedTime": appointment.suggested_time.strftime("%H:%M") if appointment.suggested_time else None,
+        "suggestedDate": suggested_date,
+        "suggestedTime": suggested_time,
+        "suggestedFollowUpDate": suggested_date,
+        "suggestedFollowUpTime": suggested_time,
+        "followUpDiscount": float(appointment.follow_up_discount_percent),
         "followUpDiscountPercent": str(appointment.follow_up_discount_percent),
         "followUpNotes": appointment.follow_up_notes,
         "createdAt": appointment.created_at.isoformat(),
@@ -139,14 +289,59 @@ def _require_role(request, *roles: str) -> None:
         raise PermissionDenied(_("Your account cannot do this."))
 
 
+def _filtered(qs, filters: AppointmentFilters):
+    start, end = filters.bounds(timezone.get_current_timezone())
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.doctor_id:
+        qs = qs.filter(doctor_id=filters.doctor_id)
+    if filters.patient_id:
+        qs = qs.filter(patient_id=filters.patient_id)
+    if start is not None:
+        qs = qs.filter(starts_at__gte=start)
+    if end is not None:
+        qs = qs.filter(starts_at__lt=end)
+    return qs
+
+
+#: the booking details of BookIn, with their names in the API
+DETAIL_FIELDS = {"first_name": "firstName", "last_name": "lastName", "phone": "phone", "email": "email"}
+
+
+def _booking_details(payload: BookIn, patient) -> svc.BookingDetails:
+    """The details given in the request, the rest from the patient's profile; a required one missing
+    from both is a 422 naming it."""
+    profile = svc.BookingDetails.from_patient(patient, reason=payload.reason)
+    values = {}
+    for name in (*DETAIL_FIELDS, "national_id"):
+        given = getattr(payload, name)
+        values[name] = given if given is not None and given.strip() else getattr(profile, name)
+    details = svc.BookingDetails(**values, reason=payload.reason)
+    try:
+        return details.cleaned()
+    except InvalidInput as exc:
+        # the service names its own fields; answer with the API's names
+        api_name = {**DETAIL_FIELDS, "national_id": "nationalId"}
+        problems = {api_name.get(name, name): problem for name, problem in exc.field_errors.items()}
+        missing = [api_name.get(name, name) for name in exc.details.get("missing", [])]
+        message = exc.message
+        if missing and len(missing) == len(problems):
+            message = _("Please fill in: %(fields)s (not in the request, nor in the patient's profile).") % {
+                "fields": ", ".join(missing)
+            }
+        raise InvalidInput(message, fields=problems, code=exc.code, extra={"missing": missing}) from None
+
+
 def idempotent(request, scope: str, handler):
     """Run ``handler`` once per ``Idempotency-Key``: a retry with the same key and body gets the first
     answer (success or domain error) again; the same key with another body is refused."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
         return handler()
-    if len(key) > 255:
-        raise DomainError(_("Idempotency-Key is too long."), code="idempotency_key_invalid")
+    if len(key) > 255 or not key.isprintable():
+        raise DomainError(
+            _("Idempotency-Key must be at most 255 printable characters."), code="idempotency_key_invalid"
+        )
     fingerprint = hashlib.sha256(request.body or b"").hexdigest()
     user = request.auth
 
@@ -180,13 +375,34 @@ def idempotent(request, scope: str, handler):
     return status, body
 
 
+def _appointment_type(*, by_id: int | None = None, code: int | str | None = None) -> AppointmentType | None:
+    """A visit type by id, or by code: a number is an id, a word its kind (``follow_up``) or name."""
+    if code is not None and (isinstance(code, int) or code.strip().isdigit()):
+        by_id = int(code)
+    if by_id is not None:
+        return get_object_or_404(AppointmentType, pk=by_id, is_active=True)
+    if code is None:
+        return None
+    kind = (
+        AppointmentType.objects.filter(is_active=True)
+        .filter(Q(kind=code.strip()) | Q(name__iexact=code.strip()))
+        .order_by("name", "pk")
+        .first()
+    )
+    if kind is None:
+        raise NotFound(_("No such visit type."))
+    return kind
+
+
 # --- patient endpoints ----------------------------------------------------------------------------
 
 
 @router.post(
     "/appointments",
     summary="Book a slot (holds it until payment)",
-    response={201: dict, 409: dict, 400: dict, 403: dict, 404: dict, 422: dict},
+    description="Seed 000: `{doctorId, scheduleId}` books with the patient's profile details. Staff book for "
+    "a patient with `patientId`. Honours `Idempotency-Key`.",
+    response={201: AppointmentOut, **ERRORS},
 )
 def book(request, payload: BookIn):
     user = request.auth
@@ -196,80 +412,59 @@ def book(request, payload: BookIn):
             patient = user
         elif user.role in {"staff", "admin"} and payload.patient_id:
             patient = get_object_or_404(
-                get_user_model().objects.filter(role="patient", is_active=True), pk=payload.patient_id
+                get_user_model().objects.filter(role="patient", is_active=True).select_related("patient_profile"),
+                pk=payload.patient_id,
             )
         else:
             raise PermissionDenied(_("Only patients (or staff on their behalf) can book."))
         slot = Slot.objects.filter(pk=payload.schedule_id, doctor_id=payload.doctor_id).first()
         if slot is None:
             raise NotFound(_("This time slot does not exist."))
-        kind = None
-        if payload.appointment_type_id:
-            kind = get_object_or_404(AppointmentType, pk=payload.appointment_type_id, is_active=True)
+        kind = _appointment_type(by_id=payload.appointment_type_id)
         appointment = svc.appointment_book(
-            slot=slot,
-            patient=patient,
-            actor=user,
-            appointment_type=kind,
-            details=svc.BookingDetails(
-                first_name=payload.first_name,
-                last_name=payload.last_name,
-                phone=payload.phone,
-                email=payload.email,
-                national_id=payload.national_id,
-                reason=payload.reason,
-            ),
+            slot=slot, patient=patient, actor=user, appointment_type=kind, details=_booking_details(payload, patient)
         )
         return 201, appointment_out(appointment)
 
     return Status(*idempotent(request, "appointments.book", handler))
 
 
-@router.get("/appointments", summary="My appointments")
-def my_appointments(request, status: str | None = None):
+@router.get("/appointments", summary="My appointments", response={200: AppointmentPage, **ERRORS})
+def my_appointments(request, filters: Query[AppointmentFilters], page: Query[Pagination]):
+    qs = appointments_for_user(user=request.auth).filter(patient=request.auth)
+    return paginate(_filtered(qs, filters).order_by("-starts_at", "-id"), page, appointment_out)
+
+
+@router.get(
+    "/appointments/all", summary="All appointments (staff and admins)", response={200: AppointmentPage, **ERRORS}
+)
+def all_appointments(request, filters: Query[AppointmentFilters], page: Query[Pagination]):
+    _require_role(request, "staff", "admin")
     qs = appointments_for_user(user=request.auth)
-    if request.auth.role != "patient":
-        qs = qs.filter(patient=request.auth)
-    if status:
-        qs = qs.filter(status=status)
-    return {"results": [appointment_out(a) for a in qs.order_by("-starts_at", "-id")[:200]]}
+    return paginate(_filtered(qs, filters).order_by("-starts_at", "-id"), page, appointment_out)
 
 
-@router.get("/appointments/all", summary="All appointments (staff and admins)")
-def all_appointments(
-    request, status: str | None = None, doctor_id: int | None = None, page: int = 1, page_size: int = 50
-):
+@router.get(
+    "/stats/appointments",
+    summary="Appointment counts by status (staff and admins)",
+    description="Visits starting between `start_date` and `end_date` (local days, inclusive).",
+    response={200: StatsOut, **ERRORS},
+)
+def stats(request, query: Query[StatsQuery]):
     _require_role(request, "staff", "admin")
-    qs = appointments_for_user(user=request.auth).order_by("-starts_at", "-id")
-    if status:
-        qs = qs.filter(status=status)
-    if doctor_id:
-        qs = qs.filter(doctor_id=doctor_id)
-    page_size = max(1, min(page_size, 200))
-    offset = (max(page, 1) - 1) * page_size
-    rows = list(qs[offset : offset + page_size + 1])
-    return {
-        "results": [appointment_out(a) for a in rows[:page_size]],
-        "page": page,
-        "hasNext": len(rows) > page_size,
-    }
+    period = DateRangeQuery(start_date=query.start_date or query.date_from, end_date=query.end_date or query.date_to)
+    start, end = period.bounds(timezone.get_current_timezone())
+    return appointment_stats(start=start, end=end, doctor=query.doctor_id)
 
 
-@router.get("/stats/appointments", summary="Appointment counts by status")
-def stats(request, date_from: date | None = None, date_to: date | None = None, doctor_id: int | None = None):
-    _require_role(request, "staff", "admin")
-    zone = timezone.get_current_timezone()
-    start = datetime.combine(date_from, time.min, tzinfo=zone) if date_from else None
-    end = datetime.combine(date_to, time.max, tzinfo=zone) if date_to else None
-    return appointment_stats(start=start, end=end, doctor=doctor_id)
-
-
-@router.get("/appointments/{uuid:public_id}", summary="One appointment")
+@router.get("/appointments/{uuid:public_id}", summary="One appointment", response={200: AppointmentOut, **ERRORS})
 def get_appointment(request, public_id: UUID):
     return appointment_out(_visible(request, public_id))
 
 
-@router.post("/appointments/{uuid:public_id}/cancel", summary="Cancel (policy applies)")
+@router.post(
+    "/appointments/{uuid:public_id}/cancel", summary="Cancel (policy applies)", response={200: AppointmentOut, **ERRORS}
+)
 def cancel(request, public_id: UUID, payload: ReasonIn):
     appointment = svc.appointment_cancel(
         appointment=_visible(request, public_id), actor=request.auth, reason=payload.reason
@@ -277,7 +472,11 @@ def cancel(request, public_id: UUID, payload: ReasonIn):
     return appointment_out(appointment)
 
 
-@router.post("/appointments/{uuid:public_id}/reschedule", summary="Move to another free slot")
+@router.post(
+    "/appointments/{uuid:public_id}/reschedule",
+    summary="Move to another free slot",
+    response={200: AppointmentOut, **ERRORS},
+)
 def reschedule(request, public_id: UUID, payload: RescheduleIn):
     appointment = _visible(request, public_id)
     slot = Slot.objects.filter(pk=payload.schedule_id).first()
@@ -289,7 +488,8 @@ def reschedule(request, public_id: UUID, payload: RescheduleIn):
 @router.post(
     "/appointments/{uuid:public_id}/pay",
     summary="Start paying (returns the checkout URL)",
-    response={200: dict, 201: dict, 400: dict, 404: dict, 409: dict, 502: dict, 503: dict},
+    description="Honours `Idempotency-Key`.",
+    response={201: PaymentStartOut, 502: ErrorOut, 503: ErrorOut, **ERRORS},
 )
 def pay(request, public_id: UUID, payload: PayIn):
     appointment = _visible(request, public_id)
@@ -314,18 +514,27 @@ def pay(request, public_id: UUID, payload: PayIn):
     return Status(*idempotent(request, f"appointments.pay.{appointment.pk}", handler))
 
 
-@router.post("/appointments/{uuid:public_id}/voucher", summary="Apply a voucher before paying")
+@router.post(
+    "/appointments/{uuid:public_id}/voucher",
+    summary="Apply a voucher before paying",
+    description="Seed 001: the answer is wrapped as `{success, data, message}`.",
+    response={200: VoucherOut, **ERRORS},
+)
 def apply_voucher(request, public_id: UUID, payload: VoucherIn):
     appointment = svc.appointment_apply_voucher(
         appointment=_visible(request, public_id), code=payload.code, actor=request.auth
     )
-    return appointment_out(appointment)
+    return {"success": True, "data": appointment_out(appointment), "message": _("The voucher was applied.")}
 
 
 # --- follow-ups (seed 001) ------------------------------------------------------------------------
 
 
-@router.post("/appointments/suggest-follow-up", summary="Doctor suggests a follow-up visit", response={201: dict})
+@router.post(
+    "/appointments/suggest-follow-up",
+    summary="Doctor suggests a follow-up visit",
+    response={201: AppointmentOut, **ERRORS},
+)
 def suggest_follow_up(request, payload: SuggestFollowUpIn):
     _require_role(request, "doctor")
     patient = get_object_or_404(get_user_model().objects.filter(role="patient"), pk=payload.patient_id)
@@ -334,7 +543,7 @@ def suggest_follow_up(request, payload: SuggestFollowUpIn):
         parent = get_object_or_404(appointments_for_user(user=request.auth), public_id=payload.parent_id)
     elif not Appointment.objects.filter(doctor__user=request.auth, patient=patient).exists():
         raise NotFound(_("This patient has no appointment with you."))
-    kind = get_object_or_404(AppointmentType, pk=payload.appointment_type_id) if payload.appointment_type_id else None
+    kind = _appointment_type(by_id=payload.appointment_type_id, code=payload.appointment_type)
     appointment = svc.follow_up_suggest(
         doctor_user=request.auth,
         patient=patient,
@@ -348,7 +557,9 @@ def suggest_follow_up(request, payload: SuggestFollowUpIn):
 
 
 @router.post(
-    "/appointments/{uuid:public_id}/confirm-follow-up", summary="Patient accepts a follow-up and picks the slot"
+    "/appointments/{uuid:public_id}/confirm-follow-up",
+    summary="Patient accepts a follow-up and picks the slot",
+    response={200: AppointmentOut, **ERRORS},
 )
 def confirm_follow_up(request, public_id: UUID, payload: ConfirmFollowUpIn):
     appointment = _visible(request, public_id)
@@ -356,17 +567,24 @@ def confirm_follow_up(request, public_id: UUID, payload: ConfirmFollowUpIn):
     if payload.schedule_id:
         slot = slots.filter(pk=payload.schedule_id).first()
     elif payload.final_date and payload.final_time:
-        zone = appointment.doctor.zone
-        start = datetime.combine(payload.final_date, payload.final_time, tzinfo=zone)
+        start = resolve_local(payload.final_date, payload.final_time, appointment.doctor.zone)
         slot = slots.filter(start=start).first()
     else:
-        raise DomainError(_("Choose a time: scheduleId, or finalDate and finalTime."), code="slot_required")
+        raise InvalidInput(
+            _("Choose a time: scheduleId, or finalDate and finalTime."),
+            fields=["finalDate", "finalTime"],
+        )
     if slot is None:
-        raise NotFound(_("This time slot does not exist."))
+        raise NotFound(_("The doctor has no slot at that time."))
     return appointment_out(svc.follow_up_accept(appointment=appointment, slot=slot, actor=request.auth))
 
 
-@router.post("/appointments/{uuid:public_id}/reject-follow-up", summary="Patient rejects a follow-up")
+@router.post(
+    "/appointments/{uuid:public_id}/reject-follow-up",
+    summary="Patient rejects a follow-up",
+    description="Records `cancelledBy: patient` and the `cancellationReason`.",
+    response={200: AppointmentOut, **ERRORS},
+)
 def reject_follow_up(request, public_id: UUID, payload: ReasonIn):
     appointment = svc.follow_up_reject(
         appointment=_visible(request, public_id), actor=request.auth, reason=payload.reason
@@ -377,57 +595,78 @@ def reject_follow_up(request, public_id: UUID, payload: ReasonIn):
 # --- doctor and admin -----------------------------------------------------------------------------
 
 
-@router.get("/doctor/appointments", summary="The doctor's appointments")
-def doctor_appointments(request, status: str | None = None, date_from: date | None = None, date_to: date | None = None):
+@router.get("/doctor/appointments", summary="The doctor's appointments", response={200: AppointmentPage, **ERRORS})
+def doctor_appointments(
+    request, filters: Query[AppointmentFilters], legacy: Query[DoctorListQuery], page: Query[Pagination]
+):
     _require_role(request, "doctor")
-    qs = appointments_for_user(user=request.auth).order_by("starts_at", "id")
-    if status:
-        qs = qs.filter(status=status)
-    zone = request.auth.doctor.zone if hasattr(request.auth, "doctor") else timezone.get_current_timezone()
-    if date_from:
-        qs = qs.filter(starts_at__gte=datetime.combine(date_from, time.min, tzinfo=zone))
-    if date_to:
-        qs = qs.filter(starts_at__lte=datetime.combine(date_to, time.max, tzinfo=zone))
-    return {"results": [appointment_out(a) for a in qs[:500]]}
+    if legacy.date_from or legacy.date_to:
+        filters = filters.model_copy(
+            update={
+                "start_date": filters.start_date or legacy.date_from,
+                "end_date": filters.end_date or legacy.date_to,
+            }
+        )
+    qs = appointments_for_user(user=request.auth)
+    return paginate(_filtered(qs, filters).order_by("starts_at", "id"), page, appointment_out)
 
 
-@router.patch("/doctor/appointments/{uuid:public_id}", summary="Doctor: confirm, decline, cancel, complete, no-show")
-def doctor_update(request, public_id: UUID, payload: DoctorActionIn):
-    _require_role(request, "doctor")
-    appointment = _visible(request, public_id)
-    actor = request.auth
-    actions = {
-        "confirm": lambda: svc.appointment_confirm(appointment=appointment, actor=actor),
-        "decline": lambda: svc.appointment_decline(appointment=appointment, actor=actor, reason=payload.reason),
-        "cancel": lambda: svc.appointment_cancel(appointment=appointment, actor=actor, reason=payload.reason),
+def _move(appointment: Appointment, actor, *, action: str, reason: str, force: bool = False) -> Appointment:
+    services = {
+        "confirm": lambda: (
+            svc.appointment_force_confirm(appointment=appointment, actor=actor)
+            if force
+            else svc.appointment_confirm(appointment=appointment, actor=actor)
+        ),
+        "decline": lambda: svc.appointment_decline(appointment=appointment, actor=actor, reason=reason),
+        "cancel": lambda: svc.appointment_cancel(appointment=appointment, actor=actor, reason=reason, force=force),
         "complete": lambda: svc.appointment_complete(appointment=appointment, actor=actor),
         "no_show": lambda: svc.appointment_mark_no_show(appointment=appointment, actor=actor),
     }
-    return appointment_out(actions[payload.action]())
+    return services[action]()
 
 
-@router.patch("/appointments/{uuid:public_id}", summary="Admin: force confirm or cancel")
-def admin_update(request, public_id: UUID, payload: AdminActionIn):
-    _require_role(request, "admin")
+#: seed 000 status → the transition that reaches it
+STATUS_ACTIONS = {
+    "confirmed": "confirm",
+    "cancelled": "cancel",
+    "done": "complete",
+    "completed": "complete",
+    "no_show": "no_show",
+}
+
+
+def _requested_action(payload, allowed: set[str]) -> str:
+    if (payload.action is None) == (payload.status is None):
+        raise InvalidInput(_("Send either “status” or “action”."), fields=["status", "action"])
+    action = payload.action or STATUS_ACTIONS[payload.status]
+    if action not in allowed:
+        raise InvalidInput(_("This change is not possible here."), fields=["status"])
+    return action
+
+
+@router.patch(
+    "/doctor/appointments/{uuid:public_id}",
+    summary="Doctor: confirm, decline, cancel, complete, no-show",
+    description='Seed 000: `{"status": "confirmed" | "cancelled" | "done"}`; or `{"action": ...}`. '
+    "Cancelling and declining need a `reason` for the patient.",
+    response={200: AppointmentOut, **ERRORS},
+)
+def doctor_update(request, public_id: UUID, payload: DoctorUpdateIn):
+    _require_role(request, "doctor")
+    action = _requested_action(payload, {"confirm", "decline", "cancel", "complete", "no_show"})
     appointment = _visible(request, public_id)
-    if payload.action == "confirm":
-        appointment = svc.appointment_force_confirm(appointment=appointment, actor=request.auth)
-    else:
-        appointment = svc.appointment_cancel(
-            appointment=appointment, actor=request.auth, reason=payload.reason, force=True
-        )
-    return appointment_out(appointment)
+    return appointment_out(_move(appointment, request.auth, action=action, reason=payload.reason))
 
 
-# --- payment webhooks -----------------------------------------------------------------------------
-
-webhooks = Router(tags=["payments"], auth=None)
-
-
-@webhooks.post("/payments/webhooks/{gateway}", summary="Payment gateway callback (signature-verified)")
-def payment_webhook(request, gateway: str):
-    if gateway not in {"sandbox", "stripe"}:
-        raise NotFound(_("Unknown gateway."))
-    headers = dict(request.headers.items())
-    outcome = svc.payment_webhook_process(gateway=gateway, body=request.body, headers=headers)
-    return {"received": True, "outcome": outcome}
+@router.patch(
+    "/appointments/{uuid:public_id}",
+    summary="Admin: force confirm or cancel, or complete",
+    description='Seed 000: `{"status": "confirmed" | "cancelled" | "done"}`; or `{"action": ...}`.',
+    response={200: AppointmentOut, **ERRORS},
+)
+def admin_update(request, public_id: UUID, payload: AdminUpdateIn):
+    _require_role(request, "admin")
+    action = _requested_action(payload, {"confirm", "cancel", "complete"})
+    appointment = _visible(request, public_id)
+    return appointment_out(_move(appointment, request.auth, action=action, reason=payload.reason, force=True))

@@ -9,13 +9,12 @@ from the services as ``DomainError``s and leave through the API's one error form
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict
-from pydantic.alias_generators import to_camel
+from ninja import Field, Query, Router, Status
 
 from accounts.models import Role
 from booking.models import Availability, Doctor, Slot, SlotStatus
@@ -23,46 +22,56 @@ from booking.rules import bookable_doctors_q
 from booking.selectors import available_dates, doctor_search, free_slots
 from booking.services import availability_create, availability_delete, availability_update
 from booking.slotting import resolve_local
-from core.errors import DomainError, NotFound, PermissionDenied
+from core.apitypes import (
+    ERRORS,
+    MAX_DATE,
+    MIN_DATE,
+    ApiDate,
+    ApiQuery,
+    ApiSchema,
+    LocalTime,
+    OutSchema,
+    PageOut,
+    Pagination,
+    Text,
+    paginate,
+)
+from core.errors import InvalidInput, NotFound, PermissionDenied
 
-router = Router(tags=["scheduling"])
+router = Router(tags=["scheduling"], by_alias=True)
 
 #: the longest range of free slots one request may ask for
 MAX_FREE_SLOT_DAYS = 62
 
 
-class InvalidQuery(DomainError):
-    code = "validation_error"
-    status = 422
-
-
 # --- schemas -----------------------------------------------------------------------------------
 
 
-class CamelSchema(Schema):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+#: the visit lengths a schedule may be cut into
+SlotMinutes = Annotated[int, Field(ge=5, le=480, examples=[30])]
 
 
-class ErrorOut(Schema):
-    error: dict
+class ScheduleIn(ApiSchema):
+    """Seed 000 ``doctor_schedules``: a local date and wall-clock times in the doctor's zone."""
+
+    date: ApiDate
+    start_time: LocalTime
+    end_time: LocalTime
+    slot_minutes: SlotMinutes
 
 
-class ScheduleIn(CamelSchema):
-    date: dt.date
-    start_time: dt.time = Field(..., examples=["09:00"])
-    end_time: dt.time = Field(..., examples=["11:30"])
-    slot_minutes: int = Field(..., examples=[30])
-
-
-class ScheduleChangeIn(CamelSchema):
-    start_time: dt.time | None = None
-    end_time: dt.time | None = None
-    slot_minutes: int | None = None
+class ScheduleChangeIn(ApiSchema):
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
+    slot_minutes: SlotMinutes | None = None
     delete: bool = False
 
 
-class SlotOut(CamelSchema):
+class SlotOut(OutSchema):
+    """One bookable slot: the seed's ``schedule`` (``scheduleId`` when booking), with ``isBooked``."""
+
     id: int
+    doctor_id: int
     start: str
     end: str
     local_start: str
@@ -75,7 +84,10 @@ class SlotOut(CamelSchema):
     is_booked: bool
 
 
-class ScheduleOut(CamelSchema):
+class ScheduleOut(OutSchema):
+    """A block of availability and its slots; ``isBooked`` while any of its slots is booked (it cannot
+    be changed or deleted then)."""
+
     id: int
     doctor_id: int
     date: dt.date
@@ -85,22 +97,27 @@ class ScheduleOut(CamelSchema):
     time_zone: str
     starts_at: str
     ends_at: str
+    is_booked: bool
     slots: list[SlotOut]
 
 
-class SpecialtyOut(CamelSchema):
+class SchedulePage(PageOut):
+    items: list[ScheduleOut]
+
+
+class SpecialtyRef(OutSchema):
     id: int
     name: str
     slug: str
 
 
-class NextSlotOut(CamelSchema):
+class NextSlotOut(OutSchema):
     start: str
     local_start: str
     time_zone: str
 
 
-class DoctorOut(CamelSchema):
+class DoctorOut(OutSchema):
     id: int
     name: str
     title: str
@@ -111,19 +128,15 @@ class DoctorOut(CamelSchema):
     consultation_fee: str
     currency: str
     time_zone: str
-    specialties: list[SpecialtyOut]
+    specialties: list[SpecialtyRef]
     next_free_slot: NextSlotOut
 
 
-class DoctorPageOut(CamelSchema):
+class DoctorPage(PageOut):
     items: list[DoctorOut]
-    page: int
-    per_page: int
-    total: int
-    pages: int
 
 
-class FreeSlotsOut(CamelSchema):
+class FreeSlotsOut(OutSchema):
     doctor_id: int
     time_zone: str
     from_date: dt.date
@@ -131,30 +144,25 @@ class FreeSlotsOut(CamelSchema):
     slots: list[SlotOut]
 
 
-class AvailableDatesOut(CamelSchema):
+class AvailableDatesOut(OutSchema):
     doctor_id: int
     month: str
     time_zone: str
     dates: list[dt.date]
 
 
-class DateRangeQuery(Schema):
-    date_from: dt.date | None = Field(None, alias="from", description="first local date (inclusive)")
-    date_to: dt.date | None = Field(None, alias="to", description="last local date (inclusive)")
+class FromToQuery(ApiQuery):
+    date_from: ApiDate | None = Field(None, alias="from", description="first local date (inclusive)")
+    date_to: ApiDate | None = Field(None, alias="to", description="last local date (inclusive)")
 
 
-class DoctorSearchQuery(Schema):
-    q: str = Field("", max_length=100, description="words from the doctor's name or specialty")
-    specialty: str = Field("", max_length=120, description="specialty slug or id")
-    page: int = Field(1, ge=1)
-    per_page: int = Field(20, ge=1, le=100, alias="perPage")
+class DoctorSearchQuery(ApiQuery):
+    q: Text = Field("", max_length=100, description="words from the doctor's name or specialty")
+    specialty: Text = Field("", max_length=120, description="specialty slug or id")
 
 
-class MonthQuery(Schema):
-    month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2027-03"])
-
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+class MonthQuery(ApiQuery):
+    month: str | None = Field(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2027-03"])
 
 
 # --- presenting --------------------------------------------------------------------------------
@@ -170,6 +178,7 @@ def _slot_out(slot: Slot, zone, zone_name: str, now: dt.datetime) -> dict:
     status = SlotStatus.FREE if slot.is_free_at(now) and slot.status == SlotStatus.HELD else slot.status
     return {
         "id": slot.pk,
+        "doctor_id": slot.doctor_id,
         "start": iso_utc(slot.start),
         "end": iso_utc(slot.end),
         "local_start": local_start.isoformat(),
@@ -196,6 +205,7 @@ def _schedule_out(availability: Availability, slots: list[Slot], now: dt.datetim
         "time_zone": doctor.time_zone,
         "starts_at": iso_utc(availability.starts_at),
         "ends_at": iso_utc(availability.ends_at),
+        "is_booked": any(slot.status == SlotStatus.BOOKED for slot in slots),
         "slots": [_slot_out(slot, zone, doctor.time_zone, now) for slot in slots],
     }
 
@@ -268,17 +278,17 @@ def schedule_create(request, payload: ScheduleIn):
 
 @router.get(
     "/doctor/schedules",
-    response={200: list[ScheduleOut], **ERRORS},
+    response={200: SchedulePage, **ERRORS},
     by_alias=True,
     summary="The doctor's own availability with its slots (from today unless `from` is given)",
 )
-def schedule_list(request, period: Query[DateRangeQuery]):
+def schedule_list(request, period: Query[FromToQuery], page: Query[Pagination]):
     doctor = _own_doctor(request)
     now = timezone.now()
     date_from = period.date_from or now.astimezone(doctor.zone).date()
     date_to = period.date_to
     if date_to is not None and date_to < date_from:
-        raise InvalidQuery(_("“to” must not be before “from”."))
+        raise InvalidInput(_("“to” must not be before “from”."), fields=["to"], source="query")
     rows = (
         Availability.objects.filter(doctor=doctor, date__gte=date_from)
         .select_related("doctor")
@@ -287,7 +297,7 @@ def schedule_list(request, period: Query[DateRangeQuery]):
     )
     if date_to is not None:
         rows = rows.filter(date__lte=date_to)
-    return [_schedule_out(a, list(a.slots.all()), now) for a in rows]
+    return paginate(rows, page, lambda a: _schedule_out(a, list(a.slots.all()), now))
 
 
 @router.patch(
@@ -336,18 +346,17 @@ def _public_doctor(doctor_id: int) -> Doctor:
 @router.get(
     "/doctors",
     auth=None,
-    response={200: DoctorPageOut, **ERRORS},
+    response={200: DoctorPage, **ERRORS},
     by_alias=True,
     summary="Search doctors with upcoming free slots by name and specialty",
 )
-def doctors_search(request, search: Query[DoctorSearchQuery]):
-    result = doctor_search(q=search.q, specialty=search.specialty or None, page=search.page, per_page=search.per_page)
+def doctors_search(request, search: Query[DoctorSearchQuery], page: Query[Pagination]):
+    result = doctor_search(q=search.q, specialty=search.specialty or None, per_page=page.limit, offset=page.offset)
     return {
         "items": [_doctor_out(doctor) for doctor in result.doctors],
-        "page": result.page,
-        "per_page": result.per_page,
-        "total": result.total,
-        "pages": result.num_pages,
+        "count": result.total,
+        "limit": page.limit,
+        "offset": page.offset,
     }
 
 
@@ -358,16 +367,20 @@ def doctors_search(request, search: Query[DoctorSearchQuery]):
     by_alias=True,
     summary="A doctor's free slots between two local dates (inclusive; default: the next 14 days)",
 )
-def doctor_free_slots(request, doctor_id: int, period: Query[DateRangeQuery]):
+def doctor_free_slots(request, doctor_id: int, period: Query[FromToQuery]):
     doctor = _public_doctor(doctor_id)
     now = timezone.now()
     zone = doctor.zone
     date_from = period.date_from or now.astimezone(zone).date()
     date_to = period.date_to or date_from + dt.timedelta(days=13)
     if date_to < date_from:
-        raise InvalidQuery(_("“to” must not be before “from”."))
+        raise InvalidInput(_("“to” must not be before “from”."), fields=["to"], source="query")
     if (date_to - date_from).days + 1 > MAX_FREE_SLOT_DAYS:
-        raise InvalidQuery(_("Ask for at most %(days)d days of free slots at a time.") % {"days": MAX_FREE_SLOT_DAYS})
+        raise InvalidInput(
+            _("Ask for at most %(days)d days of free slots at a time.") % {"days": MAX_FREE_SLOT_DAYS},
+            fields=["to"],
+            source="query",
+        )
     start = resolve_local(date_from, dt.time(0), zone)
     end = resolve_local(date_to + dt.timedelta(days=1), dt.time(0), zone)
     slots = free_slots(doctor=doctor, start=start, end=end, now=now)
@@ -395,8 +408,8 @@ def doctor_available_dates(request, doctor_id: int, query: Query[MonthQuery]):
     else:
         today = now.astimezone(doctor.zone).date()
         year, month_number = today.year, today.month
-    if not 1 <= year <= 9998:
-        raise InvalidQuery(_("That month is out of range."))
+    if not MIN_DATE.year <= year <= MAX_DATE.year:
+        raise InvalidInput(_("That month is out of range."), fields=["month"], source="query")
     dates = available_dates(doctor=doctor, year=year, month=month_number, now=now)
     return {
         "doctor_id": doctor.pk,

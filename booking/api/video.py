@@ -13,9 +13,24 @@ from ninja import Router
 
 from booking.models import Appointment
 from booking.video import video_call_end, video_token_issue
+from core.apitypes import ERRORS, ErrorOut, OutSchema
 from core.errors import NotFound
 
-router = Router(tags=["video"])
+router = Router(tags=["video"], by_alias=True)
+
+
+class VideoTokenOut(OutSchema):
+    app_id: str
+    channel: str
+    uid: int
+    token: str
+    expires_at: str
+    role: str
+
+
+class VideoEndOut(OutSchema):
+    completed: bool
+    status: str
 
 
 def _appointment(public_id: UUID) -> Appointment:
@@ -35,7 +50,7 @@ def _appointment(public_id: UUID) -> Appointment:
         "409 video_not_open_yet / video_ended / video_not_available (details: opensAt, closesAt); "
         "503 video_not_configured."
     ),
-    response={200: dict, 404: dict, 409: dict, 503: dict},
+    response={200: VideoTokenOut, 503: ErrorOut, **ERRORS},
 )
 def video_token(request, public_id: UUID):
     credentials = video_token_issue(appointment=_appointment(public_id), user=request.auth)
@@ -45,7 +60,7 @@ def video_token(request, public_id: UUID):
 @router.post(
     "/appointments/{uuid:public_id}/video-end",
     summary="Leave the call; the doctor ending it completes the visit",
-    response={200: dict, 404: dict, 409: dict},
+    response={200: VideoEndOut, **ERRORS},
 )
 def video_end(request, public_id: UUID):
     appointment = _appointment(public_id)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from booking.models import Appointment, AppointmentStatus, Doctor, Slot
+from booking.models import Appointment, AppointmentStatus, Doctor, Payment, Slot
 from booking.rules import live_hold_q, visibility_q
 from booking.selectors.scheduling import free_slots
 
@@ -26,6 +26,17 @@ def appointments_for_user(*, user) -> QuerySet[Appointment]:
     qs = Appointment.objects.select_related("doctor__user", "patient", "appointment_type", "slot")
     visible = visibility_q(user=user)
     return qs.none() if visible is None else qs.filter(visible)
+
+
+def payments_for_user(*, user) -> QuerySet[Payment]:
+    """Payments ``user`` may see: a patient those of their own appointments, staff and admins all,
+    anyone else none (doctors do not handle money, as in the admin)."""
+    qs = Payment.objects.select_related("appointment__doctor__user").prefetch_related("refunds")
+    if user.role == "patient":
+        return qs.filter(appointment__patient=user)
+    if user.role in {"staff", "admin"}:
+        return qs
+    return qs.none()
 
 
 def patient_live_holds(*, patient, now: datetime) -> int:

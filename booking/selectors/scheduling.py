@@ -173,10 +173,12 @@ def doctor_search(
     now: dt.datetime | None = None,
     page: int = 1,
     per_page: int = 20,
+    offset: int | None = None,
     defaults: BookingDefaults | None = None,
 ) -> DoctorPage:
     """Active doctors with at least one upcoming free slot, matching ``q`` (name, title or specialty) and
-    ``specialty`` (slug or id), soonest available first, one page at a time. (Not by name: the two
+    ``specialty`` (slug or id), soonest available first, one page at a time (or ``per_page`` rows
+    after ``offset`` rows, for the API's limit/offset lists). (Not by name: the two
     databases sort Vietnamese letters such as "Đ" differently, and pages must be stable.)
 
     The next free slot is a subquery that applies each doctor's own notice and advance window, so the
@@ -212,7 +214,8 @@ def doctor_search(
         next_free_start__isnull=False
     )
     total = doctors.count()
-    offset = (page - 1) * per_page
+    if offset is None:
+        offset = (page - 1) * per_page
     rows = list(
         doctors.select_related("user")
         .prefetch_related(Prefetch("specialties", queryset=Specialty.objects.filter(is_active=True).order_by("name")))

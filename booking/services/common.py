@@ -134,8 +134,8 @@ class BookingDetails:
     def cleaned(self) -> BookingDetails:
         """The details as they are stored: stripped, the phone in E.164, the email checked.
 
-        Raises InvalidInput (422) whose ``details`` name each missing or wrong field: ``missing`` lists
-        the empty required fields, ``fields`` maps every problem field to its message.
+        Raises InvalidInput (422) naming each missing or wrong field (``field_errors``), with the empty
+        required ones also in ``details["missing"]``.
         """
         errors: dict[str, str] = {}
         limits = {"first_name": 150, "last_name": 150, "phone": 32, "email": 254, "national_id": 32, "reason": 2000}
@@ -169,7 +169,8 @@ class BookingDetails:
             raise InvalidInput(
                 _("Please check: %(fields)s.") % {"fields": ", ".join(str(labels[name]) for name in errors)},
                 code="details_missing" if set(errors) == set(missing) else "details_invalid",
-                details={"fields": errors, "missing": missing},
+                fields=errors,
+                extra={"missing": missing},
             )
         return replace(self, **values)
 

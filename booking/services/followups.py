@@ -94,7 +94,7 @@ def follow_up_suggest(
     if suggested_time is not None and suggested_time.tzinfo is not None:
         errors["suggested_time"] = _("Give the time as the doctor's local wall-clock time, without a UTC offset.")
     if errors:
-        raise InvalidInput(_("Please check the follow-up details."), details={"fields": errors})
+        raise InvalidInput(_("Please check the follow-up details."), fields=errors)
     if suggested_date < timezone.localtime(now, doctor.zone).date():
         raise PolicyViolation(_("Suggest a date in the future."))
     _raise_if(rules.appointment_type_refusal(appointment_type, follow_up=True))

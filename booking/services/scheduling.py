@@ -50,7 +50,7 @@ def _require_wall_clock(**times: dt.time) -> None:
         raise InvalidInput(
             _("Give times as the doctor's local wall-clock time, without a UTC offset."),
             code="time_has_offset",
-            details={"fields": {name: _("Remove the UTC offset.") for name in with_offset}},
+            fields={name: _("Remove the UTC offset.") for name in with_offset},
         )
 
 
@@ -650,9 +650,7 @@ def blocked_time_create(
         raise ValueError("blocked_time_create needs aware datetimes")  # a programming error, not input
     reason = (reason or "").strip()
     if "\x00" in reason:
-        raise InvalidInput(
-            _("This text contains a character that cannot be stored."), details={"fields": {"reason": "NUL"}}
-        )
+        raise InvalidInput(_("This text contains a character that cannot be stored."), fields=["reason"])
     if starts_at >= ends_at:
         raise SchedulingError(_("The blocked time must end after it starts."), code="start_not_before_end")
     if ends_at <= now:

@@ -113,3 +113,16 @@ def medical_record_update(*, user: User, actor: User, allergies: str, chronic_co
 def medical_record_viewed(*, profile: PatientProfile, actor: User, where: str) -> None:
     """Reading a medical record is itself an auditable event."""
     audit_log(actor=actor, action="accounts.medical_record.viewed", obj=profile, data={"where": where})
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, actor: User, **fields) -> User:
+    """Update a user's own name and preferences (``first_name``, ``last_name``, ``language``,
+    ``time_zone``). A patient's contact and identity data go through ``patient_profile_update``."""
+    changed = [name for name in ("first_name", "last_name", "language", "time_zone") if name in fields]
+    for name in changed:
+        setattr(user, name, fields[name])
+    if changed:
+        user.save(update_fields=changed)
+    audit_log(actor=actor, action="accounts.user.profile_updated", obj=user, data={"fields": sorted(changed)})
+    return user

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.apimiddleware.ApiEdgeMiddleware",  # /api/ only: per-IP limit, JSON for every error
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -291,7 +292,10 @@ MEDBOOK_REQUIRE_STAFF_MFA = envbool("MEDBOOK_REQUIRE_STAFF_MFA", False)
 # allauth headless: apps log in at /_allauth/app/v1/auth/login and use the JWT access token as a
 # bearer token for /api/v1/.
 HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"  # noqa: S105
-HEADLESS_SERVE_SPECIFICATION = False
+# allauth's own OpenAPI specification (login, refresh, logout) at /_allauth/openapi.json, linked from
+# /api/v1/docs; its HTML page would load Redoc from a CDN, so it is off.
+HEADLESS_SERVE_SPECIFICATION = True
+HEADLESS_SPECIFICATION_TEMPLATE_NAME = None
 HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = envint("JWT_ACCESS_TOKEN_EXPIRES_IN", 300, minimum=60)
 HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = envint("JWT_REFRESH_TOKEN_EXPIRES_IN", 86400, minimum=300)
 HEADLESS_JWT_PRIVATE_KEY = envstr("JWT_PRIVATE_KEY") or ""
@@ -310,6 +314,16 @@ HEADLESS_FRONTEND_URLS = {
     "account_reset_password_from_key": "/accounts/password/reset/key/{key}/",
     "account_signup": "/accounts/signup/",
 }
+
+# --- JSON API (/api/v1/) ----------------------------------------------------------------------
+# Requests allowed per window of API_RATE_LIMIT_WINDOW seconds, per client IP (every /api/ request,
+# before authentication) and per authenticated user; 0 switches a limit off. Counters live in the
+# cache: set REDIS_URL when several web processes run.
+API_RATE_LIMIT_WINDOW = envint("API_RATE_LIMIT_WINDOW", 60, minimum=1, maximum=3600)
+API_RATE_LIMIT_PER_IP = envint("API_RATE_LIMIT_PER_IP", 600, minimum=0)
+API_RATE_LIMIT_PER_USER = envint("API_RATE_LIMIT_PER_USER", 300, minimum=0)
+# A CSRF failure under /api/ answers in the API's JSON error shape; elsewhere Django's page.
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 
 # --- i18n and time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -9,7 +9,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 from accounts import views as account_views
 from cms import views as cms_views
 from config.api_v1 import api
-from core.views import api_not_found, healthz
+from core.views import api_accounts_docs, api_not_found, healthz
 
 # Database down: 503 with Retry-After (JSON under /api/); anything else: a plain 500 (core.unavailable).
 handler500 = "core.views.server_error"
@@ -25,6 +25,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("accounts/home/", account_views.accounts_home, name="accounts_home"),
     path("_allauth/", include("allauth.headless.urls")),
+    path("api/v1/docs/accounts", api_accounts_docs, name="api_accounts_docs"),
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),  # unknown API paths answer in the API's JSON error shape
     path("i18n/setlang/", account_views.set_language, name="set_language"),

@@ -39,7 +39,37 @@ class PermissionDenied(DomainError):
 
 
 class InvalidInput(DomainError):
-    """Input that cannot be stored or compared; ``details["fields"]`` maps each field to its problem."""
+    """Input that cannot be stored, compared or used. ``fields`` names the fields (a list, all with
+    ``message``) or maps each field to its own problem; ``details`` then looks like a schema error:
+    ``{"fields": [...], "errors": [{"loc": [source, field], "msg", "type"}]}`` plus any ``extra``."""
 
     code = "validation_error"
     status = 422
+
+    def __init__(
+        self,
+        message: Any = "",
+        *,
+        fields: dict[str, Any] | list[str] | tuple[str, ...] = (),
+        source: str = "body",
+        code: str | None = None,
+        extra: dict | None = None,
+    ):
+        problems = dict(fields) if isinstance(fields, dict) else dict.fromkeys(fields, message)
+        super().__init__(
+            message,
+            code=code,
+            details={
+                "fields": list(problems),
+                "errors": [
+                    {"loc": [source, name], "msg": str(problem), "type": "value_error"}
+                    for name, problem in problems.items()
+                ],
+                **(extra or {}),
+            },
+        )
+
+    @property
+    def field_errors(self) -> dict[str, str]:
+        """Each field's problem, for a form to show next to the field."""
+        return {error["loc"][-1]: error["msg"] for error in self.details.get("errors", [])}

@@ -43,7 +43,7 @@ def test_patient_books_pays_in_sandbox_and_lists_it(client, slots, patient_dao):
     response = post(client, f"/api/v1/appointments/{body['id']}/pay", {"gateway": "sandbox"})
     assert response.status_code == 201
     assert response.json()["checkoutUrl"].startswith("/portal/pay/sandbox/")
-    listing = client.get("/api/v1/appointments").json()["results"]
+    listing = client.get("/api/v1/appointments").json()["items"]
     assert [a["id"] for a in listing] == [body["id"]]
 
 
@@ -97,7 +97,7 @@ def test_doctor_lists_and_acts_on_own_appointments_only(client, slots, patient_d
     svc.payment_mark_cash_paid(appointment=appointment, actor=make_staff())
     other_doctor = make_doctor("khanh.doctor@clinic.test")
     client.force_login(other_doctor.user)
-    assert client.get("/api/v1/doctor/appointments").json()["results"] == []
+    assert client.get("/api/v1/doctor/appointments").json()["items"] == []
     assert (
         patch(
             client, f"/api/v1/doctor/appointments/{appointment.public_id}", {"action": "cancel", "reason": "x"}
@@ -105,7 +105,7 @@ def test_doctor_lists_and_acts_on_own_appointments_only(client, slots, patient_d
         == 404
     )
     client.force_login(doctor_binh.user)
-    assert [a["id"] for a in client.get("/api/v1/doctor/appointments").json()["results"]] == [
+    assert [a["id"] for a in client.get("/api/v1/doctor/appointments").json()["items"]] == [
         str(appointment.public_id)
     ]
     response = patch(client, f"/api/v1/doctor/appointments/{appointment.public_id}", {"action": "no_show"})

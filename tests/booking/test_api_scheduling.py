@@ -87,6 +87,7 @@ def test_doctor_creates_a_schedule_and_gets_its_slots(client, dr_chau):
     first = body["slots"][0]
     assert first == {
         "id": availability.slots.order_by("start").first().pk,
+        "doctorId": dr_chau.pk,
         "start": f"{day.isoformat()}T02:00:00Z",
         "end": f"{day.isoformat()}T02:30:00Z",
         "localStart": f"{day.isoformat()}T09:00:00+07:00",
@@ -147,10 +148,10 @@ def test_doctor_lists_only_their_own_schedules(client, dr_chau, dr_giang, now):
     make_availability(dr_giang, days=2, now=now)
     client.force_login(dr_chau.user)
     body = client.get(SCHEDULES).json()
-    assert [s["id"] for s in body] == [near.pk, far.pk]
-    assert len(body[0]["slots"]) == 6
+    assert [s["id"] for s in body["items"]] == [near.pk, far.pk] and body["count"] == 2
+    assert len(body["items"][0]["slots"]) == 6 and not body["items"][0]["isBooked"]
     ranged = client.get(SCHEDULES, {"from": far.date.isoformat(), "to": far.date.isoformat()}).json()
-    assert [s["id"] for s in ranged] == [far.pk]
+    assert [s["id"] for s in ranged["items"]] == [far.pk]
     assert client.get(SCHEDULES, {"from": far.date.isoformat(), "to": near.date.isoformat()}).status_code == 422
 
 
@@ -222,7 +223,7 @@ def test_anyone_searches_doctors(client, personas, listed, role):
     assert response.status_code == 200
     body = response.json()
     assert [d["name"] for d in body["items"]] == ["Dũng Phạm", "Hạnh Võ"]
-    assert (body["page"], body["perPage"], body["total"], body["pages"]) == (1, 20, 2, 1)
+    assert (body["count"], body["limit"], body["offset"]) == (2, 20, 0)
     dung = body["items"][0]
     slot = listed["dung"].slots.order_by("start").first()
     assert dung["nextFreeSlot"]["start"] == slot.start.isoformat().replace("+00:00", "Z")
@@ -237,10 +238,11 @@ def test_anyone_searches_doctors(client, personas, listed, role):
 def test_search_filters_and_pages(client, listed):
     assert [d["name"] for d in client.get("/api/v1/doctors", {"q": "dung"}).json()["items"]] == ["Dũng Phạm"]
     assert [d["name"] for d in client.get("/api/v1/doctors", {"specialty": "nhi-khoa"}).json()["items"]] == ["Hạnh Võ"]
-    page = client.get("/api/v1/doctors", {"page": 2, "perPage": 1}).json()
-    assert [d["name"] for d in page["items"]] == ["Hạnh Võ"] and page["pages"] == 2
-    assert client.get("/api/v1/doctors", {"page": 0}).status_code == 422
-    assert client.get("/api/v1/doctors", {"perPage": 500}).status_code == 422
+    page = client.get("/api/v1/doctors", {"offset": 1, "limit": 1}).json()
+    assert [d["name"] for d in page["items"]] == ["Hạnh Võ"] and page["count"] == 2
+    assert client.get("/api/v1/doctors", {"offset": -1}).status_code == 422
+    assert client.get("/api/v1/doctors", {"limit": 500}).status_code == 422
+    assert client.get("/api/v1/doctors", {"offset": 10**30}).status_code == 422
 
 
 def test_free_slots_of_a_doctor_are_public(client, listed, now):

@@ -480,4 +480,4 @@ def test_times_with_a_utc_offset_are_refused_naming_the_field(dr_chau, field):
     times[field] = times[field].replace(tzinfo=dt.timezone(dt.timedelta(hours=7)))
     with pytest.raises(InvalidInput) as refused:
         availability_create(doctor=dr_chau, date=future_date(3, doctor=dr_chau), slot_minutes=30, actor=None, **times)
-    assert refused.value.status == 422 and list(refused.value.details["fields"]) == [field]
+    assert refused.value.status == 422 and refused.value.details["fields"] == [field]

@@ -459,3 +459,96 @@ def unpaid_visits(*, now: dt.datetime | None = None, days: int = 7, limit: int =
         .order_by("starts_at"),
         limit,
     )
+
+
+# --- video visits and per-doctor activity (the API's statistics) ------------------------------------
+
+
+@dataclass(frozen=True)
+class VideoVisits:
+    """Video visits that started in the range. ``minutes`` are the booked minutes of the completed ones
+    (the call itself runs on Agora; its exact length is not recorded here)."""
+
+    visits: int
+    completed: int
+    no_show: int
+    cancelled: int
+    minutes: int
+
+    @property
+    def completion_rate(self) -> float | None:
+        """completed ÷ (completed + no-shows): of the visits that were due, how many took place."""
+        return rate(self.completed, self.completed + self.no_show)
+
+    @property
+    def average_minutes(self) -> float | None:
+        return self.minutes / self.completed if self.completed else None
+
+
+def video_visits(*, start: dt.datetime, end: dt.datetime, doctor: Doctor | None = None) -> VideoVisits:
+    """Video-mode appointments starting in ``[start, end)`` (one query). ``visits`` counts those that
+    were confirmed (still confirmed, completed or a no-show); ``cancelled`` those cancelled."""
+    qs = Appointment.objects.filter(mode="video", starts_at__gte=start, starts_at__lt=end)
+    if doctor is not None:
+        qs = qs.filter(doctor=doctor)
+    row = qs.aggregate(
+        visits=Count("id", filter=Q(status__in=[S.CONFIRMED, S.COMPLETED, S.NO_SHOW])),
+        completed=Count("id", filter=Q(status=S.COMPLETED)),
+        no_show=Count("id", filter=Q(status=S.NO_SHOW)),
+        cancelled=Count("id", filter=Q(status=S.CANCELLED)),
+        length=Sum(
+            ExpressionWrapper(F("ends_at") - F("starts_at"), output_field=DurationField()),
+            filter=Q(status=S.COMPLETED),
+        ),
+    )
+    length = row.pop("length")
+    return VideoVisits(**row, minutes=_minutes(length))
+
+
+@dataclass(frozen=True)
+class DoctorActivity:
+    """One doctor's appointments that started in the range, by status."""
+
+    doctor_id: int
+    label: str
+    by_status: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def outcomes(self) -> Outcomes:
+        return Outcomes(
+            completed=self.by_status.get(S.COMPLETED, 0), no_show=self.by_status.get(S.NO_SHOW, 0), video_completed=0
+        )
+
+
+def doctor_activity(*, start: dt.datetime, end: dt.datetime, doctor: Doctor | None = None) -> list[DoctorActivity]:
+    """Per doctor with appointments starting in ``[start, end)`` (or just ``doctor``, listed even with
+    none), by name (two queries)."""
+    qs = Appointment.objects.filter(starts_at__gte=start, starts_at__lt=end)
+    if doctor is not None:
+        qs = qs.filter(doctor=doctor)
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in qs.values("doctor_id", "status").annotate(n=Count("id")).order_by():
+        counts[row["doctor_id"]][row["status"]] = row["n"]
+    if doctor is not None:
+        counts.setdefault(doctor.pk, {})
+    doctors = Doctor.objects.filter(pk__in=list(counts)).select_related("user")
+    rows = [
+        DoctorActivity(d.pk, str(d), {status.value: counts[d.pk].get(status.value, 0) for status in S})
+        for d in doctors
+    ]
+    return sorted(rows, key=lambda row: (row.label, row.doctor_id))
+
+
+def payment_counts(*, start: dt.datetime, end: dt.datetime) -> dict[tuple[str, str], int]:
+    """Payments started in ``[start, end)`` by ``(gateway, status)`` (one query)."""
+    rows = (
+        Payment.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values("gateway", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {(row["gateway"], row["status"]): row["n"] for row in rows}

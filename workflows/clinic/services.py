@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
 from accounts.models import Role
-from accounts.services import user_create
+from accounts.services import patient_profile_update, user_create
 from booking.models import Doctor, Specialty, money
 from booking.services.doctors import doctor_set_accepts_bookings
 from core.audit import audit_log
@@ -620,3 +620,42 @@ def reminder_settings_update(*, reminder_leads: str, actor) -> ReminderSettings:
 
 def specialties_by_ids(ids) -> list[Specialty]:
     return list(Specialty.objects.filter(pk__in=list(ids), is_active=True))
+
+
+# --- patients registered by the clinic ------------------------------------------------------------
+
+
+def patient_register(
+    *,
+    email: str,
+    actor,
+    first_name: str = "",
+    last_name: str = "",
+    phone: str = "",
+    national_id: str = "",
+    date_of_birth=None,
+):
+    """Front desk registers a patient (seed 002 ``POST /users/patients``): an account with a verified
+    email and no password yet (the patient sets one with "Forgot password"), and their contact data.
+    Staff and admins only; an email that already has an account is a Conflict ``email_taken``."""
+    if not _is_clinic(actor):
+        raise PermissionDenied(_("Only the clinic registers patients."))
+    email = email.strip().lower()
+    taken = Conflict(_("An account with this email address already exists."), code="email_taken")
+    if get_user_model().objects.filter(email__iexact=email).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            user = user_create(
+                email=email, role=Role.PATIENT, actor=actor, first_name=first_name.strip(), last_name=last_name.strip()
+            )
+            patient_profile_update(
+                user=user,
+                actor=actor,
+                phone=phone.strip(),
+                national_id=national_id.strip(),
+                date_of_birth=date_of_birth,
+            )
+    except IntegrityError:
+        raise taken from None  # registered by someone else in the meantime
+    return user

@@ -1,0 +1,56 @@
+"""The edge of the JSON API: per-IP rate limit before anything else runs, and the guarantee that
+every answer under /api/ that is an error is JSON in the API's error shape (a 405 from the router,
+an HTML error page from Django) — never HTML."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from core.net import client_ip
+from core.ratelimit import hit, too_many_requests, window_seconds
+from core.views import api_error
+
+API_PREFIX = "/api/"
+
+_CODES = {
+    400: ("bad_request", gettext_noop("Bad request.")),
+    401: ("not_authenticated", gettext_noop("Authentication required.")),
+    403: ("forbidden", gettext_noop("You may not do this.")),
+    404: ("not_found", gettext_noop("Not found.")),
+    405: ("method_not_allowed", gettext_noop("This method is not allowed here.")),
+    413: ("request_too_large", gettext_noop("The request body is too large.")),
+    500: ("server_error", gettext_noop("Something went wrong on our side.")),
+}
+
+
+class ApiEdgeMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        verdict = hit(
+            "ip", client_ip(request), limit=int(getattr(settings, "API_RATE_LIMIT_PER_IP", 0)), window=window_seconds()
+        )
+        if not verdict.allowed:
+            # answered before LocaleMiddleware runs: pick the caller's language here
+            with translation.override(translation.get_language_from_request(request)):
+                return too_many_requests(verdict.retry_after)
+        response = self.get_response(request)
+        if response.status_code >= 400 and not response.get("Content-Type", "").startswith("application/json"):
+            return self._as_json(response)
+        return response
+
+    def _as_json(self, response):
+        code, message = _CODES.get(
+            response.status_code, (f"http_{response.status_code}", gettext_noop("Request failed."))
+        )
+        replacement = api_error(status=response.status_code, code=code, message=_(message))
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                replacement[header] = response[header]
+        return replacement
