@@ -315,6 +315,25 @@ def available_actions(
     )
 
 
+#: seed 000's status values (``PATCH {status}``) and the actions that can reach each, preferred first
+STATUS_ACTIONS: dict[str, tuple[Action, ...]] = {
+    "confirmed": (Action.CONFIRM, Action.FORCE_CONFIRM),
+    "cancelled": (Action.DECLINE, Action.CANCEL, Action.FORCE_CANCEL),
+    "done": (Action.COMPLETE,),
+    "completed": (Action.COMPLETE,),
+    "no_show": (Action.NO_SHOW,),
+}
+
+
+def action_for_status(status: str, *, appointment: Appointment, user, now: datetime) -> Action:
+    """The action that takes ``appointment`` to seed status ``status`` for ``user`` now: a doctor's
+    "cancelled" on a request waiting for them is a decline, an admin's "confirmed" a forced one. When
+    none is allowed, the first candidate (its service explains why)."""
+    candidates = STATUS_ACTIONS[status]
+    allowed = available_actions(appointment=appointment, user=user, now=now)
+    return next((action for action in candidates if action in allowed), candidates[0])
+
+
 # --- booking --------------------------------------------------------------------------------------
 
 

@@ -24,8 +24,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from booking import rules
 from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, AppointmentType, IdempotencyRecord, Slot
+from booking.rules import Action
 from booking.selectors.appointments import appointment_stats, appointments_for_user
 from booking.slotting import resolve_local
 from core.apitypes import (
@@ -537,12 +539,11 @@ def apply_voucher(request, public_id: UUID, payload: VoucherIn):
 )
 def suggest_follow_up(request, payload: SuggestFollowUpIn):
     _require_role(request, "doctor")
+    # a patient the doctor has never seen is "not found" (the service), like an id that does not exist
     patient = get_object_or_404(get_user_model().objects.filter(role="patient"), pk=payload.patient_id)
     parent = None
     if payload.parent_id:
         parent = get_object_or_404(appointments_for_user(user=request.auth), public_id=payload.parent_id)
-    elif not Appointment.objects.filter(doctor__user=request.auth, patient=patient).exists():
-        raise NotFound(_("This patient has no appointment with you."))
     kind = _appointment_type(by_id=payload.appointment_type_id, code=payload.appointment_type)
     appointment = svc.follow_up_suggest(
         doctor_user=request.auth,
@@ -611,37 +612,34 @@ def doctor_appointments(
     return paginate(_filtered(qs, filters).order_by("starts_at", "id"), page, appointment_out)
 
 
-def _move(appointment: Appointment, actor, *, action: str, reason: str, force: bool = False) -> Appointment:
+def _move(appointment: Appointment, actor, *, action: str, reason: str) -> Appointment:
     services = {
-        "confirm": lambda: (
-            svc.appointment_force_confirm(appointment=appointment, actor=actor)
-            if force
-            else svc.appointment_confirm(appointment=appointment, actor=actor)
+        Action.CONFIRM: lambda: svc.appointment_confirm(appointment=appointment, actor=actor),
+        Action.FORCE_CONFIRM: lambda: svc.appointment_force_confirm(appointment=appointment, actor=actor),
+        Action.DECLINE: lambda: svc.appointment_decline(appointment=appointment, actor=actor, reason=reason),
+        Action.CANCEL: lambda: svc.appointment_cancel(appointment=appointment, actor=actor, reason=reason),
+        Action.FORCE_CANCEL: lambda: svc.appointment_cancel(
+            appointment=appointment, actor=actor, reason=reason, force=True
         ),
-        "decline": lambda: svc.appointment_decline(appointment=appointment, actor=actor, reason=reason),
-        "cancel": lambda: svc.appointment_cancel(appointment=appointment, actor=actor, reason=reason, force=force),
-        "complete": lambda: svc.appointment_complete(appointment=appointment, actor=actor),
-        "no_show": lambda: svc.appointment_mark_no_show(appointment=appointment, actor=actor),
+        Action.COMPLETE: lambda: svc.appointment_complete(appointment=appointment, actor=actor),
+        Action.NO_SHOW: lambda: svc.appointment_mark_no_show(appointment=appointment, actor=actor),
     }
-    return services[action]()
+    return services[Action(action)]()
 
 
-#: seed 000 status → the transition that reaches it
-STATUS_ACTIONS = {
-    "confirmed": "confirm",
-    "cancelled": "cancel",
-    "done": "complete",
-    "completed": "complete",
-    "no_show": "no_show",
-}
-
-
-def _requested_action(payload, allowed: set[str]) -> str:
+def _requested_action(
+    payload, appointment: Appointment, actor, *, allowed: set[str], aliases: dict[str, Action] | None = None
+) -> Action:
+    """The transition asked for: ``{action}`` names it (``aliases`` rename some); seed 000's
+    ``{status}`` is mapped by the rulebook (``rules.action_for_status``)."""
     if (payload.action is None) == (payload.status is None):
         raise InvalidInput(_("Send either “status” or “action”."), fields=["status", "action"])
-    action = payload.action or STATUS_ACTIONS[payload.status]
+    if payload.action is not None:
+        action = (aliases or {}).get(payload.action) or Action(payload.action)
+    else:
+        action = rules.action_for_status(payload.status, appointment=appointment, user=actor, now=timezone.now())
     if action not in allowed:
-        raise InvalidInput(_("This change is not possible here."), fields=["status"])
+        raise InvalidInput(_("This change is not possible here."), fields=["status" if payload.status else "action"])
     return action
 
 
@@ -654,8 +652,9 @@ def _requested_action(payload, allowed: set[str]) -> str:
 )
 def doctor_update(request, public_id: UUID, payload: DoctorUpdateIn):
     _require_role(request, "doctor")
-    action = _requested_action(payload, {"confirm", "decline", "cancel", "complete", "no_show"})
     appointment = _visible(request, public_id)
+    allowed = {Action.CONFIRM, Action.DECLINE, Action.CANCEL, Action.COMPLETE, Action.NO_SHOW}
+    action = _requested_action(payload, appointment, request.auth, allowed=allowed)
     return appointment_out(_move(appointment, request.auth, action=action, reason=payload.reason))
 
 
@@ -667,6 +666,12 @@ def doctor_update(request, public_id: UUID, payload: DoctorUpdateIn):
 )
 def admin_update(request, public_id: UUID, payload: AdminUpdateIn):
     _require_role(request, "admin")
-    action = _requested_action(payload, {"confirm", "cancel", "complete"})
     appointment = _visible(request, public_id)
-    return appointment_out(_move(appointment, request.auth, action=action, reason=payload.reason, force=True))
+    # an admin's "confirm" and "cancel" are the forced ones
+    forced = {"confirm": Action.FORCE_CONFIRM, "cancel": Action.FORCE_CANCEL}
+    if payload.action in forced:
+        payload.action = forced[payload.action]
+    action = _requested_action(
+        payload, appointment, request.auth, allowed={Action.FORCE_CONFIRM, Action.FORCE_CANCEL, Action.COMPLETE}
+    )
+    return appointment_out(_move(appointment, request.auth, action=action, reason=payload.reason))

@@ -168,7 +168,6 @@ class BookingDetails:
             }
             raise InvalidInput(
                 _("Please check: %(fields)s.") % {"fields": ", ".join(str(labels[name]) for name in errors)},
-                code="details_missing" if set(errors) == set(missing) else "details_invalid",
                 fields=errors,
                 extra={"missing": missing},
             )

@@ -52,6 +52,9 @@ def _parent_for(*, doctor, patient, parent: Appointment | None, actor, now: date
             raise NotFound(_("Appointment not found."))
         rules.require(Action.SUGGEST_FOLLOW_UP, appointment=parent, user=actor, now=now)
         return parent
+    if not Appointment.objects.filter(doctor=doctor, patient=patient).exists():
+        # a patient the doctor has never seen: as if they did not exist
+        raise NotFound(_("This patient has no appointment with you."))
     visits = (
         Appointment.objects.filter(doctor=doctor, patient=patient, status__in=[S.COMPLETED, S.CONFIRMED])
         .select_related("doctor__user")

@@ -14,7 +14,7 @@ from accounts.services import patient_profile_update
 from booking import services as svc
 from booking.models import Appointment, AppointmentType, Voucher
 from tests.api.clients import bearer_client, send
-from tests.appointments.helpers import details_for, make_slots
+from tests.appointments.helpers import completed_visit, details_for, make_slots
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def test_a_patient_books_with_doctor_and_schedule_only(patient_dao, slots):
     assert (body["firstName"], body["lastName"], body["phone"], body["email"]) == (
         "Đào",
         "Nguyễn",
-        "+84 90 000 0001",
+        "+84900000001",  # stored in E.164
         patient_dao.email,
     )
 
@@ -70,14 +70,14 @@ def test_a_detail_missing_from_request_and_profile_is_a_422_naming_it(patient_da
     # given in the request, it is used
     body = {"doctorId": slots[0].doctor_id, "scheduleId": slots[0].pk, "phone": "+84 91 111 1111"}
     response = send(app, "POST", "/api/v1/appointments", body)
-    assert response.status_code == 201 and response.json()["phone"] == "+84 91 111 1111"
+    assert response.status_code == 201 and response.json()["phone"] == "+84911111111"
 
 
 def test_staff_book_for_a_patient_with_the_patients_profile(staff_user, patient_dao, slots):
     body = {"doctorId": slots[0].doctor_id, "scheduleId": slots[0].pk, "patientId": patient_dao.pk}
     response = send(bearer_client(staff_user), "POST", "/api/v1/appointments", body)
     assert response.status_code == 201, response.content
-    assert response.json()["patientId"] == patient_dao.pk and response.json()["phone"] == "+84 90 000 0001"
+    assert response.json()["patientId"] == patient_dao.pk and response.json()["phone"] == "+84900000001"
 
 
 def test_a_doctor_confirms_with_status_confirmed(patient_dao, doctor_review):
@@ -162,7 +162,7 @@ def follow_up_kind(db):
 
 @pytest.mark.parametrize("by", ["code", "id", "name"])
 def test_a_doctor_suggests_with_the_seed_fields(patient_dao, doctor_binh, slots, follow_up_kind, by):
-    book(patient_dao, slots[0])
+    completed_visit(doctor_binh, patient_dao)  # a follow-up continues a visit that took place
     kind = {"code": "follow_up", "id": follow_up_kind.pk, "name": "tái khám"}[by]
     day = (timezone.localdate() + timedelta(days=3)).isoformat()
     body = {
@@ -181,7 +181,7 @@ def test_a_doctor_suggests_with_the_seed_fields(patient_dao, doctor_binh, slots,
 
 
 def test_an_unknown_visit_type_code_is_404(patient_dao, doctor_binh, slots):
-    book(patient_dao, slots[0])
+    completed_visit(doctor_binh, patient_dao)
     body = {
         "patientId": patient_dao.pk,
         "suggestedDate": (timezone.localdate() + timedelta(days=3)).isoformat(),
@@ -192,6 +192,7 @@ def test_an_unknown_visit_type_code_is_404(patient_dao, doctor_binh, slots):
 
 
 def test_a_patient_confirms_a_follow_up_with_final_date_and_time_alone(patient_dao, doctor_binh, slots):
+    completed_visit(doctor_binh, patient_dao)
     suggestion = svc.follow_up_suggest(
         doctor_user=doctor_binh.user, patient=patient_dao, suggested_date=timezone.localdate() + timedelta(days=1)
     )
@@ -210,6 +211,7 @@ def test_a_patient_confirms_a_follow_up_with_final_date_and_time_alone(patient_d
 
 @pytest.mark.parametrize("final_time", ["09:30+07:00", "09:30Z", 34200, "9:30", "25:00"])
 def test_a_final_time_with_an_offset_or_a_number_is_a_422_naming_it(patient_dao, doctor_binh, final_time):
+    completed_visit(doctor_binh, patient_dao)
     suggestion = svc.follow_up_suggest(
         doctor_user=doctor_binh.user, patient=patient_dao, suggested_date=timezone.localdate() + timedelta(days=1)
     )
@@ -222,6 +224,7 @@ def test_a_final_time_with_an_offset_or_a_number_is_a_422_naming_it(patient_dao,
 
 
 def test_a_rejection_records_who_and_why(patient_dao, doctor_binh):
+    completed_visit(doctor_binh, patient_dao)
     suggestion = svc.follow_up_suggest(
         doctor_user=doctor_binh.user, patient=patient_dao, suggested_date=timezone.localdate() + timedelta(days=2)
     )
