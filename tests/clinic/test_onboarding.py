@@ -75,7 +75,9 @@ def test_approval_creates_the_doctor_and_the_invitation_lets_them_set_a_password
     assert page.status_code == 200 and "Approve" in page.content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.get(f"/admin/clinic/doctorapplication/{application.pk}/approve_detail/")
+        response = client.post(
+            f"/admin/clinic/doctorapplication/{application.pk}/approve_detail/", {"_form_submitted": "on"}
+        )
     assert response.status_code == 302
 
     application = DoctorApplication.objects.get()
