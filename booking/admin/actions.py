@@ -20,6 +20,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -43,6 +44,15 @@ def run_service(request, work, success, *, back: str):
     else:
         messages.success(request, success)
     return redirect(back)
+
+
+def find(queryset, object_id):
+    """The row with primary key ``object_id`` in ``queryset``, or None, also for a hand-made id that is
+    not a valid key (``/admin/…/x/change/``): like ``ModelAdmin.get_object``, never a 500."""
+    try:
+        return queryset.filter(pk=object_id).first()
+    except (ValueError, TypeError, ValidationError):
+        return None
 
 
 class ConfirmForm(BaseDialogForm):

@@ -25,7 +25,7 @@ from unfold.enums import ActionVariant
 
 from accounts.admin import PatientProfileAdmin
 from booking import services as svc
-from booking.admin.actions import ConfirmForm, button, confirm_dialog, run_service
+from booking.admin.actions import ConfirmForm, button, confirm_dialog, find, run_service
 from booking.admin.filters import LocalRangeDateTimeFilter
 from booking.admin.history import HistoryInline
 from booking.models import (
@@ -70,7 +70,7 @@ def _appointment_says(text):
     """A button's consequence in words: ``text`` with the patient, doctor, time and amount filled in."""
 
     def consequence(request, object_id) -> str:
-        appointment = Appointment.objects.select_related("doctor__user").filter(pk=object_id).first()
+        appointment = find(Appointment.objects.select_related("doctor__user"), object_id)
         if appointment is None:
             return ""
         if appointment.starts_at is not None:
@@ -109,7 +109,7 @@ class RescheduleForm(ConfirmForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        appointment = Appointment.objects.filter(pk=self.object_id).first()
+        appointment = find(Appointment.objects.all(), self.object_id)
         if appointment is not None:
             now = timezone.now()
             self.fields["new_slot"].queryset = (
@@ -319,7 +319,7 @@ class AppointmentAdmin(ModelAdmin):
         return self.list_filter
 
     def _get(self, request, object_id) -> Appointment:
-        appointment = self.get_queryset(request).filter(pk=object_id).first()
+        appointment = self.get_object(request, object_id)
         if appointment is None:
             raise Http404
         return appointment
@@ -327,7 +327,7 @@ class AppointmentAdmin(ModelAdmin):
     def _state_allows(self, request, object_id, *, statuses, roles, started=None) -> bool:
         if object_id is None:
             return False
-        appointment = self.get_queryset(request).filter(pk=object_id).only("status", "starts_at").first()
+        appointment = self.get_object(request, object_id)
         if appointment is None:
             raise Http404  # someone else's appointment: as if it did not exist
         if appointment.status not in statuses or request.user.role not in roles:

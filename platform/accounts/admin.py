@@ -150,7 +150,7 @@ class PatientProfileAdmin(ModelAdmin):
         ):
             # Reading a medical record is itself an auditable event (only when the page showed it:
             # a profile outside the user's scope redirects and reveals nothing).
-            profile = self.get_queryset(request).filter(pk=object_id).first()
+            profile = self.get_object(request, object_id)
             if profile is not None:
                 medical_record_viewed(profile=profile, actor=request.user, where="admin")
         return response

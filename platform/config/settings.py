@@ -96,12 +96,16 @@ INSTALLED_APPS = [
     "ninja",
     "django_fsm_log",
     "import_export",
+    "csp",
     # last: re-themes the admins registered above (themes.apps)
     "themes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # early, so that it sees every response last: no-store on private areas, Permissions-Policy
+    "core.security.PrivacyHeadersMiddleware",
+    "core.security.AreaCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -344,6 +348,43 @@ X_FRAME_OPTIONS = "SAMEORIGIN"
 # SAMEORIGIN still refuses framing by any other site.
 SILENCED_SYSTEM_CHECKS = ["security.W019"]
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp 4). Scripts: our own files plus inline scripts carrying the
+# request's nonce; no 'unsafe-inline' for scripts. Styles allow inline: Unfold, Wagtail and the
+# templates use style attributes, and a style cannot run code. Areas built by third parties that
+# cannot run under this policy get a relaxation for their paths only (CSP_AREA_RELAXATIONS).
+from csp.constants import NONCE, NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "media-src": [SELF, "blob:"],
+        "worker-src": [SELF, "blob:"],
+        "frame-src": [SELF],
+        "frame-ancestors": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        # Stripe Checkout is reached by a redirect after our own form posts: form-action covers it.
+        "form-action": [SELF, "https://checkout.stripe.com"],
+    }
+}
+CSP_AREA_RELAXATIONS = {
+    # Unfold's admin is driven by Alpine.js, whose standard build evaluates the x-data/x-on
+    # expressions with new Function(): it cannot run without 'unsafe-eval'. Unfold ships no CSP build.
+    "/admin/": {"script-src": [SELF, NONCE, UNSAFE_EVAL]},
+    # Wagtail's admin still writes inline <script> for its date/time widgets and inline panels, and
+    # carries no nonce (a nonce in the list would make browsers ignore 'unsafe-inline').
+    "/cms/": {"script-src": [SELF, UNSAFE_INLINE]},
+    # The video page talks to Agora's servers (https and WebSocket) when Agora is configured.
+    "portal:video_visit": {
+        "connect-src": [SELF, "https://*.agora.io", "wss://*.agora.io", "https://*.sd-rtn.com", "wss://*.sd-rtn.com"]
+    },
+}
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True

@@ -37,7 +37,7 @@ from unfold.enums import ActionVariant
 
 from accounts.admin import PatientProfileAdmin
 from accounts.models import PatientProfile, Role
-from booking.admin.actions import ConfirmForm, button, confirm_dialog, run_service
+from booking.admin.actions import ConfirmForm, button, confirm_dialog, find, run_service
 from booking.admin.appointments import AppointmentAdmin, PaymentAdmin
 from booking.admin.history import HistoryInline
 from booking.admin.scheduling import DoctorAdmin
@@ -90,7 +90,7 @@ def _says(model, text, words):
     """A button's consequence in words: ``text`` filled with ``words(obj)`` for the button's object."""
 
     def consequence(request, object_id) -> str:
-        obj = model._default_manager.filter(pk=object_id).first()
+        obj = find(model._default_manager.all(), object_id)
         return text % words(obj) if obj is not None else ""
 
     return consequence
@@ -171,7 +171,7 @@ class ClinicPatientProfileAdmin(ImportExportMixin, PatientProfileAdmin):
         return obj.user.is_active
 
     def _profile(self, request, object_id) -> PatientProfile:
-        profile = self.get_queryset(request).select_related("user").filter(pk=object_id).first()
+        profile = self.get_object(request, object_id)
         if profile is None:
             raise Http404
         return profile
@@ -242,7 +242,7 @@ class ClinicPatientProfileAdmin(ImportExportMixin, PatientProfileAdmin):
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        profile = self.get_queryset(request).select_related("user").filter(pk=object_id).first()
+        profile = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if profile is not None:
             history = patient_history(patient=profile.user, viewer=request.user)
@@ -543,7 +543,7 @@ class DoctorApplicationAdmin(ModelAdmin):
         return obj.status, obj.get_status_display()
 
     def _application(self, request, object_id) -> DoctorApplication:
-        application = self.get_queryset(request).filter(pk=object_id).first()
+        application = self.get_object(request, object_id)
         if application is None:
             raise Http404
         return application
@@ -774,7 +774,7 @@ class DoctorSubscriptionAdmin(ModelAdmin):
         return obj.status, obj.get_status_display()
 
     def _subscription(self, request, object_id) -> DoctorSubscription:
-        subscription = self.get_queryset(request).filter(pk=object_id).first()
+        subscription = self.get_object(request, object_id)
         if subscription is None:
             raise Http404
         return subscription
@@ -954,7 +954,7 @@ class SupportTicketAdmin(ModelAdmin):
         return False
 
     def _ticket(self, request, object_id) -> SupportTicket:
-        ticket = self.get_queryset(request).filter(pk=object_id).first()
+        ticket = self.get_object(request, object_id)
         if ticket is None:
             raise Http404
         return ticket
