@@ -402,6 +402,10 @@ WAGTAILADMIN_LOGIN_URL = "account_login"
 WAGTAIL_FRONTEND_LOGIN_URL = "account_login"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "odt", "txt"]
+# The editors' browsers call no third party: no Gravatar images (they would tell Gravatar who opens
+# the CMS) and no release check against wagtail.org; the CSP refuses both anyway.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 
 # --- admin theme ------------------------------------------------------------------------------
 from themes.unfold import UNFOLD  # noqa: E402,F401

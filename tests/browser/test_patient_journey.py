@@ -15,7 +15,9 @@ from booking import services as svc
 from booking.models import Appointment, AppointmentStatus
 from tests.appointments.helpers import make_doctor, make_slots
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the migrations' data (site, home page, groups) is back even after another
+# browser module's flush.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 S = AppointmentStatus
 
