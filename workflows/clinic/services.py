@@ -147,6 +147,13 @@ def doctor_application_submit(
     return application
 
 
+def doctor_application_duplicate_notice(*, email: str, reason: str) -> None:
+    """The public form got an application for an address that has an account or an open application
+    (``reason``: ``account_exists`` or ``application_exists``). The form answers as for any
+    application; only the address's owner learns, by email, what happened and what to do."""
+    _on_commit_task("workflows.clinic.tasks.send_application_duplicate_notice", email.strip().lower(), reason)
+
+
 def _locked_application(application: DoctorApplication) -> DoctorApplication:
     return DoctorApplication.objects.select_for_update().get(pk=application.pk)
 
