@@ -398,7 +398,9 @@ if not DEBUG:
 # --- Wagtail ----------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Medbook"
 WAGTAILADMIN_BASE_URL = SITE_URL
-WAGTAILADMIN_LOGIN_URL = "account_login"
+# Through the same hand-over as /admin/login/: a signed-in account without CMS access gets the
+# "not part of your account" page (Wagtail would send it to allauth's login, which sends it back).
+WAGTAILADMIN_LOGIN_URL = "cms_login_redirect"
 WAGTAIL_FRONTEND_LOGIN_URL = "account_login"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "odt", "txt"]
