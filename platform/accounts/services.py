@@ -113,3 +113,20 @@ def medical_record_update(*, user: User, actor: User, allergies: str, chronic_co
 def medical_record_viewed(*, profile: PatientProfile, actor: User, where: str) -> None:
     """Reading a medical record is itself an auditable event."""
     audit_log(actor=actor, action="accounts.medical_record.viewed", obj=profile, data={"where": where})
+
+
+def user_sessions_end(*, user: User, keep_session_key: str | None = None, reason: str = "") -> int:
+    """End every session of ``user`` that allauth tracks, except ``keep_session_key`` (the request
+    that made the change). App tokens hang off a session (allauth's JWT strategy checks it on every
+    access and refresh), so this also revokes their refresh and access tokens. Returns how many."""
+    from allauth.usersessions.models import UserSession
+
+    ended = 0
+    for session in UserSession.objects.filter(user_id=user.pk):
+        if keep_session_key and session.session_key == keep_session_key:
+            continue
+        session.end()
+        ended += 1
+    if reason:
+        audit_log(actor=user, action="accounts.sessions.ended", obj=user, data={"reason": reason, "ended": ended})
+    return ended

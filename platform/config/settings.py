@@ -282,7 +282,11 @@ MEDBOOK_REQUIRE_STAFF_MFA = envbool("MEDBOOK_REQUIRE_STAFF_MFA", False)
 # bearer token for /api/v1/.
 HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"  # noqa: S105
 HEADLESS_SERVE_SPECIFICATION = False
-HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = envint("JWT_ACCESS_TOKEN_EXPIRES_IN", 300, minimum=60)
+# Access tokens live at most 5 minutes, and are checked against their session on every request
+# (stateful validation): ending a session (password change or reset, MFA switched on, deactivation,
+# sign-out) stops its access token at once, not only its refresh token.
+HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = envint("JWT_ACCESS_TOKEN_EXPIRES_IN", 300, minimum=60, maximum=300)
+HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED = True
 HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = envint("JWT_REFRESH_TOKEN_EXPIRES_IN", 86400, minimum=300)
 HEADLESS_JWT_PRIVATE_KEY = envstr("JWT_PRIVATE_KEY") or ""
 if not HEADLESS_JWT_PRIVATE_KEY and envstr("JWT_PRIVATE_KEY_FILE"):

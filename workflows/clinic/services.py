@@ -14,7 +14,6 @@ from datetime import datetime
 from decimal import Decimal
 from importlib.util import find_spec
 
-from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -25,6 +24,7 @@ from django_fsm import TransitionNotAllowed
 
 from accounts.models import Role
 from accounts.services import user_create
+from accounts.services import user_sessions_end as accounts_user_sessions_end
 from booking.models import Doctor, Specialty, money
 from core.audit import audit_log
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -268,11 +268,7 @@ def user_sessions_end(*, user) -> int:
     """End every session of ``user`` that allauth tracks (browser logins and app tokens, which hang off
     a session). No scan of the whole session table: a session made before tracking began is refused
     anyway, because Django's authentication backend drops inactive users on every request."""
-    ended = 0
-    for session in UserSession.objects.filter(user_id=user.pk):
-        session.end()
-        ended += 1
-    return ended
+    return accounts_user_sessions_end(user=user)
 
 
 def patient_deactivate(*, user, actor) -> None:
