@@ -120,7 +120,7 @@ def button(
                 return response
             if htmx or response.status_code != 200:
                 return response
-            return _confirmation_page(model_admin, request, dialog, kwargs.get("object_id"))
+            return _confirmation_page(model_admin, request, dialog, kwargs.get("object_id"), variant=variant)
 
         view.changes_data = True  # read by the "no state change on GET" test
         return view
@@ -128,7 +128,7 @@ def button(
     return decorator
 
 
-def _confirmation_page(model_admin, request, dialog: dict, object_id) -> TemplateResponse:
+def _confirmation_page(model_admin, request, dialog: dict, object_id, *, variant) -> TemplateResponse:
     """The dialog as a full admin page, for a button URL opened without htmx."""
     form = dialog["form_class"](data=request.POST or None, request=request, object_id=object_id)
     if form.is_bound:
@@ -147,6 +147,7 @@ def _confirmation_page(model_admin, request, dialog: dict, object_id) -> Templat
         "dialog": dialog,
         "form": form,
         "form_submit_text": dialog.get("form_submit_text") or "",
+        "destructive": variant in (ActionVariant.DANGER, ActionVariant.WARNING),
         "back_url": back or reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
     }
     return TemplateResponse(request, "admin/confirm_action.html", context)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 from unfold.enums import ActionVariant
+from unfold.widgets import UnfoldAdminTextareaWidget
 
 from accounts.admin import PatientProfileAdmin
 from booking import services as svc
@@ -89,7 +90,7 @@ def _appointment_says(text):
 
 class ReasonForm(ConfirmForm):
     reason = forms.CharField(
-        label=_("Reason (shown to the patient)"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
+        label=_("Reason (shown to the patient)"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}), max_length=1000
     )
 
 
@@ -101,7 +102,7 @@ class FollowUpForm(ConfirmForm):
     appointment_type = forms.ModelChoiceField(
         label=_("Visit type"), queryset=AppointmentType.objects.filter(is_active=True), required=False
     )
-    notes = forms.CharField(label=_("Notes for the patient"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    notes = forms.CharField(label=_("Notes for the patient"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}), required=False)
 
 
 class RescheduleForm(ConfirmForm):

@@ -36,6 +36,7 @@ from unfold.contrib.filters.admin import (
 from unfold.contrib.import_export.forms import ImportForm, SelectableFieldsExportForm
 from unfold.decorators import display
 from unfold.enums import ActionVariant
+from unfold.widgets import UnfoldAdminTextareaWidget
 
 from accounts.admin import PatientProfileAdmin
 from accounts.models import PatientProfile, Role
@@ -115,7 +116,7 @@ def _ticket_words(ticket) -> dict:
 
 
 class ReasonForm(ConfirmForm):
-    reason = forms.CharField(label=_("Reason (sent to the applicant)"), widget=forms.Textarea(attrs={"rows": 4}))
+    reason = forms.CharField(label=_("Reason (sent to the applicant)"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 4}))
 
 
 class SafeExportMixin:
@@ -931,7 +932,7 @@ class TicketMessageInline(ReadOnlyInline):
 
 
 class ReplyForm(ConfirmForm):
-    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}), max_length=5000)
+    body = forms.CharField(label=_("Message"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 6}), max_length=5000)
     internal = forms.BooleanField(label=_("Internal note (not sent, not shown to the patient)"), required=False)
 
 
