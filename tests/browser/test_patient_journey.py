@@ -15,9 +15,7 @@ from booking import services as svc
 from booking.models import Appointment, AppointmentStatus
 from tests.appointments.helpers import make_doctor, make_slots
 
-# serialized_rollback: the migrations' data (site, home page, groups) is back even after another
-# browser module's flush.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 S = AppointmentStatus
 

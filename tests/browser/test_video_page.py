@@ -17,9 +17,7 @@ from tests.appointments.helpers import make_doctor
 from tests.video.helpers import APP_ID, CERTIFICATE, confirmed_visit, decode_token
 from workflows.messaging.services import conversation_open_for_appointment, message_send
 
-# serialized_rollback: the migrations' data (site, home page, groups) is back even after another
-# browser module's flush.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

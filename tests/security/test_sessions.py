@@ -89,7 +89,7 @@ def test_resetting_the_password_ends_every_session_and_token(client, patient_dao
     assert api_me(app) == 401 and refresh(app) != 200
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # allauth announces it after commit
+@pytest.mark.django_db(transaction=True)  # allauth announces it after the real commit
 def test_switching_mfa_on_ends_the_other_sessions_and_keeps_this_one_in(staff_binh):
     here, elsewhere, app = browser_login(staff_binh), browser_login(staff_binh), app_login(staff_binh)
     here.post("/accounts/reauthenticate/", {"password": PASSWORD})  # allauth asks before MFA changes
