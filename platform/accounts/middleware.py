@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+from allauth.account.authentication import get_authentication_records
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.http import JsonResponse
@@ -66,7 +67,7 @@ class StaffAreaMFAMiddleware:
         ):
             query = urlencode({"next": request.get_full_path()})
             if is_mfa_enabled(user):
-                if not _passed_mfa(request.session):
+                if not _passed_mfa(request.session, user):
                     return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
             elif settings.MEDBOOK_REQUIRE_STAFF_MFA and (user.is_staff or user.role == Role.EDITOR):
                 return redirect(f"{reverse('mfa_activate_totp')}?{query}")
@@ -74,7 +75,7 @@ class StaffAreaMFAMiddleware:
 
     def _api_refusal(self, request):
         user, session = _api_identity(request)
-        if user is None or not is_mfa_enabled(user) or _passed_mfa(session):
+        if user is None or not is_mfa_enabled(user) or _passed_mfa(session, user):
             return None
         body = {
             "error": {
@@ -86,8 +87,12 @@ class StaffAreaMFAMiddleware:
         return JsonResponse(body, status=401)
 
 
-def _passed_mfa(session) -> bool:
-    records = session.get(AUTHENTICATION_METHODS_SESSION_KEY, []) if session is not None else []
+def _passed_mfa(session, user) -> bool:
+    """Did ``user`` pass their second factor in ``session``? (allauth keeps the sign-in methods per
+    session, for the user who signed in; the records only read ``.session`` of the request.)"""
+    if session is None:
+        return False
+    records = get_authentication_records(SimpleNamespace(session=session), user)
     return any(record.get("method") == "mfa" for record in records)
 
 
