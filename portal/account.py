@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -88,4 +89,10 @@ def notifications_read(request):
         notification_mark_read(user=request.user, notification_ids=ids)
     else:
         notification_mark_read(user=request.user, all=True)
-    return redirect(request.POST.get("next") or "portal:notifications")
+    # Only a page of this site: an outside address here would make the portal an open redirect.
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "portal:notifications"
+    return redirect(target)

@@ -74,6 +74,7 @@ class CalendarEvent:
     url: str = ""
     sequence: int = 0
     cancelled: bool = False
+    tentative: bool = False  # not yet confirmed (unpaid, or waiting for the doctor)
     organizer_name: str = "Medbook"
     organizer_email: str = ""
     attendee_name: str = ""
@@ -107,12 +108,13 @@ def render_calendar(event: CalendarEvent, *, now: datetime | None = None) -> str
         lines.append(f"LOCATION:{escape_text(event.location)}")
     if event.url:
         lines.append(f"URL:{event.url}")
-    lines.append(f"STATUS:{'CANCELLED' if event.cancelled else 'CONFIRMED'}")
+    status = "CANCELLED" if event.cancelled else "TENTATIVE" if event.tentative else "CONFIRMED"
+    lines.append(f"STATUS:{status}")
     lines.append("TRANSP:OPAQUE")
     if event.organizer_email:
         lines.append(f"ORGANIZER;CN={quote_param(event.organizer_name)}:mailto:{event.organizer_email}")
     if event.attendee_email:
-        partstat = "DECLINED" if event.cancelled else "ACCEPTED"
+        partstat = "DECLINED" if event.cancelled else "TENTATIVE" if event.tentative else "ACCEPTED"
         lines.append(
             f"ATTENDEE;CN={quote_param(event.attendee_name or event.attendee_email)};ROLE=REQ-PARTICIPANT;"
             f"PARTSTAT={partstat};RSVP=FALSE:mailto:{event.attendee_email}"
@@ -126,6 +128,11 @@ def organizer_email() -> str:
 
 
 # --- appointments ---------------------------------------------------------------------------------
+
+
+# A visit in these states may still not happen (unpaid hold, waiting for the doctor, a suggestion):
+# calendars show it as TENTATIVE; only a confirmed visit (and what followed it) is CONFIRMED.
+NOT_YET_CONFIRMED = frozenset({"pending_payment", "pending", "pending_patient_confirmation"})
 
 
 def appointment_uid(appointment) -> str:
@@ -172,6 +179,7 @@ def appointment_event(appointment, *, recipient, cancelled: bool = False) -> Cal
         url=url,
         sequence=len(reschedule_history(appointment)) + (1 if cancelled else 0),
         cancelled=cancelled,
+        tentative=appointment.status in NOT_YET_CONFIRMED,
         organizer_email=organizer_email(),
         attendee_name=recipient.get_full_name(),
         attendee_email=recipient.email,

@@ -20,14 +20,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
-from unfold.decorators import action, display
+from unfold.decorators import display
 from unfold.enums import ActionVariant
-from unfold.forms import BaseDialogForm
+from unfold.widgets import UnfoldAdminTextareaWidget
 
 from accounts.admin import PatientProfileAdmin
 from booking import rules
 from booking import services as svc
-from booking.admin.actions import run_service
+from booking.admin.actions import ConfirmForm, button, confirm_dialog, find, run_service
 from booking.admin.filters import LocalRangeDateTimeFilter
 from booking.admin.history import HistoryInline
 from booking.models import (
@@ -70,13 +70,34 @@ PatientProfileAdmin.doctor_patient_scope = staticmethod(_doctor_patients)
 # --- dialog forms ---------------------------------------------------------------------------------
 
 
-class ReasonForm(BaseDialogForm):
+def _appointment_says(text):
+    """A button's consequence in words: ``text`` with the patient, doctor, time and amount filled in."""
+
+    def consequence(request, object_id) -> str:
+        appointment = find(Appointment.objects.select_related("doctor__user"), object_id)
+        if appointment is None:
+            return ""
+        if appointment.starts_at is not None:
+            when = timezone.localtime(appointment.starts_at).strftime("%d/%m/%Y %H:%M")
+        else:
+            when = str(appointment.suggested_date or "—")
+        return text % {
+            "patient": appointment.patient_name,
+            "doctor": appointment.doctor,
+            "when": when,
+            "amount": f"{appointment.amount_due:,.0f} {appointment.currency}",
+        }
+
+    return consequence
+
+
+class ReasonForm(ConfirmForm):
     reason = forms.CharField(
-        label=_("Reason (shown to the patient)"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
+        label=_("Reason (shown to the patient)"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}), max_length=1000
     )
 
 
-class FollowUpForm(BaseDialogForm):
+class FollowUpForm(ConfirmForm):
     suggested_date = forms.DateField(label=_("Suggested date"), widget=forms.DateInput(attrs={"type": "date"}))
     suggested_time = forms.TimeField(
         label=_("Suggested time"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
@@ -84,15 +105,15 @@ class FollowUpForm(BaseDialogForm):
     appointment_type = forms.ModelChoiceField(
         label=_("Visit type"), queryset=AppointmentType.objects.filter(is_active=True), required=False
     )
-    notes = forms.CharField(label=_("Notes for the patient"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    notes = forms.CharField(label=_("Notes for the patient"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}), required=False)
 
 
-class RescheduleForm(BaseDialogForm):
+class RescheduleForm(ConfirmForm):
     new_slot = forms.ModelChoiceField(label=_("New time"), queryset=Slot.objects.none())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        appointment = Appointment.objects.filter(pk=self.object_id).first()
+        appointment = find(Appointment.objects.all(), self.object_id)
         if appointment is not None:
             now = timezone.now()
             self.fields["new_slot"].queryset = (
@@ -305,7 +326,7 @@ class AppointmentAdmin(ModelAdmin):
         return self.list_filter
 
     def _get(self, request, object_id) -> Appointment:
-        appointment = self.get_queryset(request).filter(pk=object_id).first()
+        appointment = self.get_object(request, object_id)
         if appointment is None:
             raise Http404
         return appointment
@@ -316,7 +337,7 @@ class AppointmentAdmin(ModelAdmin):
             return frozenset()
         cache = request.__dict__.setdefault("_medbook_appointment_actions", {})
         if object_id not in cache:
-            appointment = self.get_queryset(request).select_related("doctor__user").filter(pk=object_id).first()
+            appointment = self.get_object(request, object_id)  # None for a foreign or malformed id
             if appointment is None:
                 raise Http404  # someone else's appointment: as if it did not exist
             allowed = frozenset()
@@ -358,10 +379,20 @@ class AppointmentAdmin(ModelAdmin):
         back = reverse("admin:booking_appointment_change", args=[appointment.pk])
         return run_service(request, lambda: work(appointment), success, back=back)
 
-    @action(
-        description=_("Confirm"), permissions=["confirm_detail"], icon="check_circle", variant=ActionVariant.SUCCESS
+    @button(
+        description=_("Confirm"),
+        permissions=["confirm_detail"],
+        icon="check_circle",
+        variant=ActionVariant.SUCCESS,
+        dialog=confirm_dialog(
+            title=_("Confirm this visit"),
+            submit=_("Confirm"),
+            consequence=_appointment_says(
+                _("%(patient)s's visit with %(doctor)s on %(when)s is confirmed; the patient is told.")
+            ),
+        ),
     )
-    def confirm_detail(self, request, object_id):
+    def confirm_detail(self, request, form, object_id):
         return self._run(
             request,
             object_id,
@@ -369,8 +400,22 @@ class AppointmentAdmin(ModelAdmin):
             _("Appointment confirmed."),
         )
 
-    @action(description=_("Mark paid at the desk"), permissions=["mark_paid_detail"], icon="payments")
-    def mark_paid_detail(self, request, object_id):
+    @button(
+        description=_("Mark paid at the desk"),
+        permissions=["mark_paid_detail"],
+        icon="payments",
+        dialog=confirm_dialog(
+            title=_("Record a payment at the desk"),
+            submit=_("Record payment"),
+            consequence=_appointment_says(
+                _(
+                    "%(patient)s paid %(amount)s at the desk for the visit with %(doctor)s on %(when)s. "
+                    "The visit is then confirmed, or waits for the doctor if they review requests."
+                )
+            ),
+        ),
+    )
+    def mark_paid_detail(self, request, form, object_id):
         return self._run(
             request,
             object_id,
@@ -378,8 +423,17 @@ class AppointmentAdmin(ModelAdmin):
             _("Payment recorded."),
         )
 
-    @action(description=_("Complete"), permissions=["complete_detail"], icon="task_alt")
-    def complete_detail(self, request, object_id):
+    @button(
+        description=_("Complete"),
+        permissions=["complete_detail"],
+        icon="task_alt",
+        dialog=confirm_dialog(
+            title=_("Complete this visit"),
+            submit=_("Complete"),
+            consequence=_appointment_says(_("%(patient)s's visit with %(doctor)s on %(when)s is closed as completed.")),
+        ),
+    )
+    def complete_detail(self, request, form, object_id):
         return self._run(
             request,
             object_id,
@@ -387,8 +441,23 @@ class AppointmentAdmin(ModelAdmin):
             _("Visit completed."),
         )
 
-    @action(description=_("No-show"), permissions=["no_show_detail"], icon="person_off", variant=ActionVariant.WARNING)
-    def no_show_detail(self, request, object_id):
+    @button(
+        description=_("No-show"),
+        permissions=["no_show_detail"],
+        icon="person_off",
+        variant=ActionVariant.WARNING,
+        dialog=confirm_dialog(
+            title=_("Record a no-show"),
+            submit=_("Record no-show"),
+            consequence=_appointment_says(
+                _(
+                    "%(patient)s did not come to the visit with %(doctor)s on %(when)s. The visit is closed "
+                    "as a no-show, nothing is refunded, and the patient is told. This cannot be undone."
+                )
+            ),
+        ),
+    )
+    def no_show_detail(self, request, form, object_id):
         return self._run(
             request,
             object_id,
@@ -396,16 +465,18 @@ class AppointmentAdmin(ModelAdmin):
             _("No-show recorded."),
         )
 
-    @action(
+    @button(
         description=_("Reschedule"),
         permissions=["reschedule_detail"],
         icon="event_repeat",
-        dialog={
-            "title": _("Move to another time"),
-            "description": "",
-            "form_class": RescheduleForm,
-            "form_submit_text": _("Move"),
-        },
+        dialog=confirm_dialog(
+            title=_("Move to another time"),
+            submit=_("Move"),
+            form_class=RescheduleForm,
+            consequence=_appointment_says(
+                _("%(patient)s's visit with %(doctor)s on %(when)s moves to the time you pick; the patient is told.")
+            ),
+        ),
     )
     def reschedule_detail(self, request, form, object_id):
         return self._run(
@@ -417,17 +488,23 @@ class AppointmentAdmin(ModelAdmin):
             _("Appointment moved."),
         )
 
-    @action(
+    @button(
         description=_("Decline"),
         permissions=["decline_detail"],
         icon="block",
         variant=ActionVariant.DANGER,
-        dialog={
-            "title": _("Decline this request"),
-            "description": _("The patient is refunded in full."),
-            "form_class": ReasonForm,
-            "form_submit_text": _("Decline"),
-        },
+        dialog=confirm_dialog(
+            title=_("Decline this request"),
+            submit=_("Decline"),
+            form_class=ReasonForm,
+            consequence=_appointment_says(
+                _(
+                    "%(patient)s's request for a visit with %(doctor)s on %(when)s is declined: the time is "
+                    "freed, %(amount)s is refunded in full, and the patient receives your reason. "
+                    "This cannot be undone."
+                )
+            ),
+        ),
     )
     def decline_detail(self, request, form, object_id):
         return self._run(
@@ -437,17 +514,22 @@ class AppointmentAdmin(ModelAdmin):
             _("Request declined; the payment is refunded."),
         )
 
-    @action(
+    @button(
         description=_("Cancel"),
         permissions=["cancel_detail"],
         icon="cancel",
         variant=ActionVariant.DANGER,
-        dialog={
-            "title": _("Cancel this appointment"),
-            "description": _("The patient is told and refunded in full."),
-            "form_class": ReasonForm,
-            "form_submit_text": _("Cancel appointment"),
-        },
+        dialog=confirm_dialog(
+            title=_("Cancel this appointment"),
+            submit=_("Cancel appointment"),
+            form_class=ReasonForm,
+            consequence=_appointment_says(
+                _(
+                    "%(patient)s's visit with %(doctor)s on %(when)s is cancelled: the time is freed, what "
+                    "was paid is refunded in full, and the patient receives your reason. This cannot be undone."
+                )
+            ),
+        ),
     )
     def cancel_detail(self, request, form, object_id):
         return self._run(
@@ -457,17 +539,23 @@ class AppointmentAdmin(ModelAdmin):
             _("Appointment cancelled."),
         )
 
-    @action(
+    @button(
         description=_("Force cancel"),
         permissions=["force_cancel_detail"],
         icon="cancel",
         variant=ActionVariant.DANGER,
-        dialog={
-            "title": _("Force-cancel this appointment"),
-            "description": "",
-            "form_class": ReasonForm,
-            "form_submit_text": _("Cancel appointment"),
-        },
+        dialog=confirm_dialog(
+            title=_("Force-cancel this appointment"),
+            submit=_("Cancel appointment"),
+            form_class=ReasonForm,
+            consequence=_appointment_says(
+                _(
+                    "%(patient)s's visit with %(doctor)s on %(when)s is cancelled by the clinic whatever its "
+                    "state: the time is freed, what was paid is refunded, and the patient receives your reason. "
+                    "This cannot be undone."
+                )
+            ),
+        ),
     )
     def force_cancel_detail(self, request, form, object_id):
         return self._run(
@@ -479,17 +567,17 @@ class AppointmentAdmin(ModelAdmin):
             _("Appointment cancelled."),
         )
 
-    @action(
+    @button(
         description=_("Suggest follow-up"),
         permissions=["suggest_follow_up_detail"],
         icon="event_upcoming",
         variant=ActionVariant.PRIMARY,
-        dialog={
-            "title": _("Suggest a follow-up visit"),
-            "description": _("The patient chooses the final time and gets the follow-up discount."),
-            "form_class": FollowUpForm,
-            "form_submit_text": _("Send suggestion"),
-        },
+        dialog=confirm_dialog(
+            title=_("Suggest a follow-up visit"),
+            description=_("The patient chooses the final time and gets the follow-up discount."),
+            submit=_("Send suggestion"),
+            form_class=FollowUpForm,
+        ),
     )
     def suggest_follow_up_detail(self, request, form, object_id):
         def work(appointment):

@@ -9,7 +9,12 @@ from unfold.admin import ModelAdmin, StackedInline
 from unfold.forms import UserChangeForm as UnfoldUserChangeForm
 
 from accounts.models import MedicalRecord, PatientProfile, Role, User
-from accounts.services import medical_record_viewed, patient_profile_ensure, user_mark_email_verified
+from accounts.services import (
+    medical_record_viewed,
+    patient_profile_ensure,
+    user_mark_email_verified,
+    user_sessions_end,
+)
 from core.audit import audit_log
 
 
@@ -94,6 +99,9 @@ class UserAdmin(ModelAdmin):
         if not change and not request.user.is_superuser:
             obj.role = Role.PATIENT
         super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # A locked account is signed out everywhere, its app tokens with it.
+            user_sessions_end(user=obj, reason="deactivated")
         # Accounts the clinic creates or edits carry a verified address: nobody clicks a link for them.
         user_mark_email_verified(user=obj)
         if obj.role == Role.PATIENT:
@@ -150,7 +158,7 @@ class PatientProfileAdmin(ModelAdmin):
         ):
             # Reading a medical record is itself an auditable event (only when the page showed it:
             # a profile outside the user's scope redirects and reveals nothing).
-            profile = self.get_queryset(request).filter(pk=object_id).first()
+            profile = self.get_object(request, object_id)
             if profile is not None:
                 medical_record_viewed(profile=profile, actor=request.user, where="admin")
         return response

@@ -13,3 +13,7 @@ class AccountsConfig(AppConfig):
         # Permissions of apps migrated after ours only exist once their own post_migrate ran, so the
         # role groups are brought up to date after every migrate (idempotent, a handful of queries).
         post_migrate.connect(sync_role_groups_after_migrate, dispatch_uid="medbook-sync-role-groups")
+
+        from accounts.sessions import connect
+
+        connect()  # security changes end the user's other sessions

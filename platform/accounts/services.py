@@ -126,3 +126,20 @@ def user_profile_update(*, user: User, actor: User, **fields) -> User:
         user.save(update_fields=changed)
     audit_log(actor=actor, action="accounts.user.profile_updated", obj=user, data={"fields": sorted(changed)})
     return user
+
+
+def user_sessions_end(*, user: User, keep_session_key: str | None = None, reason: str = "") -> int:
+    """End every session of ``user`` that allauth tracks, except ``keep_session_key`` (the request
+    that made the change). App tokens hang off a session (allauth's JWT strategy checks it on every
+    access and refresh), so this also revokes their refresh and access tokens. Returns how many."""
+    from allauth.usersessions.models import UserSession
+
+    ended = 0
+    for session in UserSession.objects.filter(user_id=user.pk):
+        if keep_session_key and session.session_key == keep_session_key:
+            continue
+        session.end()
+        ended += 1
+    if reason:
+        audit_log(actor=user, action="accounts.sessions.ended", obj=user, data={"reason": reason, "ended": ended})
+    return ended

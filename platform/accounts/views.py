@@ -3,6 +3,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -40,7 +41,11 @@ def staff_area_login(request, area: str):
         allowed = user.is_active and (user.is_staff if area == "admin" else user.has_perm("wagtailadmin.access_admin"))
         if allowed:
             return redirect(next_url)
-        return render(request, "accounts/no_access.html", {"area": area}, status=403)
+        # The area's own refusal ("You do not have permission…") is replaced by this page's words:
+        # marked as read and not shown.
+        for _message in messages.get_messages(request):
+            pass
+        return render(request, "accounts/no_access.html", {"area": area, "messages": []}, status=403)
     return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
 
 

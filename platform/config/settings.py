@@ -96,12 +96,16 @@ INSTALLED_APPS = [
     "ninja",
     "django_fsm_log",
     "import_export",
+    "csp",
     # last: re-themes the admins registered above (themes.apps)
     "themes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # early, so that it sees every response last: no-store on private areas, Permissions-Policy
+    "core.security.PrivacyHeadersMiddleware",
+    "core.security.AreaCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.apimiddleware.ApiEdgeMiddleware",  # /api/ only: per-IP limit, JSON for every error
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -296,7 +300,11 @@ HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrate
 # /api/v1/docs; its HTML page would load Redoc from a CDN, so it is off.
 HEADLESS_SERVE_SPECIFICATION = True
 HEADLESS_SPECIFICATION_TEMPLATE_NAME = None
-HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = envint("JWT_ACCESS_TOKEN_EXPIRES_IN", 300, minimum=60)
+# Access tokens live at most 5 minutes, and are checked against their session on every request
+# (stateful validation): ending a session (password change or reset, MFA switched on, deactivation,
+# sign-out) stops its access token at once, not only its refresh token.
+HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = envint("JWT_ACCESS_TOKEN_EXPIRES_IN", 300, minimum=60, maximum=300)
+HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED = True
 HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = envint("JWT_REFRESH_TOKEN_EXPIRES_IN", 86400, minimum=300)
 HEADLESS_JWT_PRIVATE_KEY = envstr("JWT_PRIVATE_KEY") or ""
 if not HEADLESS_JWT_PRIVATE_KEY and envstr("JWT_PRIVATE_KEY_FILE"):
@@ -372,6 +380,43 @@ X_FRAME_OPTIONS = "SAMEORIGIN"
 # SAMEORIGIN still refuses framing by any other site.
 SILENCED_SYSTEM_CHECKS = ["security.W019"]
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp 4). Scripts: our own files plus inline scripts carrying the
+# request's nonce; no 'unsafe-inline' for scripts. Styles allow inline: Unfold, Wagtail and the
+# templates use style attributes, and a style cannot run code. Areas built by third parties that
+# cannot run under this policy get a relaxation for their paths only (CSP_AREA_RELAXATIONS).
+from csp.constants import NONCE, NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "media-src": [SELF, "blob:"],
+        "worker-src": [SELF, "blob:"],
+        "frame-src": [SELF],
+        "frame-ancestors": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        # Stripe Checkout is reached by a redirect after our own form posts: form-action covers it.
+        "form-action": [SELF, "https://checkout.stripe.com"],
+    }
+}
+CSP_AREA_RELAXATIONS = {
+    # Unfold's admin is driven by Alpine.js, whose standard build evaluates the x-data/x-on
+    # expressions with new Function(): it cannot run without 'unsafe-eval'. Unfold ships no CSP build.
+    "/admin/": {"script-src": [SELF, NONCE, UNSAFE_EVAL]},
+    # Wagtail's admin still writes inline <script> for its date/time widgets and inline panels, and
+    # carries no nonce (a nonce in the list would make browsers ignore 'unsafe-inline').
+    "/cms/": {"script-src": [SELF, UNSAFE_INLINE]},
+    # The video page talks to Agora's servers (https and WebSocket) when Agora is configured.
+    "portal:video_visit": {
+        "connect-src": [SELF, "https://*.agora.io", "wss://*.agora.io", "https://*.sd-rtn.com", "wss://*.sd-rtn.com"]
+    },
+}
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
@@ -385,10 +430,16 @@ if not DEBUG:
 # --- Wagtail ----------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Medbook"
 WAGTAILADMIN_BASE_URL = SITE_URL
-WAGTAILADMIN_LOGIN_URL = "account_login"
+# Through the same hand-over as /admin/login/: a signed-in account without CMS access gets the
+# "not part of your account" page (Wagtail would send it to allauth's login, which sends it back).
+WAGTAILADMIN_LOGIN_URL = "cms_login_redirect"
 WAGTAIL_FRONTEND_LOGIN_URL = "account_login"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "odt", "txt"]
+# The editors' browsers call no third party: no Gravatar images (they would tell Gravatar who opens
+# the CMS) and no release check against wagtail.org; the CSP refuses both anyway.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 
 # --- admin theme ------------------------------------------------------------------------------
 from themes.unfold import UNFOLD  # noqa: E402,F401

@@ -9,6 +9,7 @@ from booking.models import Appointment, AppointmentStatus, Slot, SlotStatus
 from tests.appointments.helpers import completed_visit, details_for, make_doctor, make_slots
 
 S = AppointmentStatus
+CONFIRM = {"_form_submitted": "on"}  # the confirmation dialog's form
 
 
 def change_url(appointment):
@@ -41,7 +42,7 @@ def test_buttons_follow_state_and_role(client, slots, patient_dao, doctor_review
     page = client.get(change_url(appointment)).content.decode()
     assert action_url(appointment, "mark_paid_detail") in page
     assert action_url(appointment, "confirm_detail") not in page
-    client.get(action_url(appointment, "mark_paid_detail"))
+    client.post(action_url(appointment, "mark_paid_detail"), CONFIRM)
     appointment.refresh_from_db()
     assert appointment.status == S.PENDING
     client.force_login(doctor_review.user)
@@ -49,7 +50,7 @@ def test_buttons_follow_state_and_role(client, slots, patient_dao, doctor_review
     assert action_url(appointment, "confirm_detail") in page
     assert action_url(appointment, "mark_paid_detail") not in page
     assert action_url(appointment, "complete_detail") not in page  # not started yet
-    client.get(action_url(appointment, "confirm_detail"))
+    client.post(action_url(appointment, "confirm_detail"), CONFIRM)
     appointment.refresh_from_db()
     assert appointment.status == S.CONFIRMED
     page = client.get(change_url(appointment)).content.decode()
@@ -73,7 +74,7 @@ def test_domain_errors_become_messages(client, slots, patient_dao, staff_binh):
     appointment = held(slots[0], patient_dao)
     svc.payment_mark_cash_paid(appointment=appointment, actor=staff_binh)
     client.force_login(staff_binh)
-    response = client.get(action_url(appointment, "no_show_detail"), follow=True)
+    response = client.post(action_url(appointment, "no_show_detail"), CONFIRM, follow=True)
     # the button is not offered before the start; calling it anyway is refused, never a 500
     assert response.status_code in {200, 403}
 

@@ -60,7 +60,7 @@ def test_staff_see_arrivals_with_the_appointment_actions_and_the_holds(client, s
     assert f"/admin/booking/appointment/{hold.pk}/mark_paid_detail/" in html
     assert f"/admin/booking/appointment/{today_visits['later'].pk}/confirm_detail/" in html
     # the buttons lead to the appointment admin's own actions, which work for staff
-    response = client.get(f"/admin/booking/appointment/{started.pk}/no_show_detail/")
+    response = client.post(f"/admin/booking/appointment/{started.pk}/no_show_detail/", {"_form_submitted": "on"})
     assert response.status_code == 302
     from booking.models import Appointment
 

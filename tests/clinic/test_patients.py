@@ -56,7 +56,9 @@ def test_deactivating_a_patient_ends_their_sessions_and_reactivating_lets_them_b
         action="accounts.patient.deactivated", actor=admin_an, data__sessions_ended=2
     ).exists()
 
-    response = client.get(f"/admin/accounts/patientprofile/{profile.pk}/reactivate_patient/")
+    response = client.post(
+        f"/admin/accounts/patientprofile/{profile.pk}/reactivate_patient/", {"_form_submitted": "on"}
+    )
     assert response.status_code == 302
     patient_dao.refresh_from_db()
     assert patient_dao.is_active

@@ -164,7 +164,7 @@ def test_subscriptions_in_the_admin_record_payments_and_cancel(client, dr_an, mo
     assert "record_payment_detail" in page and "resume_detail" not in page
     client.post(url + "record_payment_detail/", {"_form_submitted": "on", "amount": "1000000", "reference": "CK-7"})
     assert DoctorSubscription.objects.get().credit == Decimal("1000000")
-    client.get(url + "cancel_detail/")
+    client.post(url + "cancel_detail/", {"_form_submitted": "on"})
     assert DoctorSubscription.objects.get().status == SubscriptionStatus.CANCELLED
     assert events(subscription) == ["started", "payment_recorded", "cancelled"]
     client.force_login(staff_binh)

@@ -99,10 +99,10 @@ def test_resolving_and_reopening_in_the_admin(client, patient_dao, admin_an):
     ticket = ticket_open(patient=patient_dao, subject="Login", body="I cannot sign in.")
     client.force_login(admin_an)
     base = f"/admin/clinic/supportticket/{ticket.pk}/"
-    client.get(base + "resolve_detail/")
+    client.post(base + "resolve_detail/", {"_form_submitted": "on"})
     assert SupportTicket.objects.get().status == TicketStatus.RESOLVED
     assert client.get(base + "resolve_detail/").status_code == 403  # not from resolved
-    client.get(base + "reopen_detail/")
+    client.post(base + "reopen_detail/", {"_form_submitted": "on"})
     assert SupportTicket.objects.get().status == TicketStatus.OPEN
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import FieldError, ValidationError
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Cast
@@ -32,13 +34,13 @@ from unfold.contrib.filters.admin import (
     RelatedDropdownFilter,
 )
 from unfold.contrib.import_export.forms import ImportForm, SelectableFieldsExportForm
-from unfold.decorators import action, display
+from unfold.decorators import display
 from unfold.enums import ActionVariant
-from unfold.forms import BaseDialogForm
+from unfold.widgets import UnfoldAdminTextareaWidget
 
 from accounts.admin import PatientProfileAdmin
 from accounts.models import PatientProfile, Role
-from booking.admin.actions import run_service
+from booking.admin.actions import ConfirmForm, button, confirm_dialog, find, run_service
 from booking.admin.appointments import AppointmentAdmin, PaymentAdmin
 from booking.admin.history import HistoryInline
 from booking.admin.scheduling import DoctorAdmin
@@ -87,11 +89,58 @@ class ReadOnlyInline(TabularInline):
         return False
 
 
-class ReasonForm(BaseDialogForm):
-    reason = forms.CharField(label=_("Reason (sent to the applicant)"), widget=forms.Textarea(attrs={"rows": 4}))
+def _says(model, text, words):
+    """A button's consequence in words: ``text`` filled with ``words(obj)`` for the button's object."""
+
+    def consequence(request, object_id) -> str:
+        obj = find(model._default_manager.all(), object_id)
+        return text % words(obj) if obj is not None else ""
+
+    return consequence
 
 
-class RoleExportMixin(ExportMixin):
+def _applicant_words(application) -> dict:
+    return {"name": f"{application.first_name} {application.last_name}".strip(), "email": application.email}
+
+
+def _subscriber_words(subscription) -> dict:
+    return {"doctor": subscription.doctor, "plan": subscription.plan.name}
+
+
+def _ticket_words(ticket) -> dict:
+    return {
+        "number": ticket.pk,
+        "subject": ticket.subject,
+        "patient": ticket.patient.get_full_name() or ticket.patient.email,
+    }
+
+
+class ReasonForm(ConfirmForm):
+    reason = forms.CharField(label=_("Reason (sent to the applicant)"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 4}))
+
+
+class SafeExportMixin:
+    """An export link carries the changelist's filters in its query string; a hand-made one with
+    filters the list does not know answers 400 with a way back, not a 500."""
+
+    def export_action(self, request):
+        try:
+            return super().export_action(request)
+        except (IncorrectLookupParameters, FieldError, ValidationError):
+            opts = self.opts
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": opts,
+                "title": _("This export link does not work"),
+                "message": _(
+                    "The link has filters this list does not know. Open the list, filter it, and export from there."
+                ),
+                "back_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+            }
+            return TemplateResponse(request, "admin/bad_request.html", context, status=400)
+
+
+class RoleExportMixin(SafeExportMixin, ExportMixin):
     """CSV and XLSX exports of what the changelist shows: its filters, search and row scoping."""
 
     export_form_class = SelectableFieldsExportForm
@@ -106,7 +155,7 @@ class RoleExportMixin(ExportMixin):
 # --- patients: exports, import, deactivation, history -----------------------------------------------
 
 
-class DeactivateForm(BaseDialogForm):
+class DeactivateForm(ConfirmForm):
     confirm = forms.BooleanField(label=_("End the patient's sessions and lock the account"), required=True)
 
 
@@ -114,7 +163,7 @@ admin.site.unregister(PatientProfile)
 
 
 @admin.register(PatientProfile)
-class ClinicPatientProfileAdmin(ImportExportMixin, PatientProfileAdmin):
+class ClinicPatientProfileAdmin(SafeExportMixin, ImportExportMixin, PatientProfileAdmin):
     resource_classes = [PatientResource]
     paginator = DeferredJoinPaginator
     import_form_class = ImportForm
@@ -146,7 +195,7 @@ class ClinicPatientProfileAdmin(ImportExportMixin, PatientProfileAdmin):
         return obj.user.is_active
 
     def _profile(self, request, object_id) -> PatientProfile:
-        profile = self.get_queryset(request).select_related("user").filter(pk=object_id).first()
+        profile = self.get_object(request, object_id)
         if profile is None:
             raise Http404
         return profile
@@ -165,17 +214,24 @@ class ClinicPatientProfileAdmin(ImportExportMixin, PatientProfileAdmin):
     def _back(self, profile):
         return reverse("admin:accounts_patientprofile_change", args=[profile.pk])
 
-    @action(
+    @button(
         description=_("Deactivate"),
         permissions=["deactivate_patient"],
         icon="person_off",
         variant=ActionVariant.DANGER,
-        dialog={
-            "title": _("Deactivate this patient"),
-            "description": _("They are signed out everywhere and cannot sign in until reactivated."),
-            "form_class": DeactivateForm,
-            "form_submit_text": _("Deactivate"),
-        },
+        dialog=confirm_dialog(
+            title=_("Deactivate this patient"),
+            submit=_("Deactivate"),
+            form_class=DeactivateForm,
+            consequence=_says(
+                PatientProfile,
+                _(
+                    "%(name)s (%(email)s) is signed out on every device, their app tokens stop working, and "
+                    "they cannot sign in until an admin reactivates the account. Their visits and records are kept."
+                ),
+                lambda p: {"name": p.user.get_full_name() or p.user.email, "email": p.user.email},
+            ),
+        ),
     )
     def deactivate_patient(self, request, form, object_id):
         profile = self._profile(request, object_id)
@@ -186,8 +242,21 @@ class ClinicPatientProfileAdmin(ImportExportMixin, PatientProfileAdmin):
             back=self._back(profile),
         )
 
-    @action(description=_("Reactivate"), permissions=["reactivate_patient"], icon="person_check")
-    def reactivate_patient(self, request, object_id):
+    @button(
+        description=_("Reactivate"),
+        permissions=["reactivate_patient"],
+        icon="person_check",
+        dialog=confirm_dialog(
+            title=_("Reactivate this patient"),
+            submit=_("Reactivate"),
+            consequence=_says(
+                PatientProfile,
+                _("%(name)s (%(email)s) can sign in again."),
+                lambda p: {"name": p.user.get_full_name() or p.user.email, "email": p.user.email},
+            ),
+        ),
+    )
+    def reactivate_patient(self, request, form, object_id):
         profile = self._profile(request, object_id)
         return run_service(
             request,
@@ -197,7 +266,7 @@ class ClinicPatientProfileAdmin(ImportExportMixin, PatientProfileAdmin):
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        profile = self.get_queryset(request).select_related("user").filter(pk=object_id).first()
+        profile = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if profile is not None:
             history = patient_history(patient=profile.user, viewer=request.user)
@@ -498,7 +567,7 @@ class DoctorApplicationAdmin(ModelAdmin):
         return obj.status, obj.get_status_display()
 
     def _application(self, request, object_id) -> DoctorApplication:
-        application = self.get_queryset(request).filter(pk=object_id).first()
+        application = self.get_object(request, object_id)
         if application is None:
             raise Http404
         return application
@@ -520,8 +589,25 @@ class DoctorApplicationAdmin(ModelAdmin):
     def _back(self, object_id):
         return reverse("admin:clinic_doctorapplication_change", args=[object_id])
 
-    @action(description=_("Approve"), permissions=["approve_detail"], icon="how_to_reg", variant=ActionVariant.SUCCESS)
-    def approve_detail(self, request, object_id):
+    @button(
+        description=_("Approve"),
+        permissions=["approve_detail"],
+        icon="how_to_reg",
+        variant=ActionVariant.SUCCESS,
+        dialog=confirm_dialog(
+            title=_("Approve this application"),
+            submit=_("Approve"),
+            consequence=_says(
+                DoctorApplication,
+                _(
+                    "A doctor account for %(name)s (%(email)s) is created with a draft profile page, and an "
+                    "invitation to set a password is emailed to them."
+                ),
+                _applicant_words,
+            ),
+        ),
+    )
+    def approve_detail(self, request, form, object_id):
         application = self._application(request, object_id)
         return run_service(
             request,
@@ -530,17 +616,21 @@ class DoctorApplicationAdmin(ModelAdmin):
             back=self._back(object_id),
         )
 
-    @action(
+    @button(
         description=_("Reject"),
         permissions=["reject_detail"],
         icon="block",
         variant=ActionVariant.DANGER,
-        dialog={
-            "title": _("Reject this application"),
-            "description": _("The applicant is emailed the reason."),
-            "form_class": ReasonForm,
-            "form_submit_text": _("Reject"),
-        },
+        dialog=confirm_dialog(
+            title=_("Reject this application"),
+            submit=_("Reject"),
+            form_class=ReasonForm,
+            consequence=_says(
+                DoctorApplication,
+                _("%(name)s's application is rejected and %(email)s is emailed your reason. This cannot be undone."),
+                _applicant_words,
+            ),
+        ),
     )
     def reject_detail(self, request, form, object_id):
         application = self._application(request, object_id)
@@ -553,10 +643,21 @@ class DoctorApplicationAdmin(ModelAdmin):
             back=self._back(object_id),
         )
 
-    @action(
-        description=_("Send the invitation again"), permissions=["resend_invitation_detail"], icon="forward_to_inbox"
+    @button(
+        description=_("Send the invitation again"),
+        permissions=["resend_invitation_detail"],
+        icon="forward_to_inbox",
+        dialog=confirm_dialog(
+            title=_("Send the invitation again"),
+            submit=_("Send"),
+            consequence=_says(
+                DoctorApplication,
+                _("A new link to set a password is emailed to %(name)s (%(email)s); earlier links stop working."),
+                _applicant_words,
+            ),
+        ),
     )
-    def resend_invitation_detail(self, request, object_id):
+    def resend_invitation_detail(self, request, form, object_id):
         application = self._application(request, object_id)
         return run_service(
             request,
@@ -615,12 +716,12 @@ class SubscriptionStartForm(forms.ModelForm):
         self.fields["plan"].queryset = SubscriptionPlan.objects.filter(is_active=True)
 
 
-class PaymentRecordForm(BaseDialogForm):
+class PaymentRecordForm(ConfirmForm):
     amount = forms.DecimalField(label=_("Amount received"), min_value=0, decimal_places=2, max_digits=12)
     reference = forms.CharField(label=_("Reference (receipt, transfer)"), max_length=120, required=False)
 
 
-class PlanChangeForm(BaseDialogForm):
+class PlanChangeForm(ConfirmForm):
     plan = forms.ModelChoiceField(label=_("New plan (from the next renewal)"), queryset=SubscriptionPlan.objects.none())
 
     def __init__(self, *args, **kwargs):
@@ -697,7 +798,7 @@ class DoctorSubscriptionAdmin(ModelAdmin):
         return obj.status, obj.get_status_display()
 
     def _subscription(self, request, object_id) -> DoctorSubscription:
-        subscription = self.get_queryset(request).filter(pk=object_id).first()
+        subscription = self.get_object(request, object_id)
         if subscription is None:
             raise Http404
         return subscription
@@ -722,17 +823,17 @@ class DoctorSubscriptionAdmin(ModelAdmin):
     def _back(self, object_id):
         return reverse("admin:clinic_doctorsubscription_change", args=[object_id])
 
-    @action(
+    @button(
         description=_("Record payment"),
         permissions=["record_payment_detail"],
         icon="payments",
         variant=ActionVariant.PRIMARY,
-        dialog={
-            "title": _("Record a subscription payment"),
-            "description": _("Credited now, used at the renewal date; an overdue subscription renews at once."),
-            "form_class": PaymentRecordForm,
-            "form_submit_text": _("Record"),
-        },
+        dialog=confirm_dialog(
+            title=_("Record a subscription payment"),
+            description=_("Credited now, used at the renewal date; an overdue subscription renews at once."),
+            submit=_("Record"),
+            form_class=PaymentRecordForm,
+        ),
     )
     def record_payment_detail(self, request, form, object_id):
         subscription = self._subscription(request, object_id)
@@ -748,16 +849,11 @@ class DoctorSubscriptionAdmin(ModelAdmin):
             back=self._back(object_id),
         )
 
-    @action(
+    @button(
         description=_("Change plan"),
         permissions=["change_plan_detail"],
         icon="swap_horiz",
-        dialog={
-            "title": _("Change plan"),
-            "description": "",
-            "form_class": PlanChangeForm,
-            "form_submit_text": _("Change"),
-        },
+        dialog=confirm_dialog(title=_("Change plan"), submit=_("Change"), form_class=PlanChangeForm),
     )
     def change_plan_detail(self, request, form, object_id):
         subscription = self._subscription(request, object_id)
@@ -770,10 +866,25 @@ class DoctorSubscriptionAdmin(ModelAdmin):
             back=self._back(object_id),
         )
 
-    @action(
-        description=_("Cancel subscription"), permissions=["cancel_detail"], icon="cancel", variant=ActionVariant.DANGER
+    @button(
+        description=_("Cancel subscription"),
+        permissions=["cancel_detail"],
+        icon="cancel",
+        variant=ActionVariant.DANGER,
+        dialog=confirm_dialog(
+            title=_("Cancel this subscription"),
+            submit=_("Cancel subscription"),
+            consequence=_says(
+                DoctorSubscription,
+                _(
+                    "%(doctor)s's subscription to %(plan)s is cancelled: it is no longer renewed or charged. "
+                    "It can be resumed later, starting a new period."
+                ),
+                _subscriber_words,
+            ),
+        ),
     )
-    def cancel_detail(self, request, object_id):
+    def cancel_detail(self, request, form, object_id):
         subscription = self._subscription(request, object_id)
         return run_service(
             request,
@@ -782,8 +893,21 @@ class DoctorSubscriptionAdmin(ModelAdmin):
             back=self._back(object_id),
         )
 
-    @action(description=_("Resume"), permissions=["resume_detail"], icon="play_arrow")
-    def resume_detail(self, request, object_id):
+    @button(
+        description=_("Resume"),
+        permissions=["resume_detail"],
+        icon="play_arrow",
+        dialog=confirm_dialog(
+            title=_("Resume this subscription"),
+            submit=_("Resume"),
+            consequence=_says(
+                DoctorSubscription,
+                _("%(doctor)s's subscription to %(plan)s starts a new period today, paid from the credit at renewal."),
+                _subscriber_words,
+            ),
+        ),
+    )
+    def resume_detail(self, request, form, object_id):
         subscription = self._subscription(request, object_id)
         return run_service(
             request,
@@ -807,8 +931,8 @@ class TicketMessageInline(ReadOnlyInline):
         return request.user.has_perm("clinic.view_supportticket")
 
 
-class ReplyForm(BaseDialogForm):
-    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}), max_length=5000)
+class ReplyForm(ConfirmForm):
+    body = forms.CharField(label=_("Message"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 6}), max_length=5000)
     internal = forms.BooleanField(label=_("Internal note (not sent, not shown to the patient)"), required=False)
 
 
@@ -854,7 +978,7 @@ class SupportTicketAdmin(ModelAdmin):
         return False
 
     def _ticket(self, request, object_id) -> SupportTicket:
-        ticket = self.get_queryset(request).filter(pk=object_id).first()
+        ticket = self.get_object(request, object_id)
         if ticket is None:
             raise Http404
         return ticket
@@ -876,17 +1000,17 @@ class SupportTicketAdmin(ModelAdmin):
     def _back(self, object_id):
         return reverse("admin:clinic_supportticket_change", args=[object_id])
 
-    @action(
+    @button(
         description=_("Reply"),
         permissions=["reply_detail"],
         icon="reply",
         variant=ActionVariant.PRIMARY,
-        dialog={
-            "title": _("Reply to the patient"),
-            "description": _("The patient is emailed; the ticket then waits for their answer."),
-            "form_class": ReplyForm,
-            "form_submit_text": _("Send"),
-        },
+        dialog=confirm_dialog(
+            title=_("Reply to the patient"),
+            description=_("The patient is emailed; the ticket then waits for their answer."),
+            submit=_("Send"),
+            form_class=ReplyForm,
+        ),
     )
     def reply_detail(self, request, form, object_id):
         ticket = self._ticket(request, object_id)
@@ -900,8 +1024,20 @@ class SupportTicketAdmin(ModelAdmin):
             back=self._back(object_id),
         )
 
-    @action(description=_("Resolve"), permissions=["resolve_detail"], icon="task_alt", variant=ActionVariant.SUCCESS)
-    def resolve_detail(self, request, object_id):
+    @button(
+        description=_("Resolve"),
+        permissions=["resolve_detail"],
+        icon="task_alt",
+        variant=ActionVariant.SUCCESS,
+        dialog=confirm_dialog(
+            title=_("Resolve this ticket"),
+            submit=_("Resolve"),
+            consequence=_says(
+                SupportTicket, _("Ticket #%(number)s “%(subject)s” from %(patient)s is marked resolved."), _ticket_words
+            ),
+        ),
+    )
+    def resolve_detail(self, request, form, object_id):
         ticket = self._ticket(request, object_id)
         return run_service(
             request,
@@ -910,8 +1046,19 @@ class SupportTicketAdmin(ModelAdmin):
             back=self._back(object_id),
         )
 
-    @action(description=_("Reopen"), permissions=["reopen_detail"], icon="replay")
-    def reopen_detail(self, request, object_id):
+    @button(
+        description=_("Reopen"),
+        permissions=["reopen_detail"],
+        icon="replay",
+        dialog=confirm_dialog(
+            title=_("Reopen this ticket"),
+            submit=_("Reopen"),
+            consequence=_says(
+                SupportTicket, _("Ticket #%(number)s “%(subject)s” from %(patient)s is open again."), _ticket_words
+            ),
+        ),
+    )
+    def reopen_detail(self, request, form, object_id):
         ticket = self._ticket(request, object_id)
         return run_service(
             request,

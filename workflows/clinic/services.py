@@ -14,7 +14,6 @@ from datetime import datetime
 from decimal import Decimal
 from importlib.util import find_spec
 
-from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -25,6 +24,7 @@ from django_fsm import TransitionNotAllowed
 
 from accounts.models import Role
 from accounts.services import patient_profile_update, user_create
+from accounts.services import user_sessions_end as accounts_user_sessions_end
 from booking.models import Doctor, Specialty, money
 from booking.services.doctors import doctor_set_accepts_bookings
 from core.audit import audit_log
@@ -148,6 +148,13 @@ def doctor_application_submit(
     return application
 
 
+def doctor_application_duplicate_notice(*, email: str, reason: str) -> None:
+    """The public form got an application for an address that has an account or an open application
+    (``reason``: ``account_exists`` or ``application_exists``). The form answers as for any
+    application; only the address's owner learns, by email, what happened and what to do."""
+    _on_commit_task("workflows.clinic.tasks.send_application_duplicate_notice", email.strip().lower(), reason)
+
+
 def _locked_application(application: DoctorApplication) -> DoctorApplication:
     return DoctorApplication.objects.select_for_update().get(pk=application.pk)
 
@@ -262,11 +269,7 @@ def user_sessions_end(*, user) -> int:
     """End every session of ``user`` that allauth tracks (browser logins and app tokens, which hang off
     a session). No scan of the whole session table: a session made before tracking began is refused
     anyway, because Django's authentication backend drops inactive users on every request."""
-    ended = 0
-    for session in UserSession.objects.filter(user_id=user.pk):
-        session.end()
-        ended += 1
-    return ended
+    return accounts_user_sessions_end(user=user)
 
 
 def patient_deactivate(*, user, actor) -> None:

@@ -85,3 +85,25 @@ def send_application_email(application_id: int) -> str:
         email.attach_alternative(html, "text/html")
         email.send()
     return f"{kind} sent"
+
+
+def send_application_duplicate_notice(email: str, reason: str) -> str:
+    """Tell the owner of ``email`` that a doctor application for it was not recorded, and why (see
+    ``doctor_application_duplicate_notice``). Written in the account's language when there is one."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(email__iexact=email).first()
+    context = {
+        "has_account": reason == "account_exists",
+        "site_url": settings.SITE_URL,
+        "login_url": settings.SITE_URL + reverse("account_login"),
+        "reset_url": settings.SITE_URL + reverse("account_reset_password"),
+    }
+    with translation.override((user.language if user else "") or settings.LANGUAGE_CODE):
+        subject = render_to_string("clinic/emails/application_duplicate.subject.txt", context).strip()
+        text = render_to_string("clinic/emails/application_duplicate.txt", context)
+        html = render_to_string("clinic/emails/application_duplicate.html", context)
+    message = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text, to=[email])
+    message.attach_alternative(html, "text/html")
+    message.send()
+    return "sent"

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.adapter import home_url_for
 from booking.models import Specialty
-from core.errors import DomainError
+from core.errors import Conflict, DomainError
 from core.net import client_ip
 from workflows.clinic import services as svc
 from workflows.clinic.models import TicketStatus
@@ -56,6 +56,10 @@ class ApplicationForm(forms.Form):
         self.fields["specialties"].queryset = Specialty.objects.filter(is_active=True).order_by("name")
 
 
+# What the service answers when the address already has an account or an open application.
+DUPLICATE_CODES = frozenset({"account_exists", "application_exists"})
+
+
 def _over_limit(request) -> bool:
     key = f"clinic:apply:{client_ip(request)}"
     cache.add(key, 0, timeout=3600)
@@ -89,6 +93,14 @@ def apply(request):
                     bio=data["bio"],
                     specialties=data["specialties"],
                 )
+            except Conflict as exc:
+                if exc.code not in DUPLICATE_CODES:
+                    form.add_error(None, str(exc))
+                else:
+                    # The page answers exactly as for a new application, so the form cannot be used to
+                    # learn whether an address has an account; the address's owner is told by email.
+                    svc.doctor_application_duplicate_notice(email=data["email"], reason=exc.code)
+                    return redirect(reverse("clinic:apply_done"))
             except DomainError as exc:
                 form.add_error(None, str(exc))
             else:
