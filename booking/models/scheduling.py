@@ -81,8 +81,9 @@ class BookingDefaults(models.Model):
 
     @classmethod
     def load(cls) -> BookingDefaults:
-        obj, _ = cls.objects.get_or_create(pk=1)
-        return obj
+        """The clinic's defaults; the field defaults until an admin saves them (reading never writes,
+        so a GET stays free of side effects)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
 
 
 @dataclass(frozen=True)
