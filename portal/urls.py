@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import account, booking, followups, payments, views
+from portal import account, booking, followups, payments, support, views
 from portal.urls_visits import urlpatterns as visit_urlpatterns
 
 app_name = "portal"
@@ -26,5 +26,9 @@ urlpatterns = [
     path("notifications/read/", account.notifications_read, name="notifications_read"),
     path("time-zone/", views.set_time_zone, name="set_time_zone"),
     path("pay/sandbox/<str:reference>/", payments.sandbox_checkout, name="sandbox_checkout"),
+    path("support/", support.support_list, name="support_list"),
+    path("support/new/", support.support_new, name="support_new"),
+    path("support/<uuid:public_id>/", support.support_detail, name="support_detail"),
+    path("support/<uuid:public_id>/resolve/", support.support_resolve, name="support_resolve"),
     *visit_urlpatterns,
 ]

@@ -122,7 +122,7 @@ UNFOLD = {
                     {
                         "title": _("Exports"),
                         "icon": "download",
-                        "link": reverse_lazy("admin:clinic_exports"),
+                        "link": reverse_lazy("admin:booking_exports"),
                         "permission": has_perm("booking.view_appointment", "accounts.view_patientprofile"),
                     },
                     {

@@ -12,7 +12,8 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.http import Http404, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,25 +26,28 @@ from unfold.enums import ActionVariant
 from unfold.widgets import UnfoldAdminTextareaWidget
 
 from accounts.admin import PatientProfileAdmin
+from accounts.models import PatientProfile, Role
 from booking import rules
 from booking import services as svc
-from booking.admin.actions import ConfirmForm, button, confirm_dialog, find, run_service
-from booking.admin.filters import LocalRangeDateTimeFilter
+from booking.admin.filters import DoctorFilter, LocalRangeDateTimeFilter, ModeFilter
 from booking.admin.history import HistoryInline
+from booking.admin.pdf import day_schedule_pdf
+from booking.admin.resources import AppointmentResource, StaffAppointmentResource
 from booking.models import (
     Appointment,
     AppointmentStatus,
     AppointmentType,
+    Doctor,
     Payment,
-    PaymentStatus,
-    Refund,
-    RefundStatus,
     Slot,
-    Voucher,
 )
 from booking.rules import Action
 from booking.selectors.scheduling import slot_free_q
+from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
+from core.admin_exports import RoleExportMixin
+from core.audit import audit_log
 from core.errors import DomainError
+from core.paginator import DeferredJoinPaginator
 
 S = AppointmentStatus
 
@@ -105,7 +109,9 @@ class FollowUpForm(ConfirmForm):
     appointment_type = forms.ModelChoiceField(
         label=_("Visit type"), queryset=AppointmentType.objects.filter(is_active=True), required=False
     )
-    notes = forms.CharField(label=_("Notes for the patient"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}), required=False)
+    notes = forms.CharField(
+        label=_("Notes for the patient"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}), required=False
+    )
 
 
 class RescheduleForm(ConfirmForm):
@@ -129,6 +135,15 @@ class RescheduleForm(ConfirmForm):
             self.fields["new_slot"].label_from_instance = lambda slot: timezone.localtime(slot.start).strftime(
                 "%a %d/%m/%Y %H:%M"
             )
+
+
+class DayScheduleForm(forms.Form):
+    doctor = forms.ModelChoiceField(label=_("Doctor"), queryset=Doctor.objects.none())
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, doctors, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["doctor"].queryset = doctors
 
 
 class StaffBookingForm(forms.Form):
@@ -197,7 +212,7 @@ class PaymentInline(TabularInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(ModelAdmin):
+class AppointmentAdmin(RoleExportMixin, ModelAdmin):
     list_display = ("number", "when", "patient_name_display", "doctor", "status_badge", "amount_display", "mode")
     list_filter = (
         "status",
@@ -213,6 +228,8 @@ class AppointmentAdmin(ModelAdmin):
     ordering = ("-starts_at", "-id")
     show_full_result_count = False
     list_per_page = 50
+    paginator = DeferredJoinPaginator
+    resource_classes = [AppointmentResource]
     date_hierarchy = None
     inlines = [PaymentInline, HistoryInline]
     readonly_fields = [f.name for f in Appointment._meta.fields if f.name not in {"id"}] + ["video_link"]
@@ -321,9 +338,23 @@ class AppointmentAdmin(ModelAdmin):
         return False  # nothing is deleted: cancelled, expired and no-show visits are kept
 
     def get_list_filter(self, request):
+        filters = self.list_filter
         if request.user.role == "doctor":
-            return tuple(f for f in self.list_filter if f not in {"doctor", "doctor__specialties"})
-        return self.list_filter
+            filters = tuple(f for f in filters if f not in {"doctor", "doctor__specialties"})
+        replace = {"doctor": ("doctor", DoctorFilter), "mode": ModeFilter}
+        return tuple(replace.get(f, f) if isinstance(f, str) else f for f in filters)
+
+    def get_export_resource_classes(self, request):
+        # Only people who may read medical records get the reason for the visit.
+        if request.user.has_perm("accounts.view_medicalrecord"):
+            return [AppointmentResource]
+        return [StaffAppointmentResource]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # the patient page links to "all appointments of this patient"
+        if lookup in {"patient__id__exact", "patient__id"}:
+            return True
+        return super().lookup_allowed(lookup, value, request)
 
     def _get(self, request, object_id) -> Appointment:
         appointment = self.get_object(request, object_id)
@@ -597,6 +628,12 @@ class AppointmentAdmin(ModelAdmin):
     def get_urls(self):
         return [
             path("book/", self.admin_site.admin_view(self.book_view), name="booking_appointment_book"),
+            path(
+                "day-schedule.pdf",
+                self.admin_site.admin_view(self.day_schedule_pdf_view),
+                name="booking_appointment_day_schedule_pdf",
+            ),
+            path("exports/", self.admin_site.admin_view(self.exports_view), name="booking_exports"),
             *super().get_urls(),
         ]
 
@@ -640,93 +677,69 @@ class AppointmentAdmin(ModelAdmin):
         }
         return TemplateResponse(request, "admin/booking/appointment/book.html", context)
 
+    # --- printouts and exports ---
+    def _visible_doctors(self, request):
+        doctors = Doctor.objects.select_related("user").order_by("user__last_name", "user__first_name", "pk")
+        if request.user.role == Role.DOCTOR:
+            return doctors.filter(user=request.user)
+        return doctors
 
-# --- payments and vouchers ------------------------------------------------------------------------
+    def day_schedule_pdf_view(self, request):
+        """``?doctor=<id>&date=YYYY-MM-DD``: a doctor may print only their own day (another doctor's
+        answers 404)."""
+        if not self.has_view_permission(request):
+            raise DjangoPermissionDenied
+        form = DayScheduleForm(request.GET or None, doctors=self._visible_doctors(request))
+        if request.user.role == Role.DOCTOR and "doctor" not in request.GET:
+            own = self._visible_doctors(request).first()
+            form = DayScheduleForm(
+                {"doctor": own.pk if own else "", "date": request.GET.get("date", "")},
+                doctors=self._visible_doctors(request),
+            )
+        if not form.is_valid():
+            if "doctor" in form.errors and request.GET.get("doctor"):
+                raise Http404
+            return redirect(reverse("admin:booking_exports"))
+        doctor, day = form.cleaned_data["doctor"], form.cleaned_data["date"]
+        content = day_schedule_pdf(doctor=doctor, day=day)
+        audit_log(
+            actor=request.user,
+            action="booking.day_schedule.printed",
+            obj=doctor,
+            data={"date": day.isoformat()},
+        )
+        response = HttpResponse(content, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="schedule-{doctor.pk}-{day.isoformat()}.pdf"'
+        return response
 
-
-class RefundInline(TabularInline):
-    model = Refund
-    extra = 0
-    can_delete = False
-    fields = ("created_at", "amount", "reason", "status", "attempts", "last_error", "provider_reference", "sent_at")
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Payment)
-class PaymentAdmin(ModelAdmin):
-    list_display = ("id", "appointment", "gateway", "amount", "currency", "status_badge", "created_at", "paid_at")
-    list_filter = ("status", "gateway", ("created_at", LocalRangeDateTimeFilter))
-    list_filter_submit = True
-    search_fields = ("provider_reference", "appointment__last_name", "appointment__email", "=appointment__id")
-    list_select_related = ("appointment",)
-    show_full_result_count = False
-    readonly_fields = [f.name for f in Payment._meta.fields]
-    inlines = [RefundInline]
-
-    @display(
-        description=_("Status"),
-        label={
-            PaymentStatus.SUCCEEDED: "success",
-            PaymentStatus.PENDING: "warning",
-            PaymentStatus.FAILED: "danger",
-            PaymentStatus.REFUNDED: "info",
-        },
-    )
-    def status_badge(self, obj):
-        return obj.status, obj.get_status_display()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Refund)
-class RefundAdmin(ModelAdmin):
-    """Money owed back to patients and where each refund stands with its gateway (sent by the worker,
-    retried with backoff; "failed" ones need a person)."""
-
-    list_display = ("id", "payment", "amount", "status_badge", "attempts", "last_error", "created_at", "sent_at")
-    list_filter = ("status", "payment__gateway", ("created_at", LocalRangeDateTimeFilter))
-    list_filter_submit = True
-    search_fields = ("=id", "provider_reference", "payment__appointment__last_name", "=payment__appointment__id")
-    list_select_related = ("payment",)
-    show_full_result_count = False
-    readonly_fields = [f.name for f in Refund._meta.fields]
-
-    @display(
-        description=_("Status"),
-        label={
-            RefundStatus.SUCCEEDED: "success",
-            RefundStatus.PENDING: "warning",
-            RefundStatus.SENDING: "info",
-            RefundStatus.FAILED: "danger",
-        },
-    )
-    def status_badge(self, obj):
-        return obj.status, obj.get_status_display()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Voucher)
-class VoucherAdmin(ModelAdmin):
-    list_display = ("code", "kind", "value", "valid_from", "valid_until", "used_count", "max_uses", "is_active")
-    list_filter = ("kind", "is_active")
-    search_fields = ("code",)
-    readonly_fields = ("used_count",)
-
-    def save_model(self, request, obj, form, change):
-        obj.code = obj.code.strip().upper()
-        super().save_model(request, obj, form, change)
+    def exports_view(self, request):
+        """One page listing the exports a role may download and the day-schedule printout."""
+        if not self.has_view_permission(request):
+            raise DjangoPermissionDenied
+        user = request.user
+        links = []
+        for model_admin, title, perm in (
+            (self, _("Appointments"), "booking.view_appointment"),
+            (admin.site._registry.get(Payment), _("Payments"), "booking.view_payment"),
+            (admin.site._registry.get(PatientProfile), _("Patients (contact data)"), "accounts.view_patientprofile"),
+            (admin.site._registry.get(Doctor), _("Doctors"), "booking.view_doctor"),
+        ):
+            if model_admin is not None and user.has_perm(perm):
+                opts = model_admin.opts
+                links.append(
+                    {
+                        "title": title,
+                        "list": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+                        "export": reverse(f"admin:{opts.app_label}_{opts.model_name}_export"),
+                    }
+                )
+        today = timezone.localdate()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Exports"),
+            "opts": self.opts,
+            "links": links,
+            "form": DayScheduleForm(initial={"date": today}, doctors=self._visible_doctors(request)),
+            "pdf_url": reverse("admin:booking_appointment_day_schedule_pdf"),
+        }
+        return TemplateResponse(request, "admin/booking/exports.html", context)

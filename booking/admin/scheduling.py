@@ -37,6 +37,7 @@ from unfold.widgets import (
 )
 
 from accounts.models import Role
+from booking.admin.resources import DoctorResource
 from booking.models import (
     AppointmentType,
     Availability,
@@ -58,6 +59,7 @@ from booking.services import (
     blocked_time_create,
     blocked_time_delete,
 )
+from core.admin_exports import RoleExportMixin
 from core.audit import audit_log
 from core.errors import DomainError
 
@@ -299,13 +301,14 @@ class BookingDefaultsAdmin(AuditedModelAdmin):
 
 
 @admin.register(Doctor)
-class DoctorAdmin(AuditedModelAdmin):
+class DoctorAdmin(RoleExportMixin, AuditedModelAdmin):
     list_display = ("__str__", "email", "specialty_list", "time_zone", "consultation_fee", "currency", "is_active")
     list_filter = ("is_active", "specialties", "time_zone")
     search_fields = ("user__first_name", "user__last_name", "user__email", "title")
     list_select_related = ("user",)
     filter_horizontal = ("specialties",)
     readonly_fields = ("created_at", "updated_at")
+    resource_classes = [DoctorResource]
     fieldsets = (
         (None, {"fields": ("user", "title", "specialties", "bio", "photo", "languages", "years_of_experience")}),
         (

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from booking.models import Appointment, AppointmentStatus, Doctor, Payment, Slot
 from booking.rules import live_hold_q, visibility_q
 from booking.selectors.scheduling import free_slots
+from booking.slotting import local_day_bounds
 
 
 def nearest_free_slots(*, doctor: Doctor, around: datetime, now: datetime, limit: int = 3) -> list[Slot]:
@@ -57,3 +61,29 @@ def appointment_stats(*, start: datetime | None = None, end: datetime | None = N
     counts = dict(qs.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     by_status = {status.value: counts.get(status.value, 0) for status in AppointmentStatus}
     return {"total": sum(by_status.values()), "by_status": by_status}
+
+
+#: statuses of a visit that happens (or happened): on a day's schedule, in utilisation
+VISIT_STATUSES = (
+    AppointmentStatus.PENDING,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.COMPLETED,
+    AppointmentStatus.NO_SHOW,
+)
+
+
+def day_schedule(*, day, zone=None, doctor: Doctor | None = None, limit: int = 200) -> list[Appointment]:
+    """The visits of local ``day`` (``zone``, else the doctor's, else the clinic's) in time order, with
+    live holds (one query)."""
+    zone = zone or (doctor.zone if doctor is not None else ZoneInfo(settings.CLINIC_TIME_ZONE))
+    start, end = local_day_bounds(day, zone)
+    qs = Appointment.objects.filter(starts_at__gte=start, starts_at__lt=end).filter(
+        Q(status__in=VISIT_STATUSES) | live_hold_q(now=timezone.now())
+    )
+    if doctor is not None:
+        qs = qs.filter(doctor=doctor)
+    return list(
+        qs.order_by("starts_at", "doctor_id", "id").select_related("doctor__user", "appointment_type", "patient")[
+            :limit
+        ]
+    )

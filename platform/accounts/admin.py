@@ -4,18 +4,32 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db import transaction
+from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 from unfold.admin import ModelAdmin, StackedInline
+from unfold.contrib.filters.admin import RangeDateFilter
+from unfold.contrib.import_export.forms import ImportForm, SelectableFieldsExportForm
+from unfold.decorators import display
+from unfold.enums import ActionVariant
 from unfold.forms import UserChangeForm as UnfoldUserChangeForm
 
 from accounts.models import MedicalRecord, PatientProfile, Role, User
+from accounts.resources import PatientResource
 from accounts.services import (
     medical_record_viewed,
+    patient_deactivate,
     patient_profile_ensure,
+    patient_reactivate,
     user_mark_email_verified,
     user_sessions_end,
 )
+from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
+from core.admin_exports import SafeExportMixin
 from core.audit import audit_log
+from core.paginator import DeferredJoinPaginator
 
 
 class UserCreateForm(forms.ModelForm):
@@ -127,38 +141,165 @@ class MedicalRecordInline(StackedInline):
         return request.user.has_perm("accounts.view_medicalrecord")
 
 
+class DeactivateForm(ConfirmForm):
+    confirm = forms.BooleanField(label=_("End the patient's sessions and lock the account"), required=True)
+
+
+def _patient_words(profile) -> dict:
+    return {"name": profile.user.get_full_name() or profile.user.email, "email": profile.user.email}
+
+
+def _says(text):
+    def consequence(request, object_id) -> str:
+        profile = find(PatientProfile.objects.select_related("user"), object_id)
+        return text % _patient_words(profile) if profile is not None else ""
+
+    return consequence
+
+
 @admin.register(PatientProfile)
-class PatientProfileAdmin(ModelAdmin):
-    list_display = ("__str__", "email", "phone", "national_id", "date_of_birth")
+class PatientProfileAdmin(SafeExportMixin, ImportExportMixin, ModelAdmin):
+    """Patients: contact data, the medical record (for those who may read it, every read audited),
+    CSV/XLSX export and import, deactivation.
+
+    Layers above accounts extend the page without accounts importing them: ``doctor_patient_scope``
+    (booking: a doctor sees the patients they have visits with) and ``page_sections`` (callables
+    ``(request, profile) -> dict | None`` giving a template and its context, e.g. the appointment
+    history from the clinic back office)."""
+
+    list_display = ("__str__", "email", "phone", "national_id", "date_of_birth", "account_active")
+    list_filter = ("user__is_active", ("created_at", RangeDateFilter))
+    list_filter_submit = True
     search_fields = ("user__email", "user__first_name", "user__last_name", "phone", "national_id")
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
     readonly_fields = ("created_at", "updated_at")
     inlines = [MedicalRecordInline]
+    paginator = DeferredJoinPaginator
+    show_full_result_count = False
+    resource_classes = [PatientResource]
+    import_form_class = ImportForm
+    export_form_class = SelectableFieldsExportForm
+    change_form_after_template = "admin/accounts/patient_sections.html"
+    actions_detail = ["deactivate_patient", "reactivate_patient"]
+    doctor_patient_scope = None
+    page_sections: list = []
 
     @admin.display(description=_("email"), ordering="user__email")
     def email(self, obj):
         return obj.user.email
 
+    @display(description=_("active"), boolean=True, ordering="user__is_active")
+    def account_active(self, obj):
+        return obj.user.is_active
+
     def get_queryset(self, request):
         qs = super().get_queryset(request)
-        doctor_scope = getattr(self, "doctor_patient_scope", None)
+        doctor_scope = self.doctor_patient_scope
         if request.user.role == Role.DOCTOR and doctor_scope is not None:
             qs = doctor_scope(qs, request.user)
         elif request.user.role == Role.DOCTOR:
             qs = qs.none()
         return qs
 
+    # --- spreadsheets ---
+    def get_export_formats(self):
+        return [CSV, XLSX]
+
+    def get_import_formats(self):
+        return [CSV, XLSX]
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_import_permission(self, request):
+        return request.user.is_superuser
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {**super().get_import_resource_kwargs(request, **kwargs), "actor": request.user}
+
+    # --- deactivation ---
+    def _profile(self, request, object_id) -> PatientProfile:
+        profile = self.get_object(request, object_id)
+        if profile is None:
+            raise Http404
+        return profile
+
+    def _may_toggle(self, request, object_id, *, active: bool) -> bool:
+        if object_id is None or not request.user.is_superuser:
+            return False
+        return self._profile(request, object_id).user.is_active == active
+
+    def has_deactivate_patient_permission(self, request, object_id=None):
+        return self._may_toggle(request, object_id, active=True)
+
+    def has_reactivate_patient_permission(self, request, object_id=None):
+        return self._may_toggle(request, object_id, active=False)
+
+    def _back(self, profile):
+        return reverse("admin:accounts_patientprofile_change", args=[profile.pk])
+
+    @button(
+        description=_("Deactivate"),
+        permissions=["deactivate_patient"],
+        icon="person_off",
+        variant=ActionVariant.DANGER,
+        dialog=confirm_dialog(
+            title=_("Deactivate this patient"),
+            submit=_("Deactivate"),
+            form_class=DeactivateForm,
+            consequence=_says(
+                _(
+                    "%(name)s (%(email)s) is signed out on every device, their app tokens stop working, and "
+                    "they cannot sign in until an admin reactivates the account. Their visits and records are kept."
+                )
+            ),
+        ),
+    )
+    def deactivate_patient(self, request, form, object_id):
+        profile = self._profile(request, object_id)
+        return run_service(
+            request,
+            lambda: patient_deactivate(user=profile.user, actor=request.user),
+            _("The patient is deactivated and signed out."),
+            back=self._back(profile),
+        )
+
+    @button(
+        description=_("Reactivate"),
+        permissions=["reactivate_patient"],
+        icon="person_check",
+        dialog=confirm_dialog(
+            title=_("Reactivate this patient"),
+            submit=_("Reactivate"),
+            consequence=_says(_("%(name)s (%(email)s) can sign in again.")),
+        ),
+    )
+    def reactivate_patient(self, request, form, object_id):
+        profile = self._profile(request, object_id)
+        return run_service(
+            request,
+            lambda: patient_reactivate(user=profile.user, actor=request.user),
+            _("The patient can sign in again."),
+            back=self._back(profile),
+        )
+
+    # --- the page ---
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        profile = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if profile is not None:
+            extra_context["patient_sections"] = [
+                section for provide in self.page_sections if (section := provide(request, profile)) is not None
+            ]
         response = super().change_view(request, object_id, form_url, extra_context)
         if (
             request.method == "GET"
             and response.status_code == 200
+            and profile is not None
             and request.user.has_perm("accounts.view_medicalrecord")
         ):
             # Reading a medical record is itself an auditable event (only when the page showed it:
             # a profile outside the user's scope redirects and reveals nothing).
-            profile = self.get_object(request, object_id)
-            if profile is not None:
-                medical_record_viewed(profile=profile, actor=request.user, where="admin")
+            medical_record_viewed(profile=profile, actor=request.user, where="admin")
         return response

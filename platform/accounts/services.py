@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import MedicalRecord, PatientProfile, Role, User
 from core.audit import audit_log
+from core.errors import Conflict, DomainError, PermissionDenied
 
 
 def user_mark_email_verified(*, user: User) -> None:
@@ -143,3 +145,44 @@ def user_sessions_end(*, user: User, keep_session_key: str | None = None, reason
     if reason:
         audit_log(actor=user, action="accounts.sessions.ended", obj=user, data={"reason": reason, "ended": ended})
     return ended
+
+
+# --- patient accounts (clinic admins) --------------------------------------------------------------
+
+
+def _require_clinic_admin(actor) -> None:
+    if actor is None or not actor.is_authenticated or not actor.is_active or not actor.is_superuser:
+        raise PermissionDenied(_("Only clinic admins can do this."))
+
+
+def _require_patient(user) -> None:
+    if user.role != Role.PATIENT:
+        raise DomainError(_("Only patient accounts are managed here."), code="not_a_patient")
+
+
+def patient_deactivate(*, user: User, actor: User) -> None:
+    """Lock a patient's account and end their sessions and app tokens (clinic admins only)."""
+    _require_clinic_admin(actor)
+    _require_patient(user)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if not locked.is_active:
+            raise Conflict(_("This account is already deactivated."), code="not_allowed_now")
+        locked.is_active = False
+        locked.save(update_fields=["is_active"])
+        user.is_active = False
+        ended = user_sessions_end(user=locked)
+        audit_log(actor=actor, action="accounts.patient.deactivated", obj=locked, data={"sessions_ended": ended})
+
+
+def patient_reactivate(*, user: User, actor: User) -> None:
+    _require_clinic_admin(actor)
+    _require_patient(user)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.is_active:
+            raise Conflict(_("This account is active."), code="not_allowed_now")
+        locked.is_active = True
+        locked.save(update_fields=["is_active"])
+        user.is_active = True
+        audit_log(actor=actor, action="accounts.patient.reactivated", obj=locked)

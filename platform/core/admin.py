@@ -1,17 +1,28 @@
 from django.contrib import admin
 from django_fsm_log.models import StateLog
 from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import AutocompleteSelectFilter, FieldTextFilter, RangeDateTimeFilter
 
 from core.models import AuditLog, OutboxMessage
+from core.paginator import DeferredJoinPaginator
 
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ModelAdmin):
     list_display = ("created_at", "actor", "action", "object_type", "object_id")
-    list_filter = ("action", "object_type")
+    list_filter = (
+        ("actor", AutocompleteSelectFilter),
+        "action",
+        "object_type",
+        ("object_id", FieldTextFilter),
+        ("created_at", RangeDateTimeFilter),
+    )
+    list_filter_submit = True
     search_fields = ("action", "object_id", "actor__email")
     list_select_related = ("actor",)
     date_hierarchy = "created_at"
+    paginator = DeferredJoinPaginator
+    show_full_result_count = False
     readonly_fields = ("created_at", "actor", "action", "object_type", "object_id", "data")
 
     def has_add_permission(self, request):

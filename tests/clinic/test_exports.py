@@ -195,7 +195,7 @@ def test_the_day_schedule_pdf_prints_a_doctors_day_with_vietnamese_names(client,
         path.write_bytes(response.content)
         text = subprocess.run([pdftotext, str(path), "-"], capture_output=True, text=True, check=True).stdout
         assert "Nguyễn Thị Đào" in text and "09:00" in text
-    assert AuditLog.objects.filter(action="clinic.day_schedule.printed", actor=dr_an.user).exists()
+    assert AuditLog.objects.filter(action="booking.day_schedule.printed", actor=dr_an.user).exists()
 
 
 def test_staff_print_any_doctors_day_from_the_exports_page(client, staff_binh, dr_bao):
@@ -264,7 +264,7 @@ def test_the_list_paginator_gives_the_same_pages_as_plain_slicing(dr_an, dr_bao,
     from django.core.paginator import Paginator
 
     from booking.models import Appointment
-    from workflows.clinic.paginator import DeferredJoinPaginator
+    from core.paginator import DeferredJoinPaginator
 
     for i in range(11):  # several visits share a start time: the id breaks the tie
         appointment(

@@ -9,13 +9,12 @@ from decimal import Decimal
 import pytest
 from allauth.usersessions.models import UserSession
 
-from accounts.services import patient_profile_update
+from accounts.services import patient_deactivate, patient_profile_update, patient_reactivate
 from booking.models import Payment
 from core.errors import PermissionDenied
 from core.models import AuditLog
 from tests.clinic.conftest import appointment
 from tests.factories import PASSWORD
-from workflows.clinic.services import patient_deactivate, patient_reactivate
 
 
 def sign_in(client, user):

@@ -23,6 +23,7 @@ from django.contrib import admin
 from django.test import Client
 from django.utils import timezone
 
+from accounts import services as accounts_services
 from accounts.models import User
 from booking import services as booking_services
 from booking.models import Appointment, AppointmentStatus, Availability
@@ -242,7 +243,7 @@ def _deactivate(w):
 
 
 def _reactivate(w):
-    clinic.patient_deactivate(user=w["patient"], actor=w["admin"])
+    accounts_services.patient_deactivate(user=w["patient"], actor=w["admin"])
     profile = w["patient"].patient_profile
     return Case(
         w["admin"],
@@ -468,7 +469,7 @@ CASES = {
     "booking_availability_open_week_view": _read("/admin/booking/availability/open-week-view/"),
     "booking_availability_open_weekly_generator": _read("/admin/booking/availability/open-weekly-generator/"),
     "booking_appointment_day_schedule_pdf": _read("/admin/booking/appointment/day-schedule.pdf"),
-    "clinic_exports": _read("/admin/booking/appointment/exports/"),
+    "booking_exports": _read("/admin/booking/appointment/exports/"),
     "messaging_conversation_start_conversation": _read("/admin/messaging/conversation/start-conversation/"),
 }
 
@@ -478,7 +479,7 @@ def test_every_admin_action_url_is_covered():
 
 
 def test_every_detail_button_asks_first():
-    """Unfold detail/row buttons are all ``booking.admin.actions.button`` (confirmation + POST)."""
+    """Unfold detail/row buttons are all ``core.admin_actions.button`` (confirmation + POST)."""
     for model_admin in admin.site._registry.values():
         for unfold_action in [*model_admin._get_base_actions_detail(), *model_admin._get_base_actions_row()]:
             assert getattr(unfold_action.method, "changes_data", False), unfold_action.action_name

@@ -30,6 +30,7 @@ from openpyxl import Workbook
 from pydantic import field_validator
 
 from accounts.models import PatientProfile, Role
+from accounts.resources import PatientResource
 from booking.models import Appointment, Doctor, money
 from core.apitypes import (
     ERRORS,
@@ -45,7 +46,6 @@ from core.apitypes import (
 )
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from workflows.clinic import reports
-from workflows.clinic.resources import PatientResource
 from workflows.clinic.services import patient_register
 
 router = Router(tags=["clinic"], by_alias=True)

@@ -9,3 +9,11 @@ class ClinicConfig(AppConfig):
     label = "clinic"
     verbose_name = _("Clinic")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # the patient page (accounts' admin) shows the appointment history; accounts never imports us
+        from accounts.admin import PatientProfileAdmin
+        from workflows.clinic.admin.settings import patient_history_section
+
+        if patient_history_section not in PatientProfileAdmin.page_sections:
+            PatientProfileAdmin.page_sections.append(patient_history_section)

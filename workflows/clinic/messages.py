@@ -15,7 +15,7 @@ def support_reply_context(message, recipient) -> dict | None:
         return None
     reply = TicketMessage.objects.filter(pk=message.context.get("message"), ticket=ticket, is_internal=False).first()
     try:
-        link = reverse("clinic:support_detail", args=[ticket.public_id])
+        link = reverse("portal:support_detail", args=[ticket.public_id])
     except NoReverseMatch:
         link = f"/portal/support/{ticket.public_id}/"
     return {

@@ -53,12 +53,12 @@ from booking.models import (
     Specialty,
 )
 from booking.rules import live_hold_q
+from booking.selectors.appointments import VISIT_STATUSES, day_schedule  # noqa: F401 (the dashboards read it here)
 
 S = AppointmentStatus
 #: an appointment in one of these makes its slot "booked" for utilisation
 BOOKED_STATUSES = (S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
 #: what counts as a visit on a day's schedule (holds are shown apart)
-VISIT_STATUSES = (S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
 RECEIVED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED)
 
 
@@ -418,20 +418,6 @@ def pending_requests(*, doctor: Doctor | None = None, limit: int = 20) -> list[A
     if doctor is not None:
         qs = qs.filter(doctor=doctor)
     return _listing(qs, limit)
-
-
-def day_schedule(
-    *, day: dt.date, zone: ZoneInfo | None = None, doctor: Doctor | None = None, limit: int = 200
-) -> list[Appointment]:
-    """The visits of local ``day`` in time order, with live holds (one query)."""
-    zone = zone or (doctor.zone if doctor is not None else clinic_zone())
-    start, end = local_day_start(day, zone), local_day_start(day + dt.timedelta(days=1), zone)
-    qs = Appointment.objects.filter(starts_at__gte=start, starts_at__lt=end).filter(
-        Q(status__in=VISIT_STATUSES) | live_hold_q(now=timezone.now())
-    )
-    if doctor is not None:
-        qs = qs.filter(doctor=doctor)
-    return _listing(qs.order_by("starts_at", "doctor_id", "id"), limit)
 
 
 def upcoming(*, doctor: Doctor, days: int = 7, now: dt.datetime | None = None, limit: int = 100) -> list[Appointment]:

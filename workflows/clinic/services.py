@@ -24,7 +24,6 @@ from django_fsm import TransitionNotAllowed
 
 from accounts.models import Role
 from accounts.services import patient_profile_update, user_create
-from accounts.services import user_sessions_end as accounts_user_sessions_end
 from booking.models import Doctor, Specialty, money
 from booking.services.doctors import doctor_set_accepts_bookings
 from core.audit import audit_log
@@ -258,46 +257,6 @@ def doctor_application_resend_invitation(*, application: DoctorApplication, acto
 
 
 # --- patients -------------------------------------------------------------------------------------
-
-
-def _patient(user):
-    if user.role != Role.PATIENT:
-        raise DomainError(_("Only patient accounts are managed here."), code="not_a_patient")
-
-
-def user_sessions_end(*, user) -> int:
-    """End every session of ``user`` that allauth tracks (browser logins and app tokens, which hang off
-    a session). No scan of the whole session table: a session made before tracking began is refused
-    anyway, because Django's authentication backend drops inactive users on every request."""
-    return accounts_user_sessions_end(user=user)
-
-
-def patient_deactivate(*, user, actor) -> None:
-    """Lock a patient's account and end their sessions (clinic admins only)."""
-    _require_admin(actor)
-    _patient(user)
-    with transaction.atomic():
-        locked = get_user_model().objects.select_for_update().get(pk=user.pk)
-        if not locked.is_active:
-            raise NotAllowedNow(_("This account is already deactivated."))
-        locked.is_active = False
-        locked.save(update_fields=["is_active"])
-        user.is_active = False
-        ended = user_sessions_end(user=locked)
-        audit_log(actor=actor, action="accounts.patient.deactivated", obj=locked, data={"sessions_ended": ended})
-
-
-def patient_reactivate(*, user, actor) -> None:
-    _require_admin(actor)
-    _patient(user)
-    with transaction.atomic():
-        locked = get_user_model().objects.select_for_update().get(pk=user.pk)
-        if locked.is_active:
-            raise NotAllowedNow(_("This account is active."))
-        locked.is_active = True
-        locked.save(update_fields=["is_active"])
-        user.is_active = True
-        audit_log(actor=actor, action="accounts.patient.reactivated", obj=locked)
 
 
 # --- subscriptions --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from booking.models import Doctor
-from workflows.clinic.reports import day_schedule
+from booking.selectors.appointments import day_schedule
 
 FONT_DIR = Path(settings.BASE_DIR) / "themes" / "static" / "fonts"
 
