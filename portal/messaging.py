@@ -16,13 +16,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from booking.models import Appointment, AppointmentStatus
+from booking import rules
+from booking.models import Appointment
 from core.errors import DomainError, NotFound
-from workflows.messaging.models import MESSAGE_MAX_LENGTH, Conversation, ConversationKind, Message
+from workflows.messaging.json import message_json, thread_poll
+from workflows.messaging.models import MESSAGE_MAX_LENGTH, Conversation, ConversationKind
 from workflows.messaging.selectors import (
     Reader,
     conversation_get,
@@ -30,8 +32,6 @@ from workflows.messaging.selectors import (
     conversation_title,
     conversations_for_user,
     sender_label,
-    unread_counts,
-    unread_total,
     with_unread,
 )
 from workflows.messaging.services import (
@@ -54,19 +54,6 @@ def _conversation(request, conversation_id) -> tuple[Conversation, Reader]:
         raise Http404
 
 
-def message_json(message: Message, conversation: Conversation, *, user) -> dict:
-    local = timezone.localtime(message.created_at)
-    return {
-        "id": message.pk,
-        "body": message.body,  # plain text: the script inserts it with textContent
-        "mine": message.sender_id == user.pk,
-        "side": message.sender_side,
-        "sender": sender_label(message, conversation),
-        "createdAt": message.created_at.isoformat(),
-        "time": formats.date_format(local, "SHORT_DATETIME_FORMAT"),
-    }
-
-
 @login_required
 def message_list(request):
     user = request.user
@@ -77,7 +64,7 @@ def message_list(request):
     startable = list(
         Appointment.objects.select_related("doctor__user")
         .filter(patient=user, starts_at__gte=now - timedelta(days=30))
-        .exclude(status__in=[AppointmentStatus.EXPIRED, AppointmentStatus.PENDING_PATIENT_CONFIRMATION])
+        .filter(status__in=rules.CONVERSATION_STATUSES)  # the rulebook: visits that were paid for
         .exclude(conversations__kind=ConversationKind.APPOINTMENT)
         .order_by("starts_at")[:20]
     )
@@ -183,16 +170,13 @@ def message_poll(request, conversation_id):
         after = max(int(request.GET.get("after", "0")), 0)
     except ValueError:
         return JsonResponse({"error": {"code": "invalid", "message": _("after must be a message id.")}}, status=400)
-    new = conversation_messages(conversation=conversation, after=after, limit=100)
-    if new and reader.is_participant and request.GET.get("read") == "1":
-        conversation_mark_read(conversation=conversation, user=request.user)
-    elif new and reader.is_admin_view:
-        conversation_record_admin_view(conversation=conversation, admin=request.user, through="poll")
     return JsonResponse(
-        {
-            "messages": [message_json(m, conversation, user=request.user) for m in new],
-            "lastId": new[-1].pk if new else after,
-            "unread": unread_counts(user=request.user).get(conversation.pk, 0) if reader.is_participant else 0,
-            "unreadTotal": unread_total(user=request.user),
-        }
+        thread_poll(
+            conversation=conversation,
+            reader=reader,
+            user=request.user,
+            after=after,
+            read=request.GET.get("read") == "1",
+            through="poll",
+        )
     )

@@ -134,3 +134,19 @@ def _badge(html: str) -> str:
     link = link[: link.index("</a>")]
     found = re.search(r'<span class="font-semibold[^"]*">\s*([^<]*?)\s*</span>', link)
     return found.group(1) if found else ""
+
+
+def test_the_admin_thread_polls_and_sends_through_the_admin_not_the_portal(
+    client, visit_chat, patient_dao, doctor_binh
+):
+    message_send(conversation=visit_chat, sender=patient_dao, body="Is it tomorrow?")
+    client.force_login(doctor_binh.user)
+    page = client.get(f"/admin/messaging/conversation/{visit_chat.pk}/change/").content.decode()
+    poll_url = re.search(r'data-poll-url="([^"]+)"', page)[1]
+    send_url = re.search(r'data-send-url="([^"]+)"', page)[1]
+    assert poll_url.startswith("/admin/") and send_url.startswith("/admin/")
+    sent = client.post(send_url, {"body": "Yes, at nine."}, HTTP_ACCEPT="application/json")
+    assert sent.status_code == 201 and sent.json()["message"]["mine"] is True
+    polled = client.get(poll_url, {"after": 0}).json()
+    assert [m["body"] for m in polled["messages"]] == ["Is it tomorrow?", "Yes, at nine."]
+    assert client.post(poll_url).status_code == 405 and client.get(send_url).status_code == 405

@@ -12,7 +12,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,8 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from booking.models import Appointment, AppointmentStatus
+from booking import rules
+from booking.models import Appointment
 from core.errors import DomainError, NotFound
+from workflows.messaging.json import message_json, thread_poll
 from workflows.messaging.models import MESSAGE_MAX_LENGTH, Conversation, ConversationKind
 from workflows.messaging.selectors import (
     conversation_messages,
@@ -115,8 +117,50 @@ class ConversationAdmin(ModelAdmin):
     def get_urls(self):
         return [
             path("start/", self.admin_site.admin_view(self.start_view), name="messaging_conversation_start"),
+            path("<int:pk>/poll/", self.admin_site.admin_view(self.poll_view), name="messaging_conversation_poll"),
+            path("<int:pk>/send/", self.admin_site.admin_view(self.send_view), name="messaging_conversation_send"),
             *super().get_urls(),
         ]
+
+    def _reading(self, request, pk):
+        conversation = self.get_queryset(request).filter(pk=pk).first()
+        if conversation is None:
+            raise Http404
+        try:
+            return conversation, conversation_reader(conversation=conversation, user=request.user)
+        except NotFound:
+            raise Http404
+
+    def poll_view(self, request, pk):
+        """JSON for the thread page: messages newer than ``?after=<id>`` (the same as the portal's)."""
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        conversation, reader = self._reading(request, pk)
+        try:
+            after = max(int(request.GET.get("after", "0")), 0)
+        except ValueError:
+            return JsonResponse({"error": {"code": "invalid", "message": _("after must be a message id.")}}, status=400)
+        read = request.GET.get("read") == "1"
+        return JsonResponse(
+            thread_poll(
+                conversation=conversation, reader=reader, user=request.user, after=after, read=read, through="admin"
+            )
+        )
+
+    def send_view(self, request, pk):
+        """The reply form's script posts here (JSON answer); without a script the form posts to the page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        conversation, reader = self._reading(request, pk)
+        if not reader.is_participant:
+            raise Http404  # admins look in; only participants write
+        try:
+            message = message_send(conversation=conversation, sender=request.user, body=request.POST.get("body", ""))
+        except DomainError as exc:
+            return JsonResponse(
+                {"error": {"code": exc.code, "message": str(exc), "details": exc.details}}, status=exc.status
+            )
+        return JsonResponse({"message": message_json(message, conversation, user=request.user)}, status=201)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         conversation = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
@@ -154,8 +198,8 @@ class ConversationAdmin(ModelAdmin):
             "last_id": thread[-1].pk if thread else 0,
             "form": form if reader.is_participant else None,
             "reader": reader,
-            "poll_url": reverse("portal:message_poll", args=[conversation.pk]),
-            "send_url": reverse("portal:message_thread", args=[conversation.pk]),
+            "poll_url": reverse("admin:messaging_conversation_poll", args=[conversation.pk]),
+            "send_url": reverse("admin:messaging_conversation_send", args=[conversation.pk]),
             "appointment_url": (
                 reverse("admin:booking_appointment_change", args=[appointment.pk]) if appointment else ""
             ),
@@ -208,7 +252,7 @@ class ConversationAdmin(ModelAdmin):
                     starts_at__gte=now - timedelta(days=30),
                     starts_at__lte=now + timedelta(days=60),
                 )
-                .exclude(status__in=[AppointmentStatus.EXPIRED, AppointmentStatus.PENDING_PATIENT_CONFIRMATION])
+                .filter(status__in=rules.CONVERSATION_STATUSES)  # the rulebook: visits that were paid for
                 .exclude(conversations__kind=ConversationKind.APPOINTMENT)
                 .order_by("starts_at")[:100]
             )
