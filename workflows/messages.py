@@ -72,6 +72,9 @@ KINDS: tuple[MessageKind, ...] = (
     MessageKind("follow_up.rejected"),
     MessageKind(REMINDER, sms=True),
     MessageKind("support.reply", context="workflows.clinic.messages.support_reply_context"),
+    MessageKind("application.invitation", context="workflows.clinic.messages.application_invitation_context"),
+    MessageKind("application.rejection", context="workflows.clinic.messages.application_rejection_context"),
+    MessageKind("application.duplicate", context="workflows.clinic.messages.application_duplicate_context"),
     MessageKind("message.unread", context="workflows.messaging.emails.unread_context"),
 )
 REGISTRY: dict[str, MessageKind] = {spec.kind: spec for spec in KINDS}
@@ -231,17 +234,18 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
 
 def _render_other(spec: MessageKind, message: OutboxMessage) -> RenderedMessage:
     """A message that is not about an appointment: its kind names the function giving the context."""
-    recipient = message.recipient
-    language = recipient.language or settings.LANGUAGE_CODE
-    zone = ZoneInfo(recipient.effective_time_zone)
+    recipient = message.recipient  # None: someone without an account, by email to ``to_email``
+    language = (recipient.language if recipient else message.language) or settings.LANGUAGE_CODE
+    zone = ZoneInfo(recipient.effective_time_zone if recipient else settings.CLINIC_TIME_ZONE)
     with translation.override(language), timezone.override(zone):
         own = import_string(spec.context)(message, recipient)
         if own is None:
             raise UndeliverableMessage(f"{message.kind}: {message.object_type} {message.object_id} not found")
         link = own.get("link", "")
+        name = (recipient.first_name or recipient.get_full_name() or recipient.email) if recipient else ""
         context = {
             "kind": spec.kind,
-            "name": recipient.first_name or recipient.get_full_name() or recipient.email,
+            "name": own.get("name") or name or message.to_email,
             "language_code": translation.get_language(),
             "site_url": settings.SITE_URL,
             "url": absolute(link),

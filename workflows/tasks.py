@@ -218,8 +218,31 @@ def _mark(notification: Notification, **fields) -> None:
         setattr(notification, key, value)
 
 
+def _send_email_only(message: OutboxMessage, rendered: RenderedMessage) -> str:
+    """A message for someone without an account: one email to ``to_email``, its progress marked on the
+    outbox row around the SMTP call (the same crash window and Message-ID as accounts' emails)."""
+    if message.email_sent_at is not None:
+        return ""
+    if message.email_started_at is not None:
+        logger.warning(
+            "Outbox message %s: the email may already have gone out; sending it again with the same Message-ID %s",
+            message.pk,
+            outbox_message_id(message),
+        )
+    OutboxMessage.objects.filter(pk=message.pk).update(email_started_at=timezone.now())
+    try:
+        _email(message.to_email, rendered, message_id=outbox_message_id(message))
+    except Exception:
+        OutboxMessage.objects.filter(pk=message.pk).update(email_started_at=None)  # refused: not sent
+        raise
+    OutboxMessage.objects.filter(pk=message.pk).update(email_sent_at=timezone.now())
+    return ""
+
+
 def _send(message: OutboxMessage, rendered: RenderedMessage) -> str:
     """In-app first (always), then email and SMS as the recipient wants. Returns a note for the row."""
+    if message.recipient_id is None:
+        return _send_email_only(message, rendered)
     recipient = message.recipient
     notification, _ = Notification.objects.get_or_create(
         outbox=message,

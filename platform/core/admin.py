@@ -59,9 +59,9 @@ class StateLogAdmin(ModelAdmin):
 class OutboxMessageAdmin(ModelAdmin):
     """What was (or will be) told to whom: read-only; the worker retries pending messages itself."""
 
-    list_display = ("created_at", "kind", "recipient", "status", "attempts", "sent_at")
+    list_display = ("created_at", "kind", "recipient", "to_email", "status", "attempts", "sent_at")
     list_filter = ("status", "kind")
-    search_fields = ("kind", "recipient__email", "object_id", "dedupe_key")
+    search_fields = ("kind", "recipient__email", "to_email", "object_id", "dedupe_key")
     list_select_related = ("recipient",)
     date_hierarchy = "created_at"
     show_full_result_count = False

@@ -62,7 +62,12 @@ class OutboxMessage(models.Model):
         FAILED = "failed", _("Failed")
 
     kind = models.CharField(_("kind"), max_length=64, db_index=True)
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    #: an account (every channel it wants), or for people without one (a doctor applicant) ``to_email``
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    to_email = models.EmailField(_("to (email only)"), blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
     object_type = models.CharField(max_length=100, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     context = models.JSONField(default=dict, blank=True)
@@ -77,6 +82,10 @@ class OutboxMessage(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     #: a pending message is (re-)enqueued by the sweep from this time on (backoff after a failure)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    #: the email channel's progress for a message without an account (accounts keep it on their
+    #: in-app Notification): committed around the SMTP call, as there
+    email_started_at = models.DateTimeField(null=True, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("outgoing message")
@@ -86,6 +95,11 @@ class OutboxMessage(models.Model):
             models.Index(fields=["created_at"], condition=models.Q(status="pending"), name="outbox_pending_idx"),
             models.Index(fields=["object_type", "object_id"], name="outbox_object_idx"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False) | ~models.Q(to_email=""), name="outbox_has_a_recipient"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.kind} → {self.recipient_id}"
+        return f"{self.kind} → {self.recipient_id or self.to_email}"

@@ -13,24 +13,32 @@ from core.models import OutboxMessage
 def outbox_add(
     *,
     kind: str,
-    recipient,
+    recipient=None,
+    to_email: str = "",
+    language: str = "",
     obj: models.Model | None = None,
     context: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
 ) -> OutboxMessage | None:
-    """Queue message ``kind`` for ``recipient`` about ``obj``. Call inside the transaction of the change.
+    """Queue message ``kind`` for ``recipient`` (an account) — or, for someone without one, by email to
+    ``to_email`` in ``language`` — about ``obj``. Call inside the transaction of the change.
 
     Returns None when a message with the same ``dedupe_key`` already exists (it is not sent twice).
     The default key is ``kind:object:recipient``.
     """
+    if recipient is None and not to_email:
+        raise ValueError("outbox_add needs a recipient or to_email")
     object_type = obj._meta.label_lower if obj is not None else ""
     object_id = str(obj.pk) if obj is not None else ""
-    key = dedupe_key or f"{kind}:{object_type}:{object_id}:{recipient.pk}"
+    whom = recipient.pk if recipient is not None else to_email.strip().lower()
+    key = dedupe_key or f"{kind}:{object_type}:{object_id}:{whom}"
     try:
         with transaction.atomic():
             message = OutboxMessage.objects.create(
                 kind=kind,
                 recipient=recipient,
+                to_email=to_email.strip().lower() if recipient is None else "",
+                language=language,
                 object_type=object_type,
                 object_id=object_id,
                 context=context or {},

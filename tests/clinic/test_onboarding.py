@@ -133,7 +133,7 @@ def test_approval_queues_the_draft_profile_page_task_when_the_site_provides_it(
     )
     with django_capture_on_commit_callbacks(execute=True):
         doctor_application_approve(application=application, actor=admin_an)
-    assert queued == ["workflows.clinic.tasks.send_application_email", "workflows.clinic.tasks.subscriptions_sweep"]
+    assert queued == ["workflows.tasks.deliver_outbox_message", "workflows.clinic.tasks.subscriptions_sweep"]
 
     queued.clear()
     settings.CLINIC_DOCTOR_PROFILE_SYNC_TASK = "nowhere.tasks.sync"
@@ -142,7 +142,7 @@ def test_approval_queues_the_draft_profile_page_task_when_the_site_provides_it(
     )
     with django_capture_on_commit_callbacks(execute=True):
         doctor_application_approve(application=other, actor=admin_an)
-    assert queued == ["workflows.clinic.tasks.send_application_email"]
+    assert queued == ["workflows.tasks.deliver_outbox_message"]
 
 
 def test_rejection_with_a_reason_emails_the_applicant(client, general, admin_an, django_capture_on_commit_callbacks):
@@ -161,6 +161,13 @@ def test_rejection_with_a_reason_emails_the_applicant(client, general, admin_an,
     assert email.to == ["giang.vo@example.test"]
     assert "Your licence could not be verified." in email.body
     assert AuditLog.objects.filter(action="clinic.doctor_application.rejected").exists()
+    # through the outbox, though the applicant has no account: sent once, with the row's Message-ID
+    from core.models import OutboxMessage
+    from workflows.tasks import outbox_message_id
+
+    (message,) = OutboxMessage.objects.filter(kind="application.rejection")
+    assert message.recipient is None and message.to_email == "giang.vo@example.test"
+    assert message.status == "sent" and email.extra_headers["Message-ID"] == outbox_message_id(message)
 
 
 def test_a_decided_application_cannot_be_decided_again_and_staff_cannot_decide(general, admin_an, staff_binh):

@@ -151,7 +151,32 @@ def doctor_application_duplicate_notice(*, email: str, reason: str) -> None:
     """The public form got an application for an address that has an account or an open application
     (``reason``: ``account_exists`` or ``application_exists``). The form answers as for any
     application; only the address's owner learns, by email, what happened and what to do."""
-    _on_commit_task("workflows.clinic.tasks.send_application_duplicate_notice", email.strip().lower(), reason)
+    email = email.strip().lower()
+    owner = get_user_model().objects.filter(email__iexact=email).first()
+    outbox_add(
+        kind="application.duplicate",
+        recipient=owner,
+        to_email="" if owner else email,
+        context={"reason": reason},
+        # at most one such email per address and day: the form can be sent again and again
+        dedupe_key=f"application.duplicate:{email}:{timezone.now().date().isoformat()}",
+    )
+
+
+def _application_email(application: DoctorApplication, kind: str, *, now: datetime) -> None:
+    """Tell the applicant the decision through the outbox (delivered after commit, retried, one stable
+    Message-ID): the new doctor's account gets the invitation, a rejected applicant (no account) the
+    reason by email. Each decision or resend is its own message."""
+    outbox_add(
+        kind=kind,
+        recipient=application.user,
+        to_email="" if application.user else application.email,
+        obj=application,
+        dedupe_key=f"{kind}:{application.pk}:{now.isoformat()}",
+    )
+    field = "invitation_sent_at" if kind == "application.invitation" else "decision_emailed_at"
+    setattr(application, field, now)
+    application.save(update_fields=[field])
 
 
 def _locked_application(application: DoctorApplication) -> DoctorApplication:
@@ -201,7 +226,7 @@ def doctor_application_approve(*, application: DoctorApplication, actor, now: da
             data={"user": user.pk, "doctor": doctor.pk},
         )
         audit_log(actor=actor, action="booking.doctor.created", obj=doctor, data={"application": application.pk})
-        _on_commit_task("workflows.clinic.tasks.send_application_email", application.pk)
+        _application_email(application, "application.invitation", now=now)
         _queue_profile_page_sync()
     return doctor
 
@@ -239,7 +264,7 @@ def doctor_application_reject(
         application.decided_at = now
         application.save(update_fields=["status", "rejection_reason", "decided_by", "decided_at", "updated_at"])
         audit_log(actor=actor, action="clinic.doctor_application.rejected", obj=application)
-        _on_commit_task("workflows.clinic.tasks.send_application_email", application.pk)
+        _application_email(application, "application.rejection", now=now)
     return application
 
 
@@ -250,10 +275,8 @@ def doctor_application_resend_invitation(*, application: DoctorApplication, acto
         application = _locked_application(application)
         if application.status != ApplicationStatus.APPROVED or application.user_id is None:
             raise NotAllowedNow(_("Only approved applications have an invitation."))
-        application.invitation_sent_at = None
-        application.save(update_fields=["invitation_sent_at", "updated_at"])
         audit_log(actor=actor, action="clinic.doctor_application.invitation_resent", obj=application)
-        _on_commit_task("workflows.clinic.tasks.send_application_email", application.pk)
+        _application_email(application, "application.invitation", now=timezone.now())
 
 
 # --- patients -------------------------------------------------------------------------------------
