@@ -93,6 +93,22 @@ def plan_instants(*, starts_at: datetime, ends_at: datetime, minutes: int, buffe
     )
 
 
+MIDNIGHT = time(0)
+
+
+def ends_at_midnight(start: time, end: time) -> bool:
+    """An end time of 00:00 after a later start means midnight at the end of the day (an evening or
+    night shift that runs to the end of the date)."""
+    return end == MIDNIGHT and start != MIDNIGHT
+
+
+def wall_duration(start: time, end: time) -> timedelta:
+    """How long ``start`` to ``end`` lasts on the wall clock (00:00 as an end is midnight)."""
+    day = date(2000, 1, 1)
+    end_day = day + timedelta(days=1) if ends_at_midnight(start, end) else day
+    return datetime.combine(end_day, end) - datetime.combine(day, start)
+
+
 def plan_day(
     *,
     day: date,
@@ -102,11 +118,13 @@ def plan_day(
     zone: tzinfo | str,
     buffer_minutes: int = 0,
 ) -> SlotPlan:
-    """The slots between local ``start`` and ``end`` on ``day`` in ``zone`` (see the module docstring)."""
+    """The slots between local ``start`` and ``end`` on ``day`` in ``zone`` (see the module docstring);
+    an ``end`` of 00:00 is the midnight that ends ``day``."""
     zone = as_zone(zone)
+    end_day = day + timedelta(days=1) if ends_at_midnight(start, end) else day
     return plan_instants(
         starts_at=resolve_local(day, start, zone),
-        ends_at=resolve_local(day, end, zone),
+        ends_at=resolve_local(end_day, end, zone),
         minutes=minutes,
         buffer_minutes=buffer_minutes,
     )

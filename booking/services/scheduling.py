@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 
 from booking.models import Availability, BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus
 from booking.selectors.scheduling import slot_free_q
-from booking.slotting import SlotPlan, plan_day
+from booking.slotting import SlotPlan, plan_day, wall_duration
 from core.audit import audit_log
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
 
@@ -237,7 +237,7 @@ def _evaluate(
             )
         )
         return preview
-    if start_time >= end_time:
+    if wall_duration(start_time, end_time) <= dt.timedelta(0):
         errors.append(SchedulingError(_("The start time must be before the end time."), code="start_not_before_end"))
         return preview
 
@@ -255,7 +255,7 @@ def _evaluate(
         )
         return preview
 
-    wall_minutes = (dt.datetime.combine(date, end_time) - dt.datetime.combine(date, start_time)).total_seconds() // 60
+    wall_minutes = wall_duration(start_time, end_time).total_seconds() // 60
     real_minutes = (plan.ends_at - plan.starts_at).total_seconds() // 60
     if wall_minutes != real_minutes:
         preview.notes.append(
@@ -570,9 +570,9 @@ def availability_generate_weekly(
             % {"min": MIN_SLOT_MINUTES, "max": MAX_SLOT_MINUTES},
             code="invalid_visit_length",
         )
-    if start_time >= end_time:
+    wall = wall_duration(start_time, end_time)
+    if wall <= dt.timedelta(0):
         raise SchedulingError(_("The start time must be before the end time."), code="start_not_before_end")
-    wall = dt.datetime.combine(date_from, end_time) - dt.datetime.combine(date_from, start_time)
     if wall < dt.timedelta(minutes=slot_minutes):
         raise SchedulingError(
             _("A %(minutes)d-minute visit does not fit between %(start)s and %(end)s.")

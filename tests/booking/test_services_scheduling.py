@@ -481,3 +481,25 @@ def test_times_with_a_utc_offset_are_refused_naming_the_field(dr_chau, field):
     with pytest.raises(InvalidInput) as refused:
         availability_create(doctor=dr_chau, date=future_date(3, doctor=dr_chau), slot_minutes=30, actor=None, **times)
     assert refused.value.status == 422 and refused.value.details["fields"] == [field]
+
+
+def test_an_evening_shift_can_run_to_midnight(dr_chau):
+    availability = availability_create(
+        doctor=dr_chau,
+        date=future_date(3, doctor=dr_chau),
+        start_time=dt.time(21, 0),
+        end_time=dt.time(0, 0),
+        slot_minutes=30,
+        actor=None,
+    )
+    local = [s.start.astimezone(dr_chau.zone).strftime("%H:%M") for s in availability.slots.order_by("start")]
+    assert local == ["21:00", "21:30", "22:00", "22:30", "23:00", "23:30"]
+    with pytest.raises(SchedulingError):
+        availability_create(
+            doctor=dr_chau,
+            date=future_date(4, doctor=dr_chau),
+            start_time=dt.time(0, 0),
+            end_time=dt.time(0, 0),
+            slot_minutes=30,
+            actor=None,
+        )

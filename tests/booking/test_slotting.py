@@ -152,7 +152,9 @@ def test_slot_plans_never_overlap_stay_in_bounds_and_match_the_count_formula(zon
     plan = plan_day(day=day, start=start, end=end, minutes=minutes, zone=zone, buffer_minutes=buffer)
     length, step = dt.timedelta(minutes=minutes), dt.timedelta(minutes=minutes + buffer)
     assert plan.starts_at == resolve_local(day, start, zone)
-    assert plan.ends_at == resolve_local(day, end, zone)
+    # an end of 00:00 after a later start is the midnight that ends the day
+    end_day = day + dt.timedelta(days=1) if end == dt.time(0) and start != dt.time(0) else day
+    assert plan.ends_at == resolve_local(end_day, end, zone)
     span = plan.ends_at - plan.starts_at
     expected = (span - length) // step + 1 if span >= length else 0
     assert len(plan.slots) == expected
@@ -192,3 +194,14 @@ def test_plan_instants_rejects_nonsense_lengths():
         plan_instants(starts_at=start, ends_at=start + dt.timedelta(hours=1), minutes=0)
     with pytest.raises(ValueError):
         plan_instants(starts_at=start, ends_at=start + dt.timedelta(hours=1), minutes=10, buffer_minutes=-1)
+
+
+def test_an_end_of_midnight_is_the_end_of_the_day_even_across_a_clock_change():
+    plan = plan_day(day=dt.date(2025, 10, 25), start=dt.time(22, 0), end=dt.time(0, 0), minutes=30, zone="Europe/Paris")
+    assert [s.astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M") for s, _ in plan.slots] == [
+        "22:00",
+        "22:30",
+        "23:00",
+        "23:30",
+    ]
+    assert plan.ends_at == dt.datetime(2025, 10, 25, 22, 0, tzinfo=dt.UTC)  # midnight in Paris, summer time
