@@ -93,19 +93,26 @@ def plan_instants(*, starts_at: datetime, ends_at: datetime, minutes: int, buffe
     )
 
 
-MIDNIGHT = time(0)
+#: the longest shift that may run past midnight: an earlier end time than this far ahead is a typo
+#: ("10:00 to 09:00"), not a 23-hour night
+MAX_OVERNIGHT = timedelta(hours=12)
 
 
-def ends_at_midnight(start: time, end: time) -> bool:
-    """An end time of 00:00 after a later start means midnight at the end of the day (an evening or
-    night shift that runs to the end of the date)."""
-    return end == MIDNIGHT and start != MIDNIGHT
+def ends_next_day(start: time, end: time) -> bool:
+    """An end time before the start time is on the next day (an evening or night shift past
+    midnight; 00:00 as the end is the midnight that ends the day), as long as the shift lasts at most
+    ``MAX_OVERNIGHT``."""
+    if end >= start:
+        return False
+    day = date(2000, 1, 1)
+    return datetime.combine(day + timedelta(days=1), end) - datetime.combine(day, start) <= MAX_OVERNIGHT
 
 
 def wall_duration(start: time, end: time) -> timedelta:
-    """How long ``start`` to ``end`` lasts on the wall clock (00:00 as an end is midnight)."""
+    """How long ``start`` to ``end`` lasts on the wall clock (an earlier end is on the next day; the
+    same time at both ends is nothing, never a whole day)."""
     day = date(2000, 1, 1)
-    end_day = day + timedelta(days=1) if ends_at_midnight(start, end) else day
+    end_day = day + timedelta(days=1) if ends_next_day(start, end) else day
     return datetime.combine(end_day, end) - datetime.combine(day, start)
 
 
@@ -118,10 +125,10 @@ def plan_day(
     zone: tzinfo | str,
     buffer_minutes: int = 0,
 ) -> SlotPlan:
-    """The slots between local ``start`` and ``end`` on ``day`` in ``zone`` (see the module docstring);
-    an ``end`` of 00:00 is the midnight that ends ``day``."""
+    """The slots between local ``start`` on ``day`` and ``end`` in ``zone`` (see the module docstring);
+    an ``end`` before ``start`` is on the next day."""
     zone = as_zone(zone)
-    end_day = day + timedelta(days=1) if ends_at_midnight(start, end) else day
+    end_day = day + timedelta(days=1) if ends_next_day(start, end) else day
     return plan_instants(
         starts_at=resolve_local(day, start, zone),
         ends_at=resolve_local(end_day, end, zone),

@@ -67,4 +67,4 @@ def _fresh_cache():
 
 
 # a local stand-in for api.stripe.com, used by the payment and concurrency suites
-from tests.appointments.stripe_stub import stripe_server  # noqa: E402,F401
+from tests.booking.appointments.stripe_stub import stripe_server  # noqa: E402,F401

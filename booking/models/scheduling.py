@@ -236,11 +236,8 @@ class Availability(models.Model):
         verbose_name_plural = _("availability")
         ordering = ["date", "start_time"]
         constraints = [
-            # an end of 00:00 is the midnight that ends the date (an evening shift to the end of the day)
-            models.CheckConstraint(
-                condition=Q(start_time__lt=F("end_time")) | (Q(end_time="00:00") & ~Q(start_time="00:00")),
-                name="availability_start_before_end",
-            ),
+            # an end before the start is on the next day (a shift past midnight); never the same time
+            models.CheckConstraint(condition=~Q(start_time=F("end_time")), name="availability_start_before_end"),
             models.CheckConstraint(condition=Q(starts_at__lt=F("ends_at")), name="availability_instants_ordered"),
             models.CheckConstraint(
                 condition=Q(slot_minutes__gte=5) & Q(slot_minutes__lte=480), name="availability_slot_length_range"

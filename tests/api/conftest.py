@@ -4,7 +4,7 @@ enough to book with seed 000's two-field body."""
 import pytest
 
 from accounts.services import patient_profile_update
-from tests.appointments.conftest import doctor_binh, doctor_review, patient_lan, slots  # noqa: F401
+from tests.booking.appointments.conftest import doctor_binh, doctor_review, patient_lan, slots  # noqa: F401
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from booking import services as svc
 from tests.api.clients import bearer_client, csrf_token, send, session_client
-from tests.appointments.helpers import details_for
+from tests.booking.appointments.helpers import details_for
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

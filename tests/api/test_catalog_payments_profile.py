@@ -9,7 +9,7 @@ import pytest
 from booking import services as svc
 from booking.models import AppointmentType, Specialty
 from tests.api.clients import bearer_client, send
-from tests.appointments.helpers import details_for
+from tests.booking.appointments.helpers import details_for
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

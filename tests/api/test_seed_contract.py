@@ -14,8 +14,8 @@ from accounts.services import patient_profile_update
 from booking import services as svc
 from booking.models import Appointment, AppointmentType, Voucher
 from tests.api.clients import bearer_client, send
-from tests.appointments.helpers import completed_visit, details_for, make_slots
-from tests.factories import make_user
+from tests.booking.appointments.helpers import completed_visit, details_for
+from tests.factories import make_user, publish_slots
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,7 @@ def test_staff_book_for_a_patient_with_the_patients_profile(staff_user, patient_
 
 
 def test_a_doctor_confirms_with_status_confirmed(patient_dao, doctor_review):
-    slot = make_slots(doctor_review, start=timezone.now().replace(microsecond=0) + timedelta(hours=6), count=1)[0]
+    slot = publish_slots(doctor_review, start=timezone.now().replace(microsecond=0) + timedelta(hours=6), count=1)[0]
     appointment = book(patient_dao, slot)
     svc.payment_mark_cash_paid(appointment=appointment, actor=make_user("cashier@clinic.test", "staff"))
     doctor = bearer_client(doctor_review.user)

@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from booking import services as svc
 from cms.models import DoctorDirectoryPage, DoctorProfilePage, HomePage
-from tests.appointments.helpers import details_for, make_doctor, make_slots
-from tests.clinic.conftest import appointment as appointment_row
+from tests.booking.appointments.helpers import details_for, make_doctor
+from tests.booking.video.helpers import confirmed_visit
 from tests.cms.conftest import publish
-from tests.video.helpers import confirmed_visit
+from tests.factories import publish_slots
+from tests.workflows.clinic.conftest import appointment as appointment_row
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,7 +77,7 @@ def doctor(db):
 
 def test_portal_pages_run_under_the_policy(browser_as, doctor, patient_dao):
     start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    slot = make_slots(doctor, start=start, count=2)[0]
+    slot = publish_slots(doctor, start=start, count=2)[0]
     held = svc.appointment_book(slot=slot, patient=patient_dao, actor=patient_dao, details=details_for(patient_dao))
     video = confirmed_visit(doctor, patient_dao)
     page = open_watched(browser_as, patient_dao)

@@ -13,7 +13,8 @@ from django.utils import timezone
 from accounts.models import User
 from booking import services as svc
 from booking.models import Appointment, AppointmentStatus
-from tests.appointments.helpers import completed_visit, make_doctor, make_slots
+from tests.booking.appointments.helpers import completed_visit, make_doctor
+from tests.factories import publish_slots
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +25,7 @@ S = AppointmentStatus
 def doctor_with_week(db):
     doctor = make_doctor("hanh.browser@clinic.test")
     start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    make_slots(doctor, start=start, count=8)
+    publish_slots(doctor, start=start, count=8)
     return doctor
 
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from booking.models import Appointment
 from core.models import AuditLog
-from tests.appointments.helpers import make_doctor
-from tests.video.helpers import APP_ID, CERTIFICATE, confirmed_visit, decode_token
+from tests.booking.appointments.helpers import make_doctor
+from tests.booking.video.helpers import APP_ID, CERTIFICATE, confirmed_visit, decode_token
 from workflows.messaging.services import conversation_open_for_appointment, message_send
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

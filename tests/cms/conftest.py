@@ -16,7 +16,7 @@ from cms.models import (
     SpecialtyPage,
     StandardPage,
 )
-from tests.booking.factories import DoctorFactory, SpecialtyFactory, make_availability
+from tests.booking.scheduling.factories import DoctorFactory, SpecialtyFactory, make_availability
 from tests.factories import make_user
 
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cms.models import DoctorProfilePage
-from tests.booking.factories import DoctorFactory, make_availability
+from tests.booking.scheduling.factories import DoctorFactory, make_availability
 from tests.cms.conftest import publish
 
 #: queries for one directory page, whatever the number of doctors (site, routing, menu, settings,
@@ -103,7 +103,7 @@ def _directory_queries(client, directory, params) -> int:
 
 @pytest.mark.parametrize("params", [{}, {"week": "on"}, {"q": "doc", "specialty": "cardiology"}])
 def test_directory_queries_do_not_grow_with_the_number_of_doctors(client, directory, params):
-    from tests.booking.factories import SpecialtyFactory
+    from tests.booking.scheduling.factories import SpecialtyFactory
 
     cardiology = SpecialtyFactory(name="Cardiology", slug="cardiology")
     doctors = [listed_doctor(directory, f"Doc{i}", days=1, specialties=[cardiology]) for i in range(3)]

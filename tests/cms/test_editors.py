@@ -12,7 +12,7 @@ from wagtail.models import Locale, Page
 from booking.services import appointment_book
 from cms.models import DoctorProfilePage
 from cms.services import doctor_profile_pages_sync
-from tests.appointments.helpers import details_for
+from tests.booking.appointments.helpers import details_for
 
 PATIENT_MARKERS = ("dao.patient@example.test", "079123456789", "Headache for three days", "penicillin")
 

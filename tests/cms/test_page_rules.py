@@ -17,7 +17,7 @@ from cms.models import (
     SpecialtyPage,
     StandardPage,
 )
-from tests.booking.factories import DoctorFactory, SpecialtyFactory
+from tests.booking.scheduling.factories import DoctorFactory, SpecialtyFactory
 
 
 class PageTreeRulesTests(WagtailPageTestCase):

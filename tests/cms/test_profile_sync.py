@@ -8,7 +8,7 @@ from wagtail.models import Locale
 from cms.models import DoctorProfilePage
 from cms.services import doctor_profile_pages_sync
 from core.models import AuditLog
-from tests.booking.factories import DoctorFactory
+from tests.booking.scheduling.factories import DoctorFactory
 
 
 def test_an_active_doctor_without_a_page_gets_one_draft_under_the_directory(directory, dr_chau):

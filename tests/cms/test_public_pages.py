@@ -15,7 +15,7 @@ from wagtail.models import Site
 from booking.models import Slot, SlotStatus
 from cms.links import booking_url
 from cms.models import ClinicSettings, DoctorProfilePage, StandardPage
-from tests.booking.factories import make_availability
+from tests.booking.scheduling.factories import make_availability
 from tests.cms.conftest import publish
 
 

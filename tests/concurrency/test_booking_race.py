@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, Slot, SlotStatus
-from tests.appointments.helpers import details_for, make_doctor, make_slots
-from tests.factories import make_user
+from tests.booking.appointments.helpers import details_for, make_doctor
+from tests.factories import make_user, publish_slots
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
@@ -55,8 +55,8 @@ def crowd():
 
 def test_sixteen_patients_one_slot_exactly_one_winner_every_round(crowd):
     doctor, _ = crowd
-    start = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
-    rounds = make_slots(doctor, start=start, count=5)
+    start = (timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    rounds = publish_slots(doctor, start=start, count=5)
     for number, slot in enumerate(rounds):
         # a fresh crowd each round: a patient who already won twice would hit the two-holds limit
         patients = [make_user(f"r{number}-{i}@example.test", "patient", first_name=f"R{i}") for i in range(THREADS)]
@@ -90,8 +90,8 @@ def test_negative_control_a_naive_claim_lets_several_threads_win(crowd):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite IMMEDIATE transactions serialise even the naive claim; the control needs PostgreSQL")
     doctor, patients = crowd
-    start = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
-    slots = make_slots(doctor, start=start, count=10)
+    start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    slots = publish_slots(doctor, start=start, count=10)
     most_winners = 0
     for slot in slots:
         results = race([(lambda p=p, s=slot: naive_claim(s.pk, p)) for p in patients])
@@ -101,8 +101,8 @@ def test_negative_control_a_naive_claim_lets_several_threads_win(crowd):
 
 def test_expiry_racing_a_late_payment_ends_consistent(crowd):
     doctor, patients = crowd
-    start = (timezone.now() + timedelta(days=4)).replace(microsecond=0)
-    for slot in make_slots(doctor, start=start, count=4):
+    start = (timezone.now() + timedelta(days=4)).replace(minute=0, second=0, microsecond=0)
+    for slot in publish_slots(doctor, start=start, count=4):
         patient = patients[0]
         appointment = svc.appointment_book(slot=slot, patient=patient, actor=patient, details=details_for(patient))
         payment = svc.payment_start(appointment=appointment, gateway="sandbox", actor=patient)

@@ -16,9 +16,9 @@ from django.utils import timezone
 from booking import services as svc
 from booking.models import SLOT_OCCUPYING, Appointment, AppointmentStatus, Payment, PaymentStatus, Refund
 from booking.payments import sandbox
-from tests.appointments.helpers import details_for, make_doctor, make_slots
+from tests.booking.appointments.helpers import details_for, make_doctor
 from tests.concurrency.test_booking_race import race
-from tests.factories import make_user
+from tests.factories import make_user, publish_slots
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
@@ -27,8 +27,8 @@ ROUNDS = 20
 
 def test_booking_the_sweep_and_a_late_webhook_on_one_lapsed_slot_never_fail():
     doctor = make_doctor("lapsed.doctor@clinic.test")
-    start = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
-    slots = make_slots(doctor, start=start, count=ROUNDS)
+    start = (timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    slots = publish_slots(doctor, start=start, count=ROUNDS)
     outcomes = {"late payer kept the slot": 0, "newcomer got the slot": 0}
     for number, slot in enumerate(slots):
         late_payer = make_user(f"late{number}@example.test", "patient", first_name="Muộn")

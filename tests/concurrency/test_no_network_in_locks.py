@@ -16,8 +16,8 @@ from django.db import connections
 from django.utils import timezone
 
 from booking import services as svc
-from tests.appointments.helpers import details_for, make_doctor, make_slots
-from tests.factories import make_user
+from tests.booking.appointments.helpers import details_for, make_doctor
+from tests.factories import make_user, publish_slots
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +26,7 @@ GATEWAY_SECONDS = 3.0
 
 def test_a_slow_gateway_does_not_block_another_patients_booking(stripe_server):
     doctor = make_doctor("slow.gateway@clinic.test")
-    first, second = make_slots(doctor, start=(timezone.now() + timedelta(days=2)).replace(microsecond=0), count=2)
+    first, second = publish_slots(doctor, start=(timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0), count=2)
     payer = make_user("payer@example.test", "patient", first_name="Trả")
     other = make_user("other@example.test", "patient", first_name="Khác")
     appointment = svc.appointment_book(slot=first, patient=payer, actor=payer, details=details_for(payer))

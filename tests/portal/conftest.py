@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.appointments.helpers import make_doctor, make_slots
-from tests.factories import make_user
+from tests.booking.appointments.helpers import make_doctor
+from tests.factories import make_user, publish_slots
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def doctor_binh(db):
 def week_slots(doctor_binh):
     """Slots over the next days: three days from now, far enough for on-time cancellation."""
     start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    return make_slots(doctor_binh, start=start, count=6)
+    return publish_slots(doctor_binh, start=start, count=6)
 
 
 @pytest.fixture

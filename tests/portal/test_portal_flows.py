@@ -9,7 +9,8 @@ from django.utils import timezone
 from booking import services as svc
 from booking.models import Appointment, AppointmentStatus, Slot, SlotStatus
 from core.models import AuditLog
-from tests.appointments.helpers import completed_visit, details_for, make_doctor, make_slots
+from tests.booking.appointments.helpers import completed_visit, details_for, make_doctor
+from tests.factories import publish_slots
 
 S = AppointmentStatus
 
@@ -29,11 +30,11 @@ def test_search_lists_only_doctors_with_free_times(client, week_slots, doctor_bi
 def test_search_query_count_does_not_grow_with_doctors(client, django_assert_max_num_queries, db):
     start = timezone.now() + timedelta(days=2)
     for i in range(3):
-        make_slots(make_doctor(f"d{i}@clinic.test"), start=start, count=2)
+        publish_slots(make_doctor(f"d{i}@clinic.test"), start=start, count=2)
     with django_assert_max_num_queries(12) as few:
         client.get("/portal/doctors/")
     for i in range(3, 12):
-        make_slots(make_doctor(f"d{i}@clinic.test"), start=start, count=2)
+        publish_slots(make_doctor(f"d{i}@clinic.test"), start=start, count=2)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/portal/doctors/")
 
@@ -144,7 +145,7 @@ def test_cancel_shows_the_policy_then_cancels(client, week_slots, patient_dao, s
 
 
 def test_late_cancel_warns(client, doctor_binh, patient_dao, staff_binh):
-    slot = make_slots(doctor_binh, start=(timezone.now() + timedelta(hours=5)).replace(microsecond=0), count=1)[0]
+    slot = publish_slots(doctor_binh, start=(timezone.now() + timedelta(hours=5)).replace(microsecond=0), count=1)[0]
     appointment = held(slot, patient_dao)
     svc.payment_mark_cash_paid(appointment=appointment, actor=staff_binh)
     client.force_login(patient_dao)

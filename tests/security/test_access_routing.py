@@ -89,7 +89,7 @@ def test_a_hand_made_export_link_answers_400(url, admin_an):
 
 
 def test_a_proper_export_link_still_exports(admin_an, patient_dao):
-    from tests.clinic.test_exports import export
+    from tests.workflows.clinic.test_exports import export
 
     client = Client()
     client.force_login(admin_an)

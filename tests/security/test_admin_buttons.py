@@ -28,9 +28,9 @@ from accounts.models import User
 from booking import services as booking_services
 from booking.models import Appointment, AppointmentStatus, Availability
 from core.models import AuditLog
-from tests.appointments.helpers import details_for, make_doctor, make_slots
-from tests.clinic.conftest import appointment as appointment_row
-from tests.factories import make_user
+from tests.booking.appointments.helpers import details_for, make_doctor
+from tests.factories import make_user, publish_slots
+from tests.workflows.clinic.conftest import appointment as appointment_row
 from workflows.clinic import services as clinic
 from workflows.clinic.models import (
     ApplicationStatus,
@@ -91,7 +91,7 @@ class Case:
 
 def future_slots(doctor, count=3, hours=30):
     start = (timezone.now() + timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
-    return make_slots(doctor, start=start, count=count)
+    return publish_slots(doctor, start=start, count=count)
 
 
 def booked(doctor, patient, *, pay_by=None, slot=None):

@@ -15,8 +15,8 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
-from tests.appointments.helpers import make_doctor
-from tests.video.helpers import confirmed_visit
+from tests.booking.appointments.helpers import make_doctor
+from tests.booking.video.helpers import confirmed_visit
 from workflows.clinic.services import ticket_open
 from workflows.messaging.services import conversation_open_for_appointment, message_send
 

@@ -13,7 +13,8 @@ from django.core import mail
 from django.utils import timezone
 
 from booking import services as svc
-from tests.appointments.helpers import details_for, make_doctor, make_slots
+from tests.booking.appointments.helpers import details_for, make_doctor
+from tests.factories import publish_slots
 from workflows.clinic.models import DoctorApplication
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +79,7 @@ def ics_status(client, appointment) -> str:
 def test_only_a_confirmed_visit_is_confirmed_in_the_calendar(client, patient_dao, staff_binh):
     reviewer = make_doctor("giang.doctor@clinic.test", auto_confirm=False)
     start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    slots = make_slots(reviewer, start=start, count=3)
+    slots = publish_slots(reviewer, start=start, count=3)
     visit = svc.appointment_book(
         slot=slots[0], patient=patient_dao, actor=patient_dao, details=details_for(patient_dao)
     )

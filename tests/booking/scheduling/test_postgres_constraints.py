@@ -1,0 +1,55 @@
+"""PostgreSQL's exclusion constraints refuse overlapping slots and availability however they are written."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from booking.models import Availability, Slot
+from tests.booking.scheduling.factories import make_availability
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="exclusion constraints exist on PostgreSQL only"),
+]
+
+
+def test_the_database_rejects_an_overlapping_slot_written_behind_the_services_back(dr_chau, now):
+    availability = make_availability(dr_chau, start="09:00", end="10:00", now=now)
+    first = availability.slots.order_by("start").first()
+    with pytest.raises(IntegrityError, match="slot_no_overlap"), transaction.atomic():
+        Slot.objects.create(
+            doctor=dr_chau,
+            availability=availability,
+            start=first.start + dt.timedelta(minutes=10),
+            end=first.end + dt.timedelta(minutes=10),
+        )
+    # touching is not overlapping ([start, end) ranges)
+    Slot.objects.create(
+        doctor=dr_chau,
+        availability=availability,
+        start=availability.ends_at,
+        end=availability.ends_at + dt.timedelta(minutes=30),
+    )
+
+
+def test_the_database_rejects_overlapping_availability(dr_chau, now):
+    availability = make_availability(dr_chau, start="09:00", end="10:00", now=now)
+    with pytest.raises(IntegrityError, match="availability_no_overlap"), transaction.atomic():
+        Availability.objects.create(
+            doctor=dr_chau,
+            date=availability.date,
+            start_time=dt.time(9, 30),
+            end_time=dt.time(11, 0),
+            slot_minutes=30,
+            starts_at=availability.starts_at + dt.timedelta(minutes=30),
+            ends_at=availability.ends_at + dt.timedelta(hours=1),
+        )
+
+
+def test_other_doctors_may_overlap(dr_chau, dr_giang, now):
+    mine = make_availability(dr_chau, start="09:00", end="10:00", now=now)
+    theirs = make_availability(dr_giang, start="09:00", end="10:00", now=now)
+    assert mine.starts_at == theirs.starts_at
