@@ -48,6 +48,7 @@ from booking.models import (
     SlotStatus,
     Specialty,
 )
+from booking.selectors import doctor_for_user
 from booking.selectors import week_view as week_view_selector
 from booking.services import (
     MAX_WEEKLY_DAYS,
@@ -86,7 +87,7 @@ def own_doctor(request) -> Doctor | None:
     if not hasattr(request, "_medbook_own_doctor"):
         doctor = None
         if is_doctor_user(request):
-            doctor = Doctor.objects.select_related("user").filter(user=request.user).first()
+            doctor = doctor_for_user(request.user)
         request._medbook_own_doctor = doctor
     return request._medbook_own_doctor
 

@@ -19,7 +19,7 @@ from ninja import Field, Query, Router, Status
 from accounts.models import Role
 from booking.models import Availability, Doctor, Slot, SlotStatus
 from booking.rules import bookable_doctors_q
-from booking.selectors import available_dates, doctor_search, free_slots
+from booking.selectors import available_dates, doctor_for_user, doctor_search, free_slots
 from booking.services import availability_create, availability_delete, availability_update
 from booking.slotting import resolve_local
 from core.apitypes import (
@@ -239,7 +239,7 @@ def _own_doctor(request) -> Doctor:
     user = request.auth
     if user.role != Role.DOCTOR:
         raise PermissionDenied(_("Only doctors can manage schedules."))
-    doctor = Doctor.objects.select_related("user").filter(user=user).first()
+    doctor = doctor_for_user(user)
     if doctor is None:
         raise PermissionDenied(_("Your doctor profile has not been set up yet: ask the clinic admin."))
     return doctor

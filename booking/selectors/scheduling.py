@@ -36,6 +36,13 @@ from booking.slotting import local_day_bounds, resolve_local
 MAX_PER_PAGE = 100
 
 
+def doctor_for_user(user) -> Doctor | None:
+    """The doctor record of a signed-in doctor (with their user), or None."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Doctor.objects.select_related("user").filter(user=user).first()
+
+
 def slot_free_q(*, now: dt.datetime) -> Q:
     """Slots nobody holds: free, or held with a lapsed hold."""
     return Q(status=SlotStatus.FREE) | Q(status=SlotStatus.HELD, hold_expires_at__lte=now)

@@ -32,6 +32,7 @@ from pydantic import field_validator
 from accounts.models import PatientProfile, Role
 from accounts.resources import PatientResource
 from booking.models import Appointment, Doctor, money
+from booking.selectors import doctor_for_user
 from core.apitypes import (
     ERRORS,
     ApiDate,
@@ -174,7 +175,7 @@ def _money(amounts: dict) -> list[dict]:
 
 
 def _own_doctor(user) -> Doctor:
-    doctor = Doctor.objects.select_related("user").filter(user=user).first()
+    doctor = doctor_for_user(user)
     if doctor is None:
         raise PermissionDenied(_("Your doctor profile has not been set up yet: ask the clinic admin."))
     return doctor

@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from booking import rules
-from booking.models import AppointmentStatus, BookingDefaults, Doctor
+from booking.models import AppointmentStatus, BookingDefaults
 from booking.rules import Action
+from booking.selectors import doctor_for_user
 from workflows.clinic import reports
 
 S = AppointmentStatus
@@ -178,7 +179,7 @@ def admin_context(request, *, now: dt.datetime) -> dict:
 
 
 def doctor_context(request, *, now: dt.datetime) -> dict:
-    doctor = Doctor.objects.select_related("user").filter(user=request.user).first()
+    doctor = doctor_for_user(request.user)
     if doctor is None:
         return {"role": "doctor", "doctor": None}
     zone = doctor.zone
