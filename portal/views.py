@@ -25,6 +25,7 @@ from booking.rules import Action
 from booking.selectors import free_slots
 from core.errors import DomainError
 from portal.forms import ReasonForm, VoucherForm
+from workflows.ics import appointment_calendar as build_calendar
 
 S = AppointmentStatus
 
@@ -229,12 +230,11 @@ def appointment_receipt(request, public_id):
 @patient_required
 def appointment_calendar(request, public_id):
     """The appointment as an .ics file for the patient's own calendar."""
-    from workflows.ics import appointment_calendar as build
 
     appointment = _own(request, public_id)
     if appointment.starts_at is None:
         return redirect("portal:appointment_detail", public_id=public_id)
-    response = HttpResponse(build(appointment), content_type="text/calendar; charset=utf-8")
+    response = HttpResponse(build_calendar(appointment), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="medbook-{appointment.pk}.ics"'
     return response
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from booking.models import AppointmentMode
 from core.models import AuditLog
 from workflows.links import absolute, appointment_path, clinic_location
 
@@ -153,7 +154,6 @@ def appointment_event(appointment, *, recipient, cancelled: bool = False) -> Cal
 
     ``SEQUENCE`` is the number of reschedules, plus one for a cancellation.
     """
-    from booking.models import AppointmentMode
 
     is_patient = recipient.pk == appointment.patient_id
     doctor, patient = str(appointment.doctor), appointment.patient_name or str(appointment.patient)

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from booking.models import Appointment, AppointmentStatus
-from booking.services import appointments_expire_lapsed_holds
+from booking.services import appointments_expire_lapsed_holds, refund_deliver, refunds_due
 from core.health import record_heartbeat
 from core.models import OutboxMessage
 from core.outbox import outbox_add
@@ -411,8 +411,6 @@ def recover_outbox() -> int:
 
 def deliver_refund(refund_id: int) -> str:
     """Send one queued refund to its gateway (``booking.services.refund_deliver`` does the work)."""
-    from booking.services import refund_deliver
-
     return refund_deliver(refund_id=refund_id)
 
 
@@ -420,8 +418,6 @@ def retry_due_refunds(*, now: datetime | None = None) -> int:
     """Periodic: queue refunds whose next attempt is due (a failed attempt's backoff ran out, an
     enqueue was lost, or a worker died while sending). Returns how many were queued."""
     from django_q.tasks import async_task
-
-    from booking.services import refunds_due
 
     ids = refunds_due(now=now)
     for refund_id in ids:

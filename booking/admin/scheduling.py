@@ -36,7 +36,7 @@ from unfold.widgets import (
     UnfoldAdminSingleTimeWidget,
 )
 
-from accounts.models import Role
+from accounts.models import Role, User
 from booking.admin.resources import DoctorResource
 from booking.models import (
     AppointmentType,
@@ -347,7 +347,6 @@ class DoctorAdmin(RoleExportMixin, AuditedModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
-            from accounts.models import User
 
             kwargs["queryset"] = User.objects.filter(role=Role.DOCTOR, doctor__isnull=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
