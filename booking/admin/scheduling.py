@@ -347,7 +347,6 @@ class DoctorAdmin(RoleExportMixin, AuditedModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
-
             kwargs["queryset"] = User.objects.filter(role=Role.DOCTOR, doctor__isnull=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
