@@ -32,6 +32,14 @@ def stack(tmp_path_factory):
         yield running
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request):
+    """Each black-box test starts with the API's rate-limit budget of a fresh client."""
+    if "stack" in request.fixturenames:
+        request.getfixturevalue("stack").reset_rate_limits()
+    yield
+
+
 def mark_blackbox(items) -> None:
     for item in items:
         if "stack" in getattr(item, "fixturenames", ()):

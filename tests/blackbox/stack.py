@@ -394,6 +394,11 @@ class Stack:
                 "MEDIA_ROOT": str(self.workdir / "media"),
                 "Q_WORKERS": "2",
                 "BOOKING_MAX_HOLDS_PER_PATIENT": "50",
+                # production's window, a lower per-IP budget so that a test can reach it quickly
+                # (every harness client is 127.0.0.1; the plugin resets the counters between tests)
+                "API_RATE_LIMIT_WINDOW": "60",
+                "API_RATE_LIMIT_PER_IP": "300",
+                "API_RATE_LIMIT_PER_USER": "300",
                 # the contract and fault suites pay through the sandbox gateway, as a test clinic would
                 "PAYMENT_SANDBOX_ENABLED": "1",
                 "PYTHONUNBUFFERED": "1",
@@ -403,6 +408,17 @@ class Stack:
         )
         base.update(overrides)
         return base
+
+    def reset_rate_limits(self) -> int:
+        """Forget every API rate-limit counter (core.ratelimit's keys in the stack's Redis db).
+
+        Every client of the harness comes from 127.0.0.1, so one test's requests would otherwise
+        count against the next test's budget. Returns how many counters were dropped."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url)
+        keys = list(client.scan_iter(match="*ratelimit:*", count=500))
+        return client.delete(*keys) if keys else 0
 
     # -- setup ---------------------------------------------------------------------------------
 

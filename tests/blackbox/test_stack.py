@@ -39,3 +39,27 @@ def test_the_worker_delivers_a_bookings_email_over_smtp_with_the_outbox_message_
     mails = stack.smtp.wait_for(lambda found: any(m.message_id.startswith(prefix) for m in found), timeout=60)
     (held,) = [m for m in mails if m.message_id.startswith(prefix)]
     assert held.rcpt_tos == ["patient2@example.com"] and appointment["id"] in held.text()
+
+
+def test_the_api_answers_429_with_retry_after_once_one_ip_spends_its_budget(stack):
+    """API_RATE_LIMIT_PER_IP (300 on the stack) per window, counted in Redis across gunicorn workers."""
+    ok = 0
+    refused = None
+    with stack.client(headers={"Accept-Language": "vi"}) as client:
+        for _ in range(650):  # two windows at most, if the first one ends while we count
+            response = client.get("/api/v1/specialties")
+            if response.status_code == 429:
+                refused = response
+                break
+            assert response.status_code == 200, response.text
+            ok += 1
+    assert refused is not None, f"{ok} requests and no 429"
+    assert ok >= 300
+    seconds = int(refused.headers["Retry-After"])
+    assert 1 <= seconds <= 60
+    error = refused.json()["error"]
+    assert error["code"] == "rate_limited" and error["details"]["retryAfter"] == seconds
+    assert error["message"].startswith("Quá nhiều yêu cầu")
+    stack.reset_rate_limits()
+    with stack.client() as client:
+        assert client.get("/api/v1/specialties").status_code == 200
