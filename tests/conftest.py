@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.blackbox.plugin import mark_blackbox, stack  # noqa: F401 - the black-box suites' fixture
+from tests.blackbox.plugin import _fresh_rate_limits, mark_blackbox, stack  # noqa: F401 - the black-box suites' fixture
 from tests.factories import make_user
 
 

@@ -1,6 +1,10 @@
 """Settings for the test suite: the real settings with tasks run inline and fast password hashing."""
 
+import atexit
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("MEDBOOK_TESTING", "1")
 os.environ.setdefault("DEBUG", "0")
@@ -26,3 +30,9 @@ WHITENOISE_AUTOREFRESH = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"]["NAME"] = str(VAR_DIR / f"test-medbook-{os.getpid()}.sqlite3")  # noqa: F405
 SMS_BACKEND = "workflows.sms.LocmemSMSBackend"
+
+# Uploaded files of one test process in a folder of its own, removed when the process ends (CI runs the
+# SQLite and PostgreSQL suites side by side).
+if "MEDIA_ROOT" not in os.environ:
+    MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="medbook-test-media-"))
+    atexit.register(shutil.rmtree, MEDIA_ROOT, True)

@@ -410,14 +410,15 @@ class Stack:
         return base
 
     def reset_rate_limits(self) -> int:
-        """Forget every API rate-limit counter (core.ratelimit's keys in the stack's Redis db).
+        """Forget every rate-limit counter in the stack's Redis db: the API's (core.ratelimit) and
+        allauth's sign-in limits.
 
         Every client of the harness comes from 127.0.0.1, so one test's requests would otherwise
         count against the next test's budget. Returns how many counters were dropped."""
         import redis
 
         client = redis.Redis.from_url(self.redis_url)
-        keys = list(client.scan_iter(match="*ratelimit:*", count=500))
+        keys = [key for pattern in ("*:ratelimit:*", "*:allauth:rl:*") for key in client.scan_iter(match=pattern)]
         return client.delete(*keys) if keys else 0
 
     # -- setup ---------------------------------------------------------------------------------
