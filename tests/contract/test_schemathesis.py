@@ -47,12 +47,14 @@ def test_the_whole_api_keeps_its_contract_under_fuzzing():
     assert known["patient"]["public_id"] and known["doctor"]["availability_id"]
 
     def call(case, headers):
+        # As Django's test client does: a request through the WSGI app must not close the test's
+        # database connection (it holds the test's transaction; CONN_MAX_AGE would close it after a
+        # minute). Disconnected before every call: renewing a token goes through the test client,
+        # which connects close_old_connections again after each of its requests.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
         return case.call(headers=headers)
 
-    # As Django's test client does: a request through the WSGI app must not close the test's database
-    # connection (it holds the test's transaction).
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
     started = time.process_time()
     try:
         schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
