@@ -32,6 +32,7 @@ import io
 import re
 import time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -128,8 +129,6 @@ def publish(doctor: Api, *, first_day: int = 2) -> dict:
     """Seed 000: the doctor publishes a free half hour with ``{date, startTime, endTime}`` alone (one slot),
     at the first evening time from ``first_day`` days ahead that no earlier test took."""
     zone = doctor.get("/api/v1/profile").json()["timeZone"]
-    from zoneinfo import ZoneInfo
-
     today = dt.datetime.now(ZoneInfo(zone)).date()
     for offset in range(first_day, first_day + 40):
         day = (today + dt.timedelta(days=offset)).isoformat()
