@@ -32,6 +32,7 @@ import io
 import re
 import time
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -190,11 +191,21 @@ def pay(stack, patient: Api, appointment: dict) -> dict:
     return paid
 
 
-def outbox_delivered(stack, appointment: dict, *, kinds: set[str]) -> list[tuple]:
-    """Wait for the worker to deliver the appointment's messages of ``kinds``; their rows
-    ``(outbox id, kind, recipient email, notification title)``."""
+class Delivered(NamedTuple):
+    """An outbox message the worker delivered, and the in-app notification it left."""
+
+    outbox: int
+    kind: str
+    email: str
+    title: str
+    notification: int
+
+
+def outbox_delivered(stack, appointment: dict, *, kinds: set[str]) -> list[Delivered]:
+    """Wait for the worker to deliver the appointment's messages of ``kinds`` (read back from the
+    database: every one sent, with its in-app notification emailed)."""
     query = (
-        "SELECT o.id, o.kind, u.email, o.status, n.title, n.email_sent_at IS NOT NULL"
+        "SELECT o.id, o.kind, u.email, o.status, n.title, n.email_sent_at IS NOT NULL, n.id"
         " FROM core_outboxmessage o JOIN booking_appointment a ON o.object_id = a.id::text"
         " JOIN accounts_user u ON u.id = o.recipient_id LEFT JOIN workflows_notification n ON n.outbox_id = o.id"
         " WHERE a.public_id::text = %s AND o.kind = ANY(%s) ORDER BY o.id"
@@ -207,13 +218,34 @@ def outbox_delivered(stack, appointment: dict, *, kinds: set[str]) -> list[tuple
         return {kind for _, kind, *_ in rows} == kinds and all(status == "sent" for _, _, _, status, *_ in rows)
 
     wait_until(delivered, timeout=90, what=f"the worker to deliver {sorted(kinds)}", detail=lambda: rows)
-    for outbox_id, kind, _email, _status, title, emailed in rows:
+    for outbox_id, kind, _email, _status, title, emailed, _note in rows:
         assert title, f"outbox {outbox_id} ({kind}) has no in-app notification"
         assert emailed, f"outbox {outbox_id} ({kind}) was not emailed"
-    return [(outbox_id, kind, email, title) for outbox_id, kind, email, _status, title, _emailed in rows]
+    return [
+        Delivered(outbox_id, kind, email, title, note)
+        for outbox_id, kind, email, _status, title, _emailed, note in rows
+    ]
 
 
-def emails_for(stack, delivered: list[tuple]) -> dict[int, list]:
+def notifications_read_back(person: Api, delivered: list[Delivered]) -> None:
+    """``person`` finds the delivered notifications addressed to them through the API, with their
+    email copy, and marks them read."""
+    theirs = [d for d in delivered if d.email == person.email]
+    assert theirs, f"nothing was delivered to {person.email}"
+    listing = ok(person.get("/api/v1/notifications", params={"limit": 100}))
+    found = {n["id"]: n for n in listing["items"]}
+    for d in theirs:
+        assert d.notification in found, f"{d.kind} is not among {person.email}'s notifications"
+        note = found[d.notification]
+        assert (note["kind"], note["title"]) == (d.kind, d.title) and note["emailedAt"], note
+    ids = [d.notification for d in theirs]
+    marked = ok(person.post("/api/v1/notifications/read", json={"ids": ids}))
+    assert marked["marked"] == sum(1 for pk in ids if found[pk]["readAt"] is None)
+    unread = {n["id"] for n in items(person.get("/api/v1/notifications", params={"unread": "true", "limit": 100}))}
+    assert not unread & set(ids)
+
+
+def emails_for(stack, delivered: list[Delivered]) -> dict[int, list]:
     """The SMTP messages of each delivered outbox row (its Message-ID is ``<outbox.<id>.…>``)."""
     wanted = {outbox_id for outbox_id, *_ in delivered}
 
@@ -295,20 +327,22 @@ def test_a_patient_books_with_the_seed_body_pays_and_the_doctor_confirms(stack, 
             "appointment.confirmed",
         },
     )
-    recipients = {(kind, email) for _, kind, email, _ in delivered}
+    recipients = {(kind, email) for _, kind, email, *_ in delivered}
     assert {("appointment.confirmed", PATIENT), ("appointment.request_received", DOCTOR)} <= recipients
     mails = emails_for(stack, delivered)
-    for outbox_id, kind, email, _title in delivered:
+    for outbox_id, kind, email, *_ in delivered:
         assert [m.rcpt_tos for m in mails[outbox_id]] and all(m.rcpt_tos == [email] for m in mails[outbox_id])
         assert len({m.message_id for m in mails[outbox_id]}) == 1, f"{kind}: one Message-ID per message"
     assert all(mail.subject for found in mails.values() for mail in found)
 
-    # the patient's notification centre shows what the worker delivered to them
+    # the app reads what the worker delivered, and so does the patient's notification centre
+    notifications_read_back(patient, delivered)
+    notifications_read_back(doctor, delivered)
     with stack.session(PATIENT) as browser:
         page = browser.get("/portal/notifications/")
     assert page.status_code == 200
     shown = html.unescape(page.text)
-    for _, kind, email, title in delivered:
+    for _, kind, email, title, _ in delivered:
         if email == PATIENT:
             assert title in shown, f"{kind}: {title!r} not in the notification centre"
 
@@ -393,10 +427,12 @@ def test_a_follow_up_is_suggested_accepted_at_five_percent_off_and_paid(stack, a
     delivered = outbox_delivered(
         stack, accepted, kinds={"follow_up.suggested", "follow_up.accepted", "appointment.confirmed"}
     )
-    recipients = {(kind, email) for _, kind, email, _ in delivered}
+    recipients = {(kind, email) for _, kind, email, *_ in delivered}
     assert {("follow_up.suggested", FOLLOW_UP_PATIENT), ("follow_up.accepted", FOLLOW_UP_DOCTOR)} <= recipients
     mails = emails_for(stack, delivered)
-    assert all(mails[outbox_id][0].rcpt_tos == [email] for outbox_id, _, email, _ in delivered)
+    assert all(mails[outbox_id][0].rcpt_tos == [email] for outbox_id, _, email, *_ in delivered)
+    notifications_read_back(patient, delivered)
+    notifications_read_back(doctor, delivered)
 
 
 def test_a_follow_up_rejected_by_the_patient_records_who_and_why(stack, api):
@@ -420,7 +456,7 @@ def test_a_follow_up_rejected_by_the_patient_records_who_and_why(stack, api):
     assert any(s["id"] == schedule["slots"][0]["id"] for s in public["slots"])
 
     delivered = outbox_delivered(stack, rejected, kinds={"follow_up.suggested", "follow_up.rejected"})
-    assert {(kind, email) for _, kind, email, _ in delivered} == {
+    assert {(kind, email) for _, kind, email, *_ in delivered} == {
         ("follow_up.suggested", FOLLOW_UP_PATIENT),
         ("follow_up.rejected", FOLLOW_UP_DOCTOR),
     }
@@ -458,7 +494,7 @@ def test_a_paid_visit_cancelled_by_the_doctor_is_refunded_by_the_worker(stack, a
     payment = ok(patient.get(f"/api/v1/payments/{paid['id']}"))
     assert payment["refundedAmount"] == paid["amount"] and len(payment["refunds"]) == 1
     delivered = outbox_delivered(stack, appointment, kinds={"appointment.cancelled", "payment.refunded"})
-    assert ("appointment.cancelled", PATIENT) in {(kind, email) for _, kind, email, _ in delivered}
+    assert ("appointment.cancelled", PATIENT) in {(kind, email) for _, kind, email, *_ in delivered}
     emails_for(stack, delivered)
 
 
