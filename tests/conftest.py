@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.blackbox.plugin import _fresh_rate_limits, mark_blackbox, stack  # noqa: F401 - the black-box suites' fixture
+# the black-box suites' fixtures: ``stack``, and the autouse reset of the API's rate-limit counters
+# (a fixture only runs where it is visible: imported here, for every test directory)
+from tests.blackbox.plugin import _fresh_rate_limits, mark_blackbox, stack  # noqa: F401
 from tests.factories import make_user
 
 

@@ -30,3 +30,11 @@ def notification_preferences(user) -> NotificationPreference:
     if preference is None:
         preference = NotificationPreference(user=user, email_enabled=True, sms_enabled=bool(user_phone(user)))
     return preference
+
+
+def notifications_for(user, *, unread: bool | None = None):
+    """``user``'s notifications as a queryset, newest first; ``unread`` True/False keeps only those."""
+    found = Notification.objects.filter(recipient=user)
+    if unread is not None:
+        found = found.filter(read_at__isnull=unread)
+    return found.order_by("-created_at", "-id")

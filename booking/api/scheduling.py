@@ -57,7 +57,9 @@ class ScheduleIn(ApiSchema):
     date: ApiDate
     start_time: LocalTime
     end_time: LocalTime
-    slot_minutes: SlotMinutes
+    slot_minutes: SlotMinutes | None = Field(
+        None, description="the visit length; omitted (seed 000's literal body): the whole block is one slot"
+    )
 
 
 class ScheduleChangeIn(ApiSchema):

@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 
 from booking.models import Availability, BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus
 from booking.selectors.scheduling import slot_free_q
-from booking.slotting import SlotPlan, plan_day, wall_duration
+from booking.slotting import SlotPlan, ends_next_day, plan_day, resolve_local, wall_duration
 from core.audit import audit_log
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
 
@@ -324,24 +324,38 @@ def availability_preview(
 # --- availability ------------------------------------------------------------------------------
 
 
+def whole_block_minutes(*, doctor: Doctor, date: dt.date, start_time: dt.time, end_time: dt.time) -> int:
+    """How many real minutes the block lasts in the doctor's zone: its length as one slot (seed 000's
+    schedule is one bookable period). A block that does not last at all gives the shortest visit, so that
+    the answer names the real problem (the start is not before the end)."""
+    if wall_duration(start_time, end_time) <= dt.timedelta(0):
+        return MIN_SLOT_MINUTES
+    end_day = date + dt.timedelta(days=1) if ends_next_day(start_time, end_time) else date
+    length = resolve_local(end_day, end_time, doctor.zone) - resolve_local(date, start_time, doctor.zone)
+    return max(int(length.total_seconds() // 60), MIN_SLOT_MINUTES)
+
+
 def availability_create(
     *,
     doctor: Doctor,
     date: dt.date,
     start_time: dt.time,
     end_time: dt.time,
-    slot_minutes: int,
+    slot_minutes: int | None,
     actor,
     now: dt.datetime | None = None,
     defaults: BookingDefaults | None = None,
 ) -> Availability:
     """Create ``doctor``'s availability on local ``date`` from ``start_time`` to ``end_time`` and cut it into
-    slots of ``slot_minutes`` (plus the doctor's buffer). Slots inside blocked time start out blocked.
+    slots of ``slot_minutes`` (plus the doctor's buffer); without ``slot_minutes`` the whole block is one
+    slot (seed 000's schedule). Slots inside blocked time start out blocked.
 
     Raises ``SchedulingError`` (past date, bad times, visit does not fit) or ``ScheduleConflict`` (overlap).
     """
     _require_wall_clock(start_time=start_time, end_time=end_time)
     now = now or timezone.now()
+    if slot_minutes is None:
+        slot_minutes = whole_block_minutes(doctor=doctor, date=date, start_time=start_time, end_time=end_time)
     with transaction.atomic():
         _lock_doctor(doctor)
         preview = _evaluate(

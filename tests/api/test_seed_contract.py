@@ -35,6 +35,34 @@ def book(patient, slot) -> Appointment:
 # --- seed 000 -------------------------------------------------------------------------------------
 
 
+def test_a_doctor_publishes_a_schedule_with_date_start_and_end_only(doctor_binh, patient_dao):
+    """Seed 000's literal body: the schedule 09:00-10:00 is one bookable period (one slot)."""
+    day = (timezone.localtime(timezone.now(), doctor_binh.zone) + timedelta(days=3)).date().isoformat()
+    doctor = bearer_client(doctor_binh.user)
+    response = send(doctor, "POST", "/api/v1/doctor/schedules", {"date": day, "startTime": "09:00", "endTime": "10:00"})
+    assert response.status_code == 201, response.content
+    schedule = response.json()
+    assert (schedule["date"], schedule["startTime"], schedule["endTime"], schedule["slotMinutes"]) == (
+        day,
+        "09:00",
+        "10:00",
+        60,
+    )
+    assert schedule["isBooked"] is False
+    (slot,) = schedule["slots"]
+    assert (slot["startTime"], slot["endTime"], slot["isBooked"]) == ("09:00", "10:00", False)
+    booked = send(
+        bearer_client(patient_dao),
+        "POST",
+        "/api/v1/appointments",
+        {"doctorId": doctor_binh.pk, "scheduleId": slot["id"]},
+    )
+    assert booked.status_code == 201, booked.content
+    # a block that does not last is refused for what it is, not for its visit length
+    response = send(doctor, "POST", "/api/v1/doctor/schedules", {"date": day, "startTime": "11:00", "endTime": "11:00"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "start_not_before_end"
+
+
 def test_a_patient_books_with_doctor_and_schedule_only(patient_dao, slots):
     response = send(
         bearer_client(patient_dao),

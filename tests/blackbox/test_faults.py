@@ -16,7 +16,6 @@ and starts each round as its hold lapses (about two minutes in all).
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import subprocess
@@ -31,7 +30,7 @@ import httpx
 import pytest
 
 from tests.blackbox import fuzz
-from tests.blackbox.helpers import book, free_slots
+from tests.blackbox.helpers import book, free_slots, signed_sandbox_event
 from tests.blackbox.stack import PYTHON, REPO, TcpProxy, free_port, wait_until
 
 pytestmark = pytest.mark.faults
@@ -372,24 +371,10 @@ class Sweeper:
 
 
 def _signed_event(stack, hold: dict) -> tuple[bytes, str]:
-    """A sandbox ``payment.succeeded`` event, signed as the gateway signs it (its key derives from
-    the stack's SECRET_KEY, which the harness set)."""
-    from django.test import override_settings
-
-    from booking.payments.sandbox import sign
-
-    body = json.dumps(
-        {
-            "id": f"sbx_evt_race_{uuid.uuid4().hex[:12]}",
-            "type": "payment.succeeded",
-            "payment": hold["payment"],
-            "reference": hold["reference"],
-            "amount": hold["amount"],
-        },
-        sort_keys=True,
-    ).encode()
-    with override_settings(SECRET_KEY=stack.secret_key):
-        return body, sign(body)
+    """A sandbox ``payment.succeeded`` event for ``hold``'s payment, signed as the gateway signs it."""
+    return signed_sandbox_event(
+        stack.secret_key, payment=hold["payment"], reference=hold["reference"], amount=hold["amount"]
+    )
 
 
 def test_booking_the_expiry_sweep_and_a_late_webhook_racing_on_a_lapsed_hold_never_fail(stack):

@@ -1,7 +1,8 @@
 """Schemathesis over the whole /api/v1 OpenAPI document, as a patient, a doctor and a staff member.
 
-Reusable by any transport: the in-process test (``test_schemathesis.py``) drives the WSGI app, and a
-black-box suite can drive gunicorn over HTTP with the same code — it only needs
+Reusable by any transport: the in-process test (``test_schemathesis.py``) drives the WSGI app, and the
+contract suite (``test_live_flow.py``) drives gunicorn on the black-box stack over HTTP with the same
+code — each only needs
 
 - ``post_json(path, body) -> (status, json)`` and ``get_json(path, token) -> (status, json)`` to log in
   and to discover real ids,

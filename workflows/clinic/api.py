@@ -347,7 +347,12 @@ def _cell(value):
 
 def _stream(resource, queryset, *, name: str, fmt: str):
     headers = [str(header) for header in resource.get_export_headers()]
-    rows = ([_cell(value) for value in resource.export_resource(obj)] for obj in queryset.iterator(chunk_size=500))
+    # a workbook keeps numbers, booleans and dates as such (as the admin's XLSX export does); CSV is text
+    native = fmt != "csv"
+    rows = (
+        [_cell(value) for value in resource.export_resource(obj, force_native_type=native)]
+        for obj in queryset.iterator(chunk_size=500)
+    )
     filename = f"{name}-{timezone.localdate().isoformat()}"
     if fmt == "csv":
 

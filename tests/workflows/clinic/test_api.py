@@ -148,6 +148,15 @@ def test_admins_export_appointments_in_a_date_range(admin_an, visits, fmt):
     assert done["reason"] == "Đau đầu kéo dài" and done["starts_at"] == "2025-03-03 09:00"
 
 
+def test_a_workbook_keeps_numbers_and_flags_as_numbers_and_flags(admin_an, visits):
+    """As the admin's XLSX export does: a spreadsheet can sum the prices (they were text, "300000.00")."""
+    rows = read(bearer_client(admin_an).get("/api/v1/exports/appointments", {**MARCH, "format": "xlsx"}))
+    done = next(r for r in rows if r["id"] == visits["done"].pk)
+    assert isinstance(done["price"], int | float) and done["price"] == float(visits["done"].price)
+    assert isinstance(done["discount"], int | float) and done["is_follow_up_suggestion"] is False
+    assert done["starts_at"] == "2025-03-03 09:00"  # local wall-clock time, as text
+
+
 def test_staff_export_appointments_without_the_reason_for_the_visit(staff, visits):
     rows = read(bearer_client(staff).get("/api/v1/exports/appointments", {**MARCH, "format": "csv"}))
     assert len(rows) == 4 and "reason" not in rows[0]
