@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils.text import slugify
 from wagtail.coreutils import find_available_slug
 from wagtail.log_actions import log
-from wagtail.models import Locale, Page
+from wagtail.models import Locale, Page, Site
 
 from booking.models import Doctor
 from booking.selectors.scheduling import fold_text
@@ -18,6 +20,27 @@ from cms.models import DoctorDirectoryPage, DoctorProfilePage
 from core.audit import audit_log
 
 logger = logging.getLogger(__name__)
+
+
+def default_site_follow_site_url(*, site_url: str | None = None) -> bool:
+    """Point the default Wagtail Site at ``SITE_URL`` (host and port), so that the sitemap, canonical
+    links, Open Graph and JSON-LD, which use ``Site.root_url``, name the address patients use. Requests
+    for any other host still reach the default site. Runs after every ``migrate``; returns whether the
+    record changed."""
+    parts = urlsplit(site_url or settings.SITE_URL)
+    if not parts.hostname:
+        return False
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    site = Site.objects.filter(is_default_site=True).first()
+    if site is None or (site.hostname, site.port) == (parts.hostname, port):
+        return False
+    if Site.objects.filter(hostname=parts.hostname, port=port).exclude(pk=site.pk).exists():
+        logger.warning("SITE_URL %s is another Wagtail site's address; the default site keeps its own", site_url)
+        return False
+    Site.objects.filter(pk=site.pk).update(hostname=parts.hostname, port=port)
+    Site.clear_site_root_paths_cache()
+    logger.info("The public site's address follows SITE_URL: %s:%s", parts.hostname, port)
+    return True
 
 
 def _profile_slug(directory: Page, doctor: Doctor) -> str:

@@ -198,3 +198,22 @@ def test_footer_shows_the_clinic_details_hours_and_legal_pages(client, home, abo
     assert "+84 28 1234 5678" in html and "mailto:hello@clinic.test" in html
     assert "Monday" in html and "08:00" in html and "Sunday" in html and "Closed" in html
     assert f'href="{about.url}">About us</a>' in html
+
+
+def test_the_sitemap_and_canonical_links_use_site_url_after_migrate(client, db, settings):
+    """Issue 18 item 11: the default Wagtail Site follows SITE_URL (post_migrate), not http://localhost/."""
+    from django.core.management import call_command
+    from wagtail.models import Site
+
+    settings.SITE_URL = "https://clinic.example.vn"
+    call_command("migrate", verbosity=0)  # nothing to apply; post_migrate runs as on a deploy
+    site = Site.objects.get(is_default_site=True)
+    assert (site.hostname, site.port, site.root_url) == ("clinic.example.vn", 443, "https://clinic.example.vn")
+    sitemap = client.get("/sitemap.xml").content.decode()
+    assert "<loc>https://clinic.example.vn/</loc>" in sitemap and "localhost" not in sitemap
+    home = client.get("/").content.decode()
+    assert '<link rel="canonical" href="https://clinic.example.vn/">' in home
+
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    call_command("migrate", verbosity=0)
+    assert Site.objects.get(is_default_site=True).root_url == "http://127.0.0.1:8000"
