@@ -69,3 +69,22 @@ def test_seed_demo_builds_the_whole_public_site_in_both_languages_and_twice_chan
         assert f"/portal/book/{page.doctor_id}/?slot=" in html  # the demo doctors have free slots
     html = client.get("/").content.decode()
     assert "Latest articles" in html
+
+
+def test_the_demo_shows_every_state_a_newcomer_tries(db):
+    """Issue 18 item 13: a confirmed visit, a completed visit with a follow-up suggested, a no-show, the
+    WELCOME10 voucher and a patient with a phone number, made once."""
+    from booking.models import Appointment, AppointmentStatus, Voucher
+
+    call_command("seed_demo", "--quiet")
+    statuses = set(Appointment.objects.values_list("status", flat=True))
+    assert {AppointmentStatus.CONFIRMED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW} <= statuses
+    assert Appointment.objects.filter(is_follow_up_suggestion=True, parent__status=AppointmentStatus.COMPLETED).exists()
+    no_show = Appointment.objects.get(status=AppointmentStatus.NO_SHOW)
+    assert (no_show.patient.email, no_show.doctor.user.email) == ("patient2@example.com", "doctor1@example.com")
+    voucher = Voucher.objects.get(code="WELCOME10")
+    assert voucher.is_active and voucher.value == 10
+    assert User.objects.get(email="patient1@example.com").patient_profile.phone == "+84900000001"
+    counted = Appointment.objects.count()
+    call_command("seed_demo", "--quiet")
+    assert Appointment.objects.count() == counted and Voucher.objects.count() == 1

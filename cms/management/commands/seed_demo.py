@@ -14,14 +14,15 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import PatientProfile, Role, User
 from accounts.services import user_create
-from booking.models import Appointment, AppointmentMode, AppointmentType, Availability, Doctor, Specialty
+from booking.models import Appointment, AppointmentMode, AppointmentType, Availability, Doctor, Specialty, Voucher
 from booking.selectors import free_slots
 from booking.services import (
     BookingDetails,
     appointment_book,
     appointment_complete,
+    appointment_mark_no_show,
     availability_create,
     follow_up_suggest,
     payment_mark_cash_paid,
@@ -193,9 +194,28 @@ def _seed_visits(created: dict[str, int]) -> None:
     created["appointments"] += 1
 
 
-def _past_visit(doctor: Doctor, patient, staff, *, days_ago: int, created: dict[str, int]) -> Appointment:
+def _seed_every_state(created: dict[str, int]) -> None:
+    """What a newcomer needs to try every flow (issue 18): the voucher WELCOME10, a patient with a phone
+    number, and a visit patient2 did not come to (a no-show with doctor1, a week ago) — made once."""
+    _voucher, new = Voucher.objects.get_or_create(
+        code="WELCOME10", defaults={"kind": Voucher.Kind.PERCENT, "value": Decimal("10")}
+    )
+    created["vouchers"] += new
+    PatientProfile.objects.filter(user__email="patient1@example.com", phone="").update(phone="+84900000001")
+    absent = User.objects.get(email="patient2@example.com")
+    if Appointment.objects.filter(patient=absent).exists():
+        return
+    staff = User.objects.get(email="staff@example.com")
+    doctor = Doctor.objects.get(user__email="doctor1@example.com")
+    _past_visit(doctor, absent, staff, days_ago=7, created=created, came=False)
+
+
+def _past_visit(
+    doctor: Doctor, patient, staff, *, days_ago: int, created: dict[str, int], came: bool = True
+) -> Appointment:
     """A visit that took place ``days_ago`` days ago, replayed through the services at the moments each
-    step happened: published, booked and paid the day before, completed after it started."""
+    step happened: published, booked and paid the day before, completed after it started (or marked a
+    no-show an hour after its start when the patient did not come)."""
     zone = doctor.zone
     day = (timezone.now().astimezone(zone) - dt.timedelta(days=days_ago)).date()
     start = dt.datetime.combine(day, dt.time(9, 0), tzinfo=zone)
@@ -219,7 +239,10 @@ def _past_visit(doctor: Doctor, patient, staff, *, days_ago: int, created: dict[
         now=before,
     )
     payment_mark_cash_paid(appointment=visit, actor=staff, now=before)
-    appointment_complete(appointment=visit, actor=doctor.user, now=start + dt.timedelta(minutes=25))
+    if came:
+        appointment_complete(appointment=visit, actor=doctor.user, now=start + dt.timedelta(minutes=25))
+    else:
+        appointment_mark_no_show(appointment=visit, actor=doctor.user, now=start + dt.timedelta(hours=1))
     created["appointments"] += 1
     return visit
 
@@ -234,6 +257,7 @@ def seed_demo() -> dict[str, int]:
         "availability": 0,
         "slots": 0,
         "appointments": 0,
+        "vouchers": 0,
     }
     with transaction.atomic():
         existing = set(User.objects.filter(email__in=[u.email for u in DEMO_USERS]).values_list("email", flat=True))
@@ -251,6 +275,7 @@ def seed_demo() -> dict[str, int]:
             created["users"] += 1
         _seed_scheduling(created)
         _seed_visits(created)
+        _seed_every_state(created)
     created.update(seed_demo_site(doctor_emails=[d.email for d in DEMO_DOCTORS]))
     return created
 

@@ -32,9 +32,10 @@ def test_seed_demo_schedules_the_demo_doctors_once(db):
 
     for doctor in Doctor.objects.all():
         today = dt.datetime.now(doctor.zone).date()
-        # the past holds only the demo's completed visits (what follow-ups are suggested from)
+        # the past holds only the demo's visits that took place: completed (what follow-ups are suggested
+        # from) or a no-show
         past = doctor.availabilities.filter(date__lte=today)
-        assert all(a.slots.filter(appointments__status="completed").exists() for a in past)
+        assert all(a.slots.filter(appointments__status__in=("completed", "no_show")).exists() for a in past)
         dates = sorted(set(doctor.availabilities.filter(date__gt=today).values_list("date", flat=True)))
         assert dates and all(today < day <= today + dt.timedelta(days=14) and day.weekday() < 5 for day in dates)
         blocks = doctor.availabilities.filter(date=dates[0]).order_by("start_time")
