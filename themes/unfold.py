@@ -89,6 +89,12 @@ UNFOLD = {
                         "badge": "workflows.messaging.admin.unread_badge",
                         "badge_variant": "primary",
                     },
+                    {
+                        "title": _("My calendar feed"),
+                        "icon": "calendar_month",
+                        "link": reverse_lazy("admin:operations_calendarfeed_changelist"),
+                        "permission": "workflows.operations.admin.calendar_feed_sidebar_permission",
+                    },
                 ],
             },
             {

@@ -74,6 +74,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.delete_blockedtime",
         "booking.view_appointment",
         "booking.change_appointment",
+        # clinic operations (workflows.operations): their own calendar feed
+        "operations.view_calendarfeed",
     ],
     Role.PATIENT: [],
     Role.EDITOR: [

@@ -1,0 +1,226 @@
+"""Clinic operations in the admin.
+
+Calendar feeds: a doctor's workspace page "My calendar feed" shows their private link and lets them
+make a new one, choose whether names show, or switch it off; clinic admins see every feed (to switch
+off a link that got out). Every button asks first and calls a service (``core.admin_actions``).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+from unfold.decorators import display
+from unfold.enums import ActionVariant
+
+from accounts.models import Role
+from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
+from core.errors import DomainError
+from workflows.operations import services as svc
+from workflows.operations.models import CalendarFeed
+from workflows.operations.selectors import active_feed, feed_url, feed_webcal_url
+
+
+def _is_clinic_admin(user) -> bool:
+    return user.is_active and (user.is_superuser or user.role == Role.ADMIN)
+
+
+def calendar_feed_sidebar_permission(request) -> bool:
+    """Who sees "My calendar feed" in the admin sidebar: doctors (clinic admins open the list itself)."""
+    user = request.user
+    return user.is_active and user.role == Role.DOCTOR and user.has_perm("operations.view_calendarfeed")
+
+
+class NamesForm(ConfirmForm):
+    with_names = forms.BooleanField(label=_("Show the patient's name in each event"), required=False)
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(ModelAdmin):
+    list_display = ("__str__", "state", "with_names", "created_at", "last_fetched_at", "revoked_at")
+    list_filter = ("with_names",)
+    search_fields = ("user__email", "user__first_name", "user__last_name")
+    list_select_related = ("user",)
+    fields = ("user", "link", "with_names", "created_at", "last_fetched_at", "revoked_at")
+    readonly_fields = (*fields, "link_hidden")
+    actions_list = ["create_link"]
+    actions_detail = ["renew_detail", "names_detail", "revoke_detail"]
+
+    # who sees what: a doctor only their own feeds, clinic admins every feed, nobody else any
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs if _is_clinic_admin(request.user) else qs.filter(user=request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _own_active(self, request, object_id):
+        feed = find(self.get_queryset(request), object_id) if object_id is not None else None
+        return feed if feed is not None and feed.revoked_at is None else None
+
+    def has_create_link_permission(self, request, object_id=None):
+        return (
+            self.has_view_permission(request)
+            and svc.may_have_calendar_feed(request.user)
+            and active_feed(request.user) is None
+        )
+
+    def has_renew_detail_permission(self, request, object_id=None):
+        feed = self._own_active(request, object_id)
+        return feed is not None and feed.user_id == request.user.pk
+
+    def has_names_detail_permission(self, request, object_id=None):
+        return self.has_renew_detail_permission(request, object_id)
+
+    def has_revoke_detail_permission(self, request, object_id=None):
+        return self._own_active(request, object_id) is not None
+
+    def get_fields(self, request, obj=None):
+        # the secret link is shown to its owner only, never to an admin looking at someone's feed
+        if obj is not None and obj.user_id != request.user.pk:
+            return tuple("link_hidden" if name == "link" else name for name in self.fields)
+        return self.fields
+
+    # a doctor with a feed lands on it
+
+    def changelist_view(self, request, extra_context=None):
+        if not _is_clinic_admin(request.user) and not request.GET:
+            feed = active_feed(request.user)
+            if feed is not None and self.has_view_permission(request, feed):
+                return HttpResponseRedirect(reverse("admin:operations_calendarfeed_change", args=[feed.pk]))
+        return super().changelist_view(request, extra_context)
+
+    @display(description=_("state"), label={"active": "success", "revoked": "danger"})
+    def state(self, obj):
+        return ("active", _("active")) if obj.is_active else ("revoked", _("switched off"))
+
+    @display(description=_("private link"))
+    def link(self, obj):
+        if not obj.is_active:
+            return _("Switched off: this link no longer works.")
+        return format_html(
+            '<input type="text" readonly value="{}" class="w-full font-mono text-sm border rounded px-2 py-1">'
+            '<p class="mt-2"><a class="text-primary-600 underline" href="{}">{}</a></p>'
+            '<p class="mt-2 text-sm">{}</p>',
+            feed_url(obj),
+            feed_webcal_url(obj),
+            _("Open in my calendar app"),
+            _(
+                "Subscribe to it in Google Calendar (Other calendars → From URL), Outlook (Add calendar → "
+                "Subscribe from web) or Apple Calendar. It lists your visits without clinical detail; anyone "
+                "with the link can see their times, so make a new link if it got out."
+            ),
+        )
+
+    @display(description=_("private link"))
+    def link_hidden(self, obj):
+        return _("Only its owner sees the link.") if obj.is_active else _("Switched off: this link no longer works.")
+
+    # buttons
+
+    def _back(self, object_id=None):
+        if object_id is None:
+            return reverse("admin:operations_calendarfeed_changelist")
+        return reverse("admin:operations_calendarfeed_change", args=[object_id])
+
+    def _feed(self, request, object_id) -> CalendarFeed:
+        feed = find(self.get_queryset(request), object_id)
+        if feed is None:
+            raise Http404
+        return feed
+
+    @button(
+        description=_("Create my calendar link"),
+        permissions=["create_link"],
+        icon="calendar_add_on",
+        variant=ActionVariant.PRIMARY,
+        url_path="create-link",
+        dialog=confirm_dialog(
+            title=_("Create my calendar link"),
+            description=_(
+                "A private link to your visits that your calendar (Google, Outlook, Apple) can subscribe to."
+            ),
+            submit=_("Create"),
+        ),
+    )
+    def create_link(self, request, form, object_id=None):
+        return self._renew(request, user=request.user, back=self._back())
+
+    @button(
+        description=_("New link"),
+        permissions=["renew_detail"],
+        icon="autorenew",
+        dialog=confirm_dialog(
+            title=_("Make a new calendar link"),
+            description=_(
+                "The current link stops working at once; calendars subscribed to it must subscribe to the new one."
+            ),
+            submit=_("New link"),
+        ),
+    )
+    def renew_detail(self, request, form, object_id):
+        feed = self._feed(request, object_id)
+        return self._renew(request, user=feed.user, back=self._back(object_id))
+
+    def _renew(self, request, *, user, back: str):
+        """A new link for ``user``, then their new feed's page (the old page shows a dead link)."""
+        try:
+            feed = svc.calendar_feed_renew(user=user, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(back)
+        messages.success(request, _("Your new calendar link is ready. Any old link no longer works."))
+        return HttpResponseRedirect(self._back(feed.pk))
+
+    @button(
+        description=_("Names in events"),
+        permissions=["names_detail"],
+        icon="badge",
+        dialog=confirm_dialog(
+            title=_("Names in calendar events"),
+            description=_("Off: each event says only “Medbook visit”, the time and the place."),
+            submit=_("Save"),
+            form_class=NamesForm,
+        ),
+    )
+    def names_detail(self, request, form, object_id):
+        feed = self._feed(request, object_id)
+        return run_service(
+            request,
+            lambda: svc.calendar_feed_set_names(
+                feed=feed, actor=request.user, with_names=form.cleaned_data["with_names"]
+            ),
+            _("Your calendar settings are saved."),
+            back=self._back(object_id),
+        )
+
+    @button(
+        description=_("Switch off"),
+        permissions=["revoke_detail"],
+        icon="link_off",
+        variant=ActionVariant.DANGER,
+        dialog=confirm_dialog(
+            title=_("Switch this calendar link off"),
+            description=_("The link stops working at once; subscribed calendars stop showing the visits."),
+            submit=_("Switch off"),
+        ),
+    )
+    def revoke_detail(self, request, form, object_id):
+        feed = self._feed(request, object_id)
+        return run_service(
+            request,
+            lambda: svc.calendar_feed_revoke(feed=feed, actor=request.user),
+            _("The calendar link is switched off."),
+            back=self._back(object_id),
+        )
