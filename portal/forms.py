@@ -92,3 +92,19 @@ class MedicalRecordForm(forms.ModelForm):
         model = MedicalRecord
         fields = ("allergies", "chronic_conditions", "medications")
         widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in fields}
+
+
+class RatingForm(forms.Form):
+    score = forms.TypedChoiceField(
+        label=_("Your rating"),
+        choices=[(n, str(n)) for n in range(5, 0, -1)],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        help_text=_("Read by the clinic before it is published, without your name."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        required=False,
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import account, booking, followups, payments, support, views
+from portal import account, booking, followups, payments, ratings, support, views
 from portal.urls_visits import urlpatterns as visit_urlpatterns
 
 app_name = "portal"
@@ -17,6 +17,7 @@ urlpatterns = [
     path("appointments/<uuid:public_id>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),
     path("appointments/<uuid:public_id>/receipt/", views.appointment_receipt, name="appointment_receipt"),
     path("appointments/<uuid:public_id>/calendar.ics", views.appointment_calendar, name="appointment_calendar"),
+    path("appointments/<uuid:public_id>/rate/", ratings.appointment_rate, name="appointment_rate"),
     path("follow-ups/", followups.follow_up_list, name="follow_ups"),
     path("follow-ups/<uuid:public_id>/schedule/", followups.follow_up_schedule, name="follow_up_schedule"),
     path("follow-ups/<uuid:public_id>/reject/", followups.follow_up_reject, name="follow_up_reject"),

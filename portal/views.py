@@ -26,6 +26,7 @@ from booking.selectors import free_slots
 from core.errors import DomainError
 from portal.forms import ReasonForm, VoucherForm
 from workflows.ics import appointment_calendar as build_calendar
+from workflows.operations.selectors import rating_for_patient
 
 S = AppointmentStatus
 
@@ -123,6 +124,7 @@ def appointment_detail(request, public_id):
             "cancel_refusal": cancel_refusal,
             "change_hints": list(dict.fromkeys(text for text in (reschedule_refusal, cancel_refusal) if text)),
             "clinic_zone": ZoneInfo(settings.CLINIC_TIME_ZONE),
+            "rating": rating_for_patient(patient=request.user, public_id=appointment.public_id),
         },
     )
 

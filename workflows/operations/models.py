@@ -47,3 +47,64 @@ class CalendarFeed(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Moderation(models.TextChoices):
+    NONE = "none", _("No comment")
+    PENDING = "pending", _("Waiting for moderation")
+    APPROVED = "approved", _("Published")
+    REJECTED = "rejected", _("Not published")
+
+
+class VisitRating(models.Model):
+    """A patient's rating of one completed visit: created when the patient is invited (once per visit,
+    the one-to-one key says so), filled in when they rate (1–5, an optional comment). A comment is shown
+    publicly only after staff approve it; the score counts towards the doctor's average at once."""
+
+    appointment = models.OneToOneField(
+        "booking.Appointment", on_delete=models.PROTECT, related_name="rating", verbose_name=_("appointment")
+    )
+    doctor = models.ForeignKey(
+        "booking.Doctor", on_delete=models.PROTECT, related_name="ratings", verbose_name=_("doctor")
+    )
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visit_ratings", verbose_name=_("patient")
+    )
+    invited_at = models.DateTimeField(_("invited at"))
+    score = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True, max_length=2000)
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
+    moderation = models.CharField(
+        _("moderation"), max_length=16, choices=Moderation.choices, default=Moderation.NONE, db_index=True
+    )
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    moderated_at = models.DateTimeField(_("moderated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("visit rating")
+        verbose_name_plural = _("visit ratings")
+        ordering = ["-rated_at", "-invited_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=1, score__lte=5), name="visitrating_score_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True, rated_at__isnull=True) | Q(score__isnull=False, rated_at__isnull=False),
+                name="visitrating_rated_has_score_and_time",
+            ),
+            # a comment waits for moderation; a rating without one has nothing to moderate
+            models.CheckConstraint(
+                condition=Q(comment="", moderation="none") | (~Q(comment="") & ~Q(moderation="none")),
+                name="visitrating_comment_is_moderated",
+            ),
+        ]
+        indexes = [models.Index(fields=["doctor", "rated_at"], name="visitrating_doctor_rated")]
+
+    def __str__(self) -> str:
+        return str(_("Rating of visit #%(number)s") % {"number": self.appointment_id})
+
+    @property
+    def is_rated(self) -> bool:
+        return self.score is not None

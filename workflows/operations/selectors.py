@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from booking.models import SLOT_OCCUPYING, Appointment
+from booking.models import SLOT_OCCUPYING, Appointment, AppointmentStatus
 from workflows.links import absolute
-from workflows.operations.models import CalendarFeed
+from workflows.operations.models import CalendarFeed, Moderation, VisitRating
 
 FEED_SALT = "medbook.operations.calendar-feed"
 #: how far back a feed reaches (the future is complete)
@@ -69,4 +71,95 @@ def feed_appointments(user, *, now: dt.datetime | None = None) -> list[Appointme
         .filter(status__in=SLOT_OCCUPYING, starts_at__isnull=False, starts_at__gte=now - FEED_HISTORY)
         .select_related("doctor__user", "patient")
         .order_by("starts_at", "id")
+    )
+
+
+# --- ratings --------------------------------------------------------------------------------------
+
+#: fewer ratings than this: the count is shown, the average is not (two ratings say little)
+MIN_RATINGS_FOR_AVERAGE = 3
+
+
+@dataclass(frozen=True)
+class RatingSummary:
+    count: int = 0
+    #: the mean score, rounded to one decimal; None below ``MIN_RATINGS_FOR_AVERAGE``
+    average: Decimal | None = None
+
+    @property
+    def shows_average(self) -> bool:
+        return self.average is not None
+
+
+def _counted() -> Q:
+    """Ratings that count: scored, of a visit that is (still) completed."""
+    return Q(score__isnull=False, appointment__status=AppointmentStatus.COMPLETED)
+
+
+def rating_summaries(doctor_ids) -> dict[int, RatingSummary]:
+    """Each doctor's rating count and average (one query for all of ``doctor_ids``)."""
+    ids = list(doctor_ids)
+    if not ids:
+        return {}
+    rows = (
+        VisitRating.objects.filter(_counted(), doctor_id__in=ids)
+        .values("doctor_id")
+        .annotate(count=Count("id"), total=Sum("score"))
+    )
+    found = {}
+    for row in rows:
+        count = row["count"]
+        average = None
+        if count >= MIN_RATINGS_FOR_AVERAGE:
+            average = (Decimal(row["total"]) / count).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        found[row["doctor_id"]] = RatingSummary(count=count, average=average)
+    return {pk: found.get(pk, RatingSummary()) for pk in ids}
+
+
+def rating_summary(doctor_id: int) -> RatingSummary:
+    return rating_summaries([doctor_id])[doctor_id]
+
+
+def published_comments(doctor_id: int, *, limit: int = 10) -> list[VisitRating]:
+    """The doctor's newest comments that staff approved (no names: shown as "a patient")."""
+    return list(
+        VisitRating.objects.filter(_counted(), doctor_id=doctor_id, moderation=Moderation.APPROVED).order_by(
+            "-rated_at", "-id"
+        )[:limit]
+    )
+
+
+def doctor_feedback(doctor_id: int, *, limit: int = 100) -> list[VisitRating]:
+    """What a doctor sees in their workspace: every rating of their visits, newest first, with its
+    comment whatever its moderation (it is about their own visits)."""
+    return list(
+        VisitRating.objects.filter(_counted(), doctor_id=doctor_id)
+        .select_related("appointment")
+        .order_by("-rated_at", "-id")[:limit]
+    )
+
+
+def rating_for_patient(*, patient, public_id) -> VisitRating | None:
+    """The rating row of the patient's visit ``public_id`` (None: not invited, or not theirs)."""
+    return (
+        VisitRating.objects.select_related("appointment__doctor__user")
+        .filter(patient=patient, appointment__public_id=public_id)
+        .first()
+    )
+
+
+def ratings_to_give(patient, *, now: dt.datetime | None = None) -> list[VisitRating]:
+    """The patient's invitations that are still open (not rated, within the window)."""
+    from workflows.operations.services import RATING_WINDOW
+
+    now = now or timezone.now()
+    return list(
+        VisitRating.objects.select_related("appointment__doctor__user")
+        .filter(
+            patient=patient,
+            score__isnull=True,
+            invited_at__gte=now - RATING_WINDOW,
+            appointment__status=AppointmentStatus.COMPLETED,
+        )
+        .order_by("-invited_at")
     )
