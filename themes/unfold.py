@@ -95,6 +95,12 @@ UNFOLD = {
                         "link": reverse_lazy("admin:operations_calendarfeed_changelist"),
                         "permission": "workflows.operations.admin.calendar_feed_sidebar_permission",
                     },
+                    {
+                        "title": _("My feedback"),
+                        "icon": "reviews",
+                        "link": reverse_lazy("admin:operations_visitrating_changelist"),
+                        "permission": "workflows.operations.admin.feedback_sidebar_permission",
+                    },
                 ],
             },
             {
@@ -118,6 +124,12 @@ UNFOLD = {
                         "icon": "sell",
                         "link": reverse_lazy("admin:clinic_subscriptionplan_changelist"),
                         "permission": has_perm("clinic.view_subscriptionplan"),
+                    },
+                    {
+                        "title": _("Ratings"),
+                        "icon": "reviews",
+                        "link": reverse_lazy("admin:operations_visitrating_changelist"),
+                        "permission": "workflows.operations.admin.ratings_sidebar_permission",
                     },
                     {
                         "title": _("Support tickets"),

@@ -57,6 +57,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "clinic.view_supportticket",
         "clinic.change_supportticket",
         "clinic.view_doctorapplication",
+        # clinic operations (workflows.operations): moderate patients' comments
+        "operations.view_visitrating",
     ],
     Role.DOCTOR: [
         "accounts.view_patientprofile",
@@ -76,6 +78,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.change_appointment",
         # clinic operations (workflows.operations): their own calendar feed
         "operations.view_calendarfeed",
+        "operations.view_visitrating",
     ],
     Role.PATIENT: [],
     Role.EDITOR: [

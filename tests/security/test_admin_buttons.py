@@ -484,6 +484,44 @@ def _feed_revoke(w):
     )
 
 
+def _rating_with_comment(w):
+    from tests.booking.appointments.helpers import completed_visit
+    from workflows.operations.models import VisitRating
+    from workflows.operations.services import rating_invite_completed, rating_submit
+
+    doctor = make_doctor("hoa.doctor@clinic.test")  # confirms on payment, so the visit can be completed
+    visit = completed_visit(doctor, w["patient"], days_ago=1)
+    rating_invite_completed()
+    rating = VisitRating.objects.get(appointment=visit)
+    return rating_submit(rating=rating, patient=w["patient"], score=4, comment="Kind and clear")
+
+
+def _moderation_of(rating):
+    from workflows.operations.models import VisitRating
+
+    return VisitRating.objects.get(pk=rating.pk).moderation
+
+
+def _rating_publish(w):
+    rating = _rating_with_comment(w)
+    return Case(
+        w["staff"],
+        f"/admin/operations/visitrating/{rating.pk}/publish_detail/",
+        {},
+        lambda: _moderation_of(rating) == "approved",
+    )
+
+
+def _rating_withhold(w):
+    rating = _rating_with_comment(w)
+    return Case(
+        w["staff"],
+        f"/admin/operations/visitrating/{rating.pk}/withhold_detail/",
+        {},
+        lambda: _moderation_of(rating) == "rejected",
+    )
+
+
 def _export(url):
     def case(w):
         return Case(
@@ -531,6 +569,8 @@ CASES = {
     "operations_calendarfeed_renew_detail": _feed_renew,
     "operations_calendarfeed_names_detail": _feed_names,
     "operations_calendarfeed_revoke_detail": _feed_revoke,
+    "operations_visitrating_publish_detail": _rating_publish,
+    "operations_visitrating_withhold_detail": _rating_withhold,
     "accounts_patientprofile_import": _import,
     "accounts_patientprofile_process_import": _process_import,
     "accounts_patientprofile_export": _export("/admin/accounts/patientprofile/export/"),

@@ -21,7 +21,7 @@ from accounts.models import Role
 from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
 from core.errors import DomainError
 from workflows.operations import services as svc
-from workflows.operations.models import CalendarFeed
+from workflows.operations.models import CalendarFeed, Moderation, VisitRating
 from workflows.operations.selectors import active_feed, feed_url, feed_webcal_url
 
 
@@ -224,3 +224,168 @@ class CalendarFeedAdmin(ModelAdmin):
             _("The calendar link is switched off."),
             back=self._back(object_id),
         )
+
+
+# --- ratings and feedback -------------------------------------------------------------------------
+
+
+MODERATION_COLOURS = {
+    Moderation.NONE: "info",
+    Moderation.PENDING: "warning",
+    Moderation.APPROVED: "success",
+    Moderation.REJECTED: "danger",
+}
+
+
+def _is_doctor(user) -> bool:
+    return user.is_authenticated and user.role == Role.DOCTOR
+
+
+def feedback_sidebar_permission(request) -> bool:
+    """Who sees "My feedback" in the sidebar: doctors (staff moderate from "Ratings")."""
+    return request.user.is_active and _is_doctor(request.user) and request.user.has_perm("operations.view_visitrating")
+
+
+def _rating_words(rating) -> dict:
+    return {"number": rating.appointment_id, "doctor": rating.doctor}
+
+
+def _says_rating(text):
+    def consequence(request, object_id) -> str:
+        rating = find(VisitRating.objects.select_related("doctor__user"), object_id)
+        return text % _rating_words(rating) if rating is not None else ""
+
+    return consequence
+
+
+def ratings_sidebar_permission(request) -> bool:
+    """Who sees "Ratings" (moderation) in the sidebar: staff and clinic admins."""
+    user = request.user
+    return user.is_active and not _is_doctor(user) and user.has_perm("operations.view_visitrating")
+
+
+@admin.register(VisitRating)
+class VisitRatingAdmin(ModelAdmin):
+    """Staff moderate comments; a doctor sees the feedback on their own visits (without patients'
+    names: ratings are anonymous to everyone but the clinic)."""
+
+    list_display = ("visit", "doctor", "score_stars", "comment_excerpt", "moderation_badge", "rated_at")
+    list_filter = ("moderation", "score")
+    search_fields = ("comment", "doctor__user__first_name", "doctor__user__last_name", "=appointment__id")
+    list_select_related = ("doctor__user", "appointment")
+    list_before_template = "admin/operations/feedback_summary.html"
+    fields = ("visit", "doctor", "patient", "score", "comment", "rated_at", "moderation", "moderated_at")
+    readonly_fields = (*fields, "moderated_by")
+    actions_detail = ["publish_detail", "withhold_detail"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).filter(score__isnull=False)
+        if _is_doctor(request.user):
+            return qs.filter(doctor__user=request.user)
+        return qs
+
+    def get_list_display(self, request):
+        if _is_doctor(request.user):
+            return ("visit", "score_stars", "comment", "moderation_badge", "rated_at")
+        return self.list_display
+
+    def get_fields(self, request, obj=None):
+        if _is_doctor(request.user):
+            return tuple(name for name in self.fields if name != "patient")
+        return self.fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        from workflows.operations.selectors import MIN_RATINGS_FOR_AVERAGE, rating_summary
+
+        extra_context = extra_context or {}
+        doctor = getattr(request.user, "doctor", None) if _is_doctor(request.user) else None
+        if doctor is not None:
+            extra_context["feedback_summary"] = rating_summary(doctor.pk)
+            extra_context["min_ratings"] = MIN_RATINGS_FOR_AVERAGE
+        return super().changelist_view(request, extra_context)
+
+    @display(description=_("visit"), ordering="appointment__starts_at")
+    def visit(self, obj):
+        starts = obj.appointment.starts_at
+        return f"#{obj.appointment_id} · {starts:%Y-%m-%d}" if starts else f"#{obj.appointment_id}"
+
+    @display(description=_("rating"), ordering="score")
+    def score_stars(self, obj):
+        return "★" * obj.score + "☆" * (5 - obj.score)
+
+    @display(description=_("comment"))
+    def comment_excerpt(self, obj):
+        return obj.comment if len(obj.comment) <= 80 else obj.comment[:79] + "…"
+
+    @display(description=_("moderation"), label=MODERATION_COLOURS)
+    def moderation_badge(self, obj):
+        return obj.moderation, obj.get_moderation_display()
+
+    # moderation buttons (staff and clinic admins)
+
+    def _may_moderate(self, request, object_id, *states) -> bool:
+        user = request.user
+        if not (user.is_superuser or user.role in {Role.ADMIN, Role.STAFF}):
+            return False
+        rating = find(self.get_queryset(request), object_id) if object_id is not None else None
+        return rating is not None and rating.moderation in states
+
+    def has_publish_detail_permission(self, request, object_id=None):
+        return self._may_moderate(request, object_id, Moderation.PENDING, Moderation.REJECTED)
+
+    def has_withhold_detail_permission(self, request, object_id=None):
+        return self._may_moderate(request, object_id, Moderation.PENDING, Moderation.APPROVED)
+
+    def _moderate(self, request, object_id, *, approve: bool, done):
+        rating = find(self.get_queryset(request), object_id)
+        if rating is None:
+            raise Http404
+        return run_service(
+            request,
+            lambda: svc.rating_moderate(rating=rating, actor=request.user, approve=approve),
+            done,
+            back=reverse("admin:operations_visitrating_change", args=[object_id]),
+        )
+
+    @button(
+        description=_("Publish comment"),
+        permissions=["publish_detail"],
+        icon="check_circle",
+        variant=ActionVariant.SUCCESS,
+        dialog=confirm_dialog(
+            title=_("Publish this comment"),
+            submit=_("Publish"),
+            consequence=_says_rating(
+                _(
+                    "The comment on visit #%(number)s is shown on %(doctor)s's public profile, without the patient's name."
+                )
+            ),
+        ),
+    )
+    def publish_detail(self, request, form, object_id):
+        return self._moderate(request, object_id, approve=True, done=_("The comment is published."))
+
+    @button(
+        description=_("Withhold comment"),
+        permissions=["withhold_detail"],
+        icon="block",
+        variant=ActionVariant.DANGER,
+        dialog=confirm_dialog(
+            title=_("Withhold this comment"),
+            submit=_("Withhold"),
+            consequence=_says_rating(
+                _("The comment on visit #%(number)s is not shown publicly; its rating still counts for %(doctor)s.")
+            ),
+        ),
+    )
+    def withhold_detail(self, request, form, object_id):
+        return self._moderate(request, object_id, approve=False, done=_("The comment is withheld."))
