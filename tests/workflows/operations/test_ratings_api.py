@@ -66,3 +66,11 @@ def test_a_doctors_ratings_list_only_approved_comments(doctor_binh, staff_binh):
 def test_an_unknown_doctor_answers_404_in_the_api_shape(db):
     response = Client().get("/api/v1/doctor/999999/ratings")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_the_portals_doctor_search_shows_the_rating(doctor_binh, patient_dao):
+    rate(doctor_binh, [5, 4, 4])
+    client = Client()
+    client.force_login(patient_dao)
+    html = client.get("/portal/doctors/").content.decode()
+    assert "4.3 / 5 (3 ratings)" in html
