@@ -108,3 +108,15 @@ class RatingForm(forms.Form):
         max_length=2000,
         required=False,
     )
+
+
+class WaitlistForm(forms.Form):
+    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    part_of_day = forms.ChoiceField(label=_("Part of the day"))
+
+    def __init__(self, *args, **kwargs):
+        from workflows.operations.models import PartOfDay
+
+        super().__init__(*args, **kwargs)
+        self.fields["part_of_day"].choices = PartOfDay.choices

@@ -30,6 +30,7 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     ),
     PeriodicTask(name="medbook.doctor_profile_pages", func="cms.tasks.sync_doctor_profiles", minutes=10),
     PeriodicTask(name="medbook.rating_invitations", func="workflows.operations.tasks.invite_ratings", minutes=15),
+    PeriodicTask(name="medbook.waitlist_refill", func="workflows.operations.tasks.refill_from_waitlist", minutes=1),
 ]
 
 

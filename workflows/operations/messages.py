@@ -31,3 +31,24 @@ def rating_invitation_context(message, recipient) -> dict | None:
         "when": format_span(visit.starts_at, visit.ends_at, zone) if visit.starts_at else "",
         "link": rating_path(rating),
     }
+
+
+def waitlist_offer_context(message, recipient) -> dict | None:
+    """``waitlist.offered``: a freed slot is held for the patient until the offer runs out."""
+    from workflows.messages import format_moment, format_span
+    from workflows.operations.models import SlotOffer
+
+    offer = SlotOffer.objects.select_related("slot__doctor__user").filter(pk=message.object_id).first()
+    if offer is None:
+        return None
+    zone = ZoneInfo(recipient.effective_time_zone)
+    try:
+        link = reverse("portal:waitlist")
+    except NoReverseMatch:
+        link = "/portal/waitlist/"
+    return {
+        "doctor_name": str(offer.slot.doctor),
+        "when": format_span(offer.slot.start, offer.slot.end, zone),
+        "until": format_moment(offer.expires_at, zone),
+        "link": link,
+    }

@@ -108,3 +108,92 @@ class VisitRating(models.Model):
     @property
     def is_rated(self) -> bool:
         return self.score is not None
+
+
+class PartOfDay(models.TextChoices):
+    ANY = "any", _("Any time")
+    MORNING = "morning", _("Morning (before 12:00)")
+    AFTERNOON = "afternoon", _("Afternoon (12:00–17:00)")
+    EVENING = "evening", _("Evening (from 17:00)")
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    BOOKED = "booked", _("Booked from the waitlist")
+    LEFT = "left", _("Left the waitlist")
+
+
+class WaitlistEntry(models.Model):
+    """A patient waiting for a time with one doctor between two dates (the doctor's local dates), in a
+    part of the day. Served first come, first served (``created_at``, then ``id``)."""
+
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries", verbose_name=_("patient")
+    )
+    doctor = models.ForeignKey(
+        "booking.Doctor", on_delete=models.CASCADE, related_name="waitlist_entries", verbose_name=_("doctor")
+    )
+    date_from = models.DateField(_("from"))
+    date_to = models.DateField(_("until"))
+    part_of_day = models.CharField(_("part of day"), max_length=16, choices=PartOfDay.choices, default=PartOfDay.ANY)
+    status = models.CharField(
+        _("status"), max_length=16, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING, db_index=True
+    )
+    created_at = models.DateTimeField(_("joined at"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("waitlist entry")
+        verbose_name_plural = _("waitlist")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(date_from__lte=models.F("date_to")), name="waitlist_dates_ordered"),
+            models.UniqueConstraint(
+                fields=["patient", "doctor"], condition=Q(status="waiting"), name="waitlist_one_waiting_per_doctor"
+            ),
+        ]
+        indexes = [models.Index(fields=["doctor", "status", "created_at"], name="waitlist_doctor_queue")]
+
+    def __str__(self) -> str:
+        return str(_("%(patient)s waiting for %(doctor)s") % {"patient": self.patient, "doctor": self.doctor})
+
+
+class OfferStatus(models.TextChoices):
+    OPEN = "open", _("Offered")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Not answered in time")
+
+
+class SlotOffer(models.Model):
+    """A freed slot offered to one waiting patient, held for them until ``expires_at``. At most one open
+    offer per slot and one per waitlist entry (partial unique constraints): two workers refilling the
+    same slot cannot both offer it."""
+
+    slot = models.ForeignKey("booking.Slot", on_delete=models.CASCADE, related_name="offers", verbose_name=_("slot"))
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers", verbose_name=_("entry"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=OfferStatus.choices, default=OfferStatus.OPEN, db_index=True
+    )
+    offered_at = models.DateTimeField(_("offered at"))
+    expires_at = models.DateTimeField(_("held until"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    appointment = models.ForeignKey(
+        "booking.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("slot offer")
+        verbose_name_plural = _("slot offers")
+        ordering = ["-offered_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["slot"], condition=Q(status="open"), name="slotoffer_one_open_per_slot"),
+            models.UniqueConstraint(fields=["entry"], condition=Q(status="open"), name="slotoffer_one_open_per_entry"),
+            # a slot is offered to a waiting patient once: a decline or a timeout passes it on for good
+            models.UniqueConstraint(fields=["slot", "entry"], name="slotoffer_once_per_slot_and_entry"),
+            models.CheckConstraint(condition=Q(offered_at__lt=models.F("expires_at")), name="slotoffer_expires_later"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], condition=Q(status="open"), name="slotoffer_open_expiry")]
+
+    def __str__(self) -> str:
+        return str(_("Offer of %(slot)s") % {"slot": self.slot})

@@ -163,3 +163,33 @@ def ratings_to_give(patient, *, now: dt.datetime | None = None) -> list[VisitRat
         )
         .order_by("-invited_at")
     )
+
+
+# --- the waitlist ---------------------------------------------------------------------------------
+
+
+def patient_waitlist(patient) -> list:
+    """The patient's waiting entries, each with its open offer (or None), newest first."""
+    from workflows.operations.models import OfferStatus, SlotOffer, WaitlistEntry, WaitlistStatus
+
+    entries = list(
+        WaitlistEntry.objects.filter(patient=patient, status=WaitlistStatus.WAITING)
+        .select_related("doctor__user")
+        .order_by("-created_at", "-id")
+    )
+    offers = {
+        offer.entry_id: offer
+        for offer in SlotOffer.objects.filter(entry__in=entries, status=OfferStatus.OPEN).select_related("slot")
+    }
+    return [(entry, offers.get(entry.pk)) for entry in entries]
+
+
+def refill_counts(*, since: dt.datetime) -> dict[str, int]:
+    """For the dashboard: slots offered from the waitlist since ``since`` and how many were booked."""
+    from workflows.operations.models import OfferStatus, SlotOffer
+
+    offers = SlotOffer.objects.filter(offered_at__gte=since)
+    return {
+        "offered": offers.values("slot_id").distinct().count(),
+        "refilled": offers.filter(status=OfferStatus.ACCEPTED).count(),
+    }

@@ -15,12 +15,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
-from booking.models import Appointment, AppointmentStatus
+from booking.models import OPEN_STATUSES, Appointment, AppointmentStatus, Doctor, Slot
+from booking.selectors import free_slots, slot_free_q
+from booking.services import appointment_book, slot_hold, slot_release_hold
 from core.audit import audit_log
 from core.db import retry_transaction
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.outbox import outbox_add
-from workflows.operations.models import CalendarFeed, Moderation, VisitRating
+from workflows.operations.models import (
+    CalendarFeed,
+    Moderation,
+    OfferStatus,
+    PartOfDay,
+    SlotOffer,
+    VisitRating,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 
 #: roles that have visits of their own to subscribe to
 FEED_ROLES = frozenset({Role.DOCTOR, Role.PATIENT})
@@ -214,4 +225,259 @@ def rating_moderate(*, rating: VisitRating, actor: User, approve: bool, now: dt.
             row.moderation, row.moderated_by, row.moderated_at = wanted, actor, now
             row.save(update_fields=["moderation", "moderated_by", "moderated_at"])
             audit_log(actor=actor, action=f"operations.rating.{wanted}", obj=row)
+        return row
+
+
+# --- the waitlist that refills freed slots --------------------------------------------------------
+#
+# Lock order (extends booking's, see booking/services/common.py): the patient's user row → their
+# waitlist entry → the offer → the slot (then booking's order: appointments, payments). Offering
+# locks the entry, then claims the slot with booking's conditional UPDATE (``slot_hold``), then inserts
+# the offer; the partial unique index "one open offer per slot" settles two workers offering one slot.
+
+#: how long an offered slot is held for the patient
+OFFER_HOLD = dt.timedelta(minutes=15)
+#: the offer's message kind (in-app, email and SMS; rendered by ``workflows.operations.messages``)
+WAITLIST_OFFER = "waitlist.offered"
+#: a waitlist reaches at most this far ahead
+WAITLIST_MAX_DAYS = 180
+
+
+class _OfferLost(Exception):
+    """Raised inside an offer's transaction to roll back the slot hold when the offer row lost."""
+
+
+def _day_part_q_matches(part: str, local_hour: int) -> bool:
+    if part == PartOfDay.MORNING:
+        return local_hour < 12
+    if part == PartOfDay.AFTERNOON:
+        return 12 <= local_hour < 17
+    if part == PartOfDay.EVENING:
+        return local_hour >= 17
+    return True
+
+
+def entry_matches(entry: WaitlistEntry, slot, *, zone) -> bool:
+    """Does ``slot`` fall in ``entry``'s dates and part of the day (in the doctor's time zone)?"""
+    local = slot.start.astimezone(zone)
+    return entry.date_from <= local.date() <= entry.date_to and _day_part_q_matches(entry.part_of_day, local.hour)
+
+
+@retry_transaction
+def waitlist_join(
+    *, patient: User, doctor, date_from: dt.date, date_to: dt.date, part_of_day: str = PartOfDay.ANY, now=None
+) -> WaitlistEntry:
+    """Put ``patient`` on ``doctor``'s waitlist for ``date_from``–``date_to`` (the doctor's local dates).
+    A patient waits once per doctor: joining again replaces the dates of the waiting entry."""
+    now = now or timezone.now()
+    if not (patient.is_active and patient.role == Role.PATIENT):
+        raise PermissionDenied(_("Only patients can join a waitlist."))
+    today = now.astimezone(doctor.zone).date()
+    if part_of_day not in PartOfDay.values:
+        raise InvalidInput(_("Choose a part of the day."), fields=["part_of_day"])
+    if date_from < today or date_to < date_from:
+        raise InvalidInput(
+            _("Choose dates from today on, the first not after the last."), fields=["date_from", "date_to"]
+        )
+    if date_to > today + dt.timedelta(days=WAITLIST_MAX_DAYS):
+        raise InvalidInput(
+            _("A waitlist reaches at most %(days)s days ahead.") % {"days": WAITLIST_MAX_DAYS}, fields=["date_to"]
+        )
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=patient.pk).first()
+        entry = (
+            WaitlistEntry.objects.select_for_update()
+            .filter(patient=patient, doctor=doctor, status=WaitlistStatus.WAITING)
+            .first()
+        )
+        if entry is None:
+            entry = WaitlistEntry.objects.create(
+                patient=patient, doctor=doctor, date_from=date_from, date_to=date_to, part_of_day=part_of_day
+            )
+            audit_log(actor=patient, action="operations.waitlist.joined", obj=entry, data={"doctor": doctor.pk})
+        else:
+            entry.date_from, entry.date_to, entry.part_of_day = date_from, date_to, part_of_day
+            entry.save(update_fields=["date_from", "date_to", "part_of_day", "updated_at"])
+            audit_log(actor=patient, action="operations.waitlist.changed", obj=entry)
+        return entry
+
+
+@retry_transaction
+def waitlist_leave(*, entry: WaitlistEntry, actor: User, now=None) -> WaitlistEntry:
+    """Leave the waitlist; an open offer is declined with it (its slot is freed for the next patient)."""
+    _require_owner_or_admin(user=entry.patient, actor=actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=entry.patient_id).first()
+        row = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+        for offer in SlotOffer.objects.select_for_update().filter(entry=row, status=OfferStatus.OPEN):
+            _close_offer(offer, status=OfferStatus.DECLINED, now=now, actor=actor)
+        if row.status == WaitlistStatus.WAITING:
+            row.status = WaitlistStatus.LEFT
+            row.save(update_fields=["status", "updated_at"])
+            audit_log(actor=actor, action="operations.waitlist.left", obj=row)
+        return row
+
+
+def _close_offer(offer: SlotOffer, *, status: str, now: dt.datetime, actor=None) -> None:
+    """Close a locked open offer and free the slot it held (only that hold)."""
+    offer.status, offer.answered_at = status, now
+    offer.save(update_fields=["status", "answered_at"])
+    slot_release_hold(slot_id=offer.slot_id, until=offer.expires_at, now=now)
+    audit_log(actor=actor, action=f"operations.slot_offer.{status}", obj=offer, data={"slot": offer.slot_id})
+
+
+def _has_visit_that_day(entry: WaitlistEntry, slot, *, zone) -> bool:
+    day = slot.start.astimezone(zone).date()
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+    return Appointment.objects.filter(
+        patient_id=entry.patient_id,
+        doctor_id=entry.doctor_id,
+        status__in=OPEN_STATUSES,
+        starts_at__gte=start,
+        starts_at__lt=start + dt.timedelta(days=1),
+    ).exists()
+
+
+@retry_transaction
+def _offer(*, slot, entry_id: int, now: dt.datetime, hold: dt.timedelta) -> SlotOffer | None:
+    """Offer ``slot`` to waitlist entry ``entry_id``: hold the slot, write the offer and the message, in
+    one transaction. None when the entry moved on or the slot was taken (by a booking or another offer)."""
+    try:
+        with transaction.atomic():
+            entry = (
+                WaitlistEntry.objects.select_for_update()
+                .select_related("patient")
+                .filter(pk=entry_id, status=WaitlistStatus.WAITING)
+                .first()
+            )
+            if entry is None or SlotOffer.objects.filter(entry=entry, status=OfferStatus.OPEN).exists():
+                return None
+            expires = now + hold
+            if not slot_hold(slot_id=slot.pk, until=expires, now=now):
+                return None
+            try:
+                with transaction.atomic():
+                    offer = SlotOffer.objects.create(slot=slot, entry=entry, offered_at=now, expires_at=expires)
+            except IntegrityError:
+                raise _OfferLost from None  # another worker offered this slot (or to this entry) first
+            audit_log(actor=None, action="operations.slot_offer.offered", obj=offer, data={"slot": slot.pk})
+            outbox_add(kind=WAITLIST_OFFER, recipient=entry.patient, obj=offer)
+            return offer
+    except _OfferLost:
+        return None
+
+
+def waitlist_offer_slot(*, slot, now: dt.datetime | None = None, hold: dt.timedelta = OFFER_HOLD) -> SlotOffer | None:
+    """Offer one free ``slot`` to the first waiting patient it suits (first come, first served): their
+    dates and part of the day, no open offer, not offered this slot before, no other visit with the
+    doctor that day. None when nobody matches or the slot is taken meanwhile."""
+    now = now or timezone.now()
+    zone = slot.doctor.zone
+    already = SlotOffer.objects.filter(slot=slot).values_list("entry_id", flat=True)
+    candidates = (
+        WaitlistEntry.objects.filter(doctor_id=slot.doctor_id, status=WaitlistStatus.WAITING)
+        .exclude(pk__in=already)
+        .exclude(offers__status=OfferStatus.OPEN)
+        .order_by("created_at", "id")
+    )
+    for entry in candidates:
+        if not entry_matches(entry, slot, zone=zone) or _has_visit_that_day(entry, slot, zone=zone):
+            continue
+        offer = _offer(slot=slot, entry_id=entry.pk, now=now, hold=hold)
+        if offer is not None:
+            return offer
+        if not Slot.objects.filter(slot_free_q(now=now), pk=slot.pk).exists():
+            return None  # taken meanwhile: nothing to offer
+    return None
+
+
+@retry_transaction
+def _expire_offer(*, offer_id: int, now: dt.datetime) -> bool:
+    with transaction.atomic():
+        offer = SlotOffer.objects.select_for_update().filter(pk=offer_id, status=OfferStatus.OPEN).first()
+        if offer is None or offer.expires_at > now:
+            return False
+        _close_offer(offer, status=OfferStatus.EXPIRED, now=now)
+        return True
+
+
+def waitlist_refill(*, now: dt.datetime | None = None, hold: dt.timedelta = OFFER_HOLD) -> dict[str, int]:
+    """The periodic sweep: close offers nobody answered in time, then offer every free slot that suits a
+    waiting patient (a slot freed by a cancellation, a lapsed hold, a reschedule or new availability
+    looks the same: free). Each row is re-checked under its lock before it changes."""
+    now = now or timezone.now()
+    expired = sum(
+        1
+        for pk in SlotOffer.objects.filter(status=OfferStatus.OPEN, expires_at__lte=now).values_list("pk", flat=True)
+        if _expire_offer(offer_id=pk, now=now)
+    )
+    offered = 0
+    doctor_ids = set(
+        WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING).values_list("doctor_id", flat=True).distinct()
+    )
+    for doctor in Doctor.objects.filter(pk__in=doctor_ids):
+        entries = list(WaitlistEntry.objects.filter(doctor=doctor, status=WaitlistStatus.WAITING))
+        zone = doctor.zone
+        start = dt.datetime.combine(min(e.date_from for e in entries), dt.time(0), tzinfo=zone)
+        end = dt.datetime.combine(max(e.date_to for e in entries) + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+        for slot in free_slots(doctor=doctor, start=max(start, now + hold), end=end, now=now).select_related("doctor"):
+            if waitlist_offer_slot(slot=slot, now=now, hold=hold) is not None:
+                offered += 1
+    return {"expired": expired, "offered": offered}
+
+
+def offer_refusal(offer: SlotOffer, *, user, now: dt.datetime) -> str | None:
+    """Why ``user`` may not answer ``offer`` now, or None."""
+    if user is None or user.pk != offer.entry.patient_id:
+        return _("This offer is not yours.")
+    if offer.status != OfferStatus.OPEN:
+        return _("This offer is closed.")
+    if offer.expires_at <= now:
+        return _("This offer has run out; the time went to the next patient.")
+    return None
+
+
+@retry_transaction
+def waitlist_offer_accept(*, offer: SlotOffer, patient: User, details, now: dt.datetime | None = None):
+    """Take the offered slot: it becomes the patient's booking, held for payment as any booking is
+    (``appointment_book``), all in one transaction. Returns the appointment."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=patient.pk).first()
+        entry = WaitlistEntry.objects.select_for_update().get(pk=offer.entry_id)
+        row = SlotOffer.objects.select_for_update().select_related("entry", "slot").get(pk=offer.pk)
+        problem = offer_refusal(row, user=patient, now=now)
+        if problem:
+            raise (PermissionDenied if row.entry.patient_id != patient.pk else Conflict)(problem)
+        slot_release_hold(slot_id=row.slot_id, until=row.expires_at, now=now)
+        appointment = appointment_book(slot=row.slot, patient=patient, actor=patient, details=details, now=now)
+        row.status, row.answered_at, row.appointment = OfferStatus.ACCEPTED, now, appointment
+        row.save(update_fields=["status", "answered_at", "appointment"])
+        entry.status = WaitlistStatus.BOOKED
+        entry.save(update_fields=["status", "updated_at"])
+        audit_log(actor=patient, action="operations.slot_offer.accepted", obj=row, data={"appointment": appointment.pk})
+        return appointment
+
+
+def waitlist_offer_decline(*, offer: SlotOffer, patient: User, now: dt.datetime | None = None) -> SlotOffer:
+    """Pass the offered slot on: the patient keeps waiting for another time; the slot is offered to the
+    next waiting patient at once."""
+    now = now or timezone.now()
+    row = _decline(offer=offer, patient=patient, now=now)
+    slot = Slot.objects.select_related("doctor").get(pk=row.slot_id)
+    waitlist_offer_slot(slot=slot, now=now)
+    return row
+
+
+@retry_transaction
+def _decline(*, offer: SlotOffer, patient: User, now: dt.datetime) -> SlotOffer:
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=patient.pk).first()
+        WaitlistEntry.objects.select_for_update().filter(pk=offer.entry_id).first()
+        row = SlotOffer.objects.select_for_update().select_related("entry").get(pk=offer.pk)
+        problem = offer_refusal(row, user=patient, now=now)
+        if problem:
+            raise (PermissionDenied if row.entry.patient_id != patient.pk else Conflict)(problem)
+        _close_offer(row, status=OfferStatus.DECLINED, now=now, actor=patient)
         return row
