@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from django.contrib import messages
@@ -29,7 +30,9 @@ from workflows.operations.services import (
 
 @patient_required
 def waitlist(request):
-    return render(request, "portal/waitlist.html", {"entries": patient_waitlist(request.user), "now": timezone.now()})
+    profile = getattr(request.user, "patient_profile", None)
+    context = {"entries": patient_waitlist(request.user), "phone": getattr(profile, "phone", "")}
+    return render(request, "portal/waitlist.html", context)
 
 
 @patient_required
@@ -73,6 +76,9 @@ def _own_offer(request, offer_id: int) -> SlotOffer:
 def offer_accept(request, offer_id: int):
     offer = _own_offer(request, offer_id)
     details = svc.BookingDetails.from_patient(request.user)
+    phone = request.POST.get("phone", "").strip()
+    if phone:  # the form asks for it when the profile has none
+        details = dataclasses.replace(details, phone=phone)
     try:
         appointment = waitlist_offer_accept(offer=offer, patient=request.user, details=details)
     except DomainError as exc:
