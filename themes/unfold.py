@@ -50,7 +50,7 @@ UNFOLD = {
     "ENVIRONMENT": "themes.unfold.environment_label",
     "STYLES": [lambda request: static("medbook/admin.css")],
     # the start page per role (workflows.clinic): numbers from workflows.clinic.reports
-    "DASHBOARD_CALLBACK": "workflows.clinic.dashboard.dashboard_callback",
+    "DASHBOARD_CALLBACK": "themes.dashboard.dashboard_callback",
     "COLORS": {
         "primary": {
             "50": "oklch(97.8% .013 196)",
@@ -178,6 +178,18 @@ UNFOLD = {
                         "icon": "add_circle",
                         "link": reverse_lazy("admin:booking_appointment_book"),
                         "permission": has_perm("booking.add_appointment"),
+                    },
+                    {
+                        "title": _("Waitlist"),
+                        "icon": "hourglass_top",
+                        "link": reverse_lazy("admin:operations_waitlistentry_changelist"),
+                        "permission": has_perm("operations.view_waitlistentry"),
+                    },
+                    {
+                        "title": _("Slot offers"),
+                        "icon": "event_upcoming",
+                        "link": reverse_lazy("admin:operations_slotoffer_changelist"),
+                        "permission": has_perm("operations.view_slotoffer"),
                     },
                     {
                         "title": _("Payments"),

@@ -57,8 +57,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "clinic.view_supportticket",
         "clinic.change_supportticket",
         "clinic.view_doctorapplication",
-        # clinic operations (workflows.operations): moderate patients' comments
+        # clinic operations (workflows.operations): moderate patients' comments, see the waitlists
         "operations.view_visitrating",
+        "operations.view_waitlistentry",
+        "operations.view_slotoffer",
     ],
     Role.DOCTOR: [
         "accounts.view_patientprofile",

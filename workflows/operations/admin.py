@@ -21,7 +21,7 @@ from accounts.models import Role
 from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
 from core.errors import DomainError
 from workflows.operations import services as svc
-from workflows.operations.models import CalendarFeed, Moderation, VisitRating
+from workflows.operations.models import CalendarFeed, Moderation, SlotOffer, VisitRating, WaitlistEntry
 from workflows.operations.selectors import active_feed, feed_url, feed_webcal_url
 
 
@@ -389,3 +389,51 @@ class VisitRatingAdmin(ModelAdmin):
     )
     def withhold_detail(self, request, form, object_id):
         return self._moderate(request, object_id, approve=False, done=_("The comment is withheld."))
+
+
+# --- the waitlist ---------------------------------------------------------------------------------
+
+
+class WaitlistAdminMixin:
+    """Read-only lists for the front desk: who waits for whom, and what was offered. Changes happen
+    in the portal (the patient) and in the refill sweep; a doctor sees the lists for their own visits."""
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if _is_doctor(request.user):
+            return qs.filter(**{self.doctor_path: request.user})
+        return qs
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(WaitlistAdminMixin, ModelAdmin):
+    doctor_path = "doctor__user"
+    list_display = ("patient", "doctor", "date_from", "date_to", "part_of_day", "status", "created_at")
+    list_filter = ("status", "part_of_day", "doctor")
+    search_fields = ("patient__email", "patient__first_name", "patient__last_name")
+    list_select_related = ("patient", "doctor__user")
+    readonly_fields = ("patient", "doctor", "date_from", "date_to", "part_of_day", "status", "created_at")
+    fields = readonly_fields
+
+
+@admin.register(SlotOffer)
+class SlotOfferAdmin(WaitlistAdminMixin, ModelAdmin):
+    doctor_path = "slot__doctor__user"
+    list_display = ("slot", "patient", "status", "offered_at", "expires_at", "answered_at")
+    list_filter = ("status",)
+    list_select_related = ("slot__doctor__user", "entry__patient")
+    readonly_fields = ("slot", "entry", "status", "offered_at", "expires_at", "answered_at", "appointment")
+    fields = readonly_fields
+
+    @display(description=_("patient"), ordering="entry__patient__last_name")
+    def patient(self, obj):
+        return obj.entry.patient

@@ -241,3 +241,25 @@ def test_the_waitlist_pages_are_translated(doctor_binh, patient_dao):
     client.cookies["django_language"] = "vi"
     assert "Danh sách chờ của tôi" in client.get("/portal/waitlist/").content.decode()
     assert "Tham gia danh sách chờ" in client.get(f"/portal/waitlist/join/{doctor_binh.pk}/").content.decode()
+
+
+# --- the admin ----------------------------------------------------------------------------------
+
+
+def test_staff_see_the_waitlist_and_the_refill_numbers_on_the_dashboard(
+    booked_slot, doctor_binh, start, patient_dao, staff_binh
+):
+    slot, visit = booked_slot
+    join(patient_dao, doctor_binh, start)
+    booking_services.appointment_cancel(appointment=visit, actor=visit.patient, reason="Better")
+    waitlist_refill()
+    waitlist_offer_accept(offer=SlotOffer.objects.get(), patient=patient_dao, details=details_for(patient_dao))
+    client = Client()
+    client.force_login(staff_binh)
+    assert str(patient_dao) in client.get("/admin/operations/waitlistentry/").content.decode()
+    assert client.get("/admin/operations/slotoffer/").status_code == 200
+    html = client.get("/admin/").content.decode()
+    assert "1 freed slots were offered to waiting patients and 1 were booked from the waitlist" in html
+    # doctors do not manage waitlists (the front desk does)
+    client.force_login(doctor_binh.user)
+    assert client.get("/admin/operations/waitlistentry/").status_code == 403
