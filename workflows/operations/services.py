@@ -191,7 +191,12 @@ def rating_submit(
     if "\x00" in comment:
         raise InvalidInput(_("The comment contains characters that cannot be stored."), fields=["comment"])
     with transaction.atomic():
-        row = VisitRating.objects.select_for_update().select_related("appointment").filter(pk=rating.pk).first()
+        row = (
+            VisitRating.objects.select_for_update(of=("self",))
+            .select_related("appointment")
+            .filter(pk=rating.pk)
+            .first()
+        )
         if row is None:
             raise NotFound(_("No such visit."))
         problem = rating_refusal(row, user=patient, now=now)
@@ -346,7 +351,7 @@ def _offer(*, slot, entry_id: int, now: dt.datetime, hold: dt.timedelta) -> Slot
     try:
         with transaction.atomic():
             entry = (
-                WaitlistEntry.objects.select_for_update()
+                WaitlistEntry.objects.select_for_update(of=("self",))
                 .select_related("patient")
                 .filter(pk=entry_id, status=WaitlistStatus.WAITING)
                 .first()
@@ -446,7 +451,7 @@ def waitlist_offer_accept(*, offer: SlotOffer, patient: User, details, now: dt.d
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=patient.pk).first()
         entry = WaitlistEntry.objects.select_for_update().get(pk=offer.entry_id)
-        row = SlotOffer.objects.select_for_update().select_related("entry", "slot").get(pk=offer.pk)
+        row = SlotOffer.objects.select_for_update(of=("self",)).select_related("entry", "slot").get(pk=offer.pk)
         problem = offer_refusal(row, user=patient, now=now)
         if problem:
             raise (PermissionDenied if row.entry.patient_id != patient.pk else Conflict)(problem)
@@ -475,7 +480,7 @@ def _decline(*, offer: SlotOffer, patient: User, now: dt.datetime) -> SlotOffer:
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=patient.pk).first()
         WaitlistEntry.objects.select_for_update().filter(pk=offer.entry_id).first()
-        row = SlotOffer.objects.select_for_update().select_related("entry").get(pk=offer.pk)
+        row = SlotOffer.objects.select_for_update(of=("self",)).select_related("entry").get(pk=offer.pk)
         problem = offer_refusal(row, user=patient, now=now)
         if problem:
             raise (PermissionDenied if row.entry.patient_id != patient.pk else Conflict)(problem)
