@@ -252,7 +252,7 @@ class _OfferLost(Exception):
     """Raised inside an offer's transaction to roll back the slot hold when the offer row lost."""
 
 
-def _day_part_q_matches(part: str, local_hour: int) -> bool:
+def _in_part_of_day(part: str, local_hour: int) -> bool:
     if part == PartOfDay.MORNING:
         return local_hour < 12
     if part == PartOfDay.AFTERNOON:
@@ -265,7 +265,7 @@ def _day_part_q_matches(part: str, local_hour: int) -> bool:
 def entry_matches(entry: WaitlistEntry, slot, *, zone) -> bool:
     """Does ``slot`` fall in ``entry``'s dates and part of the day (in the doctor's time zone)?"""
     local = slot.start.astimezone(zone)
-    return entry.date_from <= local.date() <= entry.date_to and _day_part_q_matches(entry.part_of_day, local.hour)
+    return entry.date_from <= local.date() <= entry.date_to and _in_part_of_day(entry.part_of_day, local.hour)
 
 
 @retry_transaction
