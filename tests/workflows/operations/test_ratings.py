@@ -218,3 +218,10 @@ def test_the_rating_page_is_translated(visit, patient_dao):
     client.cookies["django_language"] = "vi"
     html = client.get(f"/portal/appointments/{visit.public_id}/rate/").content.decode()
     assert "Đánh giá lần khám" in html
+
+
+def test_the_portal_home_invites_to_rate(visit, patient_dao):
+    invited(visit)
+    client = Client()
+    client.force_login(patient_dao)
+    assert f"/portal/appointments/{visit.public_id}/rate/" in client.get("/portal/").content.decode()

@@ -263,3 +263,14 @@ def test_staff_see_the_waitlist_and_the_refill_numbers_on_the_dashboard(
     # doctors do not manage waitlists (the front desk does)
     client.force_login(doctor_binh.user)
     assert client.get("/admin/operations/waitlistentry/").status_code == 403
+
+
+def test_the_portal_home_points_to_an_offer(booked_slot, doctor_binh, start, patient_dao):
+    slot, visit = booked_slot
+    join(patient_dao, doctor_binh, start)
+    booking_services.appointment_cancel(appointment=visit, actor=visit.patient, reason="Better")
+    waitlist_refill()
+    client = Client()
+    client.force_login(patient_dao)
+    html = client.get("/portal/").content.decode()
+    assert "A time is offered to you" in html and "/portal/waitlist/" in html
