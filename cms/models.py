@@ -192,6 +192,7 @@ class DoctorProfilePage(PublicPageMixin, Page):
         doctor = selectors.profile_doctor(doctor_id=self.doctor_id)
         bookable = selectors.doctor_is_bookable(doctor)
         specialty_pages = selectors.specialty_pages_for([specialty.pk for specialty in doctor.specialties.all()])
+        rating = selectors.profile_rating(doctor)
         context.update(
             doctor=doctor,
             specialty_links=[
@@ -201,7 +202,9 @@ class DoctorProfilePage(PublicPageMixin, Page):
             bookable=bookable,
             slot_days=selectors.profile_slot_days(doctor=doctor, now=now) if bookable else [],
             languages=selectors.language_names(doctor.language_list),
-            jsonld=seo.physician_jsonld(page=self, doctor=doctor, request=request, bookable=bookable),
+            rating=rating,
+            rating_comments=selectors.profile_comments(doctor),
+            jsonld=seo.physician_jsonld(page=self, doctor=doctor, request=request, bookable=bookable, rating=rating),
         )
         return context
 
@@ -274,7 +277,10 @@ class SpecialtyPage(PublicPageMixin, Page):
         context = super().get_context(request, *args, **kwargs)
         doctors = selectors.specialty_doctors(specialty_id=self.specialty_id)
         profiles = selectors.profile_pages_for([doctor.pk for doctor in doctors])
-        context["entries"] = [selectors.DirectoryEntry(doctor=d, profile=profiles.get(d.pk)) for d in doctors]
+        ratings = selectors.rating_summaries([doctor.pk for doctor in doctors])
+        context["entries"] = [
+            selectors.DirectoryEntry(doctor=d, profile=profiles.get(d.pk), rating=ratings.get(d.pk)) for d in doctors
+        ]
         context["directory"] = DoctorDirectoryPage.objects.live().filter(locale_id=self.locale_id).first()
         return context
 

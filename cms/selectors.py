@@ -20,6 +20,7 @@ from booking.models import BookingDefaults, Doctor, Slot, Specialty
 from booking.rules import bookable_doctors_q, doctor_refusal
 from booking.selectors.scheduling import doctor_search, free_slots
 from cms.models import ArticlePage, DoctorDirectoryPage, DoctorProfilePage, HomePage, SpecialtyPage
+from workflows.operations.selectors import RatingSummary, published_comments, rating_summaries, rating_summary
 
 #: "available this week" and the profile page's slot list look this far ahead
 WEEK = dt.timedelta(days=7)
@@ -33,6 +34,8 @@ class DirectoryEntry:
     doctor: Doctor
     profile: DoctorProfilePage | None = None
     available_this_week: bool = False
+    #: patients' ratings (count; average from three)
+    rating: RatingSummary | None = None
 
 
 @dataclass
@@ -89,8 +92,14 @@ def doctor_directory(
     else:
         has_next, total, num_pages = found.has_next, found.total, found.num_pages
     profiles = profile_pages_for([doctor.pk for doctor in doctors])
+    ratings = rating_summaries([doctor.pk for doctor in doctors])
     entries = [
-        DirectoryEntry(doctor=d, profile=profiles.get(d.pk), available_this_week=d.next_free_start < week_end)
+        DirectoryEntry(
+            doctor=d,
+            profile=profiles.get(d.pk),
+            available_this_week=d.next_free_start < week_end,
+            rating=ratings.get(d.pk),
+        )
         for d in doctors
     ]
     return DirectoryResult(
@@ -238,3 +247,16 @@ def menu_pages(*, home: HomePage) -> list:
 def search_pages(*, root, query: str):
     """Live, public pages of ``root``'s language tree matching ``query`` (Wagtail's search backend)."""
     return root.get_descendants(inclusive=True).live().public().search(query)
+
+
+# --- patients' ratings (workflows.operations) -------------------------------------------------------
+
+
+def profile_rating(doctor: Doctor) -> RatingSummary:
+    """The doctor's rating count and (from three ratings) average, from completed visits only."""
+    return rating_summary(doctor.pk)
+
+
+def profile_comments(doctor: Doctor, *, limit: int = 6) -> list:
+    """The newest comments staff approved, without names."""
+    return published_comments(doctor.pk, limit=limit)

@@ -64,8 +64,10 @@ def opening_hours_specification(clinic) -> list[dict[str, str]]:
     return rows
 
 
-def physician_jsonld(*, page, doctor, request, bookable: bool) -> SafeString:
-    """schema.org ``Physician`` for a doctor's profile page, with the clinic's address and hours."""
+def physician_jsonld(*, page, doctor, request, bookable: bool, rating=None) -> SafeString:
+    """schema.org ``Physician`` for a doctor's profile page, with the clinic's address and hours, and
+    an ``AggregateRating`` once the doctor has enough ratings for an average (``rating``: a
+    ``workflows.operations.selectors.RatingSummary``)."""
     from cms.models import ClinicSettings
 
     clinic = ClinicSettings.for_request(request)
@@ -94,4 +96,12 @@ def physician_jsonld(*, page, doctor, request, bookable: bool) -> SafeString:
     hours = opening_hours_specification(clinic)
     if hours:
         data["openingHoursSpecification"] = hours
+    if rating is not None and rating.average is not None:
+        data["aggregateRating"] = {
+            "@type": "AggregateRating",
+            "ratingValue": str(rating.average),
+            "ratingCount": rating.count,
+            "bestRating": 5,
+            "worstRating": 1,
+        }
     return jsonld_script(data)

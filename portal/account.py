@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -16,6 +17,8 @@ from accounts.services import (
 )
 from portal.forms import MedicalRecordForm, ProfileForm, time_zone_datalist
 from portal.views import patient_required
+from workflows.operations.selectors import active_feed, feed_url, feed_webcal_url
+from workflows.operations.services import calendar_feed_renew, calendar_feed_revoke, calendar_feed_set_names
 from workflows.selectors import notification_preferences, recent_notifications
 from workflows.services import notification_mark_read, notification_preference_set
 
@@ -58,7 +61,44 @@ def profile(request):
 
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, data["language"], samesite="Lax")
         return response
-    return render(request, "portal/profile.html", {"form": form, "time_zone_datalist": time_zone_datalist()})
+    feed = active_feed(user)
+    context = {
+        "form": form,
+        "time_zone_datalist": time_zone_datalist(),
+        "calendar_feed": feed,
+        "calendar_feed_url": feed_url(feed) if feed else "",
+        "calendar_feed_webcal_url": feed_webcal_url(feed) if feed else "",
+    }
+    return render(request, "portal/profile.html", context)
+
+
+@patient_required
+@require_POST
+def calendar_feed_new(request):
+    """A new private calendar link; the old one (if any) stops working at once."""
+    calendar_feed_renew(user=request.user, actor=request.user, with_names=request.POST.get("with_names") == "on")
+    messages.success(request, _("Your new calendar link is ready. Any old link no longer works."))
+    return redirect(reverse("portal:profile") + "#calendar")
+
+
+@patient_required
+@require_POST
+def calendar_feed_names(request):
+    feed = active_feed(request.user)
+    if feed is not None:
+        calendar_feed_set_names(feed=feed, actor=request.user, with_names=request.POST.get("with_names") == "on")
+        messages.success(request, _("Your calendar settings are saved."))
+    return redirect(reverse("portal:profile") + "#calendar")
+
+
+@patient_required
+@require_POST
+def calendar_feed_off(request):
+    feed = active_feed(request.user)
+    if feed is not None:
+        calendar_feed_revoke(feed=feed, actor=request.user)
+        messages.success(request, _("Your calendar link is switched off."))
+    return redirect(reverse("portal:profile") + "#calendar")
 
 
 @patient_required

@@ -20,6 +20,7 @@ from booking.rules import bookable_doctors_q, bookable_types_q, live_hold_q
 from booking.selectors import available_dates, doctor_search, free_slots
 from core.errors import DomainError, InvalidInput
 from portal.forms import BookingDetailsForm, DoctorSearchForm
+from workflows.operations.selectors import rating_summaries
 
 
 def doctor_list(request):
@@ -34,11 +35,17 @@ def doctor_list(request):
     except ValueError:
         page_number = 1
     results = doctor_search(q=q, specialty=specialty or None, page=page_number, per_page=10)
+    ratings = rating_summaries([doctor.pk for doctor in results.doctors])
     query = {key: value for key, value in (("q", q), ("specialty", specialty)) if value}
     return render(
         request,
         "portal/doctor_list.html",
-        {"form": form, "results": results, "query": urlencode(query)},
+        {
+            "form": form,
+            "results": results,
+            "entries": [(doctor, ratings[doctor.pk]) for doctor in results.doctors],
+            "query": urlencode(query),
+        },
     )
 
 

@@ -92,3 +92,31 @@ class MedicalRecordForm(forms.ModelForm):
         model = MedicalRecord
         fields = ("allergies", "chronic_conditions", "medications")
         widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in fields}
+
+
+class RatingForm(forms.Form):
+    score = forms.TypedChoiceField(
+        label=_("Your rating"),
+        choices=[(n, str(n)) for n in range(5, 0, -1)],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        help_text=_("Read by the clinic before it is published, without your name."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        required=False,
+    )
+
+
+class WaitlistForm(forms.Form):
+    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    part_of_day = forms.ChoiceField(label=_("Part of the day"))
+
+    def __init__(self, *args, **kwargs):
+        from workflows.operations.models import PartOfDay
+
+        super().__init__(*args, **kwargs)
+        self.fields["part_of_day"].choices = PartOfDay.choices

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import account, booking, followups, payments, support, views
+from portal import account, booking, followups, payments, ratings, support, views, waitlist
 from portal.urls_visits import urlpatterns as visit_urlpatterns
 
 app_name = "portal"
@@ -17,11 +17,20 @@ urlpatterns = [
     path("appointments/<uuid:public_id>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),
     path("appointments/<uuid:public_id>/receipt/", views.appointment_receipt, name="appointment_receipt"),
     path("appointments/<uuid:public_id>/calendar.ics", views.appointment_calendar, name="appointment_calendar"),
+    path("appointments/<uuid:public_id>/rate/", ratings.appointment_rate, name="appointment_rate"),
+    path("waitlist/", waitlist.waitlist, name="waitlist"),
+    path("waitlist/join/<int:doctor_id>/", waitlist.waitlist_join_view, name="waitlist_join"),
+    path("waitlist/<int:entry_id>/leave/", waitlist.waitlist_leave_view, name="waitlist_leave"),
+    path("waitlist/offers/<int:offer_id>/accept/", waitlist.offer_accept, name="waitlist_offer_accept"),
+    path("waitlist/offers/<int:offer_id>/decline/", waitlist.offer_decline, name="waitlist_offer_decline"),
     path("follow-ups/", followups.follow_up_list, name="follow_ups"),
     path("follow-ups/<uuid:public_id>/schedule/", followups.follow_up_schedule, name="follow_up_schedule"),
     path("follow-ups/<uuid:public_id>/reject/", followups.follow_up_reject, name="follow_up_reject"),
     path("profile/", account.profile, name="profile"),
     path("profile/medical-record/", account.medical_record, name="medical_record"),
+    path("profile/calendar/new/", account.calendar_feed_new, name="calendar_feed_new"),
+    path("profile/calendar/names/", account.calendar_feed_names, name="calendar_feed_names"),
+    path("profile/calendar/off/", account.calendar_feed_off, name="calendar_feed_off"),
     path("notifications/", account.notifications, name="notifications"),
     path("notifications/read/", account.notifications_read, name="notifications_read"),
     path("time-zone/", views.set_time_zone, name="set_time_zone"),

@@ -26,6 +26,7 @@ from booking.selectors import free_slots
 from core.errors import DomainError
 from portal.forms import ReasonForm, VoucherForm
 from workflows.ics import appointment_calendar as build_calendar
+from workflows.operations.selectors import patient_waitlist, rating_for_patient, ratings_to_give
 
 S = AppointmentStatus
 
@@ -70,7 +71,13 @@ def home(request):
     for appointment in upcoming:
         appointment.can_join = video_window_open(appointment, now)
     follow_ups = _appointments(request).filter(status=S.PENDING_PATIENT_CONFIRMATION).count()
-    return render(request, "portal/home.html", {"upcoming": upcoming, "follow_up_count": follow_ups})
+    context = {
+        "upcoming": upcoming,
+        "follow_up_count": follow_ups,
+        "to_rate": ratings_to_give(request.user, now=now)[:3],
+        "waitlist": patient_waitlist(request.user),
+    }
+    return render(request, "portal/home.html", context)
 
 
 @patient_required
@@ -123,6 +130,7 @@ def appointment_detail(request, public_id):
             "cancel_refusal": cancel_refusal,
             "change_hints": list(dict.fromkeys(text for text in (reschedule_refusal, cancel_refusal) if text)),
             "clinic_zone": ZoneInfo(settings.CLINIC_TIME_ZONE),
+            "rating": rating_for_patient(patient=request.user, public_id=appointment.public_id),
         },
     )
 

@@ -50,7 +50,7 @@ UNFOLD = {
     "ENVIRONMENT": "themes.unfold.environment_label",
     "STYLES": [lambda request: static("medbook/admin.css")],
     # the start page per role (workflows.clinic): numbers from workflows.clinic.reports
-    "DASHBOARD_CALLBACK": "workflows.clinic.dashboard.dashboard_callback",
+    "DASHBOARD_CALLBACK": "themes.dashboard.dashboard_callback",
     "COLORS": {
         "primary": {
             "50": "oklch(97.8% .013 196)",
@@ -89,6 +89,18 @@ UNFOLD = {
                         "badge": "workflows.messaging.admin.unread_badge",
                         "badge_variant": "primary",
                     },
+                    {
+                        "title": _("My calendar feed"),
+                        "icon": "calendar_month",
+                        "link": reverse_lazy("admin:operations_calendarfeed_changelist"),
+                        "permission": "workflows.operations.admin.calendar_feed_sidebar_permission",
+                    },
+                    {
+                        "title": _("My feedback"),
+                        "icon": "reviews",
+                        "link": reverse_lazy("admin:operations_visitrating_changelist"),
+                        "permission": "workflows.operations.admin.feedback_sidebar_permission",
+                    },
                 ],
             },
             {
@@ -112,6 +124,12 @@ UNFOLD = {
                         "icon": "sell",
                         "link": reverse_lazy("admin:clinic_subscriptionplan_changelist"),
                         "permission": has_perm("clinic.view_subscriptionplan"),
+                    },
+                    {
+                        "title": _("Ratings"),
+                        "icon": "reviews",
+                        "link": reverse_lazy("admin:operations_visitrating_changelist"),
+                        "permission": "workflows.operations.admin.ratings_sidebar_permission",
                     },
                     {
                         "title": _("Support tickets"),
@@ -160,6 +178,18 @@ UNFOLD = {
                         "icon": "add_circle",
                         "link": reverse_lazy("admin:booking_appointment_book"),
                         "permission": has_perm("booking.add_appointment"),
+                    },
+                    {
+                        "title": _("Waitlist"),
+                        "icon": "hourglass_top",
+                        "link": reverse_lazy("admin:operations_waitlistentry_changelist"),
+                        "permission": has_perm("operations.view_waitlistentry"),
+                    },
+                    {
+                        "title": _("Slot offers"),
+                        "icon": "event_upcoming",
+                        "link": reverse_lazy("admin:operations_slotoffer_changelist"),
+                        "permission": has_perm("operations.view_slotoffer"),
                     },
                     {
                         "title": _("Payments"),

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from booking.models import AppointmentMode
 from core.models import AuditLog
-from workflows.links import absolute, appointment_path, clinic_location
+from workflows.links import absolute, appointment_path, clinic_location, video_path
 
 PRODID = "-//Medbook//Appointments//EN"
 MAX_LINE_OCTETS = 75
@@ -86,15 +86,9 @@ class CalendarEvent:
         return "CANCEL" if self.cancelled else "REQUEST"
 
 
-def render_calendar(event: CalendarEvent, *, now: datetime | None = None) -> str:
-    """The event as a complete VCALENDAR object with CRLF line endings, ready to attach."""
-    now = now or timezone.now()
+def event_lines(event: CalendarEvent, *, now: datetime) -> list[str]:
+    """The unfolded content lines of one VEVENT (BEGIN:VEVENT … END:VEVENT)."""
     lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{event.method}",
         "BEGIN:VEVENT",
         f"UID:{escape_text(event.uid)}",
         f"DTSTAMP:{format_utc(now)}",
@@ -120,7 +114,48 @@ def render_calendar(event: CalendarEvent, *, now: datetime | None = None) -> str
             f"ATTENDEE;CN={quote_param(event.attendee_name or event.attendee_email)};ROLE=REQ-PARTICIPANT;"
             f"PARTSTAT={partstat};RSVP=FALSE:mailto:{event.attendee_email}"
         )
-    lines += ["END:VEVENT", "END:VCALENDAR"]
+    lines.append("END:VEVENT")
+    return lines
+
+
+def render_calendar(event: CalendarEvent, *, now: datetime | None = None) -> str:
+    """The event as a complete VCALENDAR object with CRLF line endings, ready to attach."""
+    now = now or timezone.now()
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODID}",
+        "CALSCALE:GREGORIAN",
+        f"METHOD:{event.method}",
+        *event_lines(event, now=now),
+        "END:VCALENDAR",
+    ]
+    return "".join(fold(line) + "\r\n" for line in lines)
+
+
+#: how often subscribed calendar clients are asked to fetch a feed again (Apple and Outlook read
+#: REFRESH-INTERVAL or X-PUBLISHED-TTL; Google decides for itself, every few hours)
+FEED_REFRESH = "PT1H"
+
+
+def render_feed(events: list[CalendarEvent], *, name: str, now: datetime | None = None) -> str:
+    """A subscribable calendar (RFC 5545 with RFC 7986's NAME and REFRESH-INTERVAL): every event of
+    ``events`` in one VCALENDAR without a METHOD (a published calendar, not an invitation). An event
+    that is no longer in the feed disappears from the subscriber's calendar at the next refresh."""
+    now = now or timezone.now()
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODID}",
+        "CALSCALE:GREGORIAN",
+        f"NAME:{escape_text(name)}",
+        f"X-WR-CALNAME:{escape_text(name)}",
+        f"REFRESH-INTERVAL;VALUE=DURATION:{FEED_REFRESH}",
+        f"X-PUBLISHED-TTL:{FEED_REFRESH}",
+    ]
+    for event in events:
+        lines += event_lines(event, now=now)
+    lines.append("END:VCALENDAR")
     return "".join(fold(line) + "\r\n" for line in lines)
 
 
@@ -197,3 +232,51 @@ def appointment_calendar(
         cancelled = appointment.status in {"cancelled", "expired"}
     event = appointment_event(appointment, recipient=recipient or appointment.patient, cancelled=cancelled)
     return render_calendar(event, now=now)
+
+
+# --- calendar feeds -------------------------------------------------------------------------------
+
+
+def reschedule_counts(appointments) -> dict[int, int]:
+    """How many times each of ``appointments`` was rescheduled (its SEQUENCE), in one query."""
+    from django.db.models import Count
+
+    ids = [str(appointment.pk) for appointment in appointments]
+    if not ids:
+        return {}
+    label = appointments[0]._meta.label_lower
+    rows = (
+        AuditLog.objects.filter(action=RESCHEDULED_ACTION, object_type=label, object_id__in=ids)
+        .values("object_id")
+        .annotate(count=Count("id"))
+    )
+    return {int(row["object_id"]): row["count"] for row in rows}
+
+
+def feed_event(appointment, *, viewer, sequence: int, with_names: bool = False) -> CalendarEvent:
+    """``appointment`` as an entry of ``viewer``'s calendar feed, in the active language.
+
+    A feed is fetched by a calendar service, not by the person, and may end up on a phone's lock
+    screen: by default it carries no names and nothing clinical (no reason, no visit type), only
+    "Medbook visit", the time, and the place (the clinic's address, or the video page's link).
+    ``with_names`` adds the other person's name, when the feed's owner asked for it.
+    """
+    is_patient = viewer.pk == appointment.patient_id
+    summary = _("Medbook visit")
+    if with_names:
+        other = str(appointment.doctor) if is_patient else appointment.patient_name or str(appointment.patient)
+        summary = _("Medbook visit: %(name)s") % {"name": other}
+    url = absolute(appointment_path(appointment, viewer))
+    in_person = appointment.mode == AppointmentMode.IN_PERSON
+    location = clinic_location() if in_person else absolute(video_path(appointment))
+    return CalendarEvent(
+        uid=appointment_uid(appointment),
+        start=appointment.starts_at,
+        end=appointment.ends_at,
+        summary=summary,
+        description=url,
+        location=location,
+        url=url,
+        sequence=sequence,
+        tentative=appointment.status in NOT_YET_CONFIRMED,
+    )

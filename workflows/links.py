@@ -21,6 +21,14 @@ def workspace_path(appointment) -> str:
         return f"/admin/booking/appointment/{appointment.pk}/change/"
 
 
+def video_path(appointment) -> str:
+    """The video visit page (it admits only the visit's doctor and patient)."""
+    try:
+        return reverse("portal:video_visit", kwargs={"public_id": appointment.public_id})
+    except NoReverseMatch:  # the portal is not installed
+        return f"/portal/visits/{appointment.public_id}/video/"
+
+
 def appointment_path(appointment, user) -> str:
     """The page ``user`` opens for ``appointment``: patients by public id in the portal, clinic people
     in the admin."""

@@ -76,6 +76,8 @@ KINDS: tuple[MessageKind, ...] = (
     MessageKind("application.rejection", context="workflows.clinic.messages.application_rejection_context"),
     MessageKind("application.duplicate", context="workflows.clinic.messages.application_duplicate_context"),
     MessageKind("message.unread", context="workflows.messaging.emails.unread_context"),
+    MessageKind("rating.invited", context="workflows.operations.messages.rating_invitation_context"),
+    MessageKind("waitlist.offered", sms=True, context="workflows.operations.messages.waitlist_offer_context"),
 )
 REGISTRY: dict[str, MessageKind] = {spec.kind: spec for spec in KINDS}
 

@@ -29,6 +29,8 @@ PERIODIC_TASKS: list[PeriodicTask] = [
         name="medbook.unread_message_emails", func="workflows.messaging.tasks.email_unread_messages", minutes=1
     ),
     PeriodicTask(name="medbook.doctor_profile_pages", func="cms.tasks.sync_doctor_profiles", minutes=10),
+    PeriodicTask(name="medbook.rating_invitations", func="workflows.operations.tasks.invite_ratings", minutes=15),
+    PeriodicTask(name="medbook.waitlist_refill", func="workflows.operations.tasks.refill_from_waitlist", minutes=1),
 ]
 
 

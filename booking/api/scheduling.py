@@ -119,6 +119,25 @@ class NextSlotOut(OutSchema):
     time_zone: str
 
 
+class RatingOut(OutSchema):
+    count: int = Field(0, description="ratings of completed visits")
+    average: str | None = Field(
+        None, description="mean score 1–5 with one decimal; null until the doctor has enough ratings", examples=["4.3"]
+    )
+
+
+#: Where the doctors' ratings come from: the clinic-operations app registers ``f(doctor_ids) ->
+#: {doctor_id: {"count": int, "average": str | None}}`` at start-up (booking never imports workflows).
+doctor_rating_sources: list = []
+
+
+def doctor_ratings(doctor_ids: list[int]) -> dict[int, dict]:
+    found: dict[int, dict] = {}
+    for source in doctor_rating_sources:
+        found.update(source(doctor_ids))
+    return found
+
+
 class DoctorOut(OutSchema):
     id: int
     name: str
@@ -132,6 +151,7 @@ class DoctorOut(OutSchema):
     time_zone: str
     specialties: list[SpecialtyRef]
     next_free_slot: NextSlotOut
+    rating: RatingOut
 
 
 class DoctorPage(PageOut):
@@ -212,9 +232,10 @@ def _schedule_out(availability: Availability, slots: list[Slot], now: dt.datetim
     }
 
 
-def _doctor_out(doctor: Doctor) -> dict:
+def _doctor_out(doctor: Doctor, rating: dict | None = None) -> dict:
     zone = doctor.zone
     return {
+        "rating": rating or {"count": 0, "average": None},
         "id": doctor.pk,
         "name": doctor.user.get_full_name() or str(doctor),
         "title": doctor.title,
@@ -354,8 +375,9 @@ def _public_doctor(doctor_id: int) -> Doctor:
 )
 def doctors_search(request, search: Query[DoctorSearchQuery], page: Query[Pagination]):
     result = doctor_search(q=search.q, specialty=search.specialty or None, per_page=page.limit, offset=page.offset)
+    ratings = doctor_ratings([doctor.pk for doctor in result.doctors])
     return {
-        "items": [_doctor_out(doctor) for doctor in result.doctors],
+        "items": [_doctor_out(doctor, ratings.get(doctor.pk)) for doctor in result.doctors],
         "count": result.total,
         "limit": page.limit,
         "offset": page.offset,

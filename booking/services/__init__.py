@@ -51,6 +51,8 @@ from booking.services.scheduling import (
     availability_update,
     blocked_time_create,
     blocked_time_delete,
+    slot_hold,
+    slot_release_hold,
 )
 
 __all__ = [
@@ -100,4 +102,6 @@ __all__ = [
     "availability_update",
     "blocked_time_create",
     "blocked_time_delete",
+    "slot_hold",
+    "slot_release_hold",
 ]

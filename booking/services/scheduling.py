@@ -735,3 +735,30 @@ def blocked_time_delete(*, blocked_time: BlockedTime, actor, now: dt.datetime | 
         )
         locked.delete()
     return freed
+
+
+# --- holding a slot for someone who has not booked yet (a waitlist offer) ------------------------
+
+
+def slot_hold(*, slot_id: int, until: dt.datetime, now: dt.datetime) -> bool:
+    """Hold a slot nobody holds until ``until``, for a patient who is offered it but has not booked yet
+    (the clinic-operations waitlist). The same conditional UPDATE as a booking's claim, so exactly one of
+    an offer and a booking gets the slot; False means someone has it. The slot must start after the
+    hold ends. Call inside the caller's transaction (``appointment_book`` claims it back on accept)."""
+    return (
+        Slot.objects.filter(slot_free_q(now=now), pk=slot_id, start__gt=until).update(
+            status=SlotStatus.HELD, hold_expires_at=until, updated_at=now
+        )
+        == 1
+    )
+
+
+def slot_release_hold(*, slot_id: int, until: dt.datetime, now: dt.datetime) -> bool:
+    """Free the slot held by ``slot_hold(until=until)``, and only that hold (never someone else's claim:
+    a booking's hold has its own expiry). Call inside the caller's transaction."""
+    return (
+        Slot.objects.filter(pk=slot_id, status=SlotStatus.HELD, hold_expires_at=until).update(
+            status=SlotStatus.FREE, hold_expires_at=None, updated_at=now
+        )
+        == 1
+    )

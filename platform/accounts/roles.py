@@ -57,6 +57,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "clinic.view_supportticket",
         "clinic.change_supportticket",
         "clinic.view_doctorapplication",
+        # clinic operations (workflows.operations): moderate patients' comments, see the waitlists
+        "operations.view_visitrating",
+        "operations.view_waitlistentry",
+        "operations.view_slotoffer",
     ],
     Role.DOCTOR: [
         "accounts.view_patientprofile",
@@ -74,6 +78,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.delete_blockedtime",
         "booking.view_appointment",
         "booking.change_appointment",
+        # clinic operations (workflows.operations): their own calendar feed
+        "operations.view_calendarfeed",
+        "operations.view_visitrating",
     ],
     Role.PATIENT: [],
     Role.EDITOR: [

@@ -10,6 +10,7 @@ from booking.api.video import router as video_router
 from core.api import api
 from workflows.api import router as notification_router
 from workflows.clinic.api import router as clinic_router
+from workflows.operations.api import router as operations_router
 
 api.add_router("", scheduling_router)
 api.add_router("", appointment_api.router)
@@ -20,5 +21,6 @@ api.add_router("", video_router)
 api.add_router("", account_router)
 api.add_router("", clinic_router)
 api.add_router("", notification_router)
+api.add_router("", operations_router)
 
 __all__ = ["api"]

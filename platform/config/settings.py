@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "booking",
     "workflows.clinic",
     "workflows.messaging",
+    "workflows.operations",
     "workflows",
     "portal",
     "cms",

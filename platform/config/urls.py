@@ -30,7 +30,10 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),  # unknown API paths answer in the API's JSON error shape
     path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("portal/", include("portal.urls")),
-    path("join/", include("portal.urls_join")),  # the public doctor application form
+    path("join/", include("portal.urls_join")),
+    path(
+        "calendar/", include("workflows.operations.urls")
+    ),  # private calendar feeds (secret links)  # the public doctor application form
     # the public site's own views; its pages are served by Wagtail below
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", cms_views.robots_txt, name="robots_txt"),

@@ -18,17 +18,19 @@ from django.http import HttpRequest, HttpResponse
 
 # Areas whose every response is private: the patient portal (visits, receipts, .ics, medical record,
 # messages and their poll JSON, support tickets, notifications, video), the admin, the CMS admin,
-# account pages (allauth, MFA), the headless auth API (tokens) and the JSON API.
-PRIVATE_PREFIXES = ("/portal/", "/admin/", "/cms/", "/accounts/", "/_allauth/", "/api/")
+# account pages (allauth, MFA), the headless auth API (tokens), the JSON API and the private
+# calendar feeds (a person's visits, behind a secret link).
+PRIVATE_PREFIXES = ("/portal/", "/admin/", "/cms/", "/accounts/", "/_allauth/", "/api/", "/calendar/")
 
-# Public reads inside those areas: anonymous GETs of the doctor directory, free slots and the API's
-# own description. Anything else under the prefixes is private.
+# Public reads inside those areas: anonymous GETs of the doctor directory, free slots, doctors' public
+# ratings and the API's own description. Anything else under the prefixes is private.
 PUBLIC_READS = tuple(
     re.compile(pattern)
     for pattern in (
         r"^/api/v1/doctors$",
         r"^/api/v1/doctor/\d+/schedules$",
         r"^/api/v1/doctor/\d+/available-dates$",
+        r"^/api/v1/doctor/\d+/ratings$",
         r"^/api/v1/openapi\.json$",
         r"^/api/v1/docs$",
     )

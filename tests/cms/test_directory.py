@@ -13,8 +13,8 @@ from tests.booking.scheduling.factories import DoctorFactory, make_availability
 from tests.cms.conftest import publish
 
 #: queries for one directory page, whatever the number of doctors (site, routing, menu, settings,
-#: the search itself and the profile pages)
-DIRECTORY_QUERY_BOUND = 20
+#: the search itself, the profile pages and the patients' ratings)
+DIRECTORY_QUERY_BOUND = 21
 
 
 def names_on(response) -> list[str]:

@@ -436,6 +436,92 @@ def _process_import(w):
     )
 
 
+def _feed_of(w):
+    from workflows.operations.services import calendar_feed_renew
+
+    return calendar_feed_renew(user=w["doctor"].user, actor=w["doctor"].user)
+
+
+def _active_feed(w):
+    from workflows.operations.selectors import active_feed
+
+    return active_feed(w["doctor"].user)
+
+
+def _feed_create(w):
+    return Case(
+        w["doctor"].user, "/admin/operations/calendarfeed/create-link/", {}, lambda: _active_feed(w) is not None
+    )
+
+
+def _feed_renew(w):
+    feed = _feed_of(w)
+    return Case(
+        w["doctor"].user,
+        f"/admin/operations/calendarfeed/{feed.pk}/renew_detail/",
+        {},
+        lambda: _active_feed(w) not in (None, feed),
+    )
+
+
+def _feed_names(w):
+    feed = _feed_of(w)
+    return Case(
+        w["doctor"].user,
+        f"/admin/operations/calendarfeed/{feed.pk}/names_detail/",
+        {"with_names": "on"},
+        lambda: _active_feed(w).with_names,
+    )
+
+
+def _feed_revoke(w):
+    feed = _feed_of(w)
+    return Case(
+        w["doctor"].user,
+        f"/admin/operations/calendarfeed/{feed.pk}/revoke_detail/",
+        {},
+        lambda: _active_feed(w) is None,
+    )
+
+
+def _rating_with_comment(w):
+    from tests.booking.appointments.helpers import completed_visit
+    from workflows.operations.models import VisitRating
+    from workflows.operations.services import rating_invite_completed, rating_submit
+
+    doctor = make_doctor("hoa.doctor@clinic.test")  # confirms on payment, so the visit can be completed
+    visit = completed_visit(doctor, w["patient"], days_ago=1)
+    rating_invite_completed()
+    rating = VisitRating.objects.get(appointment=visit)
+    return rating_submit(rating=rating, patient=w["patient"], score=4, comment="Kind and clear")
+
+
+def _moderation_of(rating):
+    from workflows.operations.models import VisitRating
+
+    return VisitRating.objects.get(pk=rating.pk).moderation
+
+
+def _rating_publish(w):
+    rating = _rating_with_comment(w)
+    return Case(
+        w["staff"],
+        f"/admin/operations/visitrating/{rating.pk}/publish_detail/",
+        {},
+        lambda: _moderation_of(rating) == "approved",
+    )
+
+
+def _rating_withhold(w):
+    rating = _rating_with_comment(w)
+    return Case(
+        w["staff"],
+        f"/admin/operations/visitrating/{rating.pk}/withhold_detail/",
+        {},
+        lambda: _moderation_of(rating) == "rejected",
+    )
+
+
 def _export(url):
     def case(w):
         return Case(
@@ -479,6 +565,12 @@ CASES = {
     "booking_availability_generate": _generate,
     "messaging_conversation_start": _conversation_start,
     "messaging_conversation_send": _conversation_send,
+    "operations_calendarfeed_create_link": _feed_create,
+    "operations_calendarfeed_renew_detail": _feed_renew,
+    "operations_calendarfeed_names_detail": _feed_names,
+    "operations_calendarfeed_revoke_detail": _feed_revoke,
+    "operations_visitrating_publish_detail": _rating_publish,
+    "operations_visitrating_withhold_detail": _rating_withhold,
     "accounts_patientprofile_import": _import,
     "accounts_patientprofile_process_import": _process_import,
     "accounts_patientprofile_export": _export("/admin/accounts/patientprofile/export/"),

@@ -25,6 +25,7 @@ PUBLIC_API_READS = (
     "/api/v1/doctors",
     "/api/v1/doctor/1/schedules",
     "/api/v1/doctor/1/available-dates",
+    "/api/v1/doctor/1/ratings",
     "/api/v1/openapi.json",
     "/api/v1/docs",
 )

@@ -1,0 +1,24 @@
+"""The admin's start page: the clinic back office's dashboard (``workflows.clinic.dashboard``) plus the
+clinic-operations numbers (``workflows.operations``). The two back-office apps do not import each other,
+so the page is put together here, in the layer above both."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from workflows.clinic.dashboard import dashboard_callback as clinic_dashboard
+from workflows.operations.selectors import refill_counts
+
+#: the waitlist numbers cover this many days up to now
+REFILL_PERIOD_DAYS = 30
+
+
+def dashboard_callback(request, context: dict) -> dict:
+    context = clinic_dashboard(request, context)
+    user = request.user
+    if user.is_superuser or user.role == "staff":
+        counts = refill_counts(since=timezone.now() - dt.timedelta(days=REFILL_PERIOD_DAYS))
+        context["operations"] = {"refill": counts, "days": REFILL_PERIOD_DAYS}
+    return context
