@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ClinicalConfig(AppConfig):
+    """The clinical record: visit notes (SOAP, vital signs, ICD-10 diagnoses), signing and amendments,
+    prescriptions, and the audit of every read."""
+
+    name = "workflows.clinical"
+    label = "clinical"
+    verbose_name = _("Clinical record")
+    default_auto_field = "django.db.models.BigAutoField"
