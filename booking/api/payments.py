@@ -127,7 +127,8 @@ def payment_detail(request, payment_id: Id):
 @webhooks.post(
     "/payments/webhooks/{gateway}",
     summary="Payment gateway callback (signature-verified)",
-    description="Bodies over the upload limit answer 413; a bad signature 400; a gateway that is not configured 503.",
+    description="Bodies over the upload limit answer 413; a bad signature 400; a gateway that is not "
+    "configured 503.",
     response={200: WebhookOut, 502: ErrorOut, 503: ErrorOut, **ERRORS},
 )
 def payment_webhook(request, gateway: str):

@@ -10,417 +10,199 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("booking", "0002_postgres_no_overlap"),
+        ('booking', '0002_postgres_no_overlap'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="bookingdefaults",
-            name="late_cancellation_refund_percent",
-            field=models.PositiveSmallIntegerField(
-                default=0,
-                help_text="Patients cancelling inside the notice period get this share back; on time they get all of it.",
-                validators=[django.core.validators.MaxValueValidator(100)],
-                verbose_name="refund on late patient cancellation (%)",
-            ),
+            model_name='bookingdefaults',
+            name='late_cancellation_refund_percent',
+            field=models.PositiveSmallIntegerField(default=0, help_text='Patients cancelling inside the notice period get this share back; on time they get all of it.', validators=[django.core.validators.MaxValueValidator(100)], verbose_name='refund on late patient cancellation (%)'),
         ),
         migrations.CreateModel(
-            name="Appointment",
+            name='Appointment',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ("starts_at", models.DateTimeField(blank=True, null=True, verbose_name="starts at")),
-                ("ends_at", models.DateTimeField(blank=True, null=True, verbose_name="ends at")),
-                ("mode", models.CharField(default="video", max_length=16, verbose_name="mode")),
-                ("reason", models.TextField(blank=True, max_length=2000, verbose_name="reason for visit")),
-                ("first_name", models.CharField(max_length=150, verbose_name="first name")),
-                ("last_name", models.CharField(max_length=150, verbose_name="last name")),
-                ("phone", models.CharField(max_length=32, verbose_name="phone")),
-                ("national_id", models.CharField(blank=True, max_length=32, verbose_name="national ID")),
-                ("email", models.EmailField(max_length=254, verbose_name="email")),
-                (
-                    "status",
-                    django_fsm.FSMField(
-                        choices=[
-                            ("pending_patient_confirmation", "Follow-up suggested"),
-                            ("pending_payment", "Awaiting payment"),
-                            ("pending", "Awaiting doctor's confirmation"),
-                            ("confirmed", "Confirmed"),
-                            ("completed", "Completed"),
-                            ("cancelled", "Cancelled"),
-                            ("no_show", "No-show"),
-                            ("expired", "Expired"),
-                        ],
-                        db_index=True,
-                        default="pending_payment",
-                        max_length=50,
-                        protected=True,
-                        verbose_name="status",
-                    ),
-                ),
-                ("hold_expires_at", models.DateTimeField(blank=True, null=True, verbose_name="hold expires at")),
-                (
-                    "price",
-                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=12, verbose_name="price"),
-                ),
-                (
-                    "discount",
-                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=12, verbose_name="discount"),
-                ),
-                ("currency", models.CharField(default="VND", max_length=3, verbose_name="currency")),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
-                ("completed_at", models.DateTimeField(blank=True, null=True)),
-                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "cancelled_by",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("patient", "Patient"),
-                            ("doctor", "Doctor"),
-                            ("staff", "Staff"),
-                            ("admin", "Admin"),
-                            ("system", "System"),
-                        ],
-                        max_length=16,
-                        verbose_name="cancelled by",
-                    ),
-                ),
-                (
-                    "cancellation_reason",
-                    models.TextField(blank=True, max_length=1000, verbose_name="cancellation reason"),
-                ),
-                ("cancelled_late", models.BooleanField(default=False, verbose_name="late cancellation")),
-                ("video_channel", models.CharField(blank=True, max_length=64, verbose_name="video channel")),
-                ("video_token", models.TextField(blank=True, verbose_name="last video token")),
-                ("is_follow_up_suggestion", models.BooleanField(default=False, verbose_name="follow-up suggestion")),
-                ("suggested_date", models.DateField(blank=True, null=True, verbose_name="suggested date")),
-                ("suggested_time", models.TimeField(blank=True, null=True, verbose_name="suggested time")),
-                (
-                    "follow_up_discount_percent",
-                    models.DecimalField(
-                        decimal_places=2,
-                        default=Decimal("0"),
-                        max_digits=5,
-                        validators=[
-                            django.core.validators.MinValueValidator(0),
-                            django.core.validators.MaxValueValidator(100),
-                        ],
-                        verbose_name="follow-up discount (%)",
-                    ),
-                ),
-                ("follow_up_notes", models.TextField(blank=True, max_length=2000, verbose_name="follow-up notes")),
-                (
-                    "appointment_type",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        to="booking.appointmenttype",
-                        verbose_name="appointment type",
-                    ),
-                ),
-                (
-                    "cancelled_by_user",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "doctor",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="appointments", to="booking.doctor"
-                    ),
-                ),
-                (
-                    "parent",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="follow_ups",
-                        to="booking.appointment",
-                        verbose_name="parent",
-                    ),
-                ),
-                (
-                    "patient",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="appointments",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "slot",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="appointments",
-                        to="booking.slot",
-                    ),
-                ),
-                (
-                    "suggested_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ('starts_at', models.DateTimeField(blank=True, null=True, verbose_name='starts at')),
+                ('ends_at', models.DateTimeField(blank=True, null=True, verbose_name='ends at')),
+                ('mode', models.CharField(default='video', max_length=16, verbose_name='mode')),
+                ('reason', models.TextField(blank=True, max_length=2000, verbose_name='reason for visit')),
+                ('first_name', models.CharField(max_length=150, verbose_name='first name')),
+                ('last_name', models.CharField(max_length=150, verbose_name='last name')),
+                ('phone', models.CharField(max_length=32, verbose_name='phone')),
+                ('national_id', models.CharField(blank=True, max_length=32, verbose_name='national ID')),
+                ('email', models.EmailField(max_length=254, verbose_name='email')),
+                ('status', django_fsm.FSMField(choices=[('pending_patient_confirmation', 'Follow-up suggested'), ('pending_payment', 'Awaiting payment'), ('pending', "Awaiting doctor's confirmation"), ('confirmed', 'Confirmed'), ('completed', 'Completed'), ('cancelled', 'Cancelled'), ('no_show', 'No-show'), ('expired', 'Expired')], db_index=True, default='pending_payment', max_length=50, protected=True, verbose_name='status')),
+                ('hold_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='hold expires at')),
+                ('price', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=12, verbose_name='price')),
+                ('discount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=12, verbose_name='discount')),
+                ('currency', models.CharField(default='VND', max_length=3, verbose_name='currency')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
+                ('completed_at', models.DateTimeField(blank=True, null=True)),
+                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
+                ('cancelled_by', models.CharField(blank=True, choices=[('patient', 'Patient'), ('doctor', 'Doctor'), ('staff', 'Staff'), ('admin', 'Admin'), ('system', 'System')], max_length=16, verbose_name='cancelled by')),
+                ('cancellation_reason', models.TextField(blank=True, max_length=1000, verbose_name='cancellation reason')),
+                ('cancelled_late', models.BooleanField(default=False, verbose_name='late cancellation')),
+                ('video_channel', models.CharField(blank=True, max_length=64, verbose_name='video channel')),
+                ('video_token', models.TextField(blank=True, verbose_name='last video token')),
+                ('is_follow_up_suggestion', models.BooleanField(default=False, verbose_name='follow-up suggestion')),
+                ('suggested_date', models.DateField(blank=True, null=True, verbose_name='suggested date')),
+                ('suggested_time', models.TimeField(blank=True, null=True, verbose_name='suggested time')),
+                ('follow_up_discount_percent', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='follow-up discount (%)')),
+                ('follow_up_notes', models.TextField(blank=True, max_length=2000, verbose_name='follow-up notes')),
+                ('appointment_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='booking.appointmenttype', verbose_name='appointment type')),
+                ('cancelled_by_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('doctor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='booking.doctor')),
+                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='follow_ups', to='booking.appointment', verbose_name='parent')),
+                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to=settings.AUTH_USER_MODEL)),
+                ('slot', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='appointments', to='booking.slot')),
+                ('suggested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "appointment",
-                "verbose_name_plural": "appointments",
-                "ordering": ["-starts_at", "-id"],
+                'verbose_name': 'appointment',
+                'verbose_name_plural': 'appointments',
+                'ordering': ['-starts_at', '-id'],
             },
             bases=(django_fsm.ConcurrentTransitionMixin, models.Model),
         ),
         migrations.CreateModel(
-            name="Payment",
+            name='Payment',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("gateway", models.CharField(max_length=16, verbose_name="gateway")),
-                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="amount")),
-                ("currency", models.CharField(max_length=3, verbose_name="currency")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("succeeded", "Paid"),
-                            ("failed", "Failed"),
-                            ("refunded", "Refunded"),
-                        ],
-                        default="pending",
-                        max_length=12,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "provider_reference",
-                    models.CharField(blank=True, db_index=True, max_length=255, verbose_name="provider reference"),
-                ),
-                ("provider_payment_intent", models.CharField(blank=True, max_length=255)),
-                ("checkout_url", models.CharField(blank=True, max_length=1000, verbose_name="checkout URL")),
-                (
-                    "refunded_amount",
-                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=12, verbose_name="refunded"),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("paid_at", models.DateTimeField(blank=True, null=True)),
-                ("failure_reason", models.CharField(blank=True, max_length=255)),
-                (
-                    "appointment",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="payments", to="booking.appointment"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('gateway', models.CharField(max_length=16, verbose_name='gateway')),
+                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='amount')),
+                ('currency', models.CharField(max_length=3, verbose_name='currency')),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('succeeded', 'Paid'), ('failed', 'Failed'), ('refunded', 'Refunded')], default='pending', max_length=12, verbose_name='status')),
+                ('provider_reference', models.CharField(blank=True, db_index=True, max_length=255, verbose_name='provider reference')),
+                ('provider_payment_intent', models.CharField(blank=True, max_length=255)),
+                ('checkout_url', models.CharField(blank=True, max_length=1000, verbose_name='checkout URL')),
+                ('refunded_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=12, verbose_name='refunded')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('paid_at', models.DateTimeField(blank=True, null=True)),
+                ('failure_reason', models.CharField(blank=True, max_length=255)),
+                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='booking.appointment')),
             ],
             options={
-                "verbose_name": "payment",
-                "verbose_name_plural": "payments",
-                "ordering": ["-created_at"],
+                'verbose_name': 'payment',
+                'verbose_name_plural': 'payments',
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="PaymentEvent",
+            name='PaymentEvent',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("gateway", models.CharField(max_length=16)),
-                ("event_id", models.CharField(max_length=255)),
-                ("event_type", models.CharField(max_length=100)),
-                ("payload", models.JSONField(default=dict)),
-                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('gateway', models.CharField(max_length=16)),
+                ('event_id', models.CharField(max_length=255)),
+                ('event_type', models.CharField(max_length=100)),
+                ('payload', models.JSONField(default=dict)),
+                ('received_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                "verbose_name": "payment event",
-                "verbose_name_plural": "payment events",
-                "constraints": [
-                    models.UniqueConstraint(fields=("gateway", "event_id"), name="paymentevent_unique_event")
-                ],
+                'verbose_name': 'payment event',
+                'verbose_name_plural': 'payment events',
+                'constraints': [models.UniqueConstraint(fields=('gateway', 'event_id'), name='paymentevent_unique_event')],
             },
         ),
         migrations.CreateModel(
-            name="Refund",
+            name='Refund',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="amount")),
-                ("reason", models.CharField(max_length=255, verbose_name="reason")),
-                ("provider_reference", models.CharField(blank=True, max_length=255)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "payment",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="refunds", to="booking.payment"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='amount')),
+                ('reason', models.CharField(max_length=255, verbose_name='reason')),
+                ('provider_reference', models.CharField(blank=True, max_length=255)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='booking.payment')),
             ],
             options={
-                "verbose_name": "refund",
-                "verbose_name_plural": "refunds",
+                'verbose_name': 'refund',
+                'verbose_name_plural': 'refunds',
             },
         ),
         migrations.CreateModel(
-            name="Voucher",
+            name='Voucher',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("code", models.CharField(max_length=40, unique=True, verbose_name="code")),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("percent", "Percent off"), ("fixed", "Fixed amount off")],
-                        default="percent",
-                        max_length=8,
-                        verbose_name="kind",
-                    ),
-                ),
-                (
-                    "value",
-                    models.DecimalField(
-                        decimal_places=2,
-                        max_digits=12,
-                        validators=[django.core.validators.MinValueValidator(0)],
-                        verbose_name="value",
-                    ),
-                ),
-                ("valid_from", models.DateTimeField(blank=True, null=True, verbose_name="valid from")),
-                ("valid_until", models.DateTimeField(blank=True, null=True, verbose_name="valid until")),
-                ("max_uses", models.PositiveIntegerField(blank=True, null=True, verbose_name="maximum uses")),
-                ("used_count", models.PositiveIntegerField(default=0, verbose_name="times used")),
-                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.CharField(max_length=40, unique=True, verbose_name='code')),
+                ('kind', models.CharField(choices=[('percent', 'Percent off'), ('fixed', 'Fixed amount off')], default='percent', max_length=8, verbose_name='kind')),
+                ('value', models.DecimalField(decimal_places=2, max_digits=12, validators=[django.core.validators.MinValueValidator(0)], verbose_name='value')),
+                ('valid_from', models.DateTimeField(blank=True, null=True, verbose_name='valid from')),
+                ('valid_until', models.DateTimeField(blank=True, null=True, verbose_name='valid until')),
+                ('max_uses', models.PositiveIntegerField(blank=True, null=True, verbose_name='maximum uses')),
+                ('used_count', models.PositiveIntegerField(default=0, verbose_name='times used')),
+                ('is_active', models.BooleanField(default=True, verbose_name='active')),
             ],
             options={
-                "verbose_name": "voucher",
-                "verbose_name_plural": "vouchers",
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("kind", "percent"), _negated=True), ("value__lte", 100), _connector="OR"
-                        ),
-                        name="voucher_percent_at_most_100",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("max_uses__isnull", True), ("used_count__lte", models.F("max_uses")), _connector="OR"
-                        ),
-                        name="voucher_within_max_uses",
-                    ),
-                ],
+                'verbose_name': 'voucher',
+                'verbose_name_plural': 'vouchers',
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('kind', 'percent'), _negated=True), ('value__lte', 100), _connector='OR'), name='voucher_percent_at_most_100'), models.CheckConstraint(condition=models.Q(('max_uses__isnull', True), ('used_count__lte', models.F('max_uses')), _connector='OR'), name='voucher_within_max_uses')],
             },
         ),
         migrations.AddField(
-            model_name="appointment",
-            name="voucher",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="appointments",
-                to="booking.voucher",
-            ),
+            model_name='appointment',
+            name='voucher',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='booking.voucher'),
         ),
         migrations.CreateModel(
-            name="IdempotencyRecord",
+            name='IdempotencyRecord',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("key", models.CharField(max_length=255)),
-                ("scope", models.CharField(max_length=100)),
-                ("request_fingerprint", models.CharField(max_length=64)),
-                ("response_status", models.PositiveSmallIntegerField()),
-                ("response_body", models.JSONField(default=dict)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=255)),
+                ('scope', models.CharField(max_length=100)),
+                ('request_fingerprint', models.CharField(max_length=64)),
+                ('response_status', models.PositiveSmallIntegerField()),
+                ('response_body', models.JSONField(default=dict)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(fields=("user", "scope", "key"), name="idempotency_unique_key")
-                ],
+                'constraints': [models.UniqueConstraint(fields=('user', 'scope', 'key'), name='idempotency_unique_key')],
             },
         ),
         migrations.AddConstraint(
-            model_name="payment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("refunded_amount__lte", models.F("amount"))), name="payment_refund_within_amount"
-            ),
+            model_name='payment',
+            constraint=models.CheckConstraint(condition=models.Q(('refunded_amount__lte', models.F('amount'))), name='payment_refund_within_amount'),
         ),
         migrations.AddConstraint(
-            model_name="payment",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("status", "succeeded")),
-                fields=("appointment",),
-                name="payment_one_success_per_appointment",
-            ),
+            model_name='payment',
+            constraint=models.UniqueConstraint(condition=models.Q(('status', 'succeeded')), fields=('appointment',), name='payment_one_success_per_appointment'),
         ),
         migrations.AddIndex(
-            model_name="appointment",
-            index=models.Index(fields=["doctor", "starts_at"], name="appt_doctor_start_idx"),
+            model_name='appointment',
+            index=models.Index(fields=['doctor', 'starts_at'], name='appt_doctor_start_idx'),
         ),
         migrations.AddIndex(
-            model_name="appointment",
-            index=models.Index(fields=["patient", "starts_at"], name="appt_patient_start_idx"),
+            model_name='appointment',
+            index=models.Index(fields=['patient', 'starts_at'], name='appt_patient_start_idx'),
         ),
         migrations.AddIndex(
-            model_name="appointment",
-            index=models.Index(fields=["status", "starts_at"], name="appt_status_start_idx"),
+            model_name='appointment',
+            index=models.Index(fields=['status', 'starts_at'], name='appt_status_start_idx'),
         ),
         migrations.AddIndex(
-            model_name="appointment",
-            index=models.Index(
-                condition=models.Q(("status", "pending_payment")),
-                fields=["hold_expires_at"],
-                name="appt_hold_expiry_idx",
-            ),
+            model_name='appointment',
+            index=models.Index(condition=models.Q(('status', 'pending_payment')), fields=['hold_expires_at'], name='appt_hold_expiry_idx'),
         ),
         migrations.AddConstraint(
-            model_name="appointment",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("status__in", ["pending_payment", "pending", "confirmed", "completed", "no_show"])),
-                fields=("slot",),
-                name="appointment_one_active_per_slot",
-            ),
+            model_name='appointment',
+            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['pending_payment', 'pending', 'confirmed', 'completed', 'no_show'])), fields=('slot',), name='appointment_one_active_per_slot'),
         ),
         migrations.AddConstraint(
-            model_name="appointment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("starts_at__isnull", True), ("starts_at__lt", models.F("ends_at")), _connector="OR"
-                ),
-                name="appointment_times_ordered",
-            ),
+            model_name='appointment',
+            constraint=models.CheckConstraint(condition=models.Q(('starts_at__isnull', True), ('starts_at__lt', models.F('ends_at')), _connector='OR'), name='appointment_times_ordered'),
         ),
         migrations.AddConstraint(
-            model_name="appointment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("discount__gte", 0), ("discount__lte", models.F("price"))),
-                name="appointment_discount_within_price",
-            ),
+            model_name='appointment',
+            constraint=models.CheckConstraint(condition=models.Q(('discount__gte', 0), ('discount__lte', models.F('price'))), name='appointment_discount_within_price'),
         ),
         migrations.AddConstraint(
-            model_name="appointment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "pending_payment"), _negated=True),
-                    ("hold_expires_at__isnull", False),
-                    _connector="OR",
-                ),
-                name="appointment_hold_has_expiry",
-            ),
+            model_name='appointment',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'pending_payment'), _negated=True), ('hold_expires_at__isnull', False), _connector='OR'), name='appointment_hold_has_expiry'),
         ),
     ]

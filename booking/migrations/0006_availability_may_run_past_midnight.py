@@ -5,21 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("booking", "0005_one_open_follow_up_per_visit"),
+        ('booking', '0005_one_open_follow_up_per_visit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name="availability",
-            name="availability_start_before_end",
+            model_name='availability',
+            name='availability_start_before_end',
         ),
         migrations.AddConstraint(
-            model_name="availability",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("start_time", models.F("end_time")), _negated=True),
-                name="availability_start_before_end",
-            ),
+            model_name='availability',
+            constraint=models.CheckConstraint(condition=models.Q(('start_time', models.F('end_time')), _negated=True), name='availability_start_before_end'),
         ),
     ]

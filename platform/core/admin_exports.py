@@ -62,3 +62,5 @@ class RoleExportMixin(SafeExportMixin, ExportMixin):
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
+
+

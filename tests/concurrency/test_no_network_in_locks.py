@@ -26,9 +26,7 @@ GATEWAY_SECONDS = 3.0
 
 def test_a_slow_gateway_does_not_block_another_patients_booking(stripe_server):
     doctor = make_doctor("slow.gateway@clinic.test")
-    first, second = publish_slots(
-        doctor, start=(timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0), count=2
-    )
+    first, second = publish_slots(doctor, start=(timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0), count=2)
     payer = make_user("payer@example.test", "patient", first_name="Trả")
     other = make_user("other@example.test", "patient", first_name="Khác")
     appointment = svc.appointment_book(slot=first, patient=payer, actor=payer, details=details_for(payer))

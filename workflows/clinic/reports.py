@@ -383,7 +383,9 @@ def today_counts(
         week=Count("id", filter=Q(starts_at__gte=week_start, starts_at__lt=week_end)),
     )
     waiting = base.filter(
-        Q(status=S.PENDING) | live_hold_q(now=now) | Q(status=S.PENDING_PATIENT_CONFIRMATION)
+        Q(status=S.PENDING)
+        | live_hold_q(now=now)
+        | Q(status=S.PENDING_PATIENT_CONFIRMATION)
     ).aggregate(
         pending=Count("id", filter=Q(status=S.PENDING)),
         holds=Count("id", filter=Q(status=S.PENDING_PAYMENT)),
@@ -405,7 +407,9 @@ def _listing(qs, limit: int) -> list[Appointment]:
 def holds_expiring(*, now: dt.datetime | None = None, limit: int = 10) -> list[Appointment]:
     """Live payment holds, the soonest to lapse first (one query)."""
     now = now or timezone.now()
-    return _listing(Appointment.objects.filter(live_hold_q(now=now)).order_by("hold_expires_at"), limit)
+    return _listing(
+        Appointment.objects.filter(live_hold_q(now=now)).order_by("hold_expires_at"), limit
+    )
 
 
 def pending_requests(*, doctor: Doctor | None = None, limit: int = 20) -> list[Appointment]:
@@ -519,7 +523,8 @@ def doctor_activity(*, start: dt.datetime, end: dt.datetime, doctor: Doctor | No
         counts.setdefault(doctor.pk, {})
     doctors = Doctor.objects.filter(pk__in=list(counts)).select_related("user")
     rows = [
-        DoctorActivity(d.pk, str(d), {status.value: counts[d.pk].get(status.value, 0) for status in S}) for d in doctors
+        DoctorActivity(d.pk, str(d), {status.value: counts[d.pk].get(status.value, 0) for status in S})
+        for d in doctors
     ]
     return sorted(rows, key=lambda row: (row.label, row.doctor_id))
 

@@ -6,50 +6,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("core", "0003_delivery_claims"),
+        ('core', '0003_delivery_claims'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="outboxmessage",
-            name="email_sent_at",
+            model_name='outboxmessage',
+            name='email_sent_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="outboxmessage",
-            name="email_started_at",
+            model_name='outboxmessage',
+            name='email_started_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="outboxmessage",
-            name="language",
-            field=models.CharField(blank=True, max_length=8, verbose_name="language"),
+            model_name='outboxmessage',
+            name='language',
+            field=models.CharField(blank=True, max_length=8, verbose_name='language'),
         ),
         migrations.AddField(
-            model_name="outboxmessage",
-            name="to_email",
-            field=models.EmailField(blank=True, max_length=254, verbose_name="to (email only)"),
+            model_name='outboxmessage',
+            name='to_email',
+            field=models.EmailField(blank=True, max_length=254, verbose_name='to (email only)'),
         ),
         migrations.AlterField(
-            model_name="outboxmessage",
-            name="recipient",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='outboxmessage',
+            name='recipient',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddConstraint(
-            model_name="outboxmessage",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("recipient__isnull", False), models.Q(("to_email", ""), _negated=True), _connector="OR"
-                ),
-                name="outbox_has_a_recipient",
-            ),
+            model_name='outboxmessage',
+            constraint=models.CheckConstraint(condition=models.Q(('recipient__isnull', False), models.Q(('to_email', ''), _negated=True), _connector='OR'), name='outbox_has_a_recipient'),
         ),
     ]
