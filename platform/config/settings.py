@@ -253,6 +253,11 @@ CLINIC_DOCTOR_PROFILE_SYNC_TASK = envstr("CLINIC_DOCTOR_PROFILE_SYNC_TASK", "cms
 # Public doctor applications accepted per client IP and hour.
 CLINIC_APPLICATIONS_PER_HOUR = envint("CLINIC_APPLICATIONS_PER_HOUR", 5, minimum=1)
 
+# --- clinical record (workflows.clinical) ----------------------------------------------------------
+# Staff see that a visit note exists; with this on they may also read its content (off: doctors and
+# admins only).
+CLINICAL_STAFF_READ_NOTES = envbool("CLINICAL_STAFF_READ_NOTES", False)
+
 # --- accounts ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
