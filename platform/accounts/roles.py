@@ -57,6 +57,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "clinic.view_supportticket",
         "clinic.change_supportticket",
         "clinic.view_doctorapplication",
+        # the clinical record: that a visit note exists and its state, never its content (clinical.rules)
+        "clinical.view_visitnote",
     ],
     Role.DOCTOR: [
         "accounts.view_patientprofile",
@@ -74,6 +76,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.delete_blockedtime",
         "booking.view_appointment",
         "booking.change_appointment",
+        # visit notes: their patients' (clinical.rules); only the treating doctor writes, signs, amends
+        "clinical.view_visitnote",
+        "clinical.change_visitnote",
     ],
     Role.PATIENT: [],
     Role.EDITOR: [

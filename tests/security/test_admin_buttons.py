@@ -449,6 +449,35 @@ def _export(url):
     return case
 
 
+def _start_note(w):
+    from workflows.clinical.models import VisitNote
+
+    visit = w["started"]
+    return Case(
+        w["doctor"].user,
+        f"/admin/clinical/visitnote/start/{visit.pk}/",
+        {},
+        lambda: VisitNote.objects.filter(appointment=visit).exists(),
+    )
+
+
+def _sign_note(w):
+    from workflows.clinical import services as clinical
+    from workflows.clinical.models import VisitNote
+
+    visit = appointment_row(
+        w["doctor"], w["patient"], status=S.COMPLETED, starts_at=timezone.now() - timedelta(hours=3)
+    )
+    note = clinical.visit_note_start(appointment=visit, actor=w["doctor"].user)
+    clinical.visit_note_save_draft(note=note, actor=w["doctor"].user, content=clinical.NoteContent(assessment="Flu"))
+    return Case(
+        w["doctor"].user,
+        f"/admin/clinical/visitnote/{note.pk}/sign_detail/",
+        {},
+        lambda: VisitNote.objects.get(pk=note.pk).status == "signed",
+    )
+
+
 def _read(url, who="staff"):
     return lambda w: Case(w[who], url)
 
@@ -477,6 +506,9 @@ CASES = {
     "clinic_supportticket_resolve_detail": _resolve,
     "clinic_supportticket_reopen_detail": _reopen,
     "booking_availability_generate": _generate,
+    "clinical_visitnote_start": _start_note,
+    "clinical_visitnote_sign_detail": _sign_note,
+    "clinical_visitnote_icd10": _read("/admin/clinical/visitnote/icd10/?q=asthma"),
     "messaging_conversation_start": _conversation_start,
     "messaging_conversation_send": _conversation_send,
     "accounts_patientprofile_import": _import,

@@ -10,3 +10,11 @@ class ClinicalConfig(AppConfig):
     label = "clinical"
     verbose_name = _("Clinical record")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # the appointment page (booking's admin) shows the visit note; booking never imports us
+        from booking.admin.appointments import AppointmentAdmin
+        from workflows.clinical.admin import appointment_note_section
+
+        if appointment_note_section not in AppointmentAdmin.page_sections:
+            AppointmentAdmin.page_sections.append(appointment_note_section)
