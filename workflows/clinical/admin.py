@@ -110,7 +110,7 @@ class DiagnosisInline(NotePartInline):
     readonly_fields = ("description",)
     verbose_name_plural = _("diagnoses (ICD-10)")
 
-    @admin.display(description=_("title"))
+    @admin.display(description=_("ICD-10 title"))
     def description(self, obj):
         return obj.description if obj.pk else "—"
 
@@ -257,7 +257,9 @@ class VisitNoteAdmin(ModelAdmin):
         parts = {}
         for formset in formsets:
             # an untouched extra row has empty cleaned_data
-            parts[formset.model] = [f.cleaned_data for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+            parts[formset.model] = [
+                f.cleaned_data for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")
+            ]
         content = svc.NoteContent(
             **{name: data.get(name) or "" for name in CONTENT_FIELDS},
             vitals={name: data.get(name) for name in VITAL_NAMES},

@@ -48,7 +48,9 @@ class VisitNote(models.Model):
     subjective = EncryptedTextField(_("subjective"), blank=True, help_text=_("What the patient reports."))
     objective = EncryptedTextField(_("objective"), blank=True, help_text=_("Examination and findings."))
     assessment = EncryptedTextField(_("assessment"), blank=True, help_text=_("The doctor's conclusion."))
-    plan = EncryptedTextField(_("plan"), blank=True, help_text=_("Treatment plan, goals and follow-up steps."))
+    plan = EncryptedTextField(
+        _("treatment plan"), blank=True, help_text=_("Treatment plan, goals and follow-up steps.")
+    )
     free_text = EncryptedTextField(_("notes"), blank=True)
 
     temperature_c = models.DecimalField(_("temperature (°C)"), max_digits=4, decimal_places=1, null=True, blank=True)

@@ -215,3 +215,13 @@ def test_icd10_search_by_code_and_by_words(doctor_binh):
     assert "Predominantly allergic asthma" in by_code
     by_words = doctor.get("/admin/clinical/visitnote/icd10/", {"q": "allergic asthma"}).content.decode()
     assert "J45.0" in by_words and "Nonallergic" not in by_words
+
+
+def test_the_workspace_speaks_vietnamese(visit, doctor_binh):
+    doctor_binh.user.language = "vi"
+    doctor_binh.user.save(update_fields=["language"])
+    doctor = client_for(doctor_binh.user)
+    assert "Viết ghi chú khám bệnh" in doctor.get(f"/admin/booking/appointment/{visit.pk}/change/").content.decode()
+    note = signed_note(visit, doctor_binh)
+    page = doctor.get(change_url(note)).content.decode()
+    assert "Dấu hiệu sinh tồn" in page and "kế hoạch điều trị" in page.lower()
