@@ -478,6 +478,17 @@ def _sign_note(w):
     )
 
 
+def _prescription_pdf(w):
+    case = _sign_note(w)
+    case.done()  # nothing signed yet
+    from workflows.clinical import services as clinical
+    from workflows.clinical.models import VisitNote
+
+    note = VisitNote.objects.get(pk=int(case.url.split("/")[-3]))
+    clinical.visit_note_sign(note=note, actor=w["doctor"].user)
+    return Case(w["doctor"].user, f"/admin/clinical/visitnote/{note.pk}/prescription.pdf")
+
+
 def _read(url, who="staff"):
     return lambda w: Case(w[who], url)
 
@@ -508,6 +519,7 @@ CASES = {
     "booking_availability_generate": _generate,
     "clinical_visitnote_start": _start_note,
     "clinical_visitnote_sign_detail": _sign_note,
+    "clinical_visitnote_prescription_pdf": _prescription_pdf,
     "clinical_visitnote_icd10": _read("/admin/clinical/visitnote/icd10/?q=asthma"),
     "messaging_conversation_start": _conversation_start,
     "messaging_conversation_send": _conversation_send,

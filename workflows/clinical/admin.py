@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -33,6 +33,7 @@ from workflows.clinical.models import (
     VisitNote,
     VisitNoteVersion,
 )
+from workflows.clinical.pdf import prescription_pdf
 
 VITAL_NAMES = tuple(name for name, *_rest in VITALS)
 
@@ -243,6 +244,8 @@ class VisitNoteAdmin(ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         note = self.get_object(request, object_id)
         extra_context = {**(extra_context or {}), "icd10_search_url": reverse("admin:clinical_visitnote_icd10")}
+        if note is not None and note.is_signed and self._reads_content(request, note):
+            extra_context["prescription_pdf_url"] = reverse("admin:clinical_visitnote_prescription_pdf", args=[note.pk])
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200 and self._reads_content(request, note):
             svc.visit_note_viewed(note=note, actor=request.user, where="admin")
@@ -333,6 +336,11 @@ class VisitNoteAdmin(ModelAdmin):
                 name="clinical_visitnote_start",
             ),
             path("icd10/", self.admin_site.admin_view(self.icd10_view), name="clinical_visitnote_icd10"),
+            path(
+                "<str:object_id>/prescription.pdf",
+                self.admin_site.admin_view(self.prescription_pdf_view),
+                name="clinical_visitnote_prescription_pdf",
+            ),
             *super().get_urls(),
         ]
 
@@ -369,6 +377,16 @@ class VisitNoteAdmin(ModelAdmin):
             "back_url": back,
         }
         return TemplateResponse(request, "admin/confirm_action.html", context)
+
+    def prescription_pdf_view(self, request, object_id):
+        """The signed prescription as a PDF in the patient's language (a read, audited)."""
+        note = find(self.get_queryset(request), object_id)
+        if note is None or not note.is_signed or not self._reads_content(request, note):
+            raise Http404
+        svc.visit_note_viewed(note=note, actor=request.user, where="admin", what="prescription")
+        response = HttpResponse(prescription_pdf(note=note), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="prescription-{note.appointment_id}.pdf"'
+        return response
 
     def icd10_view(self, request):
         """Search ICD-10 by code or words (a page that only reads)."""

@@ -7,157 +7,351 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('booking', '0007_clinic_booking_defaults_row'),
-        ('core', '0004_outbox_email_only'),
+        ("booking", "0007_clinic_booking_defaults_row"),
+        ("core", "0004_outbox_email_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ClinicalRecordAccess',
-            fields=[
-            ],
+            name="ClinicalRecordAccess",
+            fields=[],
             options={
-                'verbose_name': 'clinical record access',
-                'verbose_name_plural': 'clinical record accesses',
-                'ordering': ['-created_at', '-id'],
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "clinical record access",
+                "verbose_name_plural": "clinical record accesses",
+                "ordering": ["-created_at", "-id"],
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('core.auditlog',),
+            bases=("core.auditlog",),
         ),
         migrations.CreateModel(
-            name='VisitNote',
+            name="VisitNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('signed', 'Signed')], default='draft', max_length=8, verbose_name='status')),
-                ('subjective', core.crypto.EncryptedTextField(blank=True, help_text='What the patient reports.', verbose_name='subjective')),
-                ('objective', core.crypto.EncryptedTextField(blank=True, help_text='Examination and findings.', verbose_name='objective')),
-                ('assessment', core.crypto.EncryptedTextField(blank=True, help_text="The doctor's conclusion.", verbose_name='assessment')),
-                ('plan', core.crypto.EncryptedTextField(blank=True, help_text='Treatment plan, goals and follow-up steps.', verbose_name='treatment plan')),
-                ('free_text', core.crypto.EncryptedTextField(blank=True, verbose_name='notes')),
-                ('temperature_c', models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name='temperature (°C)')),
-                ('pulse_bpm', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='pulse (beats/min)')),
-                ('systolic_mmhg', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='systolic blood pressure (mmHg)')),
-                ('diastolic_mmhg', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='diastolic blood pressure (mmHg)')),
-                ('respiratory_rate', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='respiratory rate (breaths/min)')),
-                ('spo2_percent', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='oxygen saturation SpO₂ (%)')),
-                ('weight_kg', models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True, verbose_name='weight (kg)')),
-                ('height_cm', models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name='height (cm)')),
-                ('version', models.PositiveIntegerField(default=0, verbose_name='version')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('signed_at', models.DateTimeField(blank=True, null=True, verbose_name='signed at')),
-                ('appointment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='visit_note', to='booking.appointment', verbose_name='appointment')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='written by')),
-                ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='signed by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("signed", "Signed")],
+                        default="draft",
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "subjective",
+                    core.crypto.EncryptedTextField(
+                        blank=True, help_text="What the patient reports.", verbose_name="subjective"
+                    ),
+                ),
+                (
+                    "objective",
+                    core.crypto.EncryptedTextField(
+                        blank=True, help_text="Examination and findings.", verbose_name="objective"
+                    ),
+                ),
+                (
+                    "assessment",
+                    core.crypto.EncryptedTextField(
+                        blank=True, help_text="The doctor's conclusion.", verbose_name="assessment"
+                    ),
+                ),
+                (
+                    "plan",
+                    core.crypto.EncryptedTextField(
+                        blank=True,
+                        help_text="Treatment plan, goals and follow-up steps.",
+                        verbose_name="treatment plan",
+                    ),
+                ),
+                ("free_text", core.crypto.EncryptedTextField(blank=True, verbose_name="notes")),
+                (
+                    "temperature_c",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=4, null=True, verbose_name="temperature (°C)"
+                    ),
+                ),
+                (
+                    "pulse_bpm",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="pulse (beats/min)"),
+                ),
+                (
+                    "systolic_mmhg",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="systolic blood pressure (mmHg)"
+                    ),
+                ),
+                (
+                    "diastolic_mmhg",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="diastolic blood pressure (mmHg)"
+                    ),
+                ),
+                (
+                    "respiratory_rate",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="respiratory rate (breaths/min)"
+                    ),
+                ),
+                (
+                    "spo2_percent",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="oxygen saturation SpO₂ (%)"),
+                ),
+                (
+                    "weight_kg",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=5, null=True, verbose_name="weight (kg)"
+                    ),
+                ),
+                (
+                    "height_cm",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=4, null=True, verbose_name="height (cm)"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=0, verbose_name="version")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("signed_at", models.DateTimeField(blank=True, null=True, verbose_name="signed at")),
+                (
+                    "appointment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="visit_note",
+                        to="booking.appointment",
+                        verbose_name="appointment",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="written by",
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="signed by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'visit note',
-                'verbose_name_plural': 'visit notes',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "visit note",
+                "verbose_name_plural": "visit notes",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PrescriptionLine',
+            name="PrescriptionLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
-                ('medicine', core.crypto.EncryptedTextField(verbose_name='medicine')),
-                ('strength', core.crypto.EncryptedTextField(blank=True, help_text='e.g. 500 mg', verbose_name='strength')),
-                ('dose', core.crypto.EncryptedTextField(blank=True, help_text='e.g. 1 tablet', verbose_name='dose')),
-                ('route', core.crypto.EncryptedTextField(blank=True, help_text='e.g. by mouth', verbose_name='route')),
-                ('frequency', core.crypto.EncryptedTextField(blank=True, help_text='e.g. 3 times a day', verbose_name='frequency')),
-                ('duration', core.crypto.EncryptedTextField(blank=True, help_text='e.g. 7 days', verbose_name='duration')),
-                ('quantity', core.crypto.EncryptedTextField(blank=True, help_text='e.g. 21 tablets', verbose_name='quantity')),
-                ('instructions', core.crypto.EncryptedTextField(blank=True, verbose_name='instructions')),
-                ('note', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prescription_lines', to='clinical.visitnote')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="position")),
+                ("medicine", core.crypto.EncryptedTextField(verbose_name="medicine")),
+                (
+                    "strength",
+                    core.crypto.EncryptedTextField(blank=True, help_text="e.g. 500 mg", verbose_name="strength"),
+                ),
+                ("dose", core.crypto.EncryptedTextField(blank=True, help_text="e.g. 1 tablet", verbose_name="dose")),
+                ("route", core.crypto.EncryptedTextField(blank=True, help_text="e.g. by mouth", verbose_name="route")),
+                (
+                    "frequency",
+                    core.crypto.EncryptedTextField(
+                        blank=True, help_text="e.g. 3 times a day", verbose_name="frequency"
+                    ),
+                ),
+                (
+                    "duration",
+                    core.crypto.EncryptedTextField(blank=True, help_text="e.g. 7 days", verbose_name="duration"),
+                ),
+                (
+                    "quantity",
+                    core.crypto.EncryptedTextField(blank=True, help_text="e.g. 21 tablets", verbose_name="quantity"),
+                ),
+                ("instructions", core.crypto.EncryptedTextField(blank=True, verbose_name="instructions")),
+                (
+                    "note",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="prescription_lines",
+                        to="clinical.visitnote",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'prescription line',
-                'verbose_name_plural': 'prescription',
-                'ordering': ['note', 'position', 'id'],
+                "verbose_name": "prescription line",
+                "verbose_name_plural": "prescription",
+                "ordering": ["note", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Diagnosis',
+            name="Diagnosis",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
-                ('code', core.crypto.EncryptedTextField(verbose_name='ICD-10 code')),
-                ('comment', core.crypto.EncryptedTextField(blank=True, verbose_name='comment')),
-                ('note', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='diagnoses', to='clinical.visitnote')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="position")),
+                ("code", core.crypto.EncryptedTextField(verbose_name="ICD-10 code")),
+                ("comment", core.crypto.EncryptedTextField(blank=True, verbose_name="comment")),
+                (
+                    "note",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="diagnoses", to="clinical.visitnote"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'diagnosis',
-                'verbose_name_plural': 'diagnoses',
-                'ordering': ['note', 'position', 'id'],
+                "verbose_name": "diagnosis",
+                "verbose_name_plural": "diagnoses",
+                "ordering": ["note", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='VisitNoteVersion',
+            name="VisitNoteVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='version')),
-                ('content', core.crypto.EncryptedTextField(verbose_name='content')),
-                ('reason', core.crypto.EncryptedTextField(blank=True, verbose_name='reason for the amendment')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='time')),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='author')),
-                ('note', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='clinical.visitnote')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField(verbose_name="version")),
+                ("content", core.crypto.EncryptedTextField(verbose_name="content")),
+                ("reason", core.crypto.EncryptedTextField(blank=True, verbose_name="reason for the amendment")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="time")),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="author",
+                    ),
+                ),
+                (
+                    "note",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="versions", to="clinical.visitnote"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'visit note version',
-                'verbose_name_plural': 'visit note versions',
-                'ordering': ['note', 'number'],
+                "verbose_name": "visit note version",
+                "verbose_name_plural": "visit note versions",
+                "ordering": ["note", "number"],
             },
         ),
         migrations.AddConstraint(
-            model_name='visitnote',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'draft'), ('version', 0), ('signed_at__isnull', True)), models.Q(('status', 'signed'), ('version__gte', 1), ('signed_at__isnull', False)), _connector='OR'), name='visitnote_signed_has_version_and_time'),
+            model_name="visitnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "draft"), ("version", 0), ("signed_at__isnull", True)),
+                    models.Q(("status", "signed"), ("version__gte", 1), ("signed_at__isnull", False)),
+                    _connector="OR",
+                ),
+                name="visitnote_signed_has_version_and_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitnote',
-            constraint=models.CheckConstraint(condition=models.Q(('temperature_c__isnull', True), models.Q(('temperature_c__gte', 25), ('temperature_c__lte', 45)), _connector='OR'), name='visitnote_temperature_c_plausible'),
+            model_name="visitnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("temperature_c__isnull", True),
+                    models.Q(("temperature_c__gte", 25), ("temperature_c__lte", 45)),
+                    _connector="OR",
+                ),
+                name="visitnote_temperature_c_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitnote',
-            constraint=models.CheckConstraint(condition=models.Q(('pulse_bpm__isnull', True), models.Q(('pulse_bpm__gte', 20), ('pulse_bpm__lte', 250)), _connector='OR'), name='visitnote_pulse_bpm_plausible'),
+            model_name="visitnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("pulse_bpm__isnull", True),
+                    models.Q(("pulse_bpm__gte", 20), ("pulse_bpm__lte", 250)),
+                    _connector="OR",
+                ),
+                name="visitnote_pulse_bpm_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitnote',
-            constraint=models.CheckConstraint(condition=models.Q(('systolic_mmhg__isnull', True), models.Q(('systolic_mmhg__gte', 40), ('systolic_mmhg__lte', 300)), _connector='OR'), name='visitnote_systolic_mmhg_plausible'),
+            model_name="visitnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("systolic_mmhg__isnull", True),
+                    models.Q(("systolic_mmhg__gte", 40), ("systolic_mmhg__lte", 300)),
+                    _connector="OR",
+                ),
+                name="visitnote_systolic_mmhg_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitnote',
-            constraint=models.CheckConstraint(condition=models.Q(('diastolic_mmhg__isnull', True), models.Q(('diastolic_mmhg__gte', 20), ('diastolic_mmhg__lte', 200)), _connector='OR'), name='visitnote_diastolic_mmhg_plausible'),
+            model_name="visitnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("diastolic_mmhg__isnull", True),
+                    models.Q(("diastolic_mmhg__gte", 20), ("diastolic_mmhg__lte", 200)),
+                    _connector="OR",
+                ),
+                name="visitnote_diastolic_mmhg_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitnote',
-            constraint=models.CheckConstraint(condition=models.Q(('respiratory_rate__isnull', True), models.Q(('respiratory_rate__gte', 4), ('respiratory_rate__lte', 80)), _connector='OR'), name='visitnote_respiratory_rate_plausible'),
+            model_name="visitnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("respiratory_rate__isnull", True),
+                    models.Q(("respiratory_rate__gte", 4), ("respiratory_rate__lte", 80)),
+                    _connector="OR",
+                ),
+                name="visitnote_respiratory_rate_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitnote',
-            constraint=models.CheckConstraint(condition=models.Q(('spo2_percent__isnull', True), models.Q(('spo2_percent__gte', 50), ('spo2_percent__lte', 100)), _connector='OR'), name='visitnote_spo2_percent_plausible'),
+            model_name="visitnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("spo2_percent__isnull", True),
+                    models.Q(("spo2_percent__gte", 50), ("spo2_percent__lte", 100)),
+                    _connector="OR",
+                ),
+                name="visitnote_spo2_percent_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitnote',
-            constraint=models.CheckConstraint(condition=models.Q(('weight_kg__isnull', True), models.Q(('weight_kg__gte', 0.3), ('weight_kg__lte', 400)), _connector='OR'), name='visitnote_weight_kg_plausible'),
+            model_name="visitnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("weight_kg__isnull", True),
+                    models.Q(("weight_kg__gte", 0.3), ("weight_kg__lte", 400)),
+                    _connector="OR",
+                ),
+                name="visitnote_weight_kg_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitnote',
-            constraint=models.CheckConstraint(condition=models.Q(('height_cm__isnull', True), models.Q(('height_cm__gte', 20), ('height_cm__lte', 260)), _connector='OR'), name='visitnote_height_cm_plausible'),
+            model_name="visitnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("height_cm__isnull", True),
+                    models.Q(("height_cm__gte", 20), ("height_cm__lte", 260)),
+                    _connector="OR",
+                ),
+                name="visitnote_height_cm_plausible",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitnoteversion',
-            constraint=models.UniqueConstraint(fields=('note', 'number'), name='visitnoteversion_unique_number'),
+            model_name="visitnoteversion",
+            constraint=models.UniqueConstraint(fields=("note", "number"), name="visitnoteversion_unique_number"),
         ),
         migrations.AddConstraint(
-            model_name='visitnoteversion',
-            constraint=models.CheckConstraint(condition=models.Q(('number__gte', 1)), name='visitnoteversion_number_positive'),
+            model_name="visitnoteversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("number__gte", 1)), name="visitnoteversion_number_positive"
+            ),
         ),
     ]
