@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from core.crypto import EncryptedTextField
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", _("Clinic admin")
@@ -152,9 +154,10 @@ class MedicalRecord(models.Model):
     """Clinical data: readable by the patient, admins and the patient's own doctors, never by staff."""
 
     patient = models.OneToOneField(PatientProfile, on_delete=models.CASCADE, related_name="medical_record")
-    allergies = models.TextField(_("allergies"), blank=True)
-    chronic_conditions = models.TextField(_("chronic conditions"), blank=True)
-    medications = models.TextField(_("current medications"), blank=True)
+    # encrypted at rest (core.crypto): the database and its backups hold no readable clinical text
+    allergies = EncryptedTextField(_("allergies"), blank=True)
+    chronic_conditions = EncryptedTextField(_("chronic conditions"), blank=True)
+    medications = EncryptedTextField(_("current medications"), blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

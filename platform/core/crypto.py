@@ -118,3 +118,47 @@ def encrypted_fields() -> Iterator[tuple[type[models.Model], list[str]]]:
         names = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
         if names:
             yield model, names
+
+
+def max_token_length(plain_bytes: int) -> int:
+    """The longest token for a value of up to ``plain_bytes`` bytes (UTF-8): a database check on an
+    encrypted column's length uses this bound."""
+    padded = (plain_bytes // 16 + 1) * 16  # PKCS7 always pads
+    raw = 1 + 8 + 16 + padded + 32  # version, timestamp, IV, ciphertext, HMAC
+    return 4 * -(-raw // 3)
+
+
+# --- data migrations: encrypt the plain text already in a column, or decrypt it back --------------
+
+
+def _rewrite_columns(schema_editor, table: str, columns: list[str], change) -> None:
+    connection = schema_editor.connection
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, {names} FROM {quote(table)}")  # noqa: S608 (names from the model)
+        rows = cursor.fetchall()
+        for pk, *values in rows:
+            new = [change(value) if value else value for value in values]
+            if new != values:
+                assignments = ", ".join(f"{quote(c)} = %s" for c in columns)
+                cursor.execute(f"UPDATE {quote(table)} SET {assignments} WHERE id = %s", [*new, pk])  # noqa: S608
+
+
+def encrypt_plain_columns(table: str, columns: list[str]):
+    """A ``RunPython`` function that encrypts every value of ``columns`` not yet encrypted (run it after
+    the ``AlterField`` to ``EncryptedTextField``; running it twice changes nothing)."""
+
+    def forwards(apps, schema_editor):
+        _rewrite_columns(schema_editor, table, columns, lambda v: v if is_token(v) else encrypt(v))
+
+    return forwards
+
+
+def decrypt_columns(table: str, columns: list[str]):
+    """The reverse of ``encrypt_plain_columns``: plain text again (for ``migrate`` backwards)."""
+
+    def backwards(apps, schema_editor):
+        _rewrite_columns(schema_editor, table, columns, lambda v: decrypt(v) if is_token(v) else v)
+
+    return backwards

@@ -397,7 +397,7 @@ def _conversation_send(w):
         w["staff"],
         f"/admin/messaging/conversation/{conversation.pk}/send/",
         {"body": "Your results are in."},
-        lambda: conversation.messages.filter(body="Your results are in.").exists(),
+        lambda: any(m.body == "Your results are in." for m in conversation.messages.all()),  # encrypted: no SQL match
     )
 
 
