@@ -16,6 +16,11 @@ urlpatterns = [
     path("appointments/<uuid:public_id>/cancel/", views.appointment_cancel, name="appointment_cancel"),
     path("appointments/<uuid:public_id>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),
     path("appointments/<uuid:public_id>/receipt/", views.appointment_receipt, name="appointment_receipt"),
+    path(
+        "appointments/<uuid:public_id>/prescription.pdf",
+        views.appointment_prescription,
+        name="appointment_prescription",
+    ),
     path("appointments/<uuid:public_id>/calendar.ics", views.appointment_calendar, name="appointment_calendar"),
     path("follow-ups/", followups.follow_up_list, name="follow_ups"),
     path("follow-ups/<uuid:public_id>/schedule/", followups.follow_up_schedule, name="follow_up_schedule"),

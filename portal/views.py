@@ -24,6 +24,7 @@ from booking.payments import enabled_gateways, get_gateway
 from booking.rules import Action
 from booking.selectors import free_slots
 from core.errors import DomainError
+from portal.clinical import prescription_download, visit_summary_for
 from portal.forms import ReasonForm, VoucherForm
 from workflows.ics import appointment_calendar as build_calendar
 
@@ -123,6 +124,7 @@ def appointment_detail(request, public_id):
             "cancel_refusal": cancel_refusal,
             "change_hints": list(dict.fromkeys(text for text in (reschedule_refusal, cancel_refusal) if text)),
             "clinic_zone": ZoneInfo(settings.CLINIC_TIME_ZONE),
+            "visit_summary": visit_summary_for(request, appointment),
         },
     )
 
@@ -225,6 +227,12 @@ def appointment_receipt(request, public_id):
         messages.info(request, _("There is no payment to show a receipt for yet."))
         return redirect("portal:appointment_detail", public_id=public_id)
     return render(request, "portal/receipt.html", {"appointment": appointment, "payments": payments})
+
+
+@patient_required
+def appointment_prescription(request, public_id):
+    """The signed prescription of the patient's own visit as a PDF (404 until the doctor signed)."""
+    return prescription_download(request, _own(request, public_id))
 
 
 @patient_required
