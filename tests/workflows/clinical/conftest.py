@@ -35,3 +35,13 @@ def doctor_hai(db):
 @pytest.fixture
 def patient_khoa(db):
     return make_user("khoa.patient@example.test", "patient", first_name="Khoa")
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Service messages are in the active language: these tests read them in English, whatever an
+    earlier test in the process left active."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
