@@ -18,6 +18,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 from unfold.enums import ActionVariant
 
+from booking import rules as booking_rules
 from booking.models import Appointment
 from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
 from core.errors import DomainError
@@ -244,6 +245,15 @@ class VisitNoteAdmin(ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         note = self.get_object(request, object_id)
         extra_context = {**(extra_context or {}), "icd10_search_url": reverse("admin:clinical_visitnote_icd10")}
+        if note is not None and rules.is_treating_doctor(user=request.user, appointment=note.appointment):
+            # the treatment plan's follow-up step: the appointment's "suggest follow-up" button
+            allowed = booking_rules.available_actions(
+                appointment=note.appointment, user=request.user, now=timezone.now()
+            )
+            if booking_rules.Action.SUGGEST_FOLLOW_UP in allowed:
+                extra_context["follow_up_url"] = reverse(
+                    "admin:booking_appointment_suggest_follow_up_detail", args=[note.appointment_id]
+                )
         if note is not None and note.is_signed and self._reads_content(request, note):
             extra_context["prescription_pdf_url"] = reverse("admin:clinical_visitnote_prescription_pdf", args=[note.pk])
         response = super().change_view(request, object_id, form_url, extra_context)

@@ -225,3 +225,18 @@ def test_the_workspace_speaks_vietnamese(visit, doctor_binh):
     note = signed_note(visit, doctor_binh)
     page = doctor.get(change_url(note)).content.decode()
     assert "Dấu hiệu sinh tồn" in page and "kế hoạch điều trị" in page.lower()
+
+
+def test_the_video_page_opens_the_note_beside_the_call_for_the_doctor_only(visit, doctor_binh, patient_dao):
+    note_link = f"/admin/clinical/visitnote/start/{visit.pk}/"
+    doctor_page = client_for(doctor_binh.user).get(f"/portal/visits/{visit.public_id}/video/")
+    assert doctor_page.status_code == 200 and note_link in doctor_page.content.decode()
+    patient_page = client_for(patient_dao).get(f"/portal/visits/{visit.public_id}/video/")
+    assert patient_page.status_code == 200 and note_link not in patient_page.content.decode()
+
+
+def test_the_treating_doctor_can_go_from_the_plan_to_a_follow_up_suggestion(visit, doctor_binh, doctor_giang):
+    note = signed_note(visit, doctor_binh)
+    follow_up = f"/admin/booking/appointment/{visit.pk}/suggest_follow_up_detail/"
+    assert follow_up in client_for(doctor_binh.user).get(change_url(note)).content.decode()
+    assert follow_up not in client_for(doctor_giang.user).get(change_url(note)).content.decode()
