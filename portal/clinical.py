@@ -3,10 +3,17 @@ prescription as a PDF in the patient's language. Every read is audited (workflow
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from workflows.clinical import rules as clinical_rules
 from workflows.clinical import services as clinical
+from workflows.clinical.admin import document_response
+from workflows.clinical.models import DocumentKind, VisitDocument
 from workflows.clinical.pdf import prescription_pdf
 from workflows.clinical.selectors import signed_visit_summary
 
@@ -28,3 +35,51 @@ def prescription_download(request, appointment):
     response = HttpResponse(prescription_pdf(note=note), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="prescription-{appointment.pk}.pdf"'
     return response
+
+
+def visit_documents_for(request, appointment) -> dict:
+    """The documents of the visit the patient may see, and whether they may attach one."""
+    documents = [
+        document
+        for document in VisitDocument.objects.filter(appointment=appointment).select_related("appointment")
+        if clinical_rules.may_read_document(user=request.user, document=document)
+    ]
+    return {
+        "documents": documents,
+        "may_upload": clinical_rules.may_upload_document(user=request.user, appointment=appointment),
+        "max_mb": settings.CLINICAL_DOCUMENT_MAX_MB,
+    }
+
+
+def document_upload(request, appointment):
+    """POST: the patient attaches a file (intake) to their visit."""
+    back = redirect("portal:appointment_detail", public_id=appointment.public_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Choose a file."))
+        return back
+    if upload.size > settings.CLINICAL_DOCUMENT_MAX_MB * 1024 * 1024:
+        messages.error(request, _("The file is larger than %(max)s MB.") % {"max": settings.CLINICAL_DOCUMENT_MAX_MB})
+        return back
+    try:
+        clinical.document_upload(
+            appointment=appointment,
+            actor=request.user,
+            data=upload.read(),
+            title=request.POST.get("title", "") or upload.name,
+            kind=request.POST.get("kind", DocumentKind.OTHER),
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Document attached."))
+    return back
+
+
+def document_download(request, appointment, document_id: int):
+    document = (
+        VisitDocument.objects.filter(appointment=appointment, pk=document_id).select_related("appointment").first()
+    )
+    if document is None or not clinical_rules.may_read_document(user=request.user, document=document):
+        raise Http404
+    return document_response(document, clinical.document_open(document=document, actor=request.user, where="portal"))

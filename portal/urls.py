@@ -21,6 +21,16 @@ urlpatterns = [
         views.appointment_prescription,
         name="appointment_prescription",
     ),
+    path(
+        "appointments/<uuid:public_id>/documents/",
+        views.appointment_document_upload,
+        name="appointment_document_upload",
+    ),
+    path(
+        "appointments/<uuid:public_id>/documents/<int:document_id>/",
+        views.appointment_document,
+        name="appointment_document",
+    ),
     path("appointments/<uuid:public_id>/calendar.ics", views.appointment_calendar, name="appointment_calendar"),
     path("follow-ups/", followups.follow_up_list, name="follow_ups"),
     path("follow-ups/<uuid:public_id>/schedule/", followups.follow_up_schedule, name="follow_up_schedule"),

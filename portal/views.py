@@ -24,7 +24,13 @@ from booking.payments import enabled_gateways, get_gateway
 from booking.rules import Action
 from booking.selectors import free_slots
 from core.errors import DomainError
-from portal.clinical import prescription_download, visit_summary_for
+from portal.clinical import (
+    document_download,
+    document_upload,
+    prescription_download,
+    visit_documents_for,
+    visit_summary_for,
+)
 from portal.forms import ReasonForm, VoucherForm
 from workflows.ics import appointment_calendar as build_calendar
 
@@ -125,6 +131,7 @@ def appointment_detail(request, public_id):
             "change_hints": list(dict.fromkeys(text for text in (reschedule_refusal, cancel_refusal) if text)),
             "clinic_zone": ZoneInfo(settings.CLINIC_TIME_ZONE),
             "visit_summary": visit_summary_for(request, appointment),
+            "visit_documents": visit_documents_for(request, appointment),
         },
     )
 
@@ -233,6 +240,18 @@ def appointment_receipt(request, public_id):
 def appointment_prescription(request, public_id):
     """The signed prescription of the patient's own visit as a PDF (404 until the doctor signed)."""
     return prescription_download(request, _own(request, public_id))
+
+
+@patient_required
+@require_POST
+def appointment_document_upload(request, public_id):
+    """The patient attaches a document (results, referral, photo) to their visit."""
+    return document_upload(request, _own(request, public_id))
+
+
+@patient_required
+def appointment_document(request, public_id, document_id):
+    return document_download(request, _own(request, public_id), document_id)
 
 
 @patient_required

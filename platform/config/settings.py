@@ -257,6 +257,9 @@ CLINIC_APPLICATIONS_PER_HOUR = envint("CLINIC_APPLICATIONS_PER_HOUR", 5, minimum
 # Staff see that a visit note exists; with this on they may also read its content (off: doctors and
 # admins only).
 CLINICAL_STAFF_READ_NOTES = envbool("CLINICAL_STAFF_READ_NOTES", False)
+# Documents attached to visits: encrypted files in this folder (never under MEDIA_ROOT), at most this size.
+CLINICAL_DOCUMENTS_DIR = Path(envstr("CLINICAL_DOCUMENTS_DIR", str(VAR_DIR / "clinical-documents")))
+CLINICAL_DOCUMENT_MAX_MB = envint("CLINICAL_DOCUMENT_MAX_MB", 10, minimum=1, maximum=100)
 
 # --- accounts ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -162,3 +162,15 @@ def decrypt_columns(table: str, columns: list[str]):
         _rewrite_columns(schema_editor, table, columns, lambda v: decrypt(v) if is_token(v) else v)
 
     return backwards
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    """A file's content as a token under the newest key (documents are stored like text columns)."""
+    return _current().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _current().decrypt(token)
+    except InvalidToken:
+        raise DecryptionError("A stored file cannot be decrypted with any key in FIELD_ENCRYPTION_KEYS") from None

@@ -5,6 +5,7 @@ content is audited. The admin is thin: the form collects, ``workflows.clinical.s
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -29,8 +30,10 @@ from workflows.clinical.models import (
     VITALS,
     ClinicalRecordAccess,
     Diagnosis,
+    DocumentKind,
     NoteStatus,
     PrescriptionLine,
+    VisitDocument,
     VisitNote,
     VisitNoteVersion,
 )
@@ -347,6 +350,16 @@ class VisitNoteAdmin(ModelAdmin):
             ),
             path("icd10/", self.admin_site.admin_view(self.icd10_view), name="clinical_visitnote_icd10"),
             path(
+                "documents/upload/<str:appointment_id>/",
+                self.admin_site.admin_view(self.document_upload_view),
+                name="clinical_visitnote_document_upload",
+            ),
+            path(
+                "documents/<str:document_id>/",
+                self.admin_site.admin_view(self.document_view),
+                name="clinical_visitnote_document",
+            ),
+            path(
                 "<str:object_id>/prescription.pdf",
                 self.admin_site.admin_view(self.prescription_pdf_view),
                 name="clinical_visitnote_prescription_pdf",
@@ -398,6 +411,44 @@ class VisitNoteAdmin(ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="prescription-{note.appointment_id}.pdf"'
         return response
 
+    def document_upload_view(self, request, appointment_id):
+        """POST (CSRF-checked, multipart): attach a file to the visit; GET goes back to the visit."""
+        appointment = find(Appointment.objects.select_related("doctor"), appointment_id)
+        if appointment is None or not rules.may_upload_document(user=request.user, appointment=appointment):
+            raise Http404
+        back = reverse("admin:booking_appointment_change", args=[appointment.pk])
+        if request.method != "POST":
+            return redirect(back)
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choose a file."))
+            return redirect(back)
+        if upload.size > settings.CLINICAL_DOCUMENT_MAX_MB * 1024 * 1024:
+            messages.error(
+                request, _("The file is larger than %(max)s MB.") % {"max": settings.CLINICAL_DOCUMENT_MAX_MB}
+            )
+            return redirect(back)
+        return run_service(
+            request,
+            lambda: svc.document_upload(
+                appointment=appointment,
+                actor=request.user,
+                data=upload.read(),
+                title=request.POST.get("title", "") or upload.name,
+                kind=request.POST.get("kind", DocumentKind.OTHER),
+                shared=request.POST.get("shared") == "on",
+            ),
+            _("Document attached."),
+            back=back,
+        )
+
+    def document_view(self, request, document_id):
+        """The file, for those who may read it (the read is audited)."""
+        document = find(VisitDocument.objects.select_related("appointment__doctor"), document_id)
+        if document is None or not rules.may_read_document(user=request.user, document=document):
+            raise Http404
+        return document_response(document, svc.document_open(document=document, actor=request.user, where="admin"))
+
     def icd10_view(self, request):
         """Search ICD-10 by code or words (a page that only reads)."""
         if not self.has_view_permission(request):
@@ -439,6 +490,14 @@ class ClinicalRecordAccessAdmin(ModelAdmin):
         return False
 
 
+def document_response(document: VisitDocument, data: bytes) -> HttpResponse:
+    """A stored document as a download (never rendered inline: the browser does not sniff it)."""
+    extension = svc.DOCUMENT_TYPES[document.content_type]
+    response = HttpResponse(data, content_type=document.content_type)
+    response["Content-Disposition"] = f'attachment; filename="document-{document.pk}.{extension}"'
+    return response
+
+
 def appointment_note_section(request, appointment) -> dict | None:
     """The appointment page's "visit note" section (registered on booking's admin by
     ``ClinicalConfig.ready``): a link to the note for those who may read it, the state alone for staff,
@@ -454,4 +513,12 @@ def appointment_note_section(request, appointment) -> dict | None:
         "may_start": note is None and rules.may_write(user=user, appointment=appointment),
         "start_url": reverse("admin:clinical_visitnote_start", args=[appointment.pk]),
         "note_url": reverse("admin:clinical_visitnote_change", args=[note.pk]) if note else "",
+        "documents": [
+            document
+            for document in VisitDocument.objects.filter(appointment=appointment).select_related("appointment__doctor")
+            if rules.may_read_document(user=user, document=document)
+        ],
+        "may_upload": rules.may_upload_document(user=user, appointment=appointment),
+        "upload_url": reverse("admin:clinical_visitnote_document_upload", args=[appointment.pk]),
+        "document_kinds": DocumentKind.choices,
     }

@@ -200,3 +200,40 @@ class ClinicalRecordAccess(AuditLog):
         verbose_name = _("clinical record access")
         verbose_name_plural = _("clinical record accesses")
         ordering = ["-created_at", "-id"]
+
+
+class DocumentKind(models.TextChoices):
+    LAB_RESULT = "lab_result", _("Lab result")
+    IMAGE = "image", _("Image")
+    REFERRAL = "referral", _("Referral")
+    INTAKE = "intake", _("Brought by the patient")
+    OTHER = "other", _("Other")
+
+
+class VisitDocument(models.Model):
+    """A file attached to a visit (lab result, image, referral) by its doctor or its patient. The bytes
+    are encrypted and stored outside the public media folder (``CLINICAL_DOCUMENTS_DIR``), served only
+    through views that check who may read them and audit it."""
+
+    appointment = models.ForeignKey(
+        "booking.Appointment", on_delete=models.PROTECT, related_name="documents", verbose_name=_("appointment")
+    )
+    kind = models.CharField(_("type"), max_length=16, choices=DocumentKind.choices, default=DocumentKind.OTHER)
+    title = EncryptedTextField(_("title"))
+    content_type = models.CharField(_("content type"), max_length=32)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    #: the stored (encrypted) file's name inside CLINICAL_DOCUMENTS_DIR
+    storage_name = models.CharField(max_length=64, unique=True)
+    shared_with_patient = models.BooleanField(_("shared with the patient"), default=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("visit document")
+        verbose_name_plural = _("visit documents")
+        ordering = ["appointment", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.title

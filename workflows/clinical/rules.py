@@ -71,3 +71,24 @@ def listable_notes_q(*, user) -> Q | None:
         patients = Appointment.objects.filter(doctor__user=user, status__in=RELATIONSHIP_STATUSES).values("patient_id")
         return Q(appointment__doctor__user=user) | Q(appointment__patient_id__in=patients)
     return None
+
+
+#: documents may be attached to a visit from booking (intake) until after it took place
+DOCUMENT_STATUSES = (S.PENDING, S.CONFIRMED, S.COMPLETED)
+
+
+def may_upload_document(*, user, appointment: Appointment) -> bool:
+    if appointment.status not in DOCUMENT_STATUSES or not _active(user):
+        return False
+    if user.role == "patient":
+        return appointment.patient_id == user.pk
+    return is_treating_doctor(user=user, appointment=appointment)
+
+
+def may_read_document(*, user, document) -> bool:
+    appointment = document.appointment
+    if _active(user) and user.role == "patient":
+        return appointment.patient_id == user.pk and (
+            document.shared_with_patient or document.uploaded_by_id == user.pk
+        )
+    return may_read(user=user, appointment=appointment)

@@ -8,15 +8,20 @@ the note once; the others lock the note, re-read, and act on what they read).
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
+import filetype
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from booking.models import Appointment
 from core.audit import audit_log
+from core.crypto import decrypt_bytes, encrypt_bytes
 from core.db import retry_transaction
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from workflows.clinical import icd10, rules
@@ -24,8 +29,10 @@ from workflows.clinical.models import (
     CONTENT_FIELDS,
     VITALS,
     Diagnosis,
+    DocumentKind,
     NoteStatus,
     PrescriptionLine,
+    VisitDocument,
     VisitNote,
     VisitNoteVersion,
 )
@@ -280,3 +287,81 @@ def visit_note_viewed(*, note: VisitNote, actor, where: str, what: str = "visit_
         obj=note,
         data={"where": where, "appointment": note.appointment_id, "patient": note.appointment.patient_id},
     )
+
+
+# --- documents ------------------------------------------------------------------------------------
+
+#: what a document may be, by its content (not its name or the browser's claim)
+DOCUMENT_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "image/heic": "heic"}
+
+
+def _documents_dir() -> Path:
+    folder = Path(settings.CLINICAL_DOCUMENTS_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@retry_transaction
+def document_upload(
+    *, appointment: Appointment, actor, data: bytes, title: str, kind: str = DocumentKind.OTHER, shared: bool = True
+) -> VisitDocument:
+    """Attach a file to a visit: a PDF, JPEG, PNG or HEIC by its content, at most
+    ``CLINICAL_DOCUMENT_MAX_MB``; stored encrypted outside the media folder. Patients' files are always
+    shared with them; the doctor chooses for theirs."""
+    if not rules.may_upload_document(user=actor, appointment=appointment):
+        raise PermissionDenied(_("You may not attach documents to this visit."))
+    limit = settings.CLINICAL_DOCUMENT_MAX_MB * 1024 * 1024
+    if not data:
+        raise InvalidInput(_("The file is empty."), fields=["file"])
+    if len(data) > limit:
+        raise InvalidInput(
+            _("The file is larger than %(max)s MB.") % {"max": settings.CLINICAL_DOCUMENT_MAX_MB}, fields=["file"]
+        )
+    guessed = filetype.guess(data)
+    if guessed is None or guessed.mime not in DOCUMENT_TYPES:
+        raise InvalidInput(_("Only PDF, JPEG, PNG and HEIC files can be attached."), fields=["file"])
+    title = title.strip()[:200] or _("Document")
+    if kind not in DocumentKind.values:
+        raise InvalidInput(_("Unknown document type."), fields=["kind"])
+    if actor.role == "patient":
+        shared, kind = True, DocumentKind.INTAKE if kind == DocumentKind.OTHER else kind
+    name = f"{uuid.uuid4().hex}.bin"
+    path = _documents_dir() / name
+    path.write_bytes(
+        encrypt_bytes(data)
+    )  # before the row: a failed transaction leaves an orphan, never a row without a file
+    try:
+        with transaction.atomic():
+            document = VisitDocument.objects.create(
+                appointment=appointment,
+                kind=kind,
+                title=title,
+                content_type=guessed.mime,
+                size=len(data),
+                storage_name=name,
+                shared_with_patient=shared,
+                uploaded_by=actor,
+            )
+            audit_log(
+                actor=actor,
+                action="clinical.document.uploaded",
+                obj=document,
+                data={"appointment": appointment.pk, "type": guessed.mime, "size": len(data)},
+            )
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return document
+
+
+def document_open(*, document: VisitDocument, actor, where: str) -> bytes:
+    """The file's bytes for ``actor`` (who must be allowed to read it); the read is audited."""
+    if not rules.may_read_document(user=actor, document=document):
+        raise PermissionDenied(_("You may not read this document."))
+    audit_log(
+        actor=actor,
+        action="clinical.document.viewed",
+        obj=document,
+        data={"where": where, "appointment": document.appointment_id},
+    )
+    return decrypt_bytes((_documents_dir() / document.storage_name).read_bytes())

@@ -45,3 +45,9 @@ def _english():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _documents_dir(settings, tmp_path):
+    settings.CLINICAL_DOCUMENTS_DIR = tmp_path / "clinical-documents"
+    return settings.CLINICAL_DOCUMENTS_DIR
