@@ -1,5 +1,6 @@
-"""FHIR R4 read API at ``/api/fhir/`` (JSON, bearer tokens): Patient, Practitioner, Encounter,
-Condition, MedicationRequest, search by patient and date, and ``Patient/{id}/$everything``.
+"""FHIR R4 read API at ``/api/fhir/`` (JSON, bearer tokens): Patient, Practitioner, Schedule, Slot,
+Appointment, Encounter, Condition, MedicationRequest, DocumentReference, search by patient and date, and
+``Patient/{id}/$everything``.
 
 Scoping is the clinical record's (``workflows.clinical.rules``): a patient reads their own record and
 only signed notes; doctors the patient has visits with and admins read it all, drafts included; staff
@@ -22,10 +23,11 @@ from django.utils.dateparse import parse_date
 from ninja import Router
 
 from accounts.models import User
-from booking.models import Doctor
+from booking import rules as booking_rules
+from booking.models import Appointment, Doctor, Slot
 from core.audit import audit_log
 from workflows.clinical import rules
-from workflows.clinical.models import Diagnosis, NoteStatus, PrescriptionLine, VisitNote
+from workflows.clinical.models import Diagnosis, NoteStatus, PrescriptionLine, VisitDocument, VisitNote
 
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 FHIR_JSON = "application/fhir+json"
@@ -191,6 +193,82 @@ def medication_request_resource(line: PrescriptionLine) -> dict:
     return resource
 
 
+APPOINTMENT_STATUS = {
+    "pending_patient_confirmation": "proposed",
+    "pending_payment": "pending",
+    "pending": "pending",
+    "confirmed": "booked",
+    "completed": "fulfilled",
+    "cancelled": "cancelled",
+    "no_show": "noshow",
+    "expired": "cancelled",
+}
+
+
+def appointment_resource(appointment: Appointment) -> dict:
+    resource = {
+        "resourceType": "Appointment",
+        "id": str(appointment.pk),
+        "status": APPOINTMENT_STATUS.get(appointment.status, "pending"),
+        "participant": [
+            {"actor": {"reference": f"Patient/{appointment.patient_id}"}, "status": "accepted"},
+            {"actor": {"reference": f"Practitioner/{appointment.doctor_id}"}, "status": "accepted"},
+        ],
+    }
+    if appointment.starts_at and appointment.ends_at:
+        resource["start"] = _instant(appointment.starts_at)
+        resource["end"] = _instant(appointment.ends_at)
+    if appointment.slot_id:
+        resource["slot"] = [{"reference": f"Slot/{appointment.slot_id}"}]
+    return resource
+
+
+def schedule_resource(doctor: Doctor) -> dict:
+    """A doctor's bookable time: one Schedule per doctor (id = the doctor's id)."""
+    return {
+        "resourceType": "Schedule",
+        "id": str(doctor.pk),
+        "active": doctor.is_active,
+        "actor": [{"reference": f"Practitioner/{doctor.pk}"}],
+    }
+
+
+SLOT_STATUS = {"free": "free", "held": "busy-tentative", "booked": "busy", "blocked": "busy-unavailable"}
+
+
+def slot_resource(slot: Slot) -> dict:
+    return {
+        "resourceType": "Slot",
+        "id": str(slot.pk),
+        "schedule": {"reference": f"Schedule/{slot.doctor_id}"},
+        "status": SLOT_STATUS.get(slot.status, "busy"),
+        "start": _instant(slot.start),
+        "end": _instant(slot.end),
+    }
+
+
+def document_reference_resource(document: VisitDocument) -> dict:
+    appointment = document.appointment
+    return {
+        "resourceType": "DocumentReference",
+        "id": str(document.pk),
+        "status": "current",
+        "type": {"text": document.get_kind_display()},
+        "subject": {"reference": f"Patient/{appointment.patient_id}"},
+        "date": _instant(document.created_at),
+        "content": [
+            {
+                "attachment": {
+                    "contentType": document.content_type,
+                    "title": document.title,
+                    "size": document.size,
+                    "creation": _instant(document.created_at),
+                }
+            }
+        ],
+    }
+
+
 # --- scoping --------------------------------------------------------------------------------------
 
 
@@ -226,6 +304,31 @@ def readable_patient(user, patient_id: int) -> User | None:
     if user.role == "doctor" and rules.may_read_patient(user=user, patient_id=patient.pk):
         return patient
     return None
+
+
+def readable_appointments(user, *, patient_id: int | None = None, date: str | None = None):
+    """Appointments as the booking rulebook lets ``user`` see them (booking.rules.visibility_q)."""
+    scope = booking_rules.visibility_q(user=user)
+    rows = Appointment.objects.none() if scope is None else Appointment.objects.filter(scope)
+    if patient_id is not None:
+        rows = rows.filter(patient_id=patient_id)
+    if date:
+        day = parse_date(date.removeprefix("eq"))
+        if day is None:
+            return rows.none()
+        start = timezone.make_aware(dt.datetime.combine(day, dt.time()))
+        rows = rows.filter(starts_at__gte=start, starts_at__lt=start + dt.timedelta(days=1))
+    return rows.order_by("starts_at", "id")
+
+
+def readable_documents(user, *, patient_id: int | None = None):
+    rows = VisitDocument.objects.select_related("appointment__doctor")
+    if patient_id is not None:
+        rows = rows.filter(appointment__patient_id=patient_id)
+    if user.role == "patient":
+        rows = rows.filter(appointment__patient=user)
+    # the clinical rule decides per document (a doctor: their patients', with a visit relationship)
+    return [d for d in rows if rules.may_read_document(user=user, document=d)]
 
 
 def _audit(request, what: str, **data) -> None:
@@ -293,6 +396,39 @@ def search_medication_requests(request, patient: str | None = None, date: str | 
     return _search(request, "MedicationRequest", medication_request_resource, rows, patient, date)
 
 
+@router.get("/Appointment", summary="Search Appointments by patient and date")
+def search_appointments(request, patient: str | None = None, date: str | None = None):
+    rows = list(readable_appointments(request.auth, patient_id=_int(patient), date=date))
+    return _search(request, "Appointment", appointment_resource, rows, patient, date)
+
+
+@router.get("/Schedule", summary="Schedules (one per active doctor)")
+def search_schedules(request):
+    doctors = list(Doctor.objects.filter(is_active=True).order_by("pk"))
+    return fhir_response(bundle([schedule_resource(d) for d in doctors]))
+
+
+@router.get("/Slot", summary="Slots of a Schedule, by date")
+def search_slots(request, schedule: str, date: str | None = None):
+    doctor_id = _int(schedule.removeprefix("Schedule/"))
+    slots = Slot.objects.filter(doctor_id=doctor_id, doctor__is_active=True)
+    if date:
+        day = parse_date(date.removeprefix("eq"))
+        if day is None:
+            return fhir_response(bundle([]))
+        start = timezone.make_aware(dt.datetime.combine(day, dt.time()))
+        slots = slots.filter(start__gte=start, start__lt=start + dt.timedelta(days=1))
+    else:
+        slots = slots.filter(start__gte=timezone.now())
+    return fhir_response(bundle([slot_resource(s) for s in slots.order_by("start")[:500]]))
+
+
+@router.get("/DocumentReference", summary="Search DocumentReferences (visit documents) by patient")
+def search_documents(request, patient: str | None = None):
+    rows = readable_documents(request.auth, patient_id=_int(patient))
+    return _search(request, "DocumentReference", document_reference_resource, rows, patient, None)
+
+
 @router.get("/Patient/{patient_id}/$everything", summary="Everything about a Patient")
 def patient_everything(request, patient_id: int):
     patient = readable_patient(request.auth, patient_id)
@@ -302,9 +438,17 @@ def patient_everything(request, patient_id: int):
     doctors = {note.appointment.doctor for note in notes}
     diagnoses = Diagnosis.objects.filter(note__in=notes).select_related("note__appointment")
     lines = PrescriptionLine.objects.filter(note__in=notes).select_related("note__appointment")
+    appointments = list(readable_appointments(request.auth, patient_id=patient.pk))
+    if request.auth.role == "doctor":
+        # their patients' other visits are not theirs to see (booking.rules): only their own
+        appointments = [a for a in appointments if a.doctor.user_id == request.auth.pk]
+    documents = readable_documents(request.auth, patient_id=patient.pk)
+    doctors |= {a.doctor for a in appointments}
     resources = [
         patient_resource(patient),
         *(practitioner_resource(d) for d in sorted(doctors, key=lambda d: d.pk)),
+        *(appointment_resource(a) for a in appointments),
+        *(document_reference_resource(d) for d in documents),
         *(encounter_resource(n) for n in notes),
         *(condition_resource(d) for d in diagnoses),
         *(medication_request_resource(line) for line in lines),

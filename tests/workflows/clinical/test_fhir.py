@@ -28,6 +28,7 @@ def validated(payload: dict) -> list[dict]:
 
 @pytest.fixture
 def signed_visit(visit, doctor_binh):
+    svc.document_upload(appointment=visit, actor=doctor_binh.user, data=b"%PDF-1.4\n" + b" " * 200, title="Lab")
     note = svc.visit_note_start(appointment=visit, actor=doctor_binh.user)
     svc.visit_note_save_draft(note=note, actor=doctor_binh.user, content=asthma_note())
     return svc.visit_note_sign(note=note, actor=doctor_binh.user)
@@ -39,7 +40,15 @@ def test_everything_with_a_token_returns_valid_r4_resources(signed_visit, doctor
     assert response["Content-Type"] == "application/fhir+json"
     resources = validated(response.json())
     kinds = sorted(r["resourceType"] for r in resources)
-    assert kinds == ["Condition", "Encounter", "MedicationRequest", "Patient", "Practitioner"]
+    assert kinds == [
+        "Appointment",
+        "Condition",
+        "DocumentReference",
+        "Encounter",
+        "MedicationRequest",
+        "Patient",
+        "Practitioner",
+    ]
     condition = next(r for r in resources if r["resourceType"] == "Condition")
     assert condition["code"]["coding"][0] == {
         "system": "http://hl7.org/fhir/sid/icd-10",
@@ -79,9 +88,9 @@ def test_scoping_patients_read_their_own_signed_record_others_get_404(
     assert validated(foreign.json())[0]["issue"][0]["code"] == "not-found"
     assert bearer_client(doctor_hai.user).get(f"/api/fhir/Patient/{patient_dao.pk}/$everything").status_code == 404
     assert bearer_client(doctor_hai.user).get("/api/fhir/Encounter", {"patient": patient_dao.pk}).json()["total"] == 0
-    # the front desk sees demographics, no clinical resource
+    # the front desk sees demographics and appointments, no clinical resource
     staff = validated(bearer_client(staff_binh).get(f"/api/fhir/Patient/{patient_dao.pk}/$everything").json())
-    assert [r["resourceType"] for r in staff] == ["Patient"]
+    assert sorted(r["resourceType"] for r in staff) == ["Appointment", "Patient", "Practitioner"]
     svc.visit_note_sign(note=note, actor=doctor_binh.user)
     assert patient.get("/api/fhir/Encounter", {"patient": patient_dao.pk}).json()["total"] == 1
 
@@ -90,3 +99,18 @@ def test_without_a_token_the_answer_is_401_in_fhir_shape(patient_dao):
     response = Client().get(f"/api/fhir/Patient/{patient_dao.pk}")
     assert response.status_code == 401
     validated(response.json())
+
+
+def test_schedules_slots_and_appointments(signed_visit, doctor_binh, patient_dao, patient_khoa):
+    client = bearer_client(patient_dao)
+    schedules = validated(client.get("/api/fhir/Schedule").json())
+    assert {"reference": f"Practitioner/{doctor_binh.pk}"} in [s["actor"][0] for s in schedules]
+    visit = signed_visit.appointment
+    day = visit.starts_at.astimezone().date().isoformat()
+    slots = validated(client.get("/api/fhir/Slot", {"schedule": f"Schedule/{doctor_binh.pk}", "date": day}).json())
+    assert [s["status"] for s in slots if s["id"] == str(visit.slot_id)] == ["busy"]
+    own = validated(client.get("/api/fhir/Appointment", {"patient": patient_dao.pk}).json())
+    assert [(a["id"], a["status"]) for a in own] == [(str(visit.pk), "fulfilled")]
+    assert bearer_client(patient_khoa).get("/api/fhir/Appointment", {"patient": patient_dao.pk}).json()["total"] == 0
+    documents = validated(client.get("/api/fhir/DocumentReference", {"patient": patient_dao.pk}).json())
+    assert documents[0]["content"][0]["attachment"]["contentType"] == "application/pdf"
