@@ -13,7 +13,7 @@ from core.errors import DomainError
 from workflows.clinical import rules as clinical_rules
 from workflows.clinical import services as clinical
 from workflows.clinical.admin import document_response
-from workflows.clinical.models import DocumentKind, VisitDocument
+from workflows.clinical.models import DocumentKind, Intake, VisitDocument, VisitNote
 from workflows.clinical.pdf import prescription_pdf
 from workflows.clinical.selectors import signed_visit_summary
 
@@ -83,3 +83,28 @@ def document_download(request, appointment, document_id: int):
     if document is None or not clinical_rules.may_read_document(user=request.user, document=document):
         raise Http404
     return document_response(document, clinical.document_open(document=document, actor=request.user, where="portal"))
+
+
+def intake_for(request, appointment) -> dict | None:
+    """The intake form for the visit page, when the patient may still fill it."""
+    if not clinical_rules.may_fill_intake(user=request.user, appointment=appointment):
+        return None
+    if VisitNote.objects.filter(appointment=appointment).exists():
+        return None
+    return {"intake": Intake.objects.filter(appointment=appointment).first()}
+
+
+def intake_submit(request, appointment):
+    try:
+        clinical.intake_save(
+            appointment=appointment,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+            symptoms=request.POST.get("symptoms", ""),
+            current_medicines=request.POST.get("current_medicines", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Thank you: your doctor will read this before the visit."))
+    return redirect("portal:appointment_detail", public_id=appointment.public_id)

@@ -21,6 +21,7 @@ urlpatterns = [
         views.appointment_prescription,
         name="appointment_prescription",
     ),
+    path("appointments/<uuid:public_id>/intake/", views.appointment_intake, name="appointment_intake"),
     path(
         "appointments/<uuid:public_id>/documents/",
         views.appointment_document_upload,

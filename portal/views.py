@@ -27,6 +27,8 @@ from core.errors import DomainError
 from portal.clinical import (
     document_download,
     document_upload,
+    intake_for,
+    intake_submit,
     prescription_download,
     visit_documents_for,
     visit_summary_for,
@@ -132,6 +134,7 @@ def appointment_detail(request, public_id):
             "clinic_zone": ZoneInfo(settings.CLINIC_TIME_ZONE),
             "visit_summary": visit_summary_for(request, appointment),
             "visit_documents": visit_documents_for(request, appointment),
+            "intake": intake_for(request, appointment),
         },
     )
 
@@ -247,6 +250,13 @@ def appointment_prescription(request, public_id):
 def appointment_document_upload(request, public_id):
     """The patient attaches a document (results, referral, photo) to their visit."""
     return document_upload(request, _own(request, public_id))
+
+
+@patient_required
+@require_POST
+def appointment_intake(request, public_id):
+    """The patient's intake (reason, symptoms, current medicines) for the doctor's note."""
+    return intake_submit(request, _own(request, public_id))
 
 
 @patient_required

@@ -237,3 +237,31 @@ class VisitDocument(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Intake(models.Model):
+    """What the patient tells before the visit (reason, symptoms, current medicines): it pre-fills the
+    doctor's note when the note is started. Encrypted at rest like the note."""
+
+    appointment = models.OneToOneField(
+        "booking.Appointment", on_delete=models.CASCADE, related_name="intake", verbose_name=_("appointment")
+    )
+    reason = EncryptedTextField(_("reason for the visit"), blank=True)
+    symptoms = EncryptedTextField(_("symptoms"), blank=True)
+    current_medicines = EncryptedTextField(_("current medicines"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("intake form")
+        verbose_name_plural = _("intake forms")
+
+    def __str__(self) -> str:
+        return str(_("Intake for %(appointment)s") % {"appointment": self.appointment})
+
+    def as_subjective(self) -> str:
+        parts = [
+            (_("Reason"), self.reason),
+            (_("Symptoms"), self.symptoms),
+            (_("Current medicines"), self.current_medicines),
+        ]
+        return "\n".join(f"{label}: {text}" for label, text in parts if text)

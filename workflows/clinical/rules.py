@@ -92,3 +92,13 @@ def may_read_document(*, user, document) -> bool:
             document.shared_with_patient or document.uploaded_by_id == user.pk
         )
     return may_read(user=user, appointment=appointment)
+
+
+def may_fill_intake(*, user, appointment: Appointment) -> bool:
+    """The patient tells the doctor about the visit until the doctor has started the note."""
+    return (
+        _active(user)
+        and user.role == "patient"
+        and appointment.patient_id == user.pk
+        and appointment.status in (S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED)
+    )

@@ -30,6 +30,7 @@ from workflows.clinical.models import (
     VITALS,
     Diagnosis,
     DocumentKind,
+    Intake,
     NoteStatus,
     PrescriptionLine,
     VisitDocument,
@@ -209,7 +210,11 @@ def visit_note_start(*, appointment: Appointment, actor) -> VisitNote:
         _require_writer(actor=actor, appointment=appointment)
         if not rules.may_write(user=actor, appointment=appointment):
             raise Conflict(_("A note can be written for a confirmed or completed visit only."))
-        note = VisitNote.objects.create(appointment=appointment, created_by=actor)
+        # what the patient wrote before the visit pre-fills the subjective part
+        intake = Intake.objects.filter(appointment=appointment).first()
+        note = VisitNote.objects.create(
+            appointment=appointment, created_by=actor, subjective=intake.as_subjective() if intake else ""
+        )
         audit_log(actor=actor, action="clinical.visit_note.created", obj=note, data={"appointment": appointment.pk})
         return note
 
@@ -365,3 +370,24 @@ def document_open(*, document: VisitDocument, actor, where: str) -> bytes:
         data={"where": where, "appointment": document.appointment_id},
     )
     return decrypt_bytes((_documents_dir() / document.storage_name).read_bytes())
+
+
+# --- intake ---------------------------------------------------------------------------------------
+
+
+@retry_transaction
+def intake_save(*, appointment: Appointment, actor, reason: str, symptoms: str, current_medicines: str) -> Intake:
+    """The patient's intake for their visit (created or replaced), until the doctor starts the note."""
+    if not rules.may_fill_intake(user=actor, appointment=appointment):
+        raise PermissionDenied(_("The intake form can be filled for your upcoming visits only."))
+    values = {"reason": reason.strip(), "symptoms": symptoms.strip(), "current_medicines": current_medicines.strip()}
+    for name, text in values.items():
+        if len(text) > 4000:
+            raise InvalidInput(_("This text is too long."), fields=[name])
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if VisitNote.objects.filter(appointment=appointment).exists():
+            raise Conflict(_("The doctor has started the visit note: tell them in a message instead."))
+        intake, _created = Intake.objects.update_or_create(appointment=appointment, defaults=values)
+        audit_log(actor=actor, action="clinical.intake.saved", obj=intake, data={"appointment": appointment.pk})
+        return intake
