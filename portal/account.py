@@ -1,4 +1,5 @@
 """Profile, medical record and notification centre."""
+# (the medical record page is also "My health": signed visit summaries and shared documents)
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from accounts.services import (
     patient_profile_ensure,
     patient_profile_update,
 )
+from portal.clinical import my_health
 from portal.forms import MedicalRecordForm, ProfileForm, time_zone_datalist
 from portal.views import patient_required
 from workflows.selectors import notification_preferences, recent_notifications
@@ -73,7 +75,8 @@ def medical_record(request):
         return redirect("portal:medical_record")
     if request.method == "GET":
         medical_record_viewed(profile=profile, actor=request.user, where="portal")
-    return render(request, "portal/medical_record.html", {"form": form})
+    health = my_health(request) if request.method == "GET" else None
+    return render(request, "portal/medical_record.html", {"form": form, "health": health})
 
 
 @patient_required

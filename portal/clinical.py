@@ -108,3 +108,22 @@ def intake_submit(request, appointment):
     else:
         messages.success(request, _("Thank you: your doctor will read this before the visit."))
     return redirect("portal:appointment_detail", public_id=appointment.public_id)
+
+
+def my_health(request) -> dict:
+    """The "My health" part of the medical record page: every signed visit summary of the patient and
+    the documents shared with them (each note shown is an audited read)."""
+    notes = list(
+        VisitNote.objects.filter(appointment__patient=request.user, status="signed")
+        .select_related("appointment__doctor__user")
+        .prefetch_related("diagnoses", "prescription_lines")
+        .order_by("-appointment__starts_at")
+    )
+    for note in notes:
+        clinical.visit_note_viewed(note=note, actor=request.user, where="portal_health")
+    documents = [
+        document
+        for document in VisitDocument.objects.filter(appointment__patient=request.user).select_related("appointment")
+        if clinical_rules.may_read_document(user=request.user, document=document)
+    ]
+    return {"notes": notes, "documents": documents}

@@ -57,3 +57,16 @@ def test_another_patient_gets_404(visit, doctor_binh, patient_khoa):
     other = patient_client(patient_khoa)
     assert other.get(f"/portal/appointments/{visit.public_id}/").status_code == 404
     assert other.get(f"/portal/appointments/{visit.public_id}/prescription.pdf").status_code == 404
+
+
+def test_my_health_lists_signed_visit_summaries_and_shared_documents(visit, doctor_binh, patient_dao):
+    note = svc.visit_note_start(appointment=visit, actor=doctor_binh.user)
+    svc.visit_note_save_draft(note=note, actor=doctor_binh.user, content=asthma_note())
+    svc.document_upload(appointment=visit, actor=doctor_binh.user, data=b"%PDF-1.4\n" + b" " * 200, title="Spirometry")
+    patient = patient_client(patient_dao)
+    assert "Allergic asthma" not in patient.get("/portal/profile/medical-record/").content.decode()  # a draft
+    svc.visit_note_sign(note=note, actor=doctor_binh.user)
+    page = patient.get("/portal/profile/medical-record/").content.decode()
+    assert "Allergic asthma, mild persistent" in page and "J45.0" in page and "Spirometry" in page
+    assert f"/portal/appointments/{visit.public_id}/prescription.pdf" in page
+    assert AuditLog.objects.filter(action="clinical.visit_note.viewed", data__where="portal_health").exists()
