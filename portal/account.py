@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.services import (
+    PROFILE_FIELDS,
     medical_record_update,
     medical_record_viewed,
     patient_profile_ensure,
@@ -34,6 +35,11 @@ def profile(request):
         "phone": patient.phone,
         "national_id": patient.national_id,
         "date_of_birth": patient.date_of_birth,
+        "gender": patient.gender,
+        "address": patient.address,
+        "health_insurance_number": patient.health_insurance_number,
+        "emergency_contact_name": patient.emergency_contact_name,
+        "emergency_contact_phone": patient.emergency_contact_phone,
         "language": user.language or request.LANGUAGE_CODE,
         "time_zone": user.effective_time_zone,
         "email_notifications": preferences.email_enabled,
@@ -45,10 +51,7 @@ def profile(request):
         patient_profile_update(
             user=user,
             actor=user,
-            **{
-                key: data[key]
-                for key in ("first_name", "last_name", "phone", "national_id", "date_of_birth", "language", "time_zone")
-            },
+            **{key: data[key] for key in ("first_name", "last_name", "language", "time_zone", *PROFILE_FIELDS)},
         )
         notification_preference_set(
             user=user, actor=user, email=data["email_notifications"], sms=data["sms_notifications"]

@@ -4,6 +4,7 @@ from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -129,6 +130,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.time_zone or settings.CLINIC_TIME_ZONE
 
 
+class Gender(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
+
+
 class PatientProfile(models.Model):
     """Contact and identity data of a patient; the medical record hangs off it."""
 
@@ -138,6 +145,19 @@ class PatientProfile(models.Model):
         _("national ID (NIC/CCCD)"), max_length=32, blank=True, help_text=_("Citizen identity card number.")
     )
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    # demographics (seed 002)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
+    address = EncryptedTextField(_("address"), blank=True)
+    health_insurance_number = models.CharField(
+        _("health insurance number (BHYT)"),
+        max_length=15,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[A-Z]{2}\d{13}$", _("A BHYT number is 2 letters and 13 digits, e.g. DN4797915123456."))
+        ],
+    )
+    emergency_contact_name = models.CharField(_("emergency contact"), max_length=150, blank=True)
+    emergency_contact_phone = models.CharField(_("emergency contact phone"), max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -84,6 +84,20 @@ def patient_resource(user: User) -> dict:
             resource["telecom"].append({"system": "phone", "value": profile.phone})
         if profile.date_of_birth:
             resource["birthDate"] = profile.date_of_birth.isoformat()
+        resource["gender"] = profile.gender or "unknown"
+        if profile.address:
+            resource["address"] = [{"text": profile.address}]
+        if profile.health_insurance_number:
+            resource["identifier"] = [
+                {"system": "urn:medbook:vn-bhyt", "value": profile.health_insurance_number, "type": {"text": "BHYT"}}
+            ]
+        if profile.emergency_contact_name or profile.emergency_contact_phone:
+            contact = {"relationship": [{"text": "emergency contact"}]}
+            if profile.emergency_contact_name:
+                contact["name"] = {"text": profile.emergency_contact_name}
+            if profile.emergency_contact_phone:
+                contact["telecom"] = [{"system": "phone", "value": profile.emergency_contact_phone}]
+            resource["contact"] = [contact]
     name = resource["name"][0]
     if not name["given"]:
         del name["given"]
