@@ -412,13 +412,22 @@ class VisitNoteAdmin(ModelAdmin):
         return response
 
     def document_upload_view(self, request, appointment_id):
-        """POST (CSRF-checked, multipart): attach a file to the visit; GET goes back to the visit."""
+        """GET: the upload form; POST (CSRF-checked, multipart): attach the file to the visit."""
         appointment = find(Appointment.objects.select_related("doctor"), appointment_id)
         if appointment is None or not rules.may_upload_document(user=request.user, appointment=appointment):
             raise Http404
         back = reverse("admin:booking_appointment_change", args=[appointment.pk])
         if request.method != "POST":
-            return redirect(back)
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": _("Attach a document"),
+                "appointment": appointment,
+                "document_kinds": DocumentKind.choices,
+                "max_mb": settings.CLINICAL_DOCUMENT_MAX_MB,
+                "back_url": back,
+            }
+            return TemplateResponse(request, "admin/clinical/document_upload.html", context)
         upload = request.FILES.get("file")
         if upload is None:
             messages.error(request, _("Choose a file."))
