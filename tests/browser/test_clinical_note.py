@@ -4,6 +4,7 @@ the visit; the patient then reads the summary and downloads the prescription PDF
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -54,4 +55,4 @@ def test_the_doctor_writes_and_signs_a_note_and_the_patient_downloads_the_prescr
     with patient.expect_download() as download_info:
         patient.get_by_role("link", name="Download the prescription (PDF)").click()
     path = download_info.value.path()
-    assert open(path, "rb").read().startswith(b"%PDF-")
+    assert Path(path).read_bytes().startswith(b"%PDF-")
