@@ -18,6 +18,9 @@ fhir_api = NinjaAPI(
     description="FHIR R4 read API: Patient, Practitioner, Encounter, Condition, MedicationRequest, "
     "search by patient and date, Patient/{id}/$everything. Authorization: Bearer <access token>.",
     urls_namespace="fhir",
+    # the OpenAPI document stays at /api/fhir/openapi.json; no HTML docs page (its scripts would need
+    # their own Content-Security-Policy relaxation)
+    docs_url=None,
     auth=[BearerAuth()],
     throttle=[UserRateThrottle()],
 )

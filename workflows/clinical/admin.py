@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.decorators import display
 from unfold.enums import ActionVariant
 
@@ -171,7 +172,10 @@ class VersionInline(TabularInline):
 class VisitNoteAdmin(ModelAdmin):
     form = VisitNoteForm
     list_display = ("number", "patient_display", "doctor_display", "when", "status_badge", "version")
-    list_filter = ("status",)
+    # patient name, date and doctor are plain columns of the appointment: searching and filtering work
+    # although the note's text is encrypted
+    list_filter = ("status", "appointment__doctor", ("appointment__starts_at", RangeDateFilter))
+    list_filter_submit = True
     search_fields = ("appointment__last_name", "appointment__first_name", "=appointment__id")
     list_select_related = ("appointment__doctor__user",)
     readonly_fields = ("appointment_link", "status", "version", "signed_at", "signed_by", "created_by")

@@ -240,3 +240,26 @@ def test_the_treating_doctor_can_go_from_the_plan_to_a_follow_up_suggestion(visi
     follow_up = f"/admin/booking/appointment/{visit.pk}/suggest_follow_up_detail/"
     assert follow_up in client_for(doctor_binh.user).get(change_url(note)).content.decode()
     assert follow_up not in client_for(doctor_giang.user).get(change_url(note)).content.decode()
+
+
+def test_notes_are_found_by_patient_name_although_their_text_is_encrypted(visit, doctor_binh, staff_binh):
+    note = signed_note(visit, doctor_binh)
+    staff = client_for(staff_binh)
+    found = staff.get("/admin/clinical/visitnote/", {"q": visit.last_name}).content.decode()
+    assert change_url(note) in found
+    assert (
+        change_url(note) not in staff.get("/admin/clinical/visitnote/", {"q": "nobody-by-this-name"}).content.decode()
+    )
+
+
+def test_notes_are_filtered_by_doctor_and_date(visit, doctor_binh, doctor_giang, staff_binh):
+    note = signed_note(visit, doctor_binh)
+    staff = client_for(staff_binh)
+    day = visit.starts_at.astimezone().date()
+    listing = staff.get(
+        "/admin/clinical/visitnote/",
+        {"appointment__doctor__id__exact": doctor_binh.pk, "appointment__starts_at_from": day.strftime("%d/%m/%Y")},
+    )
+    assert listing.status_code == 200 and change_url(note) in listing.content.decode()
+    other = staff.get("/admin/clinical/visitnote/", {"appointment__doctor__id__exact": doctor_giang.pk})
+    assert change_url(note) not in other.content.decode()
