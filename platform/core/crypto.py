@@ -174,3 +174,16 @@ def decrypt_bytes(token: bytes) -> bytes:
         return _current().decrypt(token)
     except InvalidToken:
         raise DecryptionError("A stored file cannot be decrypted with any key in FIELD_ENCRYPTION_KEYS") from None
+
+
+def rotate_bytes(token: bytes) -> bytes:
+    """``token`` re-encrypted under the newest key (any configured key may open it)."""
+    try:
+        return _current().rotate(token)
+    except InvalidToken:
+        raise DecryptionError("A stored file cannot be decrypted with any key in FIELD_ENCRYPTION_KEYS") from None
+
+
+#: encrypted data outside the database columns (files) register a rewrite here: a callable returning a
+#: label and a count, run by ``manage.py reencrypt`` after the columns (layers above core register at start-up)
+EXTRA_REENCRYPTORS: list = []

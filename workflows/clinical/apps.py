@@ -18,3 +18,10 @@ class ClinicalConfig(AppConfig):
 
         if appointment_note_section not in AppointmentAdmin.page_sections:
             AppointmentAdmin.page_sections.append(appointment_note_section)
+
+        # `manage.py reencrypt` (core) also rewrites the encrypted document files
+        from core.crypto import EXTRA_REENCRYPTORS
+        from workflows.clinical.services import documents_reencrypt
+
+        if documents_reencrypt not in EXTRA_REENCRYPTORS:
+            EXTRA_REENCRYPTORS.append(documents_reencrypt)

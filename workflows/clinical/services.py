@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from booking.models import Appointment
 from core.audit import audit_log
-from core.crypto import decrypt_bytes, encrypt_bytes
+from core.crypto import decrypt_bytes, encrypt_bytes, rotate_bytes
 from core.db import retry_transaction
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from workflows.clinical import icd10, rules
@@ -391,3 +391,18 @@ def intake_save(*, appointment: Appointment, actor, reason: str, symptoms: str, 
         intake, _created = Intake.objects.update_or_create(appointment=appointment, defaults=values)
         audit_log(actor=actor, action="clinical.intake.saved", obj=intake, data={"appointment": appointment.pk})
         return intake
+
+
+def documents_reencrypt() -> tuple[str, int]:
+    """Rewrite every stored document under the newest key (``manage.py reencrypt``); each file is
+    replaced atomically, so a reader sees the old or the new file, never half of one."""
+    count = 0
+    for name in VisitDocument.objects.values_list("storage_name", flat=True).iterator():
+        path = _documents_dir() / name
+        if not path.exists():
+            continue
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(rotate_bytes(path.read_bytes()))
+        tmp.replace(path)
+        count += 1
+    return "clinical.VisitDocument files", count

@@ -99,3 +99,18 @@ def test_the_doctor_attaches_from_the_appointment_page(visit, doctor_binh):
     assert response.status_code == 302
     document = VisitDocument.objects.get()
     assert (document.title, document.content_type, document.shared_with_patient) == ("X-ray", "image/png", False)
+
+
+def test_reencrypt_rewrites_document_files_with_the_newest_key(visit, doctor_binh, settings, _documents_dir):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    document = svc.document_upload(appointment=visit, actor=doctor_binh.user, data=PDF, title="Lab")
+    before = (_documents_dir / document.storage_name).read_bytes()
+    new = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new, *settings.FIELD_ENCRYPTION_KEYS]
+    call_command("reencrypt", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    after = (_documents_dir / document.storage_name).read_bytes()
+    assert after != before
+    settings.FIELD_ENCRYPTION_KEYS = [new]  # the old key can go
+    assert svc.document_open(document=document, actor=doctor_binh.user, where="test") == PDF

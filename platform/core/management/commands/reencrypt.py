@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from core.crypto import encrypted_fields
+from core.crypto import EXTRA_REENCRYPTORS, encrypted_fields
 
 BATCH = 200
 
@@ -35,4 +35,7 @@ class Command(BaseCommand):
                 count += len(batch)
             self.stdout.write(f"{model._meta.label}: {count} rows re-encrypted")
             total += count
+        for rewrite in EXTRA_REENCRYPTORS:
+            label, count = rewrite()
+            self.stdout.write(f"{label}: {count} files re-encrypted")
         self.stdout.write(self.style.SUCCESS(f"{total} rows re-encrypted with the newest key"))
