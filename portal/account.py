@@ -1,4 +1,5 @@
 """Profile, medical record and notification centre."""
+# (the medical record page is also "My health": signed visit summaries and shared documents)
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.services import (
+    PROFILE_FIELDS,
     medical_record_update,
     medical_record_viewed,
     patient_profile_ensure,
     patient_profile_update,
 )
+from portal.clinical import my_health
 from portal.forms import MedicalRecordForm, ProfileForm, time_zone_datalist
 from portal.views import patient_required
 from workflows.operations.selectors import active_feed, feed_url, feed_webcal_url
@@ -35,6 +38,11 @@ def profile(request):
         "phone": patient.phone,
         "national_id": patient.national_id,
         "date_of_birth": patient.date_of_birth,
+        "gender": patient.gender,
+        "address": patient.address,
+        "health_insurance_number": patient.health_insurance_number,
+        "emergency_contact_name": patient.emergency_contact_name,
+        "emergency_contact_phone": patient.emergency_contact_phone,
         "language": user.language or request.LANGUAGE_CODE,
         "time_zone": user.effective_time_zone,
         "email_notifications": preferences.email_enabled,
@@ -46,10 +54,7 @@ def profile(request):
         patient_profile_update(
             user=user,
             actor=user,
-            **{
-                key: data[key]
-                for key in ("first_name", "last_name", "phone", "national_id", "date_of_birth", "language", "time_zone")
-            },
+            **{key: data[key] for key in ("first_name", "last_name", "language", "time_zone", *PROFILE_FIELDS)},
         )
         notification_preference_set(
             user=user, actor=user, email=data["email_notifications"], sms=data["sms_notifications"]
@@ -113,7 +118,8 @@ def medical_record(request):
         return redirect("portal:medical_record")
     if request.method == "GET":
         medical_record_viewed(profile=profile, actor=request.user, where="portal")
-    return render(request, "portal/medical_record.html", {"form": form})
+    health = my_health(request) if request.method == "GET" else None
+    return render(request, "portal/medical_record.html", {"form": form, "health": health})
 
 
 @patient_required

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from zoneinfo import available_timezones
 
@@ -8,7 +9,7 @@ from django.conf import settings
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import MedicalRecord
+from accounts.models import Gender, MedicalRecord
 
 
 class DoctorSearchForm(forms.Form):
@@ -70,6 +71,11 @@ class ProfileForm(forms.Form):
     date_of_birth = forms.DateField(
         label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    gender = forms.ChoiceField(label=_("Gender"), choices=[("", "—"), *Gender.choices], required=False)
+    address = forms.CharField(label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    health_insurance_number = forms.CharField(label=_("Health insurance number (BHYT)"), max_length=20, required=False)
+    emergency_contact_name = forms.CharField(label=_("Emergency contact"), max_length=150, required=False)
+    emergency_contact_phone = forms.CharField(label=_("Emergency contact phone"), max_length=32, required=False)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     time_zone = forms.CharField(
         label=_("Time zone"),
@@ -79,6 +85,12 @@ class ProfileForm(forms.Form):
     )
     email_notifications = forms.BooleanField(label=_("Email me about my appointments"), required=False)
     sms_notifications = forms.BooleanField(label=_("Text me (SMS) about my appointments"), required=False)
+
+    def clean_health_insurance_number(self) -> str:
+        number = self.cleaned_data["health_insurance_number"].replace(" ", "").upper()
+        if number and not re.fullmatch(r"[A-Z]{2}\d{13}", number):
+            raise forms.ValidationError(_("A BHYT number is 2 letters and 13 digits, e.g. DN4797915123456."))
+        return number
 
     def clean_time_zone(self) -> str:
         name = self.cleaned_data["time_zone"].strip()

@@ -16,6 +16,22 @@ urlpatterns = [
     path("appointments/<uuid:public_id>/cancel/", views.appointment_cancel, name="appointment_cancel"),
     path("appointments/<uuid:public_id>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),
     path("appointments/<uuid:public_id>/receipt/", views.appointment_receipt, name="appointment_receipt"),
+    path(
+        "appointments/<uuid:public_id>/prescription.pdf",
+        views.appointment_prescription,
+        name="appointment_prescription",
+    ),
+    path("appointments/<uuid:public_id>/intake/", views.appointment_intake, name="appointment_intake"),
+    path(
+        "appointments/<uuid:public_id>/documents/",
+        views.appointment_document_upload,
+        name="appointment_document_upload",
+    ),
+    path(
+        "appointments/<uuid:public_id>/documents/<int:document_id>/",
+        views.appointment_document,
+        name="appointment_document",
+    ),
     path("appointments/<uuid:public_id>/calendar.ics", views.appointment_calendar, name="appointment_calendar"),
     path("appointments/<uuid:public_id>/rate/", ratings.appointment_rate, name="appointment_rate"),
     path("waitlist/", waitlist.waitlist, name="waitlist"),

@@ -108,5 +108,9 @@ def video_visit(request, public_id):
             "test_mode": settings.VIDEO_TEST_MODE,
             "agora_sdk": static(AGORA_SDK),
             "back_url": back_url,
+            # the doctor writes the visit note beside the call (a new tab: the note, or "start the note")
+            "note_url": reverse("admin:clinical_visitnote_start", args=[appointment.pk])
+            if access.role == "doctor"
+            else "",
         },
     )

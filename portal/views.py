@@ -24,6 +24,15 @@ from booking.payments import enabled_gateways, get_gateway
 from booking.rules import Action
 from booking.selectors import free_slots
 from core.errors import DomainError
+from portal.clinical import (
+    document_download,
+    document_upload,
+    intake_for,
+    intake_submit,
+    prescription_download,
+    visit_documents_for,
+    visit_summary_for,
+)
 from portal.forms import ReasonForm, VoucherForm
 from workflows.ics import appointment_calendar as build_calendar
 from workflows.operations.selectors import patient_waitlist, rating_for_patient, ratings_to_give
@@ -131,6 +140,9 @@ def appointment_detail(request, public_id):
             "change_hints": list(dict.fromkeys(text for text in (reschedule_refusal, cancel_refusal) if text)),
             "clinic_zone": ZoneInfo(settings.CLINIC_TIME_ZONE),
             "rating": rating_for_patient(patient=request.user, public_id=appointment.public_id),
+            "visit_summary": visit_summary_for(request, appointment),
+            "visit_documents": visit_documents_for(request, appointment),
+            "intake": intake_for(request, appointment),
         },
     )
 
@@ -233,6 +245,31 @@ def appointment_receipt(request, public_id):
         messages.info(request, _("There is no payment to show a receipt for yet."))
         return redirect("portal:appointment_detail", public_id=public_id)
     return render(request, "portal/receipt.html", {"appointment": appointment, "payments": payments})
+
+
+@patient_required
+def appointment_prescription(request, public_id):
+    """The signed prescription of the patient's own visit as a PDF (404 until the doctor signed)."""
+    return prescription_download(request, _own(request, public_id))
+
+
+@patient_required
+@require_POST
+def appointment_document_upload(request, public_id):
+    """The patient attaches a document (results, referral, photo) to their visit."""
+    return document_upload(request, _own(request, public_id))
+
+
+@patient_required
+@require_POST
+def appointment_intake(request, public_id):
+    """The patient's intake (reason, symptoms, current medicines) for the doctor's note."""
+    return intake_submit(request, _own(request, public_id))
+
+
+@patient_required
+def appointment_document(request, public_id, document_id):
+    return document_download(request, _own(request, public_id), document_id)
 
 
 @patient_required

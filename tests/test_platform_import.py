@@ -62,7 +62,12 @@ def test_manage_py_uses_development_defaults_only_without_a_secret_key():
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**base, "SECRET_KEY": "x" * 50, "JWT_PRIVATE_KEY_FILE": str(ROOT / "var" / "dev-jwt-private-key.pem")},
+        env={
+            **base,
+            "SECRET_KEY": "x" * 50,
+            "JWT_PRIVATE_KEY_FILE": str(ROOT / "var" / "dev-jwt-private-key.pem"),
+            "FIELD_ENCRYPTION_KEYS": "0lXwy0yxfT2t2Gk3nW6J0m9bJbq3mO4o7nK0e4J2VvA=",
+        },
     )
     assert prod.returncode == 0, prod.stderr
     assert prod.stdout.strip().splitlines()[-1] == "False"

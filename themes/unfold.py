@@ -150,6 +150,12 @@ UNFOLD = {
                         "permission": is_clinic_admin,
                     },
                     {
+                        "title": _("Clinical record access"),
+                        "icon": "shield_person",
+                        "link": reverse_lazy("admin:clinical_clinicalrecordaccess_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
                         "title": _("Reminder times"),
                         "icon": "notifications_active",
                         "link": reverse_lazy("admin:clinic_remindersettings_changelist"),
@@ -172,6 +178,12 @@ UNFOLD = {
                         "icon": "event_available",
                         "link": reverse_lazy("admin:booking_appointment_changelist"),
                         "permission": has_perm("booking.view_appointment"),
+                    },
+                    {
+                        "title": _("Visit notes"),
+                        "icon": "clinical_notes",
+                        "link": reverse_lazy("admin:clinical_visitnote_changelist"),
+                        "permission": has_perm("clinical.view_visitnote"),
                     },
                     {
                         "title": _("Book for a patient"),

@@ -292,6 +292,11 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         "force_cancel_detail",
         "suggest_follow_up_detail",
     ]
+    # Layers above booking add sections to the appointment page without booking importing them:
+    # callables ``(request, appointment) -> dict | None`` giving a template and its context (e.g. the
+    # visit note from workflows.clinical), as accounts' PatientProfileAdmin.page_sections.
+    page_sections: list = []
+    change_form_after_template = "admin/booking/appointment_sections.html"
 
     # --- display ---
     @display(description=_("Video call"))
@@ -355,6 +360,15 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         if lookup in {"patient__id__exact", "patient__id"}:
             return True
         return super().lookup_allowed(lookup, value, request)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        appointment = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if appointment is not None:
+            extra_context["appointment_sections"] = [
+                section for provide in self.page_sections if (section := provide(request, appointment)) is not None
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def _get(self, request, object_id) -> Appointment:
         appointment = self.get_object(request, object_id)

@@ -4,10 +4,13 @@ from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+
+from core.crypto import EncryptedTextField
 
 
 class Role(models.TextChoices):
@@ -127,6 +130,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.time_zone or settings.CLINIC_TIME_ZONE
 
 
+class Gender(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
+
+
 class PatientProfile(models.Model):
     """Contact and identity data of a patient; the medical record hangs off it."""
 
@@ -136,6 +145,19 @@ class PatientProfile(models.Model):
         _("national ID (NIC/CCCD)"), max_length=32, blank=True, help_text=_("Citizen identity card number.")
     )
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    # demographics (seed 002)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
+    address = EncryptedTextField(_("address"), blank=True)
+    health_insurance_number = models.CharField(
+        _("health insurance number (BHYT)"),
+        max_length=15,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[A-Z]{2}\d{13}$", _("A BHYT number is 2 letters and 13 digits, e.g. DN4797915123456."))
+        ],
+    )
+    emergency_contact_name = models.CharField(_("emergency contact"), max_length=150, blank=True)
+    emergency_contact_phone = models.CharField(_("emergency contact phone"), max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -152,9 +174,10 @@ class MedicalRecord(models.Model):
     """Clinical data: readable by the patient, admins and the patient's own doctors, never by staff."""
 
     patient = models.OneToOneField(PatientProfile, on_delete=models.CASCADE, related_name="medical_record")
-    allergies = models.TextField(_("allergies"), blank=True)
-    chronic_conditions = models.TextField(_("chronic conditions"), blank=True)
-    medications = models.TextField(_("current medications"), blank=True)
+    # encrypted at rest (core.crypto): the database and its backups hold no readable clinical text
+    allergies = EncryptedTextField(_("allergies"), blank=True)
+    chronic_conditions = EncryptedTextField(_("chronic conditions"), blank=True)
+    medications = EncryptedTextField(_("current medications"), blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -61,6 +61,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "operations.view_visitrating",
         "operations.view_waitlistentry",
         "operations.view_slotoffer",
+        # the clinical record: that a visit note exists and its state, never its content (clinical.rules)
+        "clinical.view_visitnote",
     ],
     Role.DOCTOR: [
         "accounts.view_patientprofile",
@@ -81,6 +83,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # clinic operations (workflows.operations): their own calendar feed
         "operations.view_calendarfeed",
         "operations.view_visitrating",
+        # visit notes: their patients' (clinical.rules); only the treating doctor writes, signs, amends
+        "clinical.view_visitnote",
+        "clinical.change_visitnote",
     ],
     Role.PATIENT: [],
     Role.EDITOR: [

@@ -80,17 +80,30 @@ def user_set_preferences(*, user: User, language: str | None = None, time_zone: 
         user.save(update_fields=fields)
 
 
+PROFILE_FIELDS = (
+    "phone",
+    "national_id",
+    "date_of_birth",
+    "gender",
+    "address",
+    "health_insurance_number",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+)
+
+
 @transaction.atomic
 def patient_profile_update(*, user: User, actor: User, **fields) -> PatientProfile:
     """Update a patient's name, contact and identity data (``first_name``, ``last_name``, ``phone``,
-    ``national_id``, ``date_of_birth``, ``language``, ``time_zone``)."""
+    ``national_id``, ``date_of_birth``, ``language``, ``time_zone``) and demographics (``gender``,
+    ``address``, ``health_insurance_number``, ``emergency_contact_name``, ``emergency_contact_phone``)."""
     profile = patient_profile_ensure(user=user)
     user_fields = [name for name in ("first_name", "last_name", "language", "time_zone") if name in fields]
     for name in user_fields:
         setattr(user, name, fields[name])
     if user_fields:
         user.save(update_fields=user_fields)
-    profile_fields = [name for name in ("phone", "national_id", "date_of_birth") if name in fields]
+    profile_fields = [name for name in PROFILE_FIELDS if name in fields]
     for name in profile_fields:
         setattr(profile, name, fields[name])
     if profile_fields:

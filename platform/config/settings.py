@@ -12,6 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from core.crypto import key_from_secret, validate_keys
 from core.env import (
     EMAIL_SCHEMES,
     envbool,
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     # domain and faces
     "booking",
     "workflows.clinic",
+    "workflows.clinical",
     "workflows.messaging",
     "workflows.operations",
     "workflows",
@@ -252,6 +254,14 @@ CLINIC_DOCTOR_PROFILE_SYNC_TASK = envstr("CLINIC_DOCTOR_PROFILE_SYNC_TASK", "cms
 # Public doctor applications accepted per client IP and hour.
 CLINIC_APPLICATIONS_PER_HOUR = envint("CLINIC_APPLICATIONS_PER_HOUR", 5, minimum=1)
 
+# --- clinical record (workflows.clinical) ----------------------------------------------------------
+# Staff see that a visit note exists; with this on they may also read its content (off: doctors and
+# admins only).
+CLINICAL_STAFF_READ_NOTES = envbool("CLINICAL_STAFF_READ_NOTES", False)
+# Documents attached to visits: encrypted files in this folder (never under MEDIA_ROOT), at most this size.
+CLINICAL_DOCUMENTS_DIR = Path(envstr("CLINICAL_DOCUMENTS_DIR", str(VAR_DIR / "clinical-documents")))
+CLINICAL_DOCUMENT_MAX_MB = envint("CLINICAL_DOCUMENT_MAX_MB", 10, minimum=1, maximum=100)
+
 # --- accounts ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -318,6 +328,18 @@ if not HEADLESS_JWT_PRIVATE_KEY:
     from core.keys import dev_jwt_private_key
 
     HEADLESS_JWT_PRIVATE_KEY = dev_jwt_private_key(VAR_DIR / "dev-jwt-private-key.pem")
+# Field-level encryption at rest (core.crypto): comma-separated Fernet keys, the newest first; reads try
+# them all, `manage.py reencrypt` rewrites every encrypted column with the first. Development (DEBUG) and
+# the tests derive a key from SECRET_KEY; production must set it, or start-up fails.
+FIELD_ENCRYPTION_KEYS = envlist("FIELD_ENCRYPTION_KEYS", [])
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG and not envbool("MEDBOOK_TESTING", False):
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS (comma-separated Fernet keys, the newest first) must be set when DEBUG is off."
+        )
+    FIELD_ENCRYPTION_KEYS = [key_from_secret(SECRET_KEY)]
+validate_keys(FIELD_ENCRYPTION_KEYS)
+
 HEADLESS_FRONTEND_URLS = {
     "account_confirm_email": "/accounts/confirm-email/{key}/",
     "account_reset_password_from_key": "/accounts/password/reset/key/{key}/",

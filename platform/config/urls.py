@@ -8,6 +8,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from accounts import views as account_views
 from cms import views as cms_views
+from config.api_fhir import fhir_api
 from config.api_v1 import api
 from core.views import api_accounts_docs, api_not_found, healthz
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/docs/accounts", api_accounts_docs, name="api_accounts_docs"),
     path("api/v1/", api.urls),
+    path("api/fhir/", fhir_api.urls),
     re_path(r"^api/", api_not_found),  # unknown API paths answer in the API's JSON error shape
     path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("portal/", include("portal.urls")),

@@ -13,6 +13,9 @@ from core.net import client_ip
 from core.ratelimit import hit, too_many_requests, window_seconds
 from core.views import api_error
 
+# JSON errors that pass unchanged: the API's own, and FHIR OperationOutcomes from /api/fhir/
+JSON_TYPES = ("application/json", "application/fhir+json")
+
 API_PREFIX = "/api/"
 
 _CODES = {
@@ -41,7 +44,7 @@ class ApiEdgeMiddleware:
             with translation.override(translation.get_language_from_request(request)):
                 return too_many_requests(verdict.retry_after)
         response = self.get_response(request)
-        if response.status_code >= 400 and not response.get("Content-Type", "").startswith("application/json"):
+        if response.status_code >= 400 and not response.get("Content-Type", "").startswith(JSON_TYPES):
             return self._as_json(response)
         return response
 

@@ -27,6 +27,9 @@ ADMIN_PAGES = {
     "/admin/clinic/subscriptionplan/": {"admin"},
     "/admin/clinic/supportticket/": {"admin", "staff"},
     "/admin/clinic/medicalrecordaccess/": {"admin"},
+    # the clinical record (workflows.clinical): staff list notes without their content
+    "/admin/clinical/visitnote/": {"admin", "staff", "doctor"},
+    "/admin/clinical/clinicalrecordaccess/": {"admin"},
     "/admin/booking/appointment/exports/": {"admin", "staff", "doctor"},
     "/admin/booking/appointment/export/": {"admin", "staff", "doctor"},
     "/admin/booking/payment/export/": {"admin", "staff"},
@@ -58,6 +61,8 @@ SIDEBAR_LINKS = {
     "/admin/auth/group/": {"admin"},
     "/admin/core/auditlog/": {"admin"},
     "/admin/django_q/schedule/": {"admin"},
+    "/admin/clinical/visitnote/": {"admin", "staff", "doctor"},
+    "/admin/clinical/clinicalrecordaccess/": {"admin"},
     "/cms/": {"admin"},
 }
 

@@ -28,6 +28,7 @@ Configuration (environment):
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import email
 import email.policy
@@ -338,6 +339,9 @@ class Stack:
         default_factory=lambda: os.environ.get("MEDBOOK_STACK_REDIS_URL", "redis://127.0.0.1:6379/2")
     )
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    field_encryption_key: str = field(
+        default_factory=lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    )
     web: Service | None = None
     worker: Service | None = None
     extra: list[Service] = field(default_factory=list)
@@ -382,6 +386,8 @@ class Stack:
                 "DEBUG": "0",
                 "SECRET_KEY": self.secret_key,
                 "JWT_PRIVATE_KEY_FILE": str(self.workdir / "jwt.pem"),
+                # clinical text is encrypted at rest; production must name its keys (the newest first)
+                "FIELD_ENCRYPTION_KEYS": self.field_encryption_key,
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "SITE_URL": self.url,
                 "CSRF_TRUSTED_ORIGINS": self.url,

@@ -33,6 +33,8 @@ def run_django(env_overrides: dict[str, str], code: str = "import django; django
         ({"DEBUG": "1", "REDIS_URL": "http://localhost"}, "REDIS_URL has scheme 'http'"),
         ({"DEBUG": "1", "Q_WORKERS": "many"}, "Q_WORKERS='many' is not an integer"),
         ({"DEBUG": "0", "SECRET_KEY": "x" * 60}, "JWT_PRIVATE_KEY"),
+        ({"DEBUG": "0", "SECRET_KEY": "x" * 60, "JWT_PRIVATE_KEY": "pem"}, "FIELD_ENCRYPTION_KEYS (comma-separated"),
+        ({"DEBUG": "1", "FIELD_ENCRYPTION_KEYS": "not-a-key"}, "FIELD_ENCRYPTION_KEYS: key 1 is not a Fernet key"),
     ],
 )
 def test_bad_environment_stops_start_up_with_a_message_naming_the_variable(env, message):
@@ -57,6 +59,7 @@ def test_check_deploy_is_clean_with_a_production_like_environment(tmp_path):
         "JWT_PRIVATE_KEY_FILE": str(key_file),
         "EMAIL_URL": "smtp+tls://mailer:pw@smtp.example.com:587",
         "MEDBOOK_VAR_DIR": str(tmp_path),
+        "FIELD_ENCRYPTION_KEYS": "0lXwy0yxfT2t2Gk3nW6J0m9bJbq3mO4o7nK0e4J2VvA=",
     }
     code = "import sys; from django.core.management import execute_from_command_line; execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])"
     result = run_django(env, code)

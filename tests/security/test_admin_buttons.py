@@ -112,8 +112,9 @@ def appointment_url(visit, name):
 
 
 @pytest.fixture
-def world(db, admin_an, staff_binh, patient_dao):
+def world(db, admin_an, staff_binh, patient_dao, settings, tmp_path):
     """A reviewing doctor, a started confirmed visit, an applicant, a subscription and a ticket."""
+    settings.CLINICAL_DOCUMENTS_DIR = tmp_path / "clinical-documents"
     doctor = make_doctor("giang.doctor@clinic.test", auto_confirm=False)
     started = appointment_row(doctor, patient_dao, status=S.CONFIRMED, starts_at=timezone.now() - timedelta(minutes=10))
     plan = SubscriptionPlan.objects.create(name="Monthly", price=Decimal("100000"), period_months=1)
@@ -397,7 +398,7 @@ def _conversation_send(w):
         w["staff"],
         f"/admin/messaging/conversation/{conversation.pk}/send/",
         {"body": "Your results are in."},
-        lambda: conversation.messages.filter(body="Your results are in.").exists(),
+        lambda: any(m.body == "Your results are in." for m in conversation.messages.all()),  # encrypted: no SQL match
     )
 
 
@@ -535,6 +536,71 @@ def _export(url):
     return case
 
 
+def _start_note(w):
+    from workflows.clinical.models import VisitNote
+
+    visit = w["started"]
+    return Case(
+        w["doctor"].user,
+        f"/admin/clinical/visitnote/start/{visit.pk}/",
+        {},
+        lambda: VisitNote.objects.filter(appointment=visit).exists(),
+    )
+
+
+def _sign_note(w):
+    from workflows.clinical import services as clinical
+    from workflows.clinical.models import VisitNote
+
+    visit = appointment_row(
+        w["doctor"], w["patient"], status=S.COMPLETED, starts_at=timezone.now() - timedelta(hours=3)
+    )
+    note = clinical.visit_note_start(appointment=visit, actor=w["doctor"].user)
+    clinical.visit_note_save_draft(note=note, actor=w["doctor"].user, content=clinical.NoteContent(assessment="Flu"))
+    return Case(
+        w["doctor"].user,
+        f"/admin/clinical/visitnote/{note.pk}/sign_detail/",
+        {},
+        lambda: VisitNote.objects.get(pk=note.pk).status == "signed",
+    )
+
+
+def _prescription_pdf(w):
+    case = _sign_note(w)
+    case.done()  # nothing signed yet
+    from workflows.clinical import services as clinical
+    from workflows.clinical.models import VisitNote
+
+    note = VisitNote.objects.get(pk=int(case.url.split("/")[-3]))
+    clinical.visit_note_sign(note=note, actor=w["doctor"].user)
+    return Case(w["doctor"].user, f"/admin/clinical/visitnote/{note.pk}/prescription.pdf")
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n" + b" " * 200
+
+
+def _document_upload(w):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from workflows.clinical.models import VisitDocument
+
+    visit = w["started"]
+    return Case(
+        w["doctor"].user,
+        f"/admin/clinical/visitnote/documents/upload/{visit.pk}/",
+        {"title": "Lab"},
+        lambda: VisitDocument.objects.filter(appointment=visit).exists(),
+        files={"file": SimpleUploadedFile("lab.pdf", PDF_BYTES, content_type="application/pdf")},
+    )
+
+
+def _document(w):
+    from workflows.clinical import services as clinical
+
+    document = clinical.document_upload(appointment=w["started"], actor=w["doctor"].user, data=PDF_BYTES, title="Lab")
+    return Case(w["doctor"].user, f"/admin/clinical/visitnote/documents/{document.pk}/")
+
+
 def _read(url, who="staff"):
     return lambda w: Case(w[who], url)
 
@@ -563,6 +629,12 @@ CASES = {
     "clinic_supportticket_resolve_detail": _resolve,
     "clinic_supportticket_reopen_detail": _reopen,
     "booking_availability_generate": _generate,
+    "clinical_visitnote_start": _start_note,
+    "clinical_visitnote_sign_detail": _sign_note,
+    "clinical_visitnote_prescription_pdf": _prescription_pdf,
+    "clinical_visitnote_document_upload": _document_upload,
+    "clinical_visitnote_document": _document,
+    "clinical_visitnote_icd10": _read("/admin/clinical/visitnote/icd10/?q=asthma"),
     "messaging_conversation_start": _conversation_start,
     "messaging_conversation_send": _conversation_send,
     "operations_calendarfeed_create_link": _feed_create,

@@ -16,6 +16,8 @@ from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.crypto import EncryptedTextField, max_token_length
+
 MESSAGE_MAX_LENGTH = 2000
 
 
@@ -85,7 +87,8 @@ class Message(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     sender_side = models.CharField(_("from"), max_length=8, choices=Side.choices)
-    body = models.TextField(_("message"), max_length=MESSAGE_MAX_LENGTH)
+    # encrypted at rest (core.crypto); the length limit is the service's, on the text
+    body = EncryptedTextField(_("message"), max_length=MESSAGE_MAX_LENGTH)
     created_at = models.DateTimeField(_("sent"), default=timezone.now)
 
     class Meta:
@@ -94,8 +97,12 @@ class Message(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(GreaterThan(Length("body"), 0), LessThanOrEqual(Length("body"), MESSAGE_MAX_LENGTH)),
-                name="message_body_length",
+                # the column holds a token: at most the token of MESSAGE_MAX_LENGTH four-byte characters
+                condition=Q(
+                    GreaterThan(Length("body"), 0),
+                    LessThanOrEqual(Length("body"), max_token_length(4 * MESSAGE_MAX_LENGTH)),
+                ),
+                name="message_body_encrypted_length",
             ),
         ]
         indexes = [

@@ -91,7 +91,9 @@ def test_size_limits(visit_chat, patient_dao):
     assert Message.objects.count() == 1
 
 
-@pytest.mark.parametrize("body", ["", "y" * 2001])
+# The column holds the encrypted text (core.crypto): the database bounds the token of 2000 characters
+# of up to four bytes each; the exact limit in characters is the service's (test_size_limits).
+@pytest.mark.parametrize("body", ["", "y" * 8100])
 def test_the_database_enforces_the_size_limit_too(visit_chat, patient_dao, body):
     with pytest.raises(IntegrityError), transaction.atomic():
         Message.objects.create(conversation=visit_chat, sender=patient_dao, sender_side="patient", body=body)
@@ -140,3 +142,18 @@ def test_marking_read_is_for_participants_only(visit_chat, admin_an, patient_lan
     for outsider in (admin_an, patient_lan):
         with pytest.raises(NotFound):
             conversation_mark_read(conversation=visit_chat, user=outsider)
+
+
+def test_messages_are_encrypted_at_rest_and_the_length_limit_is_on_the_text(visit_chat, patient_dao):
+    from django.db import connection
+
+    from workflows.messaging.models import MESSAGE_MAX_LENGTH, Message
+
+    message = message_send(conversation=visit_chat, sender=patient_dao, body="Tôi bị dị ứng penicillin")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM messaging_message WHERE id = %s", [message.pk])
+        stored = cursor.fetchone()[0]
+    assert stored.startswith("gAAAAA") and "penicillin" not in stored
+    assert Message.objects.get(pk=message.pk).body == "Tôi bị dị ứng penicillin"
+    longest = message_send(conversation=visit_chat, sender=patient_dao, body="ệ" * MESSAGE_MAX_LENGTH)
+    assert Message.objects.get(pk=longest.pk).body == "ệ" * MESSAGE_MAX_LENGTH  # the database check allows it

@@ -1,0 +1,129 @@
+"""The patient's side of the clinical record: the visit summary once the doctor signed the note, and the
+prescription as a PDF in the patient's language. Every read is audited (workflows.clinical)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from core.errors import DomainError
+from workflows.clinical import rules as clinical_rules
+from workflows.clinical import services as clinical
+from workflows.clinical.admin import document_response
+from workflows.clinical.models import DocumentKind, Intake, VisitDocument, VisitNote
+from workflows.clinical.pdf import prescription_pdf
+from workflows.clinical.selectors import signed_visit_summary
+
+
+def visit_summary_for(request, appointment):
+    """The signed note the patient may read on the visit page (the read is audited), or None."""
+    note = signed_visit_summary(appointment=appointment)
+    if note is None or not clinical_rules.patient_may_see_summary(user=request.user, note=note):
+        return None
+    clinical.visit_note_viewed(note=note, actor=request.user, where="portal")
+    return note
+
+
+def prescription_download(request, appointment):
+    note = signed_visit_summary(appointment=appointment)
+    if note is None or not clinical_rules.patient_may_see_summary(user=request.user, note=note):
+        raise Http404
+    clinical.visit_note_viewed(note=note, actor=request.user, where="portal", what="prescription")
+    response = HttpResponse(prescription_pdf(note=note), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="prescription-{appointment.pk}.pdf"'
+    return response
+
+
+def visit_documents_for(request, appointment) -> dict:
+    """The documents of the visit the patient may see, and whether they may attach one."""
+    documents = [
+        document
+        for document in VisitDocument.objects.filter(appointment=appointment).select_related("appointment")
+        if clinical_rules.may_read_document(user=request.user, document=document)
+    ]
+    return {
+        "documents": documents,
+        "may_upload": clinical_rules.may_upload_document(user=request.user, appointment=appointment),
+        "max_mb": settings.CLINICAL_DOCUMENT_MAX_MB,
+    }
+
+
+def document_upload(request, appointment):
+    """POST: the patient attaches a file (intake) to their visit."""
+    back = redirect("portal:appointment_detail", public_id=appointment.public_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Choose a file."))
+        return back
+    if upload.size > settings.CLINICAL_DOCUMENT_MAX_MB * 1024 * 1024:
+        messages.error(request, _("The file is larger than %(max)s MB.") % {"max": settings.CLINICAL_DOCUMENT_MAX_MB})
+        return back
+    try:
+        clinical.document_upload(
+            appointment=appointment,
+            actor=request.user,
+            data=upload.read(),
+            title=request.POST.get("title", "") or upload.name,
+            kind=request.POST.get("kind", DocumentKind.OTHER),
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Document attached."))
+    return back
+
+
+def document_download(request, appointment, document_id: int):
+    document = (
+        VisitDocument.objects.filter(appointment=appointment, pk=document_id).select_related("appointment").first()
+    )
+    if document is None or not clinical_rules.may_read_document(user=request.user, document=document):
+        raise Http404
+    return document_response(document, clinical.document_open(document=document, actor=request.user, where="portal"))
+
+
+def intake_for(request, appointment) -> dict | None:
+    """The intake form for the visit page, when the patient may still fill it."""
+    if not clinical_rules.may_fill_intake(user=request.user, appointment=appointment):
+        return None
+    if VisitNote.objects.filter(appointment=appointment).exists():
+        return None
+    return {"intake": Intake.objects.filter(appointment=appointment).first()}
+
+
+def intake_submit(request, appointment):
+    try:
+        clinical.intake_save(
+            appointment=appointment,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+            symptoms=request.POST.get("symptoms", ""),
+            current_medicines=request.POST.get("current_medicines", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Thank you: your doctor will read this before the visit."))
+    return redirect("portal:appointment_detail", public_id=appointment.public_id)
+
+
+def my_health(request) -> dict:
+    """The "My health" part of the medical record page: every signed visit summary of the patient and
+    the documents shared with them (each note shown is an audited read)."""
+    notes = list(
+        VisitNote.objects.filter(appointment__patient=request.user, status="signed")
+        .select_related("appointment__doctor__user")
+        .prefetch_related("diagnoses", "prescription_lines")
+        .order_by("-appointment__starts_at")
+    )
+    for note in notes:
+        clinical.visit_note_viewed(note=note, actor=request.user, where="portal_health")
+    documents = [
+        document
+        for document in VisitDocument.objects.filter(appointment__patient=request.user).select_related("appointment")
+        if clinical_rules.may_read_document(user=request.user, document=document)
+    ]
+    return {"notes": notes, "documents": documents}

@@ -1,0 +1,82 @@
+"""A typical note, written as a doctor would."""
+
+from __future__ import annotations
+
+from workflows.clinical.services import DiagnosisEntry, LineEntry, NoteContent
+
+
+def asthma_note(**overrides) -> NoteContent:
+    values = {
+        "subjective": "Wheezing at night for two weeks",
+        "objective": "Expiratory wheeze, no fever",
+        "assessment": "Allergic asthma, mild persistent",
+        "plan": "Inhaled corticosteroid; review in 4 weeks",
+        "vitals": {"temperature_c": "36.8", "pulse_bpm": 88, "systolic_mmhg": 120, "diastolic_mmhg": 80},
+        "diagnoses": (DiagnosisEntry(code="j45.0", comment="triggered by dust"),),
+        "prescription": (
+            LineEntry(
+                medicine="Budesonide inhaler",
+                strength="200 mcg",
+                dose="1 puff",
+                route="inhaled",
+                frequency="twice a day",
+                duration="28 days",
+                quantity="1 inhaler",
+                instructions="Rinse the mouth after use",
+            ),
+        ),
+    }
+    values.update(overrides)
+    return NoteContent(**values)
+
+
+def pdf_texts(content: bytes) -> list[str]:
+    """The text an fpdf2 PDF shows, decoded with each embedded font's ToUnicode map (one string per
+    font: a line drawn in that font reads correctly in its string). No PDF reader is installed here, so
+    this reads the two structures fpdf2 writes: zlib content streams and ``bfchar`` maps."""
+    import re
+    import zlib
+
+    streams = []
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S):
+        try:
+            streams.append(zlib.decompress(match.group(1)))
+        except zlib.error:
+            streams.append(match.group(1))
+    cmaps = []
+    for stream in streams:
+        if b"beginbfchar" in stream:
+            pairs = re.findall(rb"<([0-9A-Fa-f]{4})> <([0-9A-Fa-f]{4,8})>", stream.split(b"endcodespacerange")[1])
+            cmaps.append({int(code, 16): chr(int(uni, 16)) for code, uni in pairs})
+    strings = []
+    for stream in streams:
+        if b"BT" not in stream:
+            continue
+        i = 0
+        while (start := stream.find(b"(", i)) != -1:
+            out, j, depth = bytearray(), start + 1, 1
+            while j < len(stream):
+                byte = stream[j]
+                if byte == 0x5C:  # backslash escape
+                    nxt = stream[j + 1 : j + 2]
+                    out += {b"n": b"\n", b"r": b"\r", b"t": b"\t"}.get(nxt, nxt)
+                    j += 2
+                    continue
+                if byte == 0x28:
+                    depth += 1
+                elif byte == 0x29:
+                    depth -= 1
+                    if depth == 0:
+                        break
+                out.append(byte)
+                j += 1
+            strings.append(bytes(out))
+            i = j + 1
+    texts = []
+    for cmap in cmaps:
+        lines = []
+        for raw in strings:
+            codes = [int.from_bytes(raw[k : k + 2], "big") for k in range(0, len(raw) - 1, 2)]
+            lines.append("".join(cmap.get(code, "\ufffd") for code in codes))
+        texts.append("\n".join(lines))
+    return texts
