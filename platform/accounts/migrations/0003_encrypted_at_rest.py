@@ -7,26 +7,25 @@ COLUMNS = ("accounts_medicalrecord", ["allergies", "chronic_conditions", "medica
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_role_groups'),
+        ("accounts", "0002_role_groups"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='medicalrecord',
-            name='allergies',
-            field=core.crypto.EncryptedTextField(blank=True, verbose_name='allergies'),
+            model_name="medicalrecord",
+            name="allergies",
+            field=core.crypto.EncryptedTextField(blank=True, verbose_name="allergies"),
         ),
         migrations.AlterField(
-            model_name='medicalrecord',
-            name='chronic_conditions',
-            field=core.crypto.EncryptedTextField(blank=True, verbose_name='chronic conditions'),
+            model_name="medicalrecord",
+            name="chronic_conditions",
+            field=core.crypto.EncryptedTextField(blank=True, verbose_name="chronic conditions"),
         ),
         migrations.AlterField(
-            model_name='medicalrecord',
-            name='medications',
-            field=core.crypto.EncryptedTextField(blank=True, verbose_name='current medications'),
+            model_name="medicalrecord",
+            name="medications",
+            field=core.crypto.EncryptedTextField(blank=True, verbose_name="current medications"),
         ),
         # the records written before: encrypted in place (and decrypted again when migrating back)
         migrations.RunPython(

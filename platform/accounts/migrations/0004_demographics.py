@@ -6,35 +6,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_encrypted_at_rest'),
+        ("accounts", "0003_encrypted_at_rest"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='patientprofile',
-            name='address',
-            field=core.crypto.EncryptedTextField(blank=True, verbose_name='address'),
+            model_name="patientprofile",
+            name="address",
+            field=core.crypto.EncryptedTextField(blank=True, verbose_name="address"),
         ),
         migrations.AddField(
-            model_name='patientprofile',
-            name='emergency_contact_name',
-            field=models.CharField(blank=True, max_length=150, verbose_name='emergency contact'),
+            model_name="patientprofile",
+            name="emergency_contact_name",
+            field=models.CharField(blank=True, max_length=150, verbose_name="emergency contact"),
         ),
         migrations.AddField(
-            model_name='patientprofile',
-            name='emergency_contact_phone',
-            field=models.CharField(blank=True, max_length=32, verbose_name='emergency contact phone'),
+            model_name="patientprofile",
+            name="emergency_contact_phone",
+            field=models.CharField(blank=True, max_length=32, verbose_name="emergency contact phone"),
         ),
         migrations.AddField(
-            model_name='patientprofile',
-            name='gender',
-            field=models.CharField(blank=True, choices=[('female', 'Female'), ('male', 'Male'), ('other', 'Other')], max_length=8, verbose_name='gender'),
+            model_name="patientprofile",
+            name="gender",
+            field=models.CharField(
+                blank=True,
+                choices=[("female", "Female"), ("male", "Male"), ("other", "Other")],
+                max_length=8,
+                verbose_name="gender",
+            ),
         ),
         migrations.AddField(
-            model_name='patientprofile',
-            name='health_insurance_number',
-            field=models.CharField(blank=True, max_length=15, validators=[django.core.validators.RegexValidator('^[A-Z]{2}\\d{13}$', 'A BHYT number is 2 letters and 13 digits, e.g. DN4797915123456.')], verbose_name='health insurance number (BHYT)'),
+            model_name="patientprofile",
+            name="health_insurance_number",
+            field=models.CharField(
+                blank=True,
+                max_length=15,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[A-Z]{2}\\d{13}$", "A BHYT number is 2 letters and 13 digits, e.g. DN4797915123456."
+                    )
+                ],
+                verbose_name="health insurance number (BHYT)",
+            ),
         ),
     ]

@@ -8,21 +8,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0001_initial'),
+        ("messaging", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='message',
-            name='message_body_length',
+            model_name="message",
+            name="message_body_length",
         ),
         migrations.AlterField(
-            model_name='message',
-            name='body',
-            field=core.crypto.EncryptedTextField(max_length=2000, verbose_name='message'),
+            model_name="message",
+            name="body",
+            field=core.crypto.EncryptedTextField(max_length=2000, verbose_name="message"),
         ),
         # the messages written before: encrypted in place (and decrypted again when migrating back)
         migrations.RunPython(
@@ -30,7 +29,13 @@ class Migration(migrations.Migration):
             core.crypto.decrypt_columns("messaging_message", ["body"]),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length('body'), 0), django.db.models.lookups.LessThanOrEqual(django.db.models.functions.text.Length('body'), 10764)), name='message_body_encrypted_length'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length("body"), 0),
+                    django.db.models.lookups.LessThanOrEqual(django.db.models.functions.text.Length("body"), 10764),
+                ),
+                name="message_body_encrypted_length",
+            ),
         ),
     ]
