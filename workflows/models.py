@@ -68,7 +68,7 @@ class NotificationPreference(models.Model):
     )
     email_enabled = models.BooleanField(_("email"), default=True)
     sms_enabled = models.BooleanField(_("text messages (SMS)"), default=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("notification preference")

@@ -52,10 +52,14 @@ def money(value) -> Decimal:
 
 
 class Appointment(ConcurrentTransitionMixin, models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
-    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
-    slot = models.ForeignKey(Slot, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public ID"))
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("doctor"))
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("patient")
+    )
+    slot = models.ForeignKey(
+        Slot, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments", verbose_name=_("slot")
+    )
     appointment_type = models.ForeignKey(
         AppointmentType, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("appointment type")
     )
@@ -77,17 +81,27 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
     discount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(_("currency"), max_length=3, default="VND")
     voucher = models.ForeignKey(
-        "booking.Voucher", null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+        "booking.Voucher",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        verbose_name=_("voucher"),
     )
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("confirmed at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
     cancelled_by = models.CharField(_("cancelled by"), max_length=16, choices=CancelledBy.choices, blank=True)
     cancelled_by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("cancelled by user"),
     )
     cancellation_reason = models.TextField(_("cancellation reason"), blank=True, max_length=1000)
     cancelled_late = models.BooleanField(_("late cancellation"), default=False)
@@ -101,7 +115,12 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups", verbose_name=_("parent")
     )
     suggested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("suggested by"),
     )
     suggested_date = models.DateField(_("suggested date"), null=True, blank=True)
     suggested_time = models.TimeField(_("suggested time"), null=True, blank=True)
@@ -286,18 +305,20 @@ class PaymentStatus(models.TextChoices):
 
 
 class Payment(models.Model):
-    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="payments")
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, related_name="payments", verbose_name=_("appointment")
+    )
     gateway = models.CharField(_("gateway"), max_length=16)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     status = models.CharField(_("status"), max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
     provider_reference = models.CharField(_("provider reference"), max_length=255, blank=True, db_index=True)
-    provider_payment_intent = models.CharField(max_length=255, blank=True)
+    provider_payment_intent = models.CharField(max_length=255, blank=True, verbose_name=_("provider payment intent"))
     checkout_url = models.CharField(_("checkout URL"), max_length=1000, blank=True)
     refunded_amount = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=Decimal("0"))
-    created_at = models.DateTimeField(auto_now_add=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    failure_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
+    failure_reason = models.CharField(max_length=255, blank=True, verbose_name=_("failure reason"))
 
     class Meta:
         verbose_name = _("payment")
@@ -327,7 +348,7 @@ class Refund(models.Model):
     late or duplicate payment); sent to the gateway afterwards by the worker
     (``booking.services.refund_deliver``), with retries and the row's id as the idempotency key."""
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment"))
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     reason = models.CharField(_("reason"), max_length=255)
     status = models.CharField(
@@ -337,7 +358,7 @@ class Refund(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     provider_reference = models.CharField(_("provider reference"), max_length=255, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
@@ -363,11 +384,11 @@ class Refund(models.Model):
 class PaymentEvent(models.Model):
     """A gateway callback, stored once per provider event id: replays are recognised and ignored."""
 
-    gateway = models.CharField(max_length=16)
-    event_id = models.CharField(max_length=255)
-    event_type = models.CharField(max_length=100)
-    payload = models.JSONField(default=dict)
-    received_at = models.DateTimeField(auto_now_add=True)
+    gateway = models.CharField(max_length=16, verbose_name=_("gateway"))
+    event_id = models.CharField(max_length=255, verbose_name=_("event id"))
+    event_type = models.CharField(max_length=100, verbose_name=_("event type"))
+    payload = models.JSONField(default=dict, verbose_name=_("payload"))
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("received at"))
 
     class Meta:
         verbose_name = _("payment event")
@@ -381,13 +402,15 @@ class PaymentEvent(models.Model):
 class IdempotencyRecord(models.Model):
     """The first answer to a POST carrying an ``Idempotency-Key``; a retry gets the same answer."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    scope = models.CharField(max_length=100)
-    request_fingerprint = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    key = models.CharField(max_length=255, verbose_name=_("key"))
+    scope = models.CharField(max_length=100, verbose_name=_("scope"))
+    request_fingerprint = models.CharField(max_length=64, verbose_name=_("request fingerprint"))
+    response_status = models.PositiveSmallIntegerField(verbose_name=_("response status"))
+    response_body = models.JSONField(default=dict, verbose_name=_("response body"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         constraints = [

@@ -69,7 +69,7 @@ class BookingDefaults(models.Model):
         default=Decimal("5.00"),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("booking policy defaults")
@@ -137,8 +137,8 @@ class Doctor(models.Model):
     max_advance_days = models.PositiveIntegerField(_("maximum advance window (days)"), null=True, blank=True)
     buffer_minutes = models.PositiveIntegerField(_("buffer between visits (minutes)"), null=True, blank=True)
     cancellation_notice_hours = models.PositiveIntegerField(_("cancellation notice (hours)"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("doctor")
@@ -215,7 +215,9 @@ class AppointmentType(models.Model):
 class Availability(models.Model):
     """A block of a doctor's time on one local date, cut into slots of ``slot_minutes``."""
 
-    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="availabilities")
+    doctor = models.ForeignKey(
+        Doctor, on_delete=models.CASCADE, related_name="availabilities", verbose_name=_("doctor")
+    )
     date = models.DateField(_("date"))
     start_time = models.TimeField(_("start time"))
     end_time = models.TimeField(_("end time"))
@@ -223,13 +225,18 @@ class Availability(models.Model):
         _("visit length (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(480)]
     )
     # resolved in the doctor's zone at creation (DST-aware); used for overlap checks
-    starts_at = models.DateTimeField(editable=False)
-    ends_at = models.DateTimeField(editable=False)
+    starts_at = models.DateTimeField(editable=False, verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(editable=False, verbose_name=_("ends at"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("availability")
@@ -262,13 +269,15 @@ class Slot(models.Model):
     ``held`` with ``hold_expires_at`` in the past counts as free everywhere.
     """
 
-    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="slots")
-    availability = models.ForeignKey(Availability, on_delete=models.CASCADE, related_name="slots")
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="slots", verbose_name=_("doctor"))
+    availability = models.ForeignKey(
+        Availability, on_delete=models.CASCADE, related_name="slots", verbose_name=_("availability")
+    )
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
     status = models.CharField(_("status"), max_length=8, choices=SlotStatus.choices, default=SlotStatus.FREE)
     hold_expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("slot")
@@ -298,14 +307,19 @@ class Slot(models.Model):
 class BlockedTime(models.Model):
     """Time a doctor cannot see patients (leave, meetings): free slots inside it are blocked."""
 
-    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="blocked_times")
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="blocked_times", verbose_name=_("doctor"))
     starts_at = models.DateTimeField(_("from"))
     ends_at = models.DateTimeField(_("until"))
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("blocked time")

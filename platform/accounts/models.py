@@ -139,7 +139,7 @@ class Gender(models.TextChoices):
 class PatientProfile(models.Model):
     """Contact and identity data of a patient; the medical record hangs off it."""
 
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="patient_profile")
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="patient_profile", verbose_name=_("user"))
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     national_id = models.CharField(
         _("national ID (NIC/CCCD)"), max_length=32, blank=True, help_text=_("Citizen identity card number.")
@@ -158,8 +158,8 @@ class PatientProfile(models.Model):
     )
     emergency_contact_name = models.CharField(_("emergency contact"), max_length=150, blank=True)
     emergency_contact_phone = models.CharField(_("emergency contact phone"), max_length=32, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("patient profile")
@@ -173,12 +173,14 @@ class PatientProfile(models.Model):
 class MedicalRecord(models.Model):
     """Clinical data: readable by the patient, admins and the patient's own doctors, never by staff."""
 
-    patient = models.OneToOneField(PatientProfile, on_delete=models.CASCADE, related_name="medical_record")
+    patient = models.OneToOneField(
+        PatientProfile, on_delete=models.CASCADE, related_name="medical_record", verbose_name=_("patient")
+    )
     # encrypted at rest (core.crypto): the database and its backups hold no readable clinical text
     allergies = EncryptedTextField(_("allergies"), blank=True)
     chronic_conditions = EncryptedTextField(_("chronic conditions"), blank=True)
     medications = EncryptedTextField(_("current medications"), blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("medical record")

@@ -9,9 +9,14 @@ class AuditLog(models.Model):
     ``data`` holds ids and codes, never clinical text. Viewing a medical record writes an entry too.
     """
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     action = models.CharField(_("action"), max_length=100, db_index=True)
     object_type = models.CharField(_("object type"), max_length=100, blank=True)
@@ -35,9 +40,9 @@ class WorkerHeartbeat(models.Model):
     a previous run and does not prove that the current one works.
     """
 
-    name = models.CharField(max_length=64, primary_key=True)
-    seen_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(max_length=64, primary_key=True, verbose_name=_("name"))
+    seen_at = models.DateTimeField(null=True, blank=True, verbose_name=_("seen at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
 
     class Meta:
         verbose_name = _("worker heartbeat")
@@ -64,28 +69,33 @@ class OutboxMessage(models.Model):
     kind = models.CharField(_("kind"), max_length=64, db_index=True)
     #: an account (every channel it wants), or for people without one (a doctor applicant) ``to_email``
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("recipient"),
     )
     to_email = models.EmailField(_("to (email only)"), blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
-    object_type = models.CharField(max_length=100, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    context = models.JSONField(default=dict, blank=True)
-    dedupe_key = models.CharField(max_length=255, unique=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    object_type = models.CharField(max_length=100, blank=True, verbose_name=_("object type"))
+    object_id = models.CharField(max_length=64, blank=True, verbose_name=_("object id"))
+    context = models.JSONField(default=dict, blank=True, verbose_name=_("context"))
+    dedupe_key = models.CharField(max_length=255, unique=True, verbose_name=_("dedupe key"))
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
     #: "host:pid" of the worker delivering it now, and until when its claim holds without news
-    claimed_by = models.CharField(max_length=100, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True, verbose_name=_("claimed by"))
+    claimed_until = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed until"))
     #: a pending message is (re-)enqueued by the sweep from this time on (backoff after a failure)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
     #: the email channel's progress for a message without an account (accounts keep it on their
     #: in-app Notification): committed around the SMTP call, as there
-    email_started_at = models.DateTimeField(null=True, blank=True)
-    email_sent_at = models.DateTimeField(null=True, blank=True)
+    email_started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("email started at"))
+    email_sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("email sent at"))
 
     class Meta:
         verbose_name = _("outgoing message")

