@@ -399,6 +399,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 60 * 60 * 12, minimum=300)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "SAMEORIGIN"
+# A control character typed into a name must not make the admin's XLSX export fail: it becomes "�".
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 # Wagtail's live page preview renders the page in a same-origin iframe, which DENY would break;
 # SAMEORIGIN still refuses framing by any other site.
 SILENCED_SYSTEM_CHECKS = ["security.W019"]

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Status
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pydantic import field_validator
 
 from accounts.models import PatientProfile, Role
@@ -340,8 +341,11 @@ _FORMULA = re.compile(r"^([=@\t\r]|[+-](?![0-9 .()-]*$))")
 
 
 def _cell(value):
-    if isinstance(value, str) and _FORMULA.match(value):
-        return "'" + value
+    if isinstance(value, str):
+        # control characters cannot be stored in a workbook (openpyxl refuses the whole file)
+        value = ILLEGAL_CHARACTERS_RE.sub("\N{REPLACEMENT CHARACTER}", value)
+        if _FORMULA.match(value):
+            return "'" + value
     return value
 
 
