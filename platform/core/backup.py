@@ -2,8 +2,10 @@
 
 A backup is a folder holding ``manifest.json``, the database (``database.dump``, PostgreSQL's
 custom format from ``pg_dump``, or ``database.sqlite3``, a consistent copy made with SQLite's
-online backup API) and ``media.tar.gz`` (everything under ``MEDIA_ROOT``). Restoring replaces the
-database's contents and the media folder with the backup's; stop the web processes and the worker
+online backup API), ``media.tar.gz`` (everything under ``MEDIA_ROOT``) and ``documents.tar.gz``
+(the encrypted visit documents under ``CLINICAL_DOCUMENTS_DIR``, kept outside the media folder;
+their key is ``FIELD_ENCRYPTION_KEYS``, which a backup does not hold). Restoring replaces the
+database's contents and both folders with the backup's; stop the web processes and the worker
 first (README "Deploying").
 """
 
@@ -23,6 +25,7 @@ from django.db import connections
 
 MANIFEST = "manifest.json"
 MEDIA_ARCHIVE = "media.tar.gz"
+DOCUMENTS_ARCHIVE = "documents.tar.gz"
 
 
 class BackupError(Exception):
@@ -114,7 +117,13 @@ def backup(target_dir: Path) -> Path:
     else:
         raise BackupError(f"backups of {vendor} databases are not supported")
     files = media_archive(Path(settings.MEDIA_ROOT), folder / MEDIA_ARCHIVE)
-    manifest = {"created_at": stamp, "database": {"vendor": vendor, "file": database_file}, "media_files": files}
+    documents = media_archive(_documents_dir(), folder / DOCUMENTS_ARCHIVE)
+    manifest = {
+        "created_at": stamp,
+        "database": {"vendor": vendor, "file": database_file},
+        "media_files": files,
+        "document_files": documents,
+    }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return folder
 
@@ -151,4 +160,10 @@ def restore(folder: Path) -> dict:
     else:
         sqlite_copy(source, db["NAME"])
     media_restore(folder / MEDIA_ARCHIVE, Path(settings.MEDIA_ROOT))
+    if (folder / DOCUMENTS_ARCHIVE).exists():  # backups made before visit documents existed have none
+        media_restore(folder / DOCUMENTS_ARCHIVE, _documents_dir())
     return manifest
+
+
+def _documents_dir() -> Path:
+    return Path(getattr(settings, "CLINICAL_DOCUMENTS_DIR", Path(settings.MEDIA_ROOT).parent / "clinical-documents"))

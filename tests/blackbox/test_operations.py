@@ -80,10 +80,13 @@ def _answers(url: str) -> bool:
         return False
 
 
-def test_backup_and_restore_bring_back_the_database_and_the_media_files(stack, tmp_path):
+def test_backup_and_restore_bring_back_the_database_the_media_and_the_visit_documents(stack, tmp_path):
     media = stack.workdir / "media"
     (media / "doctors").mkdir(parents=True, exist_ok=True)
     (media / "doctors" / "before.jpg").write_bytes(b"photo taken before the backup")
+    documents = stack.workdir / "var" / "clinical-documents"  # CLINICAL_DOCUMENTS_DIR, outside the media
+    documents.mkdir(parents=True, exist_ok=True)
+    (documents / "lab-result.bin").write_bytes(b"an encrypted lab result")
     counted = stack.sql("SELECT count(*) FROM booking_appointment")[0][0]
 
     folder = stack.manage("backup", str(tmp_path)).strip()
@@ -93,6 +96,7 @@ def test_backup_and_restore_bring_back_the_database_and_the_media_files(stack, t
         later = book_first_free_slot(patient)  # written after the backup
     (media / "doctors" / "before.jpg").unlink()
     (media / "doctors" / "after.jpg").write_bytes(b"added after the backup")
+    (documents / "lab-result.bin").unlink()
     assert stack.sql("SELECT count(*) FROM booking_appointment")[0][0] == counted + 1
 
     # README "Deploying": stop web and worker, restore, start them again
@@ -107,5 +111,6 @@ def test_backup_and_restore_bring_back_the_database_and_the_media_files(stack, t
     assert stack.sql("SELECT count(*) FROM booking_appointment")[0][0] == counted
     assert stack.sql("SELECT count(*) FROM booking_appointment WHERE public_id::text = %s", later["id"]) == [(0,)]
     assert sorted(p.name for p in (media / "doctors").iterdir()) == ["before.jpg"]
+    assert (documents / "lab-result.bin").read_bytes() == b"an encrypted lab result"
     with stack.client() as client:
         assert client.get("/api/v1/doctors").status_code == 200
