@@ -139,7 +139,7 @@ class RegisterPatientForm(forms.Form):
     """The front desk's registration form; the rules are the service's (``patient_register``)."""
 
     first_name = forms.CharField(label=_("first name"), max_length=150)
-    last_name = forms.CharField(label=_("last name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("last name"), max_length=150)
     phone = forms.CharField(label=_("phone"), max_length=32)
     email = forms.EmailField(
         label=_("email address"),

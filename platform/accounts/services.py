@@ -298,7 +298,7 @@ def patient_register(
     *,
     actor: User,
     first_name: str,
-    last_name: str = "",
+    last_name: str,
     phone: str,
     email: str = "",
     date_of_birth: date | None = None,
@@ -322,6 +322,9 @@ def patient_register(
     first_name, last_name = first_name.strip(), last_name.strip()
     if not first_name:
         errors["first_name"] = _("Enter the patient's name.")
+    if not last_name:
+        # booking asks for it too: a visit is booked in the patient's full name
+        errors["last_name"] = _("Enter the patient's family name.")
     phone = phone.strip()
     if len(phone_digits(phone)) < 8 or len(phone) > 32:
         errors["phone"] = _("Enter a phone number the clinic can call.")

@@ -58,10 +58,10 @@ def test_staff_register_a_patient_with_demographics_and_an_empty_record(staff_bi
 
 
 def test_a_patient_without_email_gets_an_address_that_is_never_written_to(staff_binh):
-    user = patient_register(actor=staff_binh, first_name="Hùng", phone="0988 111 222")
+    user = patient_register(actor=staff_binh, first_name="Hùng", last_name="Trần", phone="0988 111 222")
     assert user.email.endswith("@no-email.invalid") and not has_real_email(user.email)
     assert not EmailAddress.objects.filter(user=user, verified=True).exists()
-    second = patient_register(actor=staff_binh, first_name="Tâm", phone="0988 333 444")
+    second = patient_register(actor=staff_binh, first_name="Tâm", last_name="Lê", phone="0988 333 444")
     assert second.email != user.email
 
 
@@ -77,7 +77,7 @@ def test_a_patient_with_the_same_phone_national_id_or_bhyt_is_shown_before_regis
     staff_binh, patient_dao, field, stored, typed
 ):
     patient_profile_update(user=patient_dao, actor=patient_dao, **{field: stored})
-    details = {"first_name": "Đào", "phone": "0977 000 000", field: typed}
+    details = {"first_name": "Đào", "last_name": "Test", "phone": "0977 000 000", field: typed}
     with pytest.raises(DuplicatePatient) as refused:
         patient_register(actor=staff_binh, **details)
     [match] = refused.value.duplicates
@@ -96,6 +96,7 @@ def test_an_email_that_has_an_account_is_refused_even_when_staff_insist(staff_bi
         patient_register(
             actor=staff_binh,
             first_name="Đào",
+            last_name="Test",
             phone="0977 000 000",
             email="DAO.patient@example.test",
             allow_duplicate=True,
@@ -108,6 +109,7 @@ def test_bad_details_are_named(staff_binh):
         patient_register(
             actor=staff_binh,
             first_name=" ",
+            last_name="",
             phone="12",
             health_insurance_number="DN123",
             date_of_birth=date.today() + timedelta(days=2),
@@ -115,6 +117,7 @@ def test_bad_details_are_named(staff_binh):
         )
     assert set(refused.value.field_errors) == {
         "first_name",
+        "last_name",
         "phone",
         "health_insurance_number",
         "date_of_birth",
@@ -126,8 +129,8 @@ def test_bad_details_are_named(staff_binh):
 def test_only_staff_and_admins_register_patients(admin_an, doctor_chau, patient_dao):
     for outsider in (doctor_chau, patient_dao):
         with pytest.raises(PermissionDenied):
-            patient_register(actor=outsider, first_name="X", phone="0912 000 999")
-    assert patient_register(actor=admin_an, first_name="Yến", phone="0912 000 999").role == "patient"
+            patient_register(actor=outsider, first_name="X", last_name="Y", phone="0912 000 999")
+    assert patient_register(actor=admin_an, first_name="Yến", last_name="Võ", phone="0912 000 999").role == "patient"
 
 
 # --- the admin ------------------------------------------------------------------------------------
