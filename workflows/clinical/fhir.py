@@ -1,6 +1,6 @@
 """FHIR R4 read API at ``/api/fhir/`` (JSON, bearer tokens): Patient, Practitioner, Schedule, Slot,
-Appointment, Encounter, Condition, MedicationRequest, DocumentReference, search by patient and date, and
-``Patient/{id}/$everything``.
+Appointment, Encounter, Condition, MedicationRequest, DocumentReference, CarePlan and Goal (the treatment
+plan), search by patient and date, and ``Patient/{id}/$everything``.
 
 Scoping is the clinical record's (``workflows.clinical.rules``): a patient reads their own record and
 only signed notes; doctors the patient has visits with and admins read it all, drafts included; staff
@@ -16,7 +16,8 @@ cannot read answers 400 with an OperationOutcome.
 
 Resources are built here as plain JSON; the tests validate each one against the ``fhir.resources`` R4B
 models. Ids: Patient = user id, Practitioner = doctor id, Encounter = visit note id, Condition =
-diagnosis id, MedicationRequest = prescription line id.
+diagnosis id, MedicationRequest = prescription line id, CarePlan = visit note id (the treatment plan:
+its follow-up steps are activities), Goal = plan item id.
 """
 
 from __future__ import annotations
@@ -37,7 +38,15 @@ from booking import rules as booking_rules
 from booking.models import Appointment, Doctor, Slot
 from core.audit import audit_log
 from workflows.clinical import rules
-from workflows.clinical.models import Diagnosis, NoteStatus, PrescriptionLine, VisitDocument, VisitNote
+from workflows.clinical.models import (
+    Diagnosis,
+    NoteStatus,
+    PlanItem,
+    PlanItemKind,
+    PrescriptionLine,
+    VisitDocument,
+    VisitNote,
+)
 
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 FHIR_JSON = "application/fhir+json"
@@ -323,6 +332,53 @@ def medication_request_resource(line: PrescriptionLine) -> dict:
     return resource
 
 
+def care_plan_resource(note: VisitNote) -> dict:
+    """The visit's treatment plan: its text, its goals (``Goal`` resources) and its follow-up steps
+    (activities, with the date each is due)."""
+    signed = note.status == NoteStatus.SIGNED
+    items = list(note.plan_items.all())
+    resource = {
+        "resourceType": "CarePlan",
+        "id": str(note.pk),
+        "status": "active" if signed else "draft",
+        "intent": "plan",
+        "subject": {"reference": f"Patient/{note.appointment.patient_id}"},
+        "encounter": {"reference": f"Encounter/{note.pk}"},
+        "author": {"reference": f"Practitioner/{note.appointment.doctor_id}"},
+        "created": _instant(note.signed_at or note.created_at),
+    }
+    if note.plan:
+        resource["description"] = note.plan
+    goals = [{"reference": f"Goal/{item.pk}"} for item in items if item.kind == PlanItemKind.GOAL]
+    if goals:
+        resource["goal"] = goals
+    activities = []
+    for item in items:
+        if item.kind != PlanItemKind.STEP:
+            continue
+        detail = {"status": "not-started", "description": item.text}
+        if item.due_date:
+            detail["scheduledString"] = item.due_date.isoformat()
+        activities.append({"detail": detail})
+    if activities:
+        resource["activity"] = activities
+    return resource
+
+
+def goal_resource(item: PlanItem) -> dict:
+    note = item.note
+    resource = {
+        "resourceType": "Goal",
+        "id": str(item.pk),
+        "lifecycleStatus": "active" if note.status == NoteStatus.SIGNED else "proposed",
+        "description": {"text": item.text},
+        "subject": {"reference": f"Patient/{note.appointment.patient_id}"},
+    }
+    if item.due_date:
+        resource["target"] = [{"dueDate": item.due_date.isoformat()}]
+    return resource
+
+
 APPOINTMENT_STATUS = {
     "pending_patient_confirmation": "proposed",
     "pending_payment": "pending",
@@ -549,6 +605,28 @@ def search_medication_requests(request, patient: str | None = None, date: str | 
     return _search(request, "MedicationRequest", medication_request_resource, rows, patient)
 
 
+@router.get("/CarePlan", summary="Search CarePlans (treatment plans of visit notes) by patient and visit date")
+def search_care_plans(request, patient: str | None = None, date: str | None = None):
+    def rows():
+        notes = readable_notes(request.auth, patient_id=_int(patient), dates=_dates(request))
+        return notes.prefetch_related("plan_items")
+
+    return _search(request, "CarePlan", care_plan_resource, rows, patient)
+
+
+@router.get("/Goal", summary="Search Goals (treatment plan goals) by patient and visit date")
+def search_goals(request, patient: str | None = None, date: str | None = None):
+    def rows():
+        notes = readable_notes(request.auth, patient_id=_int(patient), dates=_dates(request))
+        return (
+            PlanItem.objects.filter(note__in=notes, kind=PlanItemKind.GOAL)
+            .select_related("note__appointment")
+            .order_by("note__appointment__starts_at", "note_id", "position", "id")
+        )
+
+    return _search(request, "Goal", goal_resource, rows, patient)
+
+
 @router.get("/Appointment", summary="Search Appointments by patient and date")
 def search_appointments(request, patient: str | None = None, date: str | None = None):
     return _search(
@@ -602,6 +680,7 @@ def patient_everything(request, patient_id: int):
     doctors = {note.appointment.doctor for note in notes}
     diagnoses = Diagnosis.objects.filter(note__in=notes).select_related("note__appointment")
     lines = PrescriptionLine.objects.filter(note__in=notes).select_related("note__appointment")
+    plan_items = list(PlanItem.objects.filter(note__in=notes).select_related("note__appointment"))
     appointments = list(readable_appointments(request.auth, patient_id=patient.pk))
     if request.auth.role == "doctor":
         # their patients' other visits are not theirs to see (booking.rules): only their own
@@ -616,6 +695,8 @@ def patient_everything(request, patient_id: int):
         *(encounter_resource(n) for n in notes),
         *(condition_resource(d) for d in diagnoses),
         *(medication_request_resource(line) for line in lines),
+        *(care_plan_resource(n) for n in notes if n.plan or any(i.note_id == n.pk for i in plan_items)),
+        *(goal_resource(item) for item in plan_items if item.kind == PlanItemKind.GOAL),
     ]
     _audit(request, "Patient/$everything", patient=patient.pk, count=len(resources))
     return fhir_response(bundle(resources))

@@ -158,3 +158,28 @@ def test_documents_are_searched_by_date_too(visit, doctor_binh, patient_dao):
     today = timezone.localdate()
     assert len(ids(client, "DocumentReference", patient=patient_dao.pk, date=f"ge{today.isoformat()}")) == 1
     assert ids(client, "DocumentReference", patient=patient_dao.pk, date=f"lt{today.isoformat()}") == []
+
+
+def test_the_treatment_plan_is_a_care_plan_with_its_goals_and_follow_up_steps(visit, doctor_binh, patient_dao):
+    from tests.workflows.clinical.helpers import review_day
+
+    note = sign(visit, doctor_binh)
+    client = bearer_client(patient_dao)
+    [plan] = validated(client.get("/api/fhir/CarePlan", {"patient": patient_dao.pk}).json())
+    assert (plan["id"], plan["status"], plan["description"]) == (
+        str(note.pk),
+        "active",
+        "Inhaled corticosteroid; review in 4 weeks",
+    )
+    assert plan["activity"] == [
+        {
+            "detail": {
+                "status": "not-started",
+                "description": "Review the inhaler technique",
+                "scheduledString": review_day().isoformat(),
+            }
+        }
+    ]
+    [goal] = validated(client.get("/api/fhir/Goal", {"patient": patient_dao.pk}).json())
+    assert plan["goal"] == [{"reference": f"Goal/{goal['id']}"}]
+    assert goal["description"]["text"] == "Nights without wheezing"
