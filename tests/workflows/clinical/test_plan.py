@@ -145,3 +145,14 @@ def test_the_patient_reads_goals_and_steps_in_the_visit_summary_and_my_health(vi
         assert text in page, text
     health = patient.get("/portal/profile/medical-record/").content.decode()
     assert "Review the inhaler technique" in health
+
+
+def test_the_plan_speaks_vietnamese_to_the_patient_and_the_doctor(visit, doctor_binh, patient_dao):
+    note = signed(visit, doctor_binh)
+    for user in (patient_dao, doctor_binh.user):
+        user.language = "vi"
+        user.save(update_fields=["language"])
+    page = client_for(patient_dao).get(f"/portal/appointments/{visit.public_id}/").content.decode()
+    assert "Mục tiêu" in page and "Các bước theo dõi" in page and "trước ngày" in page
+    workspace = client_for(doctor_binh.user).get(change_url(note)).content.decode()
+    assert "Đề xuất tái khám" in workspace and "Mục tiêu và các bước theo dõi:" in workspace
