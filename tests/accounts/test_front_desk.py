@@ -152,6 +152,7 @@ def form_data(**overrides) -> dict:
 
 def test_staff_register_at_the_front_desk_in_the_admin(staff_binh):
     staff = client_for(staff_binh)
+    assert REGISTER in staff.get("/admin/booking/appointment/book/").content.decode()  # from "Book for a patient"
     assert staff.get("/admin/accounts/patientprofile/add/").url == REGISTER
     page = staff.get(REGISTER)
     assert page.status_code == 200 and "health insurance number (BHYT)" in page.content.decode()
