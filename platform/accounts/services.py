@@ -10,7 +10,7 @@ from datetime import date
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -370,14 +370,22 @@ def patient_register(
             raise DuplicatePatient(
                 _("This patient may be registered already: check the patients below."), duplicates=duplicates
             )
-        user = User.objects.create_user(
-            email=email or f"patient-{uuid.uuid4().hex[:16]}@{NO_EMAIL_DOMAIN}",
-            password=None,
-            role=Role.PATIENT,
-            first_name=first_name,
-            last_name=last_name,
-            **({"language": language} if language else {}),
-        )
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    email=email or f"patient-{uuid.uuid4().hex[:16]}@{NO_EMAIL_DOMAIN}",
+                    password=None,
+                    role=Role.PATIENT,
+                    first_name=first_name,
+                    last_name=last_name,
+                    **({"language": language} if language else {}),
+                )
+        except IntegrityError:
+            # another desk registered this address a moment ago
+            raise InvalidInput(
+                _("An account with this email address exists already."),
+                fields={"email": _("An account with this email address exists already.")},
+            ) from None
         if email:
             user_mark_email_verified(user=user)
         profile = patient_profile_ensure(user=user)
