@@ -116,7 +116,7 @@ def my_health(request) -> dict:
     notes = list(
         VisitNote.objects.filter(appointment__patient=request.user, status="signed")
         .select_related("appointment__doctor__user")
-        .prefetch_related("diagnoses", "prescription_lines")
+        .prefetch_related("diagnoses", "prescription_lines", "plan_items")
         .order_by("-appointment__starts_at")
     )
     for note in notes:

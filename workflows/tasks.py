@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.services import has_real_email
 from booking.models import Appointment, AppointmentStatus
 from booking.services import appointments_expire_lapsed_holds, refund_deliver, refunds_due
 from core.health import record_heartbeat
@@ -256,7 +257,12 @@ def _send(message: OutboxMessage, rendered: RenderedMessage) -> str:
     )
     preferences = notification_preferences(recipient)
     note = ""
-    if notification.email_sent_at is None and preferences.email_enabled and recipient.email and recipient.is_active:
+    if (
+        notification.email_sent_at is None
+        and preferences.email_enabled
+        and has_real_email(recipient.email)  # a walk-in patient registered without one has none
+        and recipient.is_active
+    ):
         if notification.email_started_at is not None:
             logger.warning(
                 "Outbox message %s: the email may already have gone out; sending it again with the same Message-ID %s",

@@ -7,7 +7,8 @@ through the same ``appointment_book`` service the portal uses.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -112,6 +113,13 @@ class FollowUpForm(ConfirmForm):
     notes = forms.CharField(
         label=_("Notes for the patient"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}), required=False
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # a link may pre-fill the date (a treatment plan's follow-up step: ?suggested_date=YYYY-MM-DD)
+        if not self.is_bound:
+            with contextlib.suppress(ValueError):
+                self.initial["suggested_date"] = date.fromisoformat(self.request.GET.get("suggested_date", ""))
 
 
 class RescheduleForm(ConfirmForm):

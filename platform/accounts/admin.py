@@ -4,8 +4,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db import transaction
-from django.http import Http404
-from django.urls import reverse
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
@@ -16,19 +18,22 @@ from unfold.decorators import display
 from unfold.enums import ActionVariant
 from unfold.forms import UserChangeForm as UnfoldUserChangeForm
 
-from accounts.models import MedicalRecord, PatientProfile, Role, User
+from accounts.models import Gender, MedicalRecord, PatientProfile, Role, User
 from accounts.resources import PatientResource
 from accounts.services import (
+    DuplicatePatient,
     medical_record_viewed,
     patient_deactivate,
     patient_profile_ensure,
     patient_reactivate,
+    patient_register,
     user_mark_email_verified,
     user_sessions_end,
 )
 from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
 from core.admin_exports import SafeExportMixin
 from core.audit import audit_log
+from core.errors import DomainError, InvalidInput
 from core.paginator import DeferredJoinPaginator
 
 
@@ -128,6 +133,52 @@ class UserAdmin(ModelAdmin):
         )
         if not change and not obj.has_usable_password():
             messages.info(request, _("The account has no password yet: ask the person to use “Forgot password”."))
+
+
+class RegisterPatientForm(forms.Form):
+    """The front desk's registration form; the rules are the service's (``patient_register``)."""
+
+    first_name = forms.CharField(label=_("first name"), max_length=150)
+    last_name = forms.CharField(label=_("last name"), max_length=150)
+    phone = forms.CharField(label=_("phone"), max_length=32)
+    email = forms.EmailField(
+        label=_("email address"),
+        required=False,
+        help_text=_("Optional: without one the patient is called or texted, and can add an email later."),
+    )
+    date_of_birth = forms.DateField(
+        label=_("date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    gender = forms.ChoiceField(label=_("gender"), choices=[("", "—"), *Gender.choices], required=False)
+    address = forms.CharField(label=_("address"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    national_id = forms.CharField(label=_("national ID (NIC/CCCD)"), max_length=32, required=False)
+    health_insurance_number = forms.CharField(label=_("health insurance number (BHYT)"), max_length=20, required=False)
+    emergency_contact_name = forms.CharField(label=_("emergency contact"), max_length=150, required=False)
+    emergency_contact_phone = forms.CharField(label=_("emergency contact phone"), max_length=32, required=False)
+    register_anyway = forms.BooleanField(
+        label=_("I checked the patients listed above: this is a different person"), required=False
+    )
+
+
+REGISTER_FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "date_of_birth",
+    "gender",
+    "address",
+    "national_id",
+    "health_insurance_number",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+)
+DUPLICATE_REASONS = (
+    ("national_id", _("same national ID")),
+    ("health_insurance_number", _("same BHYT number")),
+    ("phone", _("same phone number")),
+    ("email", _("same email address")),
+)
 
 
 class MedicalRecordInline(StackedInline):
@@ -283,6 +334,67 @@ class PatientProfileAdmin(SafeExportMixin, ImportExportMixin, ModelAdmin):
             _("The patient can sign in again."),
             back=self._back(profile),
         )
+
+    # --- front-desk registration ---
+    def get_urls(self):
+        return [
+            path("register/", self.admin_site.admin_view(self.register_view), name="accounts_patientprofile_register"),
+            *super().get_urls(),
+        ]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # a patient is registered with their account and demographics at once, with a duplicate check
+        return HttpResponseRedirect(reverse("admin:accounts_patientprofile_register"))
+
+    def register_view(self, request):
+        """GET: the form; POST (CSRF-checked): ``patient_register``. Possible duplicates (same phone,
+        national ID, BHYT number or email) are listed and the patient is registered only when staff
+        tick "a different person"."""
+        if not (self.has_add_permission(request) and request.user.has_perm("accounts.add_user")):
+            raise Http404
+        form = RegisterPatientForm(request.POST or None)
+        duplicates = []
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = patient_register(
+                    actor=request.user,
+                    allow_duplicate=data["register_anyway"],
+                    **{name: data[name] or (None if name == "date_of_birth" else "") for name in REGISTER_FIELDS},
+                )
+            except DuplicatePatient as exc:
+                duplicates = exc.duplicates
+                form.add_error(None, str(exc))
+            except InvalidInput as exc:
+                for name, problem in exc.field_errors.items():
+                    form.add_error(name if name in form.fields else None, problem)
+                if not form.errors:
+                    form.add_error(None, str(exc))
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s is registered. Book their visit from Appointments → Book for a patient.")
+                    % {"name": user.get_full_name()},
+                )
+                return redirect("admin:accounts_patientprofile_change", user.patient_profile.pk)
+        reasons = dict(DUPLICATE_REASONS)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Register a patient"),
+            "opts": self.opts,
+            "form": form,
+            "duplicates": [
+                {
+                    "profile": d.profile,
+                    "reasons": [reasons[r] for r in d.reasons],
+                    "url": reverse("admin:accounts_patientprofile_change", args=[d.profile.pk]),
+                }
+                for d in duplicates
+            ],
+        }
+        return TemplateResponse(request, "admin/accounts/register_patient.html", context)
 
     # --- the page ---
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
 from allauth.account.models import EmailAddress
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import MedicalRecord, PatientProfile, Role, User
+from accounts.models import Gender, MedicalRecord, PatientProfile, Role, User
 from core.audit import audit_log
-from core.errors import Conflict, DomainError, PermissionDenied
+from core.db import retry_transaction
+from core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
+
+BHYT_PATTERN = re.compile(r"[A-Z]{2}\d{13}")
 
 
 def user_mark_email_verified(*, user: User) -> None:
@@ -199,3 +210,203 @@ def patient_reactivate(*, user: User, actor: User) -> None:
         locked.save(update_fields=["is_active"])
         user.is_active = True
         audit_log(actor=actor, action="accounts.patient.reactivated", obj=locked)
+
+
+# --- front-desk registration (staff and clinic admins) --------------------------------------------
+
+#: walk-in patients without an email address get an address on this reserved domain (RFC 2606: it never
+#: resolves), so the account exists and can be booked for; nothing is ever emailed to it
+NO_EMAIL_DOMAIN = "no-email.invalid"
+
+
+def has_real_email(email: str) -> bool:
+    return bool(email) and not email.lower().endswith("@" + NO_EMAIL_DOMAIN)
+
+
+def phone_digits(phone: str) -> str:
+    """A phone number reduced to what identifies it: digits only, the Vietnamese country code (+84)
+    written as the national leading 0 (``+84 91 234 5678`` and ``0912 345 678`` are the same)."""
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    if digits.startswith("84") and len(digits) >= 11:
+        digits = "0" + digits[2:]
+    return digits
+
+
+@dataclass(frozen=True)
+class PossibleDuplicate:
+    """A patient already registered who shares an identifying detail with the new one."""
+
+    profile: PatientProfile
+    #: which details match: "phone", "national_id", "health_insurance_number", "email"
+    reasons: tuple[str, ...]
+
+
+def patient_duplicates(
+    *, phone: str = "", national_id: str = "", health_insurance_number: str = "", email: str = ""
+) -> list[PossibleDuplicate]:
+    """Registered patients who may be the same person: same phone number (compared by its digits),
+    national ID, BHYT number (both compared without case or spaces) or email."""
+    matches: dict[int, set[str]] = {}
+    profiles: dict[int, PatientProfile] = {}
+    base = PatientProfile.objects.select_related("user").filter(user__role=Role.PATIENT)
+
+    def add(queryset, reason, keep=lambda profile: True):
+        for profile in queryset[:50]:
+            if keep(profile):
+                profiles[profile.pk] = profile
+                matches.setdefault(profile.pk, set()).add(reason)
+
+    digits = phone_digits(phone)
+    if len(digits) >= 6:
+        # stored numbers are free text ("0912 345 678"): narrow by the last digits in SQL, compare in Python
+        add(base.filter(phone__contains=digits[-3:]), "phone", lambda p: phone_digits(p.phone) == digits)
+    national_id = "".join(national_id.split()).upper()
+    if national_id:
+        add(base.filter(national_id__iexact=national_id), "national_id")
+    bhyt = "".join(health_insurance_number.split()).upper()
+    if bhyt:
+        add(base.filter(health_insurance_number__iexact=bhyt), "health_insurance_number")
+    if has_real_email(email.strip()):
+        add(base.filter(user__email__iexact=email.strip()), "email")
+    order = ("national_id", "health_insurance_number", "phone", "email")
+    return [
+        PossibleDuplicate(profile=profiles[pk], reasons=tuple(r for r in order if r in reasons))
+        for pk, reasons in sorted(matches.items(), key=lambda item: (-len(item[1]), item[0]))
+    ]
+
+
+class DuplicatePatient(Conflict):
+    """Someone already registered shares the phone, national ID, BHYT number or email of this patient;
+    ``duplicates`` lists them. Register anyway (``allow_duplicate``) when staff checked it is not them."""
+
+    code = "possible_duplicate"
+
+    def __init__(self, message, *, duplicates: list[PossibleDuplicate]):
+        super().__init__(message, details={"patients": [d.profile.pk for d in duplicates]})
+        self.duplicates = duplicates
+
+
+def _require_front_desk(actor) -> None:
+    if actor is None or not actor.is_authenticated or not actor.is_active:
+        raise PermissionDenied(_("Only the clinic's staff can register patients."))
+    if not (actor.is_superuser or actor.role == Role.STAFF):
+        raise PermissionDenied(_("Only the clinic's staff can register patients."))
+
+
+@retry_transaction
+def patient_register(
+    *,
+    actor: User,
+    first_name: str,
+    last_name: str,
+    phone: str,
+    email: str = "",
+    date_of_birth: date | None = None,
+    gender: str = "",
+    address: str = "",
+    national_id: str = "",
+    health_insurance_number: str = "",
+    emergency_contact_name: str = "",
+    emergency_contact_phone: str = "",
+    language: str = "",
+    allow_duplicate: bool = False,
+) -> User:
+    """Register a walk-in patient at the front desk (staff or clinic admins): the account (no password:
+    the patient sets one through "Forgot password" when they want the portal), the profile with the
+    demographics, an empty medical record. An email is optional: without one the account gets an
+    address on ``NO_EMAIL_DOMAIN`` that is never written to. ``DuplicatePatient`` when someone
+    registered shares the phone, national ID, BHYT number or email, unless ``allow_duplicate``; an
+    email that already has an account is always refused (one account per address)."""
+    _require_front_desk(actor)
+    errors: dict[str, str] = {}
+    first_name, last_name = first_name.strip(), last_name.strip()
+    if not first_name:
+        errors["first_name"] = _("Enter the patient's name.")
+    if not last_name:
+        # booking asks for it too: a visit is booked in the patient's full name
+        errors["last_name"] = _("Enter the patient's family name.")
+    phone = phone.strip()
+    if len(phone_digits(phone)) < 8 or len(phone) > 32:
+        errors["phone"] = _("Enter a phone number the clinic can call.")
+    email = email.strip().lower()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = _("Enter a valid email address.")
+        else:
+            if not has_real_email(email):
+                errors["email"] = _("Enter a valid email address.")
+    if date_of_birth is not None and date_of_birth > timezone.localdate():
+        errors["date_of_birth"] = _("The date of birth is in the future.")
+    if gender and gender not in Gender.values:
+        errors["gender"] = _("Choose a gender from the list.")
+    national_id = "".join(national_id.split()).upper()
+    health_insurance_number = "".join(health_insurance_number.split()).upper()
+    if health_insurance_number and not BHYT_PATTERN.fullmatch(health_insurance_number):
+        errors["health_insurance_number"] = _("A BHYT number is 2 letters and 13 digits, e.g. DN4797915123456.")
+    for name, value, limit in (
+        ("first_name", first_name, 150),
+        ("last_name", last_name, 150),
+        ("national_id", national_id, 32),
+        ("address", address, 1000),
+        ("emergency_contact_name", emergency_contact_name, 150),
+        ("emergency_contact_phone", emergency_contact_phone, 32),
+    ):
+        if len(value) > limit:
+            errors[name] = _("This text is too long.")
+    if errors:
+        raise InvalidInput(_("Please check the patient's details."), fields=errors)
+    with transaction.atomic():
+        if email and User.objects.filter(email__iexact=email).exists():
+            raise InvalidInput(
+                _("An account with this email address exists already."),
+                fields={"email": _("An account with this email address exists already.")},
+            )
+        duplicates = patient_duplicates(
+            phone=phone, national_id=national_id, health_insurance_number=health_insurance_number, email=email
+        )
+        if duplicates and not allow_duplicate:
+            raise DuplicatePatient(
+                _("This patient may be registered already: check the patients below."), duplicates=duplicates
+            )
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    email=email or f"patient-{uuid.uuid4().hex[:16]}@{NO_EMAIL_DOMAIN}",
+                    password=None,
+                    role=Role.PATIENT,
+                    first_name=first_name,
+                    last_name=last_name,
+                    **({"language": language} if language else {}),
+                )
+        except IntegrityError:
+            # another desk registered this address a moment ago
+            raise InvalidInput(
+                _("An account with this email address exists already."),
+                fields={"email": _("An account with this email address exists already.")},
+            ) from None
+        if email:
+            user_mark_email_verified(user=user)
+        profile = patient_profile_ensure(user=user)
+        profile.phone = phone
+        profile.national_id = national_id
+        profile.date_of_birth = date_of_birth
+        profile.gender = gender
+        profile.address = address.strip()
+        profile.health_insurance_number = health_insurance_number
+        profile.emergency_contact_name = emergency_contact_name.strip()
+        profile.emergency_contact_phone = emergency_contact_phone.strip()
+        profile.save()
+        # ids and which checks were overridden, never the patient's details
+        audit_log(
+            actor=actor,
+            action="accounts.patient.registered",
+            obj=user,
+            data={
+                "where": "front_desk",
+                "has_email": bool(email),
+                "duplicates_overridden": [d.profile.pk for d in duplicates],
+            },
+        )
+        return user

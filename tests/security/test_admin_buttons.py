@@ -233,6 +233,15 @@ def _book(w):
     )
 
 
+def _register_patient(w):
+    return Case(
+        w["staff"],
+        "/admin/accounts/patientprofile/register/",
+        {"first_name": "Lan", "last_name": "Phạm", "phone": "0977 123 456", "national_id": "079190000777"},
+        lambda: User.objects.filter(patient_profile__national_id="079190000777").exists(),
+    )
+
+
 def _deactivate(w):
     profile = w["patient"].patient_profile
     return Case(
@@ -616,6 +625,7 @@ CASES = {
     "booking_appointment_force_cancel_detail": _force_cancel,
     "booking_appointment_suggest_follow_up_detail": _suggest_follow_up,
     "booking_appointment_book": _book,
+    "accounts_patientprofile_register": _register_patient,
     "accounts_patientprofile_deactivate_patient": _deactivate,
     "accounts_patientprofile_reactivate_patient": _reactivate,
     "clinic_doctorapplication_approve_detail": _approve,

@@ -13,7 +13,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateFilter
@@ -33,6 +35,8 @@ from workflows.clinical.models import (
     Diagnosis,
     DocumentKind,
     NoteStatus,
+    PlanItem,
+    PlanItemKind,
     PrescriptionLine,
     VisitDocument,
     VisitNote,
@@ -127,6 +131,19 @@ class PrescriptionLineInline(NotePartInline):
     fields = svc.LINE_FIELDS
 
 
+class PlanItemForm(forms.ModelForm):
+    class Meta:
+        model = PlanItem
+        fields = ["kind", "text", "due_date"]
+        widgets = {"text": forms.TextInput(), "due_date": forms.DateInput(attrs={"type": "date"})}
+
+
+class PlanItemInline(NotePartInline):
+    model = PlanItem
+    form = PlanItemForm
+    fields = ("kind", "text", "due_date")
+
+
 class VersionInline(TabularInline):
     model = VisitNoteVersion
     extra = 0
@@ -152,12 +169,21 @@ class VersionInline(TabularInline):
         content = svc.content_from_json(obj.content)
         codes = ", ".join(d.code for d in content.diagnoses) or "—"
         medicines = ", ".join(line.medicine for line in content.prescription) or "—"
+        kinds = dict(PlanItemKind.choices)
+        items = "; ".join(
+            f"{kinds.get(item.kind, item.kind)}: {item.text}"
+            + (f" ({date_format(item.due_date, 'SHORT_DATE_FORMAT')})" if item.due_date else "")
+            for item in content.plan_items
+        )
         return format_html(
-            "<strong>{}</strong> {}<br><strong>{}</strong> {}<br><strong>{}</strong> {}<br><strong>{}</strong> {}",
+            "<strong>{}</strong> {}<br><strong>{}</strong> {}<br><strong>{}</strong> {}<br><strong>{}</strong> {}"
+            "<br><strong>{}</strong> {}",
             _("Assessment:"),
             content.assessment or "—",
             _("Plan:"),
             content.plan or "—",
+            _("Goals and follow-up steps:"),
+            items or "—",
             _("Diagnoses:"),
             codes,
             _("Prescription:"),
@@ -179,7 +205,7 @@ class VisitNoteAdmin(ModelAdmin):
     search_fields = ("appointment__last_name", "appointment__first_name", "=appointment__id")
     list_select_related = ("appointment__doctor__user",)
     readonly_fields = ("appointment_link", "status", "version", "signed_at", "signed_by", "created_by")
-    inlines = [DiagnosisInline, PrescriptionLineInline, VersionInline]
+    inlines = [DiagnosisInline, PrescriptionLineInline, PlanItemInline, VersionInline]
     actions_detail = ["sign_detail"]
     change_form_before_template = "admin/clinical/note_before.html"
     ordering = ("-created_at", "-id")
@@ -258,9 +284,19 @@ class VisitNoteAdmin(ModelAdmin):
                 appointment=note.appointment, user=request.user, now=timezone.now()
             )
             if booking_rules.Action.SUGGEST_FOLLOW_UP in allowed:
-                extra_context["follow_up_url"] = reverse(
+                follow_up_url = reverse(
                     "admin:booking_appointment_suggest_follow_up_detail", args=[note.appointment_id]
                 )
+                extra_context["follow_up_url"] = follow_up_url
+                # each follow-up step opens booking's suggestion form with the step's date filled in
+                extra_context["follow_up_steps"] = [
+                    {
+                        "item": item,
+                        "url": follow_up_url
+                        + (f"?{urlencode({'suggested_date': item.due_date.isoformat()})}" if item.due_date else ""),
+                    }
+                    for item in note.plan_items.filter(kind=PlanItemKind.STEP)
+                ]
         if note is not None and note.is_signed and self._reads_content(request, note):
             extra_context["prescription_pdf_url"] = reverse("admin:clinical_visitnote_prescription_pdf", args=[note.pk])
         response = super().change_view(request, object_id, form_url, extra_context)
@@ -289,6 +325,10 @@ class VisitNoteAdmin(ModelAdmin):
             prescription=tuple(
                 svc.LineEntry(**{name: row.get(name, "") for name in svc.LINE_FIELDS})
                 for row in parts.get(PrescriptionLine, [])
+            ),
+            plan_items=tuple(
+                svc.PlanEntry(kind=row["kind"], text=row.get("text", ""), due_date=row.get("due_date"))
+                for row in parts.get(PlanItem, [])
             ),
         )
         note = form.instance

@@ -1,25 +1,36 @@
 """FHIR R4 read API at ``/api/fhir/`` (JSON, bearer tokens): Patient, Practitioner, Schedule, Slot,
-Appointment, Encounter, Condition, MedicationRequest, DocumentReference, search by patient and date, and
-``Patient/{id}/$everything``.
+Appointment, Encounter, Condition, MedicationRequest, DocumentReference, CarePlan and Goal (the treatment
+plan), search by patient and date, and ``Patient/{id}/$everything``.
 
 Scoping is the clinical record's (``workflows.clinical.rules``): a patient reads their own record and
 only signed notes; doctors the patient has visits with and admins read it all, drafts included; staff
 read demographics (Patient) but no clinical resource unless ``CLINICAL_STAFF_READ_NOTES``. Another
 person's resource answers 404, as if it did not exist. Every read is audited (``clinical.fhir.read``).
 
+Searches take ``date`` with the FHIR prefixes (``eq``, ``ne``, ``gt``, ``lt``, ``ge``, ``le``, ``sa``,
+``eb``) at year, month, day or second precision; two ``date`` parameters make a range
+(``date=ge2026-01-01&date=lt2026-02-01``). Results come in pages of ``_count`` (default
+``DEFAULT_COUNT``, at most ``MAX_COUNT``) with ``Bundle.link`` ``self``/``first``/``previous``/``next``
+(the position is ``_offset``) and ``Bundle.total`` counting every match. A search parameter the server
+cannot read answers 400 with an OperationOutcome.
+
 Resources are built here as plain JSON; the tests validate each one against the ``fhir.resources`` R4B
 models. Ids: Patient = user id, Practitioner = doctor id, Encounter = visit note id, Condition =
-diagnosis id, MedicationRequest = prescription line id.
+diagnosis id, MedicationRequest = prescription line id, CarePlan = visit note id (the treatment plan:
+its follow-up steps are activities), Goal = plan item id.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
+from django.utils.dateparse import parse_datetime
+from django.utils.http import urlencode
 from ninja import Router
 
 from accounts.models import User
@@ -27,7 +38,15 @@ from booking import rules as booking_rules
 from booking.models import Appointment, Doctor, Slot
 from core.audit import audit_log
 from workflows.clinical import rules
-from workflows.clinical.models import Diagnosis, NoteStatus, PrescriptionLine, VisitDocument, VisitNote
+from workflows.clinical.models import (
+    Diagnosis,
+    NoteStatus,
+    PlanItem,
+    PlanItemKind,
+    PrescriptionLine,
+    VisitDocument,
+    VisitNote,
+)
 
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 FHIR_JSON = "application/fhir+json"
@@ -52,15 +71,121 @@ def not_found(what: str) -> HttpResponse:
     )
 
 
-def bundle(resources: list[dict], *, kind: str = "searchset") -> dict:
-    data = {
-        "resourceType": "Bundle",
-        "type": kind,
-        "entry": [{"fullUrl": f"{r['resourceType']}/{r['id']}", "resource": r} for r in resources],
-    }
+def invalid(diagnostics: str) -> HttpResponse:
+    return fhir_response(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "invalid", "diagnostics": diagnostics}],
+        },
+        status=400,
+    )
+
+
+def bundle(
+    resources: list[dict], *, kind: str = "searchset", total: int | None = None, links: list[dict] | None = None
+) -> dict:
+    data = {"resourceType": "Bundle", "type": kind}
     if kind == "searchset":
-        data["total"] = len(resources)
+        data["total"] = len(resources) if total is None else total
+    if links:
+        data["link"] = links
+    data["entry"] = [{"fullUrl": f"{r['resourceType']}/{r['id']}", "resource": r} for r in resources]
     return data
+
+
+# --- search parameters ----------------------------------------------------------------------------
+
+DEFAULT_COUNT = 50
+MAX_COUNT = 500
+DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
+_PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+class SearchError(ValueError):
+    """A search parameter the server cannot read (answered 400 with an OperationOutcome)."""
+
+
+def date_range(text: str) -> tuple[dt.datetime, dt.datetime]:
+    """The interval ``[start, end)`` a FHIR date means: a whole year, month or day (in the server's time
+    zone), or one second for a date-time (which must carry its offset, as FHIR requires)."""
+    match = _PARTIAL_DATE.fullmatch(text)
+    try:
+        if match:
+            year, month, day = int(match[1]), int(match[2] or 1), int(match[3] or 1)
+            start = dt.date(year, month, day)
+            if match[3]:
+                end = start + dt.timedelta(days=1)
+            elif match[2]:
+                end = dt.date(year + (month == 12), month % 12 + 1, 1)
+            else:
+                end = dt.date(year + 1, 1, 1)
+            aware = [timezone.make_aware(dt.datetime.combine(d, dt.time())) for d in (start, end)]
+            return aware[0], aware[1]
+        moment = parse_datetime(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise SearchError(f"date: {text!r} is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or a date-time with offset)")
+    moment = moment.replace(microsecond=0)
+    return moment, moment + dt.timedelta(seconds=1)
+
+
+def date_q(field: str, values: list[str]) -> Q:
+    """A filter on ``field`` (a point in time) for every ``date`` value (all must hold: two values make a
+    range). Each value is a FHIR date with an optional prefix; without one it means ``eq``."""
+    query = Q()
+    for value in values:
+        value = value.strip()
+        if not value:
+            continue
+        prefix = value[:2] if value[:2] in DATE_PREFIXES else "eq"
+        start, end = date_range(value[2:] if value[:2] in DATE_PREFIXES else value)
+        within = Q(**{f"{field}__gte": start, f"{field}__lt": end})
+        query &= {
+            "eq": within,
+            "ne": ~within,
+            "gt": Q(**{f"{field}__gte": end}),
+            "sa": Q(**{f"{field}__gte": end}),
+            "lt": Q(**{f"{field}__lt": start}),
+            "eb": Q(**{f"{field}__lt": start}),
+            "ge": Q(**{f"{field}__gte": start}),
+            "le": Q(**{f"{field}__lt": end}),
+        }[prefix]
+    return query
+
+
+def _whole_number(request, name: str, default: int) -> int:
+    raw = request.GET.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit():
+        raise SearchError(f"{name}: {raw!r} is not a whole number")
+    return int(raw)
+
+
+def paged(request, rows) -> tuple[list, int, list[dict]]:
+    """One page of ``rows`` (a queryset in a stable order, or a list) by ``_count`` and ``_offset``: the
+    rows, the total and the Bundle links (``next`` while more remain)."""
+    count = min(_whole_number(request, "_count", DEFAULT_COUNT), MAX_COUNT)
+    offset = _whole_number(request, "_offset", 0)
+    total = rows.count() if isinstance(rows, QuerySet) else len(rows)
+    page = list(rows[offset : offset + count])
+
+    def url(at: int) -> str:
+        params = [(k, v) for k, values in request.GET.lists() if k not in ("_count", "_offset") for v in values]
+        params += [("_count", count), ("_offset", at)]
+        return request.build_absolute_uri(request.path) + "?" + urlencode(params)
+
+    links = [{"relation": "self", "url": url(offset)}, {"relation": "first", "url": url(0)}]
+    if offset > 0 and count:
+        links.append({"relation": "previous", "url": url(max(offset - count, 0))})
+    if count and offset + count < total:
+        links.append({"relation": "next", "url": url(offset + count)})
+    return page, total, links
+
+
+def _dates(request) -> list[str]:
+    return request.GET.getlist("date")
 
 
 def _instant(value: dt.datetime | None) -> str | None:
@@ -207,6 +332,53 @@ def medication_request_resource(line: PrescriptionLine) -> dict:
     return resource
 
 
+def care_plan_resource(note: VisitNote) -> dict:
+    """The visit's treatment plan: its text, its goals (``Goal`` resources) and its follow-up steps
+    (activities, with the date each is due)."""
+    signed = note.status == NoteStatus.SIGNED
+    items = list(note.plan_items.all())
+    resource = {
+        "resourceType": "CarePlan",
+        "id": str(note.pk),
+        "status": "active" if signed else "draft",
+        "intent": "plan",
+        "subject": {"reference": f"Patient/{note.appointment.patient_id}"},
+        "encounter": {"reference": f"Encounter/{note.pk}"},
+        "author": {"reference": f"Practitioner/{note.appointment.doctor_id}"},
+        "created": _instant(note.signed_at or note.created_at),
+    }
+    if note.plan:
+        resource["description"] = note.plan
+    goals = [{"reference": f"Goal/{item.pk}"} for item in items if item.kind == PlanItemKind.GOAL]
+    if goals:
+        resource["goal"] = goals
+    activities = []
+    for item in items:
+        if item.kind != PlanItemKind.STEP:
+            continue
+        detail = {"status": "not-started", "description": item.text}
+        if item.due_date:
+            detail["scheduledString"] = item.due_date.isoformat()
+        activities.append({"detail": detail})
+    if activities:
+        resource["activity"] = activities
+    return resource
+
+
+def goal_resource(item: PlanItem) -> dict:
+    note = item.note
+    resource = {
+        "resourceType": "Goal",
+        "id": str(item.pk),
+        "lifecycleStatus": "active" if note.status == NoteStatus.SIGNED else "proposed",
+        "description": {"text": item.text},
+        "subject": {"reference": f"Patient/{note.appointment.patient_id}"},
+    }
+    if item.due_date:
+        resource["target"] = [{"dueDate": item.due_date.isoformat()}]
+    return resource
+
+
 APPOINTMENT_STATUS = {
     "pending_patient_confirmation": "proposed",
     "pending_payment": "pending",
@@ -286,17 +458,14 @@ def document_reference_resource(document: VisitDocument) -> dict:
 # --- scoping --------------------------------------------------------------------------------------
 
 
-def readable_notes(user, *, patient_id: int | None = None, date: str | None = None):
-    """The visit notes whose clinical content ``user`` may read (see the module docstring)."""
-    notes = VisitNote.objects.select_related("appointment__doctor__user")
+def readable_notes(user, *, patient_id: int | None = None, dates: list[str] = ()):
+    """The visit notes whose clinical content ``user`` may read (see the module docstring), by visit
+    time; ``dates`` are FHIR ``date`` search values (``SearchError`` when one cannot be read)."""
+    notes = VisitNote.objects.select_related("appointment__doctor__user").order_by("appointment__starts_at", "id")
     if patient_id is not None:
         notes = notes.filter(appointment__patient_id=patient_id)
-    if date:
-        day = parse_date(date.removeprefix("eq"))
-        if day is None:
-            return notes.none()
-        start = timezone.make_aware(dt.datetime.combine(day, dt.time()))
-        notes = notes.filter(appointment__starts_at__gte=start, appointment__starts_at__lt=start + dt.timedelta(days=1))
+    if dates:
+        notes = notes.filter(date_q("appointment__starts_at", dates))
     if not user.is_active:
         return notes.none()
     if user.role == "patient":
@@ -320,25 +489,23 @@ def readable_patient(user, patient_id: int) -> User | None:
     return None
 
 
-def readable_appointments(user, *, patient_id: int | None = None, date: str | None = None):
+def readable_appointments(user, *, patient_id: int | None = None, dates: list[str] = ()):
     """Appointments as the booking rulebook lets ``user`` see them (booking.rules.visibility_q)."""
     scope = booking_rules.visibility_q(user=user)
     rows = Appointment.objects.none() if scope is None else Appointment.objects.filter(scope)
     if patient_id is not None:
         rows = rows.filter(patient_id=patient_id)
-    if date:
-        day = parse_date(date.removeprefix("eq"))
-        if day is None:
-            return rows.none()
-        start = timezone.make_aware(dt.datetime.combine(day, dt.time()))
-        rows = rows.filter(starts_at__gte=start, starts_at__lt=start + dt.timedelta(days=1))
+    if dates:
+        rows = rows.filter(date_q("starts_at", dates))
     return rows.order_by("starts_at", "id")
 
 
-def readable_documents(user, *, patient_id: int | None = None):
-    rows = VisitDocument.objects.select_related("appointment__doctor")
+def readable_documents(user, *, patient_id: int | None = None, dates: list[str] = ()):
+    rows = VisitDocument.objects.select_related("appointment__doctor").order_by("created_at", "id")
     if patient_id is not None:
         rows = rows.filter(appointment__patient_id=patient_id)
+    if dates:
+        rows = rows.filter(date_q("created_at", dates))
     if user.role == "patient":
         rows = rows.filter(appointment__patient=user)
     # the clinical rule decides per document (a doctor: their patients', with a visit relationship)
@@ -376,15 +543,31 @@ def read_practitioner(request, doctor_id: int):
     return fhir_response(practitioner_resource(doctor))
 
 
-def _search(request, what: str, build, rows, patient: str | None, date: str | None):
-    _audit(request, what, patient=_int(patient), date=date or "", count=len(rows))
-    return fhir_response(bundle([build(row) for row in rows]))
+def _search(request, what: str, build, rows, patient: str | None):
+    """One page of a search as a Bundle; an unreadable parameter is a 400 OperationOutcome."""
+    try:
+        if callable(rows):
+            rows = rows()
+        page, total, links = paged(request, rows)
+    except SearchError as exc:
+        return invalid(str(exc))
+    _audit(request, what, patient=_int(patient), date=_dates(request), count=len(page), total=total)
+    return fhir_response(bundle([build(row) for row in page], total=total, links=links))
+
+
+# ``date`` may be repeated (a range): the endpoints read every value from the query string; the
+# parameter is declared for the OpenAPI document.
 
 
 @router.get("/Encounter", summary="Search Encounters (visit notes) by patient and date")
 def search_encounters(request, patient: str | None = None, date: str | None = None):
-    notes = list(readable_notes(request.auth, patient_id=_int(patient), date=date))
-    return _search(request, "Encounter", encounter_resource, notes, patient, date)
+    return _search(
+        request,
+        "Encounter",
+        encounter_resource,
+        lambda: readable_notes(request.auth, patient_id=_int(patient), dates=_dates(request)),
+        patient,
+    )
 
 
 @router.get("/Encounter/{note_id}", summary="Read an Encounter")
@@ -396,51 +579,96 @@ def read_encounter(request, note_id: int):
     return fhir_response(encounter_resource(note))
 
 
-@router.get("/Condition", summary="Search Conditions (ICD-10 diagnoses) by patient and date")
+@router.get("/Condition", summary="Search Conditions (ICD-10 diagnoses) by patient and visit date")
 def search_conditions(request, patient: str | None = None, date: str | None = None):
-    notes = readable_notes(request.auth, patient_id=_int(patient), date=date)
-    rows = list(Diagnosis.objects.filter(note__in=notes).select_related("note__appointment"))
-    return _search(request, "Condition", condition_resource, rows, patient, date)
+    def rows():
+        notes = readable_notes(request.auth, patient_id=_int(patient), dates=_dates(request))
+        return (
+            Diagnosis.objects.filter(note__in=notes)
+            .select_related("note__appointment")
+            .order_by("note__appointment__starts_at", "note_id", "position", "id")
+        )
+
+    return _search(request, "Condition", condition_resource, rows, patient)
 
 
-@router.get("/MedicationRequest", summary="Search MedicationRequests (prescription lines) by patient and date")
+@router.get("/MedicationRequest", summary="Search MedicationRequests (prescription lines) by patient and visit date")
 def search_medication_requests(request, patient: str | None = None, date: str | None = None):
-    notes = readable_notes(request.auth, patient_id=_int(patient), date=date)
-    rows = list(PrescriptionLine.objects.filter(note__in=notes).select_related("note__appointment"))
-    return _search(request, "MedicationRequest", medication_request_resource, rows, patient, date)
+    def rows():
+        notes = readable_notes(request.auth, patient_id=_int(patient), dates=_dates(request))
+        return (
+            PrescriptionLine.objects.filter(note__in=notes)
+            .select_related("note__appointment")
+            .order_by("note__appointment__starts_at", "note_id", "position", "id")
+        )
+
+    return _search(request, "MedicationRequest", medication_request_resource, rows, patient)
+
+
+@router.get("/CarePlan", summary="Search CarePlans (treatment plans of visit notes) by patient and visit date")
+def search_care_plans(request, patient: str | None = None, date: str | None = None):
+    def rows():
+        notes = readable_notes(request.auth, patient_id=_int(patient), dates=_dates(request))
+        return notes.prefetch_related("plan_items")
+
+    return _search(request, "CarePlan", care_plan_resource, rows, patient)
+
+
+@router.get("/Goal", summary="Search Goals (treatment plan goals) by patient and visit date")
+def search_goals(request, patient: str | None = None, date: str | None = None):
+    def rows():
+        notes = readable_notes(request.auth, patient_id=_int(patient), dates=_dates(request))
+        return (
+            PlanItem.objects.filter(note__in=notes, kind=PlanItemKind.GOAL)
+            .select_related("note__appointment")
+            .order_by("note__appointment__starts_at", "note_id", "position", "id")
+        )
+
+    return _search(request, "Goal", goal_resource, rows, patient)
 
 
 @router.get("/Appointment", summary="Search Appointments by patient and date")
 def search_appointments(request, patient: str | None = None, date: str | None = None):
-    rows = list(readable_appointments(request.auth, patient_id=_int(patient), date=date))
-    return _search(request, "Appointment", appointment_resource, rows, patient, date)
+    return _search(
+        request,
+        "Appointment",
+        appointment_resource,
+        lambda: readable_appointments(request.auth, patient_id=_int(patient), dates=_dates(request)),
+        patient,
+    )
 
 
 @router.get("/Schedule", summary="Schedules (one per active doctor)")
 def search_schedules(request):
-    doctors = list(Doctor.objects.filter(is_active=True).order_by("pk"))
-    return fhir_response(bundle([schedule_resource(d) for d in doctors]))
+    try:
+        page, total, links = paged(request, Doctor.objects.filter(is_active=True).order_by("pk"))
+    except SearchError as exc:
+        return invalid(str(exc))
+    return fhir_response(bundle([schedule_resource(d) for d in page], total=total, links=links))
 
 
-@router.get("/Slot", summary="Slots of a Schedule, by date")
+@router.get("/Slot", summary="Slots of a Schedule, by date (without one: from now on)")
 def search_slots(request, schedule: str, date: str | None = None):
     doctor_id = _int(schedule.removeprefix("Schedule/"))
     slots = Slot.objects.filter(doctor_id=doctor_id, doctor__is_active=True)
-    if date:
-        day = parse_date(date.removeprefix("eq"))
-        if day is None:
-            return fhir_response(bundle([]))
-        start = timezone.make_aware(dt.datetime.combine(day, dt.time()))
-        slots = slots.filter(start__gte=start, start__lt=start + dt.timedelta(days=1))
-    else:
-        slots = slots.filter(start__gte=timezone.now())
-    return fhir_response(bundle([slot_resource(s) for s in slots.order_by("start")[:500]]))
+    try:
+        dates = [value for value in _dates(request) if value.strip()]
+        slots = slots.filter(date_q("start", dates)) if dates else slots.filter(start__gte=timezone.now())
+        page, total, links = paged(request, slots.order_by("start", "id"))
+    except SearchError as exc:
+        return invalid(str(exc))
+    return fhir_response(bundle([slot_resource(s) for s in page], total=total, links=links))
 
 
-@router.get("/DocumentReference", summary="Search DocumentReferences (visit documents) by patient")
-def search_documents(request, patient: str | None = None):
-    rows = readable_documents(request.auth, patient_id=_int(patient))
-    return _search(request, "DocumentReference", document_reference_resource, rows, patient, None)
+@router.get("/DocumentReference", summary="Search DocumentReferences (visit documents) by patient and date")
+def search_documents(request, patient: str | None = None, date: str | None = None):
+    return _search(
+        request,
+        "DocumentReference",
+        document_reference_resource,
+        lambda: readable_documents(request.auth, patient_id=_int(patient), dates=_dates(request)),
+        patient,
+    )
 
 
 @router.get("/Patient/{patient_id}/$everything", summary="Everything about a Patient")
@@ -452,6 +680,7 @@ def patient_everything(request, patient_id: int):
     doctors = {note.appointment.doctor for note in notes}
     diagnoses = Diagnosis.objects.filter(note__in=notes).select_related("note__appointment")
     lines = PrescriptionLine.objects.filter(note__in=notes).select_related("note__appointment")
+    plan_items = list(PlanItem.objects.filter(note__in=notes).select_related("note__appointment"))
     appointments = list(readable_appointments(request.auth, patient_id=patient.pk))
     if request.auth.role == "doctor":
         # their patients' other visits are not theirs to see (booking.rules): only their own
@@ -466,6 +695,8 @@ def patient_everything(request, patient_id: int):
         *(encounter_resource(n) for n in notes),
         *(condition_resource(d) for d in diagnoses),
         *(medication_request_resource(line) for line in lines),
+        *(care_plan_resource(n) for n in notes if n.plan or any(i.note_id == n.pk for i in plan_items)),
+        *(goal_resource(item) for item in plan_items if item.kind == PlanItemKind.GOAL),
     ]
     _audit(request, "Patient/$everything", patient=patient.pk, count=len(resources))
     return fhir_response(bundle(resources))

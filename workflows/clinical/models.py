@@ -49,7 +49,9 @@ class VisitNote(models.Model):
     objective = EncryptedTextField(_("objective"), blank=True, help_text=_("Examination and findings."))
     assessment = EncryptedTextField(_("assessment"), blank=True, help_text=_("The doctor's conclusion."))
     plan = EncryptedTextField(
-        _("treatment plan"), blank=True, help_text=_("Treatment plan, goals and follow-up steps.")
+        _("treatment plan"),
+        blank=True,
+        help_text=_("The plan in words; its goals and follow-up steps are listed in the plan's tab."),
     )
     free_text = EncryptedTextField(_("notes"), blank=True)
 
@@ -153,6 +155,34 @@ class PrescriptionLine(models.Model):
 
     def __str__(self) -> str:
         return " ".join(part for part in (self.medicine, self.strength) if part)
+
+
+class PlanItemKind(models.TextChoices):
+    GOAL = "goal", _("Goal")
+    STEP = "step", _("Follow-up step")
+
+
+class PlanItem(models.Model):
+    """One item of the visit's treatment plan: a goal, or a follow-up step (with an optional date by
+    which it is due). Written with the note and frozen with it: an amendment can change the plan, the
+    history shows every version. A step can start a follow-up suggestion (booking)."""
+
+    note = models.ForeignKey(VisitNote, on_delete=models.CASCADE, related_name="plan_items", verbose_name=_("note"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    kind = models.CharField(_("kind"), max_length=8, choices=PlanItemKind.choices, default=PlanItemKind.GOAL)
+    text = EncryptedTextField(_("text"))
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("treatment plan item")
+        verbose_name_plural = _("treatment plan: goals and follow-up steps")
+        ordering = ["note", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["goal", "step"]), name="planitem_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class VisitNoteVersion(models.Model):

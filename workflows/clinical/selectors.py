@@ -12,6 +12,6 @@ def signed_visit_summary(*, appointment: Appointment) -> VisitNote | None:
     return (
         VisitNote.objects.filter(appointment=appointment, status=NoteStatus.SIGNED)
         .select_related("appointment__doctor__user", "appointment__patient")
-        .prefetch_related("diagnoses", "prescription_lines")
+        .prefetch_related("diagnoses", "prescription_lines", "plan_items")
         .first()
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from workflows.clinical.models import (
     DocumentKind,
     Intake,
     NoteStatus,
+    PlanItem,
+    PlanItemKind,
     PrescriptionLine,
     VisitDocument,
     VisitNote,
@@ -61,6 +64,15 @@ class LineEntry:
 
 
 @dataclass(frozen=True)
+class PlanEntry:
+    """A goal or a follow-up step of the treatment plan (``kind``: ``PlanItemKind``)."""
+
+    kind: str
+    text: str
+    due_date: date | None = None
+
+
+@dataclass(frozen=True)
 class NoteContent:
     """Everything a doctor writes in a note. ``vitals`` maps names of ``models.VITALS`` to numbers (or
     None); diagnoses and prescription lines are in order."""
@@ -73,6 +85,7 @@ class NoteContent:
     vitals: dict = field(default_factory=dict)
     diagnoses: tuple[DiagnosisEntry, ...] = ()
     prescription: tuple[LineEntry, ...] = ()
+    plan_items: tuple[PlanEntry, ...] = ()
 
 
 class NoteSigned(Conflict):
@@ -136,7 +149,27 @@ def clean_content(content: NoteContent) -> NoteContent:
         vitals=vitals,
         diagnoses=tuple(diagnoses),
         prescription=tuple(lines),
+        plan_items=tuple(_clean_plan_item(item) for item in content.plan_items),
     )
+
+
+def _clean_plan_item(item: PlanEntry) -> PlanEntry:
+    if item.kind not in PlanItemKind.values:
+        raise InvalidInput(_("A plan item is a goal or a follow-up step."), fields=["plan_items"])
+    text = (item.text or "").strip()
+    if not text:
+        raise InvalidInput(_("Each goal or follow-up step needs a text."), fields=["plan_items"])
+    if len(text) > 2000:
+        raise InvalidInput(_("This text is too long."), fields=["plan_items"])
+    due = item.due_date
+    if isinstance(due, str):
+        try:
+            due = date.fromisoformat(due) if due else None
+        except ValueError:
+            raise InvalidInput(_("Enter a valid date."), fields=["plan_items"]) from None
+    elif due is not None and not isinstance(due, date):
+        raise InvalidInput(_("Enter a valid date."), fields=["plan_items"])
+    return PlanEntry(kind=item.kind, text=text, due_date=due)
 
 
 # --- reading a note back as content ---------------------------------------------------------------
@@ -150,12 +183,17 @@ def note_content(note: VisitNote) -> NoteContent:
         prescription=tuple(
             LineEntry(**{name: getattr(line, name) for name in LINE_FIELDS}) for line in note.prescription_lines.all()
         ),
+        plan_items=tuple(
+            PlanEntry(kind=item.kind, text=item.text, due_date=item.due_date) for item in note.plan_items.all()
+        ),
     )
 
 
 def content_as_json(content: NoteContent) -> str:
     data = asdict(content)
     data["vitals"] = {name: (str(value) if value is not None else None) for name, value in content.vitals.items()}
+    for item in data["plan_items"]:
+        item["due_date"] = item["due_date"].isoformat() if item["due_date"] else None
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
@@ -166,6 +204,15 @@ def content_from_json(text: str) -> NoteContent:
         vitals={name: (Decimal(v) if v is not None else None) for name, v in data.get("vitals", {}).items()},
         diagnoses=tuple(DiagnosisEntry(**d) for d in data.get("diagnoses", [])),
         prescription=tuple(LineEntry(**line) for line in data.get("prescription", [])),
+        # versions frozen before the plan was structured have no items
+        plan_items=tuple(
+            PlanEntry(
+                kind=item["kind"],
+                text=item["text"],
+                due_date=date.fromisoformat(item["due_date"]) if item.get("due_date") else None,
+            )
+            for item in data.get("plan_items", [])
+        ),
     )
 
 
@@ -185,6 +232,11 @@ def _write(note: VisitNote, content: NoteContent) -> None:
     note.prescription_lines.all().delete()
     PrescriptionLine.objects.bulk_create(
         PrescriptionLine(note=note, position=i, **asdict(line)) for i, line in enumerate(content.prescription)
+    )
+    note.plan_items.all().delete()
+    PlanItem.objects.bulk_create(
+        PlanItem(note=note, position=i, kind=item.kind, text=item.text, due_date=item.due_date)
+        for i, item in enumerate(content.plan_items)
     )
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from workflows.clinical.services import DiagnosisEntry, LineEntry, NoteContent
+from datetime import timedelta
+
+from django.utils import timezone
+
+from workflows.clinical.services import DiagnosisEntry, LineEntry, NoteContent, PlanEntry
+
+
+def review_day():
+    """The plan's review date: four weeks from today (in the future whenever the test runs)."""
+    return timezone.localdate() + timedelta(days=28)
 
 
 def asthma_note(**overrides) -> NoteContent:
@@ -24,6 +33,10 @@ def asthma_note(**overrides) -> NoteContent:
                 quantity="1 inhaler",
                 instructions="Rinse the mouth after use",
             ),
+        ),
+        "plan_items": (
+            PlanEntry(kind="goal", text="Nights without wheezing"),
+            PlanEntry(kind="step", text="Review the inhaler technique", due_date=review_day()),
         ),
     }
     values.update(overrides)

@@ -35,7 +35,7 @@ def client_for(user) -> Client:
     return client
 
 
-def note_form(note: VisitNote, *, diagnoses=(), lines=(), **fields) -> dict:
+def note_form(note: VisitNote, *, diagnoses=(), lines=(), plan_items=(), **fields) -> dict:
     """The change form's POST: the note's fields, its diagnosis and prescription rows (existing rows are
     sent back with their ids, as the page does), and the history formset."""
     data = {"subjective": "", "objective": "", "assessment": "", "plan": "", "free_text": "", **VITALS_EMPTY}
@@ -48,9 +48,15 @@ def note_form(note: VisitNote, *, diagnoses=(), lines=(), **fields) -> dict:
     rows_l = [{"id": line.pk, **{n: getattr(line, n) for n in LINE_FIELDS}} for line in existing_l] + [
         {n: line.get(n, "") for n in LINE_FIELDS} for line in lines
     ]
+    existing_p = list(note.plan_items.all())
+    rows_p = [
+        {"id": p.pk, "kind": p.kind, "text": p.text, "due_date": p.due_date.isoformat() if p.due_date else ""}
+        for p in existing_p
+    ] + [{"kind": kind, "text": text, "due_date": due} for kind, text, due in plan_items]
     for prefix, rows, initial in (
         ("diagnoses", rows_d, len(existing_d)),
         ("prescription_lines", rows_l, len(existing_l)),
+        ("plan_items", rows_p, len(existing_p)),
     ):
         data.update(
             {

@@ -42,9 +42,11 @@ def test_everything_with_a_token_returns_valid_r4_resources(signed_visit, doctor
     kinds = sorted(r["resourceType"] for r in resources)
     assert kinds == [
         "Appointment",
+        "CarePlan",
         "Condition",
         "DocumentReference",
         "Encounter",
+        "Goal",
         "MedicationRequest",
         "Patient",
         "Practitioner",

@@ -159,6 +159,18 @@ def test_no_sms_without_a_phone_on_file(frozen, patient_dao, dr_chau, staff_binh
     assert len(mail.outbox) == 1 and sms_outbox == []
 
 
+def test_a_patient_registered_at_the_desk_without_email_gets_in_app_and_sms_but_no_email(
+    frozen, dr_chau, staff_binh, slot, sms_outbox
+):
+    from accounts.services import patient_register
+
+    walk_in = patient_register(actor=staff_binh, first_name="Hùng", last_name="Trần", phone="+84 90 111 2233")
+    book_confirmed(walk_in, slot, staff=staff_binh)
+    assert deliver_outbox_message(_message("appointment.confirmed", walk_in).pk) == "sent"
+    assert [m for m in mail.outbox if walk_in.email in m.to] == []
+    assert len(sms_outbox) == 1 and Notification.objects.filter(recipient=walk_in).exists()
+
+
 def test_a_reminder_for_a_visit_cancelled_before_delivery_is_closed_unsent(confirmed, frozen, patient_dao, staff_binh):
     frozen.move_to(VISIT - timedelta(hours=23))
     assert send_due_reminders() == 2
