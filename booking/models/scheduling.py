@@ -265,6 +265,11 @@ class Facility(models.Model):
         """The address on one line: street, district, city (empty parts left out)."""
         return ", ".join(part for part in (self.address, self.district, self.city) if part)
 
+    def location_line(self, room: Room | None = None) -> str:
+        """The place on one line for messages and calendars: "Name (room), street, district, city"."""
+        name = f"{self.name} ({room.name})" if room is not None else self.name
+        return ", ".join(part for part in (name, self.full_address) if part)
+
     @property
     def map_url(self) -> str:
         """An OpenStreetMap link with a marker on the facility, or empty without coordinates."""
