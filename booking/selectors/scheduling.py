@@ -180,11 +180,9 @@ def _place_q(*, facility: str | int | None, city: str, district: str, mode: str)
     if mode:
         place &= Q(availability__mode=mode)
     if facility not in (None, ""):
-        place &= (
-            Q(availability__facility_id=int(facility))
-            if str(facility).isdigit()
-            else Q(availability__facility__slug=str(facility))
-        )
+        # an id, or a slug; a number past the database's integers is no id (and must not overflow)
+        by_id = str(facility).isdigit() and int(facility) < 2**63
+        place &= Q(availability__facility_id=int(facility)) if by_id else Q(availability__facility__slug=str(facility))
     if city and city.strip():
         place &= Q(availability__facility__city__iexact=city.strip())
     if district and district.strip():

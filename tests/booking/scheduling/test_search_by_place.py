@@ -81,6 +81,7 @@ def test_the_api_filters_doctors_by_place(client, doctors, places):
     assert found(city="Hà Nội") == {"Cúc"}
     assert found(district="Quận 1") == {"Bảo"}
     assert client.get("/api/v1/doctors", {"mode": "teleport"}).status_code == 422
+    assert found(facility="9" * 40) == set()  # not an id the database could hold: no match, no 500
 
 
 def test_the_api_search_query_count_does_not_grow_with_doctors_or_places(
