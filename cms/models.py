@@ -67,7 +67,13 @@ class HomePage(PublicPageMixin, Page):
     ]
     search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
     parent_page_types = ["wagtailcore.Page"]
-    subpage_types = ["cms.DoctorDirectoryPage", "cms.SpecialtyIndexPage", "cms.ArticleIndexPage", "cms.StandardPage"]
+    subpage_types = [
+        "cms.DoctorDirectoryPage",
+        "cms.SpecialtyIndexPage",
+        "cms.FacilityIndexPage",
+        "cms.ArticleIndexPage",
+        "cms.StandardPage",
+    ]
     max_count_per_parent = 1
     template = "cms/home_page.html"
 
@@ -282,6 +288,85 @@ class SpecialtyPage(PublicPageMixin, Page):
             selectors.DirectoryEntry(doctor=d, profile=profiles.get(d.pk), rating=ratings.get(d.pk)) for d in doctors
         ]
         context["directory"] = DoctorDirectoryPage.objects.live().filter(locale_id=self.locale_id).first()
+        return context
+
+
+class FacilityIndexPage(PublicPageMixin, Page):
+    """Our clinics: every facility page below it, by city."""
+
+    intro = models.CharField(_("intro"), max_length=300, blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = ["cms.FacilityPage"]
+    max_count_per_parent = 1
+    template = "cms/facility_index_page.html"
+
+    class Meta:
+        verbose_name = _("facility index")
+
+    def get_context(self, request, *args, **kwargs):
+        from cms import selectors
+
+        context = super().get_context(request, *args, **kwargs)
+        context["facility_pages"] = selectors.facility_pages(index=self)
+        return context
+
+
+class FacilityPage(PublicPageMixin, Page):
+    """A facility's public page. Name, address, coordinates, phone and hours come from the booking
+    ``Facility`` (kept by staff in the admin); the page adds the editorial content and lists the
+    doctors with free times there."""
+
+    facility = models.ForeignKey(
+        "booking.Facility", on_delete=models.PROTECT, related_name="+", verbose_name=_("facility")
+    )
+    intro = models.CharField(_("intro"), max_length=300, blank=True)
+    image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("photo"),
+    )
+    body = _content_stream(verbose_name=_("about the facility"))
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("facility"),
+        FieldPanel("intro"),
+        FieldPanel("image"),
+        FieldPanel("body"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
+    parent_page_types = ["cms.FacilityIndexPage"]
+    subpage_types: list[str] = []
+    template = "cms/facility_page.html"
+
+    class Meta:
+        verbose_name = _("facility page")
+
+    def clean(self):
+        super().clean()
+        if self.facility_id is None:
+            return
+        others = FacilityPage.objects.filter(facility_id=self.facility_id, locale_id=self.locale_id)
+        if self.pk:
+            others = others.exclude(pk=self.pk)
+        if others.exists():
+            raise ValidationError({"facility": _("This facility already has a page in this language.")})
+
+    def get_context(self, request, *args, **kwargs):
+        from cms import selectors, seo
+
+        context = super().get_context(request, *args, **kwargs)
+        facility = self.facility
+        context.update(
+            facility=facility,
+            doctors=selectors.facility_doctors(facility=facility),
+            jsonld=seo.medical_clinic_jsonld(page=self, facility=facility, request=request),
+        )
         return context
 
 

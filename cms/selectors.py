@@ -19,7 +19,14 @@ from wagtail.models import Locale
 from booking.models import BookingDefaults, Doctor, Slot, Specialty
 from booking.rules import bookable_doctors_q, doctor_refusal
 from booking.selectors.scheduling import doctor_search, free_slots
-from cms.models import ArticlePage, DoctorDirectoryPage, DoctorProfilePage, HomePage, SpecialtyPage
+from cms.models import (
+    ArticlePage,
+    DoctorDirectoryPage,
+    DoctorProfilePage,
+    FacilityPage,
+    HomePage,
+    SpecialtyPage,
+)
 from workflows.operations.selectors import RatingSummary, published_comments, rating_summaries, rating_summary
 
 #: "available this week" and the profile page's slot list look this far ahead
@@ -260,3 +267,32 @@ def profile_rating(doctor: Doctor) -> RatingSummary:
 def profile_comments(doctor: Doctor, *, limit: int = 6) -> list:
     """The newest comments staff approved, without names."""
     return published_comments(doctor.pk, limit=limit)
+
+
+# --- facilities ----------------------------------------------------------------------------------
+
+
+def facility_pages(*, index) -> list[FacilityPage]:
+    """The live facility pages under ``index`` with their facilities, by city then name."""
+    return list(
+        FacilityPage.objects.child_of(index)
+        .live()
+        .select_related("facility")
+        .filter(facility__is_active=True)
+        .order_by("facility__city", "facility__name")
+    )
+
+
+def facility_doctors(*, facility, limit: int = 24) -> list[Doctor]:
+    """Doctors with a free time at ``facility``, soonest first, each with their profile page in the
+    active language (``profile_page``) when there is one."""
+    doctors = doctor_search(facility=facility.pk, per_page=limit).doctors
+    pages = {
+        page.doctor_id: page
+        for page in DoctorProfilePage.objects.live()
+        .filter(doctor_id__in=[d.pk for d in doctors], locale=Locale.get_active())
+        .only("id", "doctor_id", "url_path", "path", "depth", "locale_id")
+    }
+    for doctor in doctors:
+        doctor.profile_page = pages.get(doctor.pk)
+    return doctors

@@ -105,3 +105,41 @@ def physician_jsonld(*, page, doctor, request, bookable: bool, rating=None) -> S
             "worstRating": 1,
         }
     return jsonld_script(data)
+
+
+def medical_clinic_jsonld(*, page, facility, request) -> SafeString:
+    """schema.org ``MedicalClinic`` for a facility's page: address, coordinates, phone, hours (as the
+    facility's text) and a map link."""
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "MedicalClinic",
+        "name": facility.name,
+        "url": page.get_full_url(request),
+        "address": {
+            "@type": "PostalAddress",
+            "streetAddress": facility.address,
+            "addressLocality": facility.district or facility.city,
+            "addressRegion": facility.city,
+        },
+    }
+    description = page.meta_description()
+    if description:
+        data["description"] = description
+    if facility.latitude is not None and facility.longitude is not None:
+        data["geo"] = {
+            "@type": "GeoCoordinates",
+            "latitude": float(facility.latitude),
+            "longitude": float(facility.longitude),
+        }
+        data["hasMap"] = facility.map_url
+    if facility.phone:
+        data["telephone"] = facility.phone
+    if facility.opening_hours.strip():
+        # free text kept by staff ("Mon–Fri 07:30–17:00"); schema.org accepts a description here
+        data["openingHours"] = [line.strip() for line in facility.opening_hours.splitlines() if line.strip()]
+    image = social_image_url(request, page, None)
+    if image:
+        data["image"] = image
+    elif facility.photo:
+        data["image"] = request.build_absolute_uri(facility.photo.url)
+    return jsonld_script(data)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from booking import services as svc
-from booking.models import AppointmentType, BookingDefaults, Doctor, Slot, Specialty
+from booking.models import AppointmentType, BookingDefaults, Doctor, Facility, Slot, Specialty
 from booking.rules import bookable_doctors_q, bookable_types_q, live_hold_q
 from booking.selectors import available_dates, doctor_search, free_slots
 from core.errors import DomainError, InvalidInput
@@ -25,18 +25,26 @@ from workflows.operations.selectors import rating_summaries
 
 def doctor_list(request):
     specialties = list(Specialty.objects.filter(is_active=True).order_by("name"))
-    form = DoctorSearchForm(request.GET or None, specialties=specialties)
-    q = specialty = ""
+    facilities = list(Facility.objects.filter(is_active=True).order_by("city", "name"))
+    form = DoctorSearchForm(request.GET or None, specialties=specialties, facilities=facilities)
+    search = dict.fromkeys(("q", "specialty", "mode", "city", "facility"), "")
     if form.is_valid():
-        q = form.cleaned_data["q"]
-        specialty = form.cleaned_data["specialty"]
+        search.update({name: form.cleaned_data[name] for name in search})
     try:
         page_number = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         page_number = 1
-    results = doctor_search(q=q, specialty=specialty or None, page=page_number, per_page=10)
+    results = doctor_search(
+        q=search["q"],
+        specialty=search["specialty"] or None,
+        mode=search["mode"],
+        city=search["city"],
+        facility=search["facility"] or None,
+        page=page_number,
+        per_page=10,
+    )
     ratings = rating_summaries([doctor.pk for doctor in results.doctors])
-    query = {key: value for key, value in (("q", q), ("specialty", specialty)) if value}
+    query = {key: value for key, value in search.items() if value}
     return render(
         request,
         "portal/doctor_list.html",
@@ -100,7 +108,11 @@ def book(request, doctor_id: int):
     selected_slot = None
     slot_param = request.POST.get("slot") or request.GET.get("slot")
     if slot_param and slot_param.isdigit():
-        selected_slot = Slot.objects.filter(pk=int(slot_param), doctor=doctor).first()
+        selected_slot = (
+            Slot.objects.select_related("availability__facility", "availability__room")
+            .filter(pk=int(slot_param), doctor=doctor)
+            .first()
+        )
     selected_date = _parse_date(request.GET.get("date"))
     if selected_slot is not None:
         selected_date = timezone.localtime(selected_slot.start, zone).date()

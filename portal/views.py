@@ -60,7 +60,10 @@ def _appointments(request):
 
 def _own(request, public_id) -> Appointment:
     # another patient's appointment answers 404, exactly like a missing one
-    return get_object_or_404(_appointments(request), public_id=public_id)
+    return get_object_or_404(
+        _appointments(request).select_related("slot__availability__facility", "slot__availability__room"),
+        public_id=public_id,
+    )
 
 
 def video_window_open(appointment: Appointment, now: dt.datetime) -> bool:

@@ -15,7 +15,7 @@ from decimal import Decimal
 import factory
 
 from accounts.services import user_create
-from booking.models import AppointmentType, Doctor, Slot, Specialty, Voucher
+from booking.models import AppointmentType, Doctor, Facility, Room, Slot, Specialty, Voucher
 from booking.services import availability_create
 
 PASSWORD = "correct-horse-battery-9"
@@ -68,6 +68,31 @@ class DoctorFactory(factory.django.DjangoModelFactory):
             self.specialties.set(extracted)
 
 
+class FacilityFactory(factory.django.DjangoModelFactory):
+    """A clinic building in Ho Chi Minh City (District 1 unless told)."""
+
+    class Meta:
+        model = Facility
+
+    name = factory.Sequence(lambda n: f"Phòng khám Medbook {n}")
+    slug = factory.Sequence(lambda n: f"medbook-{n}")
+    address = factory.Sequence(lambda n: f"{n + 10} Lê Lợi")
+    district = "Quận 1"
+    city = "Hồ Chí Minh"
+    latitude = Decimal("10.776889")
+    longitude = Decimal("106.700806")
+    phone = "+84 28 3822 0000"
+    opening_hours = "Mon–Fri 07:30–17:00"
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+
+    facility = factory.SubFactory(FacilityFactory)
+    name = factory.Sequence(lambda n: f"Room {n + 101}")
+
+
 class VoucherFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Voucher
@@ -77,11 +102,20 @@ class VoucherFactory(factory.django.DjangoModelFactory):
     value = Decimal("10")
 
 
-def publish_slots(doctor: Doctor, *, start: dt.datetime, count: int = 4, minutes: int = 30) -> list[Slot]:
+def publish_slots(
+    doctor: Doctor,
+    *,
+    start: dt.datetime,
+    count: int = 4,
+    minutes: int = 30,
+    facility: Facility | None = None,
+    room: Room | None = None,
+) -> list[Slot]:
     """``count`` consecutive free slots of ``minutes`` from ``start`` (UTC), published the only way
     slots exist: one ``availability_create``, as the doctor would have done two days before (a run
     past the doctor's local midnight is a shift that ends the next day). It must not overlap the
-    doctor's other availability: the service refuses overlaps, as it would for a doctor."""
+    doctor's other availability: the service refuses overlaps, as it would for a doctor. Video visits,
+    unless a ``facility`` (or ``room``) makes them in person there."""
     zone = doctor.zone
     end = start + dt.timedelta(minutes=minutes * count)
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
@@ -94,6 +128,8 @@ def publish_slots(doctor: Doctor, *, start: dt.datetime, count: int = 4, minutes
         slot_minutes=minutes,
         actor=None,
         now=start - dt.timedelta(days=2),
+        facility=facility,
+        room=room,
     )
     slots = list(availability.slots.order_by("start"))
     assert len(slots) == count, f"published {len(slots)} slots instead of {count} (a buffer, or a clock change?)"

@@ -258,6 +258,18 @@ UNFOLD = {
                         "permission": has_perm("booking.view_slot"),
                     },
                     {
+                        "title": _("Facilities"),
+                        "icon": "location_city",
+                        "link": reverse_lazy("admin:booking_facility_changelist"),
+                        "permission": has_perm("booking.view_facility"),
+                    },
+                    {
+                        "title": _("Rooms"),
+                        "icon": "meeting_room",
+                        "link": reverse_lazy("admin:booking_room_changelist"),
+                        "permission": has_perm("booking.view_room"),
+                    },
+                    {
                         "title": _("Specialties"),
                         "icon": "medical_information",
                         "link": reverse_lazy("admin:booking_specialty_changelist"),

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from booking.models import AppointmentMode
 from core.models import AuditLog
-from workflows.links import absolute, appointment_path, clinic_location, video_path
+from workflows.links import absolute, appointment_path, video_path, visit_location
 
 PRODID = "-//Medbook//Appointments//EN"
 MAX_LINE_OCTETS = 75
@@ -76,6 +76,8 @@ class CalendarEvent:
     sequence: int = 0
     cancelled: bool = False
     tentative: bool = False  # not yet confirmed (unpaid, or waiting for the doctor)
+    #: the place's coordinates (latitude, longitude), written as GEO
+    geo: tuple | None = None
     organizer_name: str = "Medbook"
     organizer_email: str = ""
     attendee_name: str = ""
@@ -101,6 +103,8 @@ def event_lines(event: CalendarEvent, *, now: datetime) -> list[str]:
         lines.append(f"DESCRIPTION:{escape_text(event.description)}")
     if event.location:
         lines.append(f"LOCATION:{escape_text(event.location)}")
+    if event.geo is not None:
+        lines.append(f"GEO:{event.geo[0]};{event.geo[1]}")
     if event.url:
         lines.append(f"URL:{event.url}")
     status = "CANCELLED" if event.cancelled else "TENTATIVE" if event.tentative else "CONFIRMED"
@@ -184,6 +188,13 @@ def reschedule_history(appointment) -> list[AuditLog]:
     )
 
 
+def _geo(appointment) -> tuple | None:
+    facility = appointment.facility
+    if facility is None or facility.latitude is None or facility.longitude is None:
+        return None
+    return (facility.latitude, facility.longitude)
+
+
 def appointment_event(appointment, *, recipient, cancelled: bool = False) -> CalendarEvent:
     """The calendar event of ``appointment`` as ``recipient`` sees it, in the active language.
 
@@ -210,7 +221,8 @@ def appointment_event(appointment, *, recipient, cancelled: bool = False) -> Cal
         end=appointment.ends_at,
         summary=summary,
         description="\n".join(description),
-        location=url if is_video else clinic_location(),
+        location=url if is_video else visit_location(appointment),
+        geo=_geo(appointment),
         url=url,
         sequence=len(reschedule_history(appointment)) + (1 if cancelled else 0),
         cancelled=cancelled,
@@ -268,8 +280,9 @@ def feed_event(appointment, *, viewer, sequence: int, with_names: bool = False) 
         summary = _("Medbook visit: %(name)s") % {"name": other}
     url = absolute(appointment_path(appointment, viewer))
     in_person = appointment.mode == AppointmentMode.IN_PERSON
-    location = clinic_location() if in_person else absolute(video_path(appointment))
+    location = visit_location(appointment) if in_person else absolute(video_path(appointment))
     return CalendarEvent(
+        geo=_geo(appointment),
         uid=appointment_uid(appointment),
         start=appointment.starts_at,
         end=appointment.ends_at,

@@ -41,3 +41,18 @@ def absolute(path: str) -> str:
 
 def clinic_location() -> str:
     return getattr(settings, "CLINIC_ADDRESS", "") or _("Medbook clinic")
+
+
+def visit_location(appointment) -> str:
+    """Where an in-person visit happens, on one line: its facility (and room) with the address, or the
+    clinic's address for a visit whose slot has no facility."""
+    facility = appointment.facility
+    if facility is None:
+        return clinic_location()
+    return facility.location_line(appointment.room)
+
+
+def visit_map_url(appointment) -> str:
+    """An OpenStreetMap link to an in-person visit's facility ("" without one or its coordinates)."""
+    facility = appointment.facility
+    return facility.map_url if facility is not None else ""

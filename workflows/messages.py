@@ -31,7 +31,7 @@ from booking.models import Appointment, AppointmentMode, AppointmentStatus, Refu
 from booking.rules import follow_up_price
 from core.models import AuditLog, OutboxMessage
 from workflows import ics
-from workflows.links import absolute, appointment_path, clinic_location
+from workflows.links import absolute, appointment_path, visit_location, visit_map_url
 
 S = AppointmentStatus
 APPOINTMENT_TYPE = Appointment._meta.label_lower
@@ -175,7 +175,11 @@ def _one_line(text: str) -> str:
 def load_appointment(message: OutboxMessage) -> Appointment:
     pk = message.object_id if message.object_type == APPOINTMENT_TYPE else message.context.get("appointment")
     appointment = (
-        Appointment.objects.select_related("doctor__user", "patient", "appointment_type").filter(pk=pk).first()
+        Appointment.objects.select_related(
+            "doctor__user", "patient", "appointment_type", "slot__availability__facility", "slot__availability__room"
+        )
+        .filter(pk=pk)
+        .first()
         if pk
         else None
     )
@@ -359,7 +363,8 @@ def _context(spec, message, appointment: Appointment, recipient, *, zone: ZoneIn
     }
     if starts_at and not is_video and zone.key != clinic_zone.key:
         context["clinic_when"] = format_span(starts_at, ends_at, clinic_zone)
-    context["location"] = _("Video call in Medbook") if is_video else clinic_location()
+    context["location"] = _("Video call in Medbook") if is_video else visit_location(appointment)
+    context["map_url"] = "" if is_video else visit_map_url(appointment)
     if spec.kind == "appointment.rescheduled":
         previous = _previous_start(ics.reschedule_history(appointment))
         context["previous_when"] = format_moment(previous, zone) if previous else ""

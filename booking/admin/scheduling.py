@@ -44,6 +44,8 @@ from booking.models import (
     BlockedTime,
     BookingDefaults,
     Doctor,
+    Facility,
+    Room,
     Slot,
     SlotStatus,
     Specialty,
@@ -62,7 +64,7 @@ from booking.services import (
 )
 from core.admin_exports import RoleExportMixin
 from core.audit import audit_log
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 
 WEEKDAY_CHOICES = [
     (0, gettext_lazy("Monday")),
@@ -370,12 +372,32 @@ class AvailabilityForm(forms.ModelForm):
 
     class Meta:
         model = Availability
-        fields = ("doctor", "date", "start_time", "end_time", "slot_minutes")
+        fields = ("doctor", "date", "start_time", "end_time", "slot_minutes", "mode", "facility", "room")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "mode" in self.fields:
+            # empty: in person when a facility or room is chosen, otherwise video (the service decides)
+            self.fields["mode"].required = False
+        # only open places can take new availability
+        if "facility" in self.fields:
+            self.fields["facility"].queryset = Facility.objects.filter(is_active=True)
+        if "room" in self.fields:
+            self.fields["room"].queryset = Room.objects.filter(is_active=True, facility__is_active=True).select_related(
+                "facility"
+            )
 
     def _get_validation_exclusions(self):
         # The database's check constraints on these fields are enforced by the scheduling rules in
         # clean(), with clearer messages than "Constraint … is violated".
-        return super()._get_validation_exclusions() | {"start_time", "end_time", "slot_minutes"}
+        return super()._get_validation_exclusions() | {
+            "start_time",
+            "end_time",
+            "slot_minutes",
+            "mode",
+            "facility",
+            "room",
+        }
 
     def _value(self, name):
         if name in self.fields:
@@ -390,9 +412,15 @@ class AvailabilityForm(forms.ModelForm):
         values = {name: self._value(name) for name in ("date", "start_time", "end_time", "slot_minutes")}
         if doctor is None or any(value is None for value in values.values()):
             return cleaned
-        self.preview = availability_preview(
-            doctor=doctor, availability=self.instance if self.instance.pk else None, **values
-        )
+        place = {name: self._value(name) for name in ("mode", "facility", "room") if name in self.fields}
+        try:
+            self.preview = availability_preview(
+                doctor=doctor, availability=self.instance if self.instance.pk else None, **values, **place
+            )
+        except InvalidInput as exc:
+            for name, problem in exc.field_errors.items():
+                self.add_error(name if name in self.fields else None, problem)
+            return cleaned
         for problem in self.preview.problems:
             self.add_error(None, problem)
         return cleaned
@@ -401,11 +429,11 @@ class AvailabilityForm(forms.ModelForm):
 @admin.register(Availability)
 class AvailabilityAdmin(DoctorScopedAdmin, ServiceFormAdmin):
     form = AvailabilityForm
-    list_display = ("date", "doctor", "hours", "slot_minutes", "free_count", "booked_count")
-    list_filter = ("doctor", "slot_minutes")
+    list_display = ("date", "doctor", "hours", "slot_minutes", "mode", "facility", "room", "free_count", "booked_count")
+    list_filter = ("doctor", "slot_minutes", "mode", "facility")
     date_hierarchy = "date"
-    list_select_related = ("doctor__user",)
-    fields = ("doctor", "date", "start_time", "end_time", "slot_minutes")
+    list_select_related = ("doctor__user", "facility", "room")
+    fields = ("doctor", "date", "start_time", "end_time", "slot_minutes", "mode", "facility", "room")
     change_form_after_template = "admin/booking/availability/preview.html"
     actions = ["delete_selected"]
     actions_list = ["open_week_view", "open_weekly_generator"]
@@ -424,8 +452,8 @@ class AvailabilityAdmin(DoctorScopedAdmin, ServiceFormAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
-            # A change regenerates the day's slots; the doctor and the date stay.
-            fields += ["doctor", "date"]
+            # A change regenerates the day's slots; the doctor, the date and the place stay.
+            fields += ["doctor", "date", "mode", "facility", "room"]
         return fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -477,6 +505,9 @@ class AvailabilityAdmin(DoctorScopedAdmin, ServiceFormAdmin):
                 end_time=data["end_time"],
                 slot_minutes=data["slot_minutes"],
                 actor=request.user,
+                mode=data.get("mode"),
+                facility=data.get("facility"),
+                room=data.get("room"),
             )
         _copy_saved(saved, obj)
         count = saved.slots.count()

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Status
 
 from accounts.models import Role
-from booking.models import Availability, Doctor, Slot, SlotStatus
+from booking.models import AppointmentMode, Availability, Doctor, Facility, Room, Slot, SlotStatus
 from booking.rules import bookable_doctors_q
 from booking.selectors import available_dates, doctor_for_user, doctor_search, free_slots
 from booking.services import availability_create, availability_delete, availability_update
@@ -60,6 +60,11 @@ class ScheduleIn(ApiSchema):
     slot_minutes: SlotMinutes | None = Field(
         None, description="the visit length; omitted (seed 000's literal body): the whole block is one slot"
     )
+    mode: AppointmentMode | None = Field(
+        None, description="in_person or video; omitted: in person when a facility or room is given, else video"
+    )
+    facility_id: int | None = Field(None, ge=1, description="where in-person visits happen")
+    room_id: int | None = Field(None, ge=1, description="a room of that facility (it holds one visit at a time)")
 
 
 class ScheduleChangeIn(ApiSchema):
@@ -67,6 +72,36 @@ class ScheduleChangeIn(ApiSchema):
     end_time: LocalTime | None = None
     slot_minutes: SlotMinutes | None = None
     delete: bool = False
+
+
+class FacilityRef(OutSchema):
+    id: int
+    name: str
+    slug: str
+    address: str
+    district: str
+    city: str
+    phone: str
+    latitude: str | None
+    longitude: str | None
+    map_url: str | None
+
+
+def _facility_ref(facility) -> dict | None:
+    if facility is None:
+        return None
+    return {
+        "id": facility.pk,
+        "name": facility.name,
+        "slug": facility.slug,
+        "address": facility.address,
+        "district": facility.district,
+        "city": facility.city,
+        "phone": facility.phone,
+        "latitude": None if facility.latitude is None else str(facility.latitude),
+        "longitude": None if facility.longitude is None else str(facility.longitude),
+        "map_url": facility.map_url or None,
+    }
 
 
 class SlotOut(OutSchema):
@@ -84,6 +119,9 @@ class SlotOut(OutSchema):
     time_zone: str
     status: str
     is_booked: bool
+    mode: str = Field(description="in_person or video")
+    facility: FacilityRef | None = Field(None, description="where an in-person visit happens")
+    room: str | None = Field(None, description="the facility's room, when one is set")
 
 
 class ScheduleOut(OutSchema):
@@ -181,6 +219,10 @@ class FromToQuery(ApiQuery):
 class DoctorSearchQuery(ApiQuery):
     q: Text = Field("", max_length=100, description="words from the doctor's name or specialty")
     specialty: Text = Field("", max_length=120, description="specialty slug or id")
+    facility: Text = Field("", max_length=160, description="facility slug or id: doctors with a free slot there")
+    city: Text = Field("", max_length=120, description="city of the facility (exact, case-insensitive)")
+    district: Text = Field("", max_length=120, description="district of the facility (exact, case-insensitive)")
+    mode: AppointmentMode | None = Field(None, description="in_person or video: doctors with a free slot of this kind")
 
 
 class MonthQuery(ApiQuery):
@@ -194,7 +236,10 @@ def iso_utc(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _slot_out(slot: Slot, zone, zone_name: str, now: dt.datetime) -> dict:
+def _slot_out(slot: Slot, zone, zone_name: str, now: dt.datetime, availability: Availability | None = None) -> dict:
+    """``availability``: the slot's, when the caller has it (else read through ``slot.availability``,
+    select_related by the selectors)."""
+    availability = availability or slot.availability
     local_start = slot.start.astimezone(zone)
     local_end = slot.end.astimezone(zone)
     status = SlotStatus.FREE if slot.is_free_at(now) and slot.status == SlotStatus.HELD else slot.status
@@ -211,6 +256,9 @@ def _slot_out(slot: Slot, zone, zone_name: str, now: dt.datetime) -> dict:
         "time_zone": zone_name,
         "status": str(status),
         "is_booked": slot.status == SlotStatus.BOOKED,
+        "mode": availability.mode,
+        "facility": _facility_ref(availability.facility),
+        "room": availability.room.name if availability.room_id else None,
     }
 
 
@@ -228,7 +276,7 @@ def _schedule_out(availability: Availability, slots: list[Slot], now: dt.datetim
         "starts_at": iso_utc(availability.starts_at),
         "ends_at": iso_utc(availability.ends_at),
         "is_booked": any(slot.status == SlotStatus.BOOKED for slot in slots),
-        "slots": [_slot_out(slot, zone, doctor.time_zone, now) for slot in slots],
+        "slots": [_slot_out(slot, zone, doctor.time_zone, now, availability) for slot in slots],
     }
 
 
@@ -288,14 +336,37 @@ def _slots_of(availability: Availability) -> list[Slot]:
 )
 def schedule_create(request, payload: ScheduleIn):
     doctor = _own_doctor(request)
-    availability = availability_create(
-        doctor=doctor,
-        date=payload.date,
-        start_time=payload.start_time,
-        end_time=payload.end_time,
-        slot_minutes=payload.slot_minutes,
-        actor=request.auth,
-    )
+    facility = room = None
+    if payload.facility_id is not None:
+        facility = Facility.objects.filter(pk=payload.facility_id).first()
+        if facility is None:
+            raise InvalidInput(_("No such facility."), fields={"facilityId": _("No such facility.")})
+    if payload.room_id is not None:
+        room = Room.objects.select_related("facility").filter(pk=payload.room_id).first()
+        if room is None:
+            raise InvalidInput(_("No such room."), fields={"roomId": _("No such room.")})
+    try:
+        availability = availability_create(
+            doctor=doctor,
+            date=payload.date,
+            start_time=payload.start_time,
+            end_time=payload.end_time,
+            slot_minutes=payload.slot_minutes,
+            actor=request.auth,
+            mode=payload.mode,
+            facility=facility,
+            room=room,
+        )
+    except InvalidInput as exc:
+        # the body's names for the place fields
+        names = {"facility": "facilityId", "room": "roomId"}
+        if set(exc.field_errors) & set(names):
+            raise InvalidInput(
+                exc.message,
+                code=exc.code,
+                fields={names.get(name, name): problem for name, problem in exc.field_errors.items()},
+            ) from exc
+        raise
     return Status(201, _schedule_out(availability, _slots_of(availability), timezone.now()))
 
 
@@ -314,7 +385,7 @@ def schedule_list(request, period: Query[FromToQuery], page: Query[Pagination]):
         raise InvalidInput(_("“to” must not be before “from”."), fields=["to"], source="query")
     rows = (
         Availability.objects.filter(doctor=doctor, date__gte=date_from)
-        .select_related("doctor")
+        .select_related("doctor", "facility", "room")
         .prefetch_related(Prefetch("slots", queryset=Slot.objects.order_by("start")))
         .order_by("date", "start_time")
     )
@@ -371,10 +442,19 @@ def _public_doctor(doctor_id: int) -> Doctor:
     auth=None,
     response={200: DoctorPage, **ERRORS},
     by_alias=True,
-    summary="Search doctors with upcoming free slots by name and specialty",
+    summary="Search doctors with upcoming free slots by name, specialty, facility, city, district and mode",
 )
 def doctors_search(request, search: Query[DoctorSearchQuery], page: Query[Pagination]):
-    result = doctor_search(q=search.q, specialty=search.specialty or None, per_page=page.limit, offset=page.offset)
+    result = doctor_search(
+        q=search.q,
+        specialty=search.specialty or None,
+        facility=search.facility or None,
+        city=search.city,
+        district=search.district,
+        mode=search.mode or "",
+        per_page=page.limit,
+        offset=page.offset,
+    )
     ratings = doctor_ratings([doctor.pk for doctor in result.doctors])
     return {
         "items": [_doctor_out(doctor, ratings.get(doctor.pk)) for doctor in result.doctors],

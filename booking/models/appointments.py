@@ -178,6 +178,21 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
     def amount_due(self) -> Decimal:
         return money(self.price - self.discount)
 
+    # Where an in-person visit happens is its slot's place (select_related
+    # "slot__availability__facility", "slot__availability__room" when reading many); video visits and
+    # visits without a slot have none.
+    @property
+    def facility(self):
+        if self.mode != "in_person" or self.slot_id is None:
+            return None
+        return self.slot.availability.facility
+
+    @property
+    def room(self):
+        if self.mode != "in_person" or self.slot_id is None:
+            return None
+        return self.slot.availability.room
+
     @property
     def patient_name(self) -> str:
         return f"{self.last_name} {self.first_name}".strip()

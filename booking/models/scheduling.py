@@ -212,6 +212,89 @@ class AppointmentType(models.Model):
         return self.name
 
 
+class Facility(models.Model):
+    """A place where the clinic sees patients in person (a building with an address)."""
+
+    name = models.CharField(_("name"), max_length=160)
+    slug = models.SlugField(_("slug"), max_length=160, unique=True)
+    address = models.CharField(_("street address"), max_length=255)
+    district = models.CharField(_("district"), max_length=120, blank=True)
+    city = models.CharField(_("city"), max_length=120)
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    opening_hours = models.TextField(
+        _("opening hours"), blank=True, help_text=_("One line per day or range, e.g. Mon–Fri 07:30–17:00")
+    )
+    photo = models.ImageField(_("photo"), upload_to="facilities/", blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("facility")
+        verbose_name_plural = _("facilities")
+        ordering = ["city", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(latitude__isnull=True) & Q(longitude__isnull=True))
+                | (Q(latitude__gte=-90) & Q(latitude__lte=90) & Q(longitude__gte=-180) & Q(longitude__lte=180)),
+                name="facility_coordinates_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def full_address(self) -> str:
+        """The address on one line: street, district, city (empty parts left out)."""
+        return ", ".join(part for part in (self.address, self.district, self.city) if part)
+
+    def location_line(self, room: Room | None = None) -> str:
+        """The place on one line for messages and calendars: "Name (room), street, district, city"."""
+        name = f"{self.name} ({room.name})" if room is not None else self.name
+        return ", ".join(part for part in (name, self.full_address) if part)
+
+    @property
+    def map_url(self) -> str:
+        """An OpenStreetMap link with a marker on the facility, or empty without coordinates."""
+        if self.latitude is None or self.longitude is None:
+            return ""
+        return f"https://www.openstreetmap.org/?mlat={self.latitude}&mlon={self.longitude}#map=17/{self.latitude}/{self.longitude}"
+
+
+class Room(models.Model):
+    """A consulting room of a facility: it holds one visit at a time (enforced on availability)."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="rooms", verbose_name=_("facility"))
+    name = models.CharField(_("name"), max_length=80)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
+        ordering = ["facility__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["facility", "name"], name="room_unique_facility_name")]
+
+    def __str__(self) -> str:
+        return f"{self.facility.name} · {self.name}"
+
+
 class Availability(models.Model):
     """A block of a doctor's time on one local date, cut into slots of ``slot_minutes``."""
 
@@ -223,6 +306,19 @@ class Availability(models.Model):
     end_time = models.TimeField(_("end time"))
     slot_minutes = models.PositiveIntegerField(
         _("visit length (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    # where the visits happen: at a facility (optionally in one of its rooms), or by video
+    mode = models.CharField(_("mode"), max_length=16, choices=AppointmentMode.choices, default=AppointmentMode.VIDEO)
+    facility = models.ForeignKey(
+        Facility,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="availabilities",
+        verbose_name=_("facility"),
+    )
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.PROTECT, related_name="availabilities", verbose_name=_("room")
     )
     # resolved in the doctor's zone at creation (DST-aware); used for overlap checks
     starts_at = models.DateTimeField(editable=False, verbose_name=_("starts at"))
@@ -249,8 +345,18 @@ class Availability(models.Model):
             models.CheckConstraint(
                 condition=Q(slot_minutes__gte=5) & Q(slot_minutes__lte=480), name="availability_slot_length_range"
             ),
+            # in person happens at a facility; a video visit has no place. That the room belongs to the
+            # facility is checked by the service (a check constraint cannot look at another table).
+            models.CheckConstraint(
+                condition=(Q(mode="in_person") & Q(facility__isnull=False))
+                | (Q(mode="video") & Q(facility__isnull=True) & Q(room__isnull=True)),
+                name="availability_mode_place",
+            ),
         ]
-        indexes = [models.Index(fields=["doctor", "starts_at"], name="availability_doctor_start_idx")]
+        indexes = [
+            models.Index(fields=["doctor", "starts_at"], name="availability_doctor_start_idx"),
+            models.Index(fields=["room", "starts_at"], condition=Q(room__isnull=False), name="availability_room_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.doctor} {self.date:%Y-%m-%d} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
@@ -297,6 +403,20 @@ class Slot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.doctor} {timezone.localtime(self.start, self.doctor.zone):%Y-%m-%d %H:%M}"
+
+    # A slot's mode and place are its availability's (select_related("availability__facility",
+    # "availability__room") when reading many).
+    @property
+    def mode(self) -> str:
+        return self.availability.mode
+
+    @property
+    def facility(self) -> Facility | None:
+        return self.availability.facility
+
+    @property
+    def room(self) -> Room | None:
+        return self.availability.room
 
     def is_free_at(self, now) -> bool:
         return self.status == SlotStatus.FREE or (

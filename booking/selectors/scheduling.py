@@ -29,7 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from booking.models import BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus, Specialty
+from booking.models import AppointmentMode, BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus, Specialty
 from booking.rules import bookable_doctors_q
 from booking.slotting import local_day_bounds, resolve_local
 
@@ -76,6 +76,7 @@ def free_slots(
         .filter(slot_free_q(now=now))
         .exclude(_not_blocked())
         .filter(bookable_doctors_q(prefix="doctor__"))
+        .select_related("availability__facility", "availability__room")  # each slot's mode and place
         .order_by("start")
     )
     return slots
@@ -173,10 +174,30 @@ def _policy_span(field: str, default: int, unit: dt.timedelta):
     return ExpressionWrapper(count * Value(unit), output_field=DurationField())
 
 
+def _place_q(*, facility: str | int | None, city: str, district: str, mode: str) -> Q:
+    """Slots whose availability is in this place (every filter given must hold)."""
+    place = Q()
+    if mode:
+        place &= Q(availability__mode=mode)
+    if facility not in (None, ""):
+        # an id, or a slug; a number past the database's integers is no id (and must not overflow)
+        by_id = str(facility).isdigit() and int(facility) < 2**63
+        place &= Q(availability__facility_id=int(facility)) if by_id else Q(availability__facility__slug=str(facility))
+    if city and city.strip():
+        place &= Q(availability__facility__city__iexact=city.strip())
+    if district and district.strip():
+        place &= Q(availability__facility__district__iexact=district.strip())
+    return place
+
+
 def doctor_search(
     *,
     q: str = "",
     specialty: str | int | None = None,
+    facility: str | int | None = None,
+    city: str = "",
+    district: str = "",
+    mode: str = "",
     now: dt.datetime | None = None,
     page: int = 1,
     per_page: int = 20,
@@ -188,9 +209,15 @@ def doctor_search(
     after ``offset`` rows, for the API's limit/offset lists). (Not by name: the two
     databases sort Vietnamese letters such as "Đ" differently, and pages must be stable.)
 
+    The place filters narrow the free slot that counts: ``mode`` (in_person or video), ``facility``
+    (slug or id), ``city`` and ``district`` (of the slot's facility, case-insensitive); a doctor
+    matches when one upcoming free slot matches them all, and ``next_free_start`` is that slot's.
+
     The next free slot is a subquery that applies each doctor's own notice and advance window, so the
     number of queries stays the same however many doctors or slots there are.
     """
+    if mode and mode not in AppointmentMode.values:
+        raise ValueError(f"mode must be one of {AppointmentMode.values}")
     now = now or timezone.now()
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise ValueError(f"page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")
@@ -208,6 +235,7 @@ def doctor_search(
         .filter(slot_free_q(now=now))
         .filter(start__gte=earliest, start__lte=latest)
         .exclude(_not_blocked())
+        .filter(_place_q(facility=facility, city=city, district=district, mode=mode))
         .order_by("start")
         .values("start")[:1]
     )

@@ -105,7 +105,7 @@ def appointment_book(
             appointment_type=appointment_type,
             starts_at=slot.start,
             ends_at=slot.end,
-            mode=appointment_type.mode if appointment_type else "video",
+            mode=slot.mode,  # the slot's place decides: in person at its facility, or video
             first_name=details.first_name,
             last_name=details.last_name,
             phone=details.phone,
@@ -364,9 +364,10 @@ def appointment_reschedule(
         appointment.slot = new_slot
         appointment.starts_at = new_slot.start
         appointment.ends_at = new_slot.end
+        appointment.mode = new_slot.mode
         try:
             with transaction.atomic():
-                appointment.save(update_fields=["slot", "starts_at", "ends_at", "updated_at"])
+                appointment.save(update_fields=["slot", "starts_at", "ends_at", "mode", "updated_at"])
         except IntegrityError:
             raise _slot_taken(new_slot, now=now) from None
         entry = audit_log(

@@ -282,7 +282,7 @@ def _check_claimed_slot(slot_id: int, *, now: datetime, check_policy: bool = Tru
     """After the claim, under the transaction: re-read the (now locked) slot and check that its time
     may be booked — the doctor is bookable, the booking policy allows the time, no blocked time covers
     it. Raising rolls the claim back."""
-    slot = Slot.objects.select_related("doctor__user").get(pk=slot_id)
+    slot = Slot.objects.select_related("doctor__user", "availability__facility", "availability__room").get(pk=slot_id)
     if check_policy:
         _raise_if(rules.slot_refusal(slot, now=now))
     elif slot.start <= now:

@@ -162,13 +162,14 @@ def follow_up_accept(*, appointment: Appointment, slot: Slot, actor, now: dateti
         appointment.slot = slot
         appointment.starts_at = slot.start
         appointment.ends_at = slot.end
+        appointment.mode = slot.mode
         appointment.hold_expires_at = hold_until
         appointment.discount = rules.follow_up_discount(
             price=appointment.price, percent=appointment.follow_up_discount_percent
         )
         try:
             with transaction.atomic():
-                _save(appointment, "slot", "starts_at", "ends_at", "hold_expires_at", "discount")
+                _save(appointment, "slot", "starts_at", "ends_at", "mode", "hold_expires_at", "discount")
         except IntegrityError:
             raise _slot_taken(slot, now=now) from None
         audit_log(actor=actor, action="booking.follow_up.accepted", obj=appointment, data={"slot": slot.pk})

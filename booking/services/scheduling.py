@@ -5,8 +5,9 @@ A rule that says "no" raises a ``DomainError`` with a translated message; caller
 
 Concurrency: each write first locks the doctor's row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the
 IMMEDIATE transaction already holds the database's write lock), so two writers for one doctor queue up and
-the overlap check cannot race. PostgreSQL's exclusion constraints stay as the last line of defence: an
-overlap they reject becomes the same ``ScheduleConflict`` as one the check finds.
+the overlap check cannot race. An in-person block in a room then locks the room's row (doctor → room), so
+two doctors asking for one room queue up too. PostgreSQL's exclusion constraints stay as the last line
+of defence: an overlap they reject becomes the same ``ScheduleConflict`` as one the check finds.
 
 Booked slots, and slots held by a live payment hold, are never changed or deleted here.
 """
@@ -23,7 +24,17 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from booking.models import Availability, BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus
+from booking.models import (
+    AppointmentMode,
+    Availability,
+    BlockedTime,
+    BookingDefaults,
+    Doctor,
+    Facility,
+    Room,
+    Slot,
+    SlotStatus,
+)
 from booking.selectors.scheduling import slot_free_q
 from booking.slotting import SlotPlan, ends_next_day, plan_day, resolve_local, wall_duration
 from core.audit import audit_log
@@ -80,6 +91,68 @@ def _actor_or_none(actor):
 def _lock_doctor(doctor: Doctor) -> None:
     """Serialise scheduling writes for one doctor (a no-op on SQLite, whose transaction holds the lock)."""
     list(Doctor.objects.select_for_update().filter(pk=doctor.pk).values_list("pk", flat=True))
+
+
+def _lock_room(room: Room | None) -> None:
+    """Serialise bookings of one room's time across doctors (after the doctor's lock; a no-op on SQLite)."""
+    if room is not None:
+        list(Room.objects.select_for_update().filter(pk=room.pk).values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an availability's visits happen: by video, or at a facility (optionally in one room)."""
+
+    mode: str = AppointmentMode.VIDEO
+    facility: Facility | None = None
+    room: Room | None = None
+
+
+def _place(*, mode: str | None, facility: Facility | None, room: Room | None) -> Place:
+    """Validate a mode and place; InvalidInput names the field at fault. A room alone implies its facility."""
+    mode = mode or (AppointmentMode.IN_PERSON if facility is not None or room is not None else AppointmentMode.VIDEO)
+    if mode not in AppointmentMode.values:
+        raise InvalidInput(
+            _("Choose in person or video."), code="invalid_mode", fields={"mode": _("Choose in person or video.")}
+        )
+    if mode == AppointmentMode.VIDEO:
+        if facility is not None or room is not None:
+            message = _("A video visit has no facility or room.")
+            fields = {name: message for name, value in (("facility", facility), ("room", room)) if value is not None}
+            raise InvalidInput(message, code="video_has_place", fields=fields)
+        return Place()
+    if facility is None and room is not None:
+        facility = room.facility
+    if facility is None:
+        message = _("Choose the facility where the visits happen.")
+        raise InvalidInput(message, code="facility_required", fields={"facility": message})
+    if not facility.is_active:
+        message = _("This facility is closed.")
+        raise InvalidInput(message, code="facility_inactive", fields={"facility": message})
+    if room is not None:
+        if room.facility_id != facility.pk:
+            message = _("This room is not in the chosen facility.")
+            raise InvalidInput(message, code="room_not_in_facility", fields={"room": message})
+        if not room.is_active:
+            message = _("This room is out of use.")
+            raise InvalidInput(message, code="room_inactive", fields={"room": message})
+    return Place(mode=AppointmentMode.IN_PERSON, facility=facility, room=room)
+
+
+def _room_conflict(other: Availability | None = None) -> ScheduleConflict:
+    if other is None:
+        return ScheduleConflict(_("This room is already in use at this time."), code="room_in_use")
+    return ScheduleConflict(
+        _("This room is already in use on %(date)s, %(start)s–%(end)s (%(doctor)s).")
+        % {
+            "date": date_format(other.date, "SHORT_DATE_FORMAT"),
+            "start": _hhmm(other.start_time),
+            "end": _hhmm(other.end_time),
+            "doctor": other.doctor,
+        },
+        code="room_in_use",
+        details={"availability_id": other.pk},
+    )
 
 
 def _is_overlap_error(exc: IntegrityError) -> bool:
@@ -197,6 +270,7 @@ def _evaluate(
     now: dt.datetime,
     availability: Availability | None = None,
     defaults: BookingDefaults | None = None,
+    room: Room | None = None,
 ) -> AvailabilityPreview:
     zone = doctor.zone
     buffer_minutes = int(doctor.policy(defaults).buffer.total_seconds() // 60)
@@ -292,6 +366,16 @@ def _evaluate(
             stray = stray.exclude(availability=availability)
         if stray.exists():
             errors.append(_overlap_conflict())
+    if room is not None:
+        taken = (
+            Availability.objects.filter(room=room, starts_at__lt=plan.ends_at, ends_at__gt=plan.starts_at)
+            .exclude(pk=getattr(availability, "pk", None))
+            .select_related("doctor__user")
+            .order_by("starts_at")
+            .first()
+        )
+        if taken is not None:
+            errors.append(_room_conflict(taken))
     return preview
 
 
@@ -304,13 +388,22 @@ def availability_preview(
     slot_minutes: int,
     availability: Availability | None = None,
     now: dt.datetime | None = None,
+    mode: str | None = None,
+    facility: Facility | None = None,
+    room: Room | None = None,
 ) -> AvailabilityPreview:
     """The slots this availability would make and every reason it cannot be saved; writes nothing.
 
-    Pass ``availability`` to preview a change of an existing one (it is left out of the overlap check).
+    Pass ``availability`` to preview a change of an existing one (it is left out of the overlap check;
+    its own room is checked). A bad mode or place raises ``InvalidInput`` naming the field.
     """
     _require_wall_clock(start_time=start_time, end_time=end_time)
+    if availability is not None and availability.pk:
+        room = availability.room
+    else:
+        room = _place(mode=mode, facility=facility, room=room).room
     return _evaluate(
+        room=room,
         doctor=doctor,
         date=date,
         start_time=start_time,
@@ -345,19 +438,29 @@ def availability_create(
     actor,
     now: dt.datetime | None = None,
     defaults: BookingDefaults | None = None,
+    mode: str | None = None,
+    facility: Facility | None = None,
+    room: Room | None = None,
 ) -> Availability:
     """Create ``doctor``'s availability on local ``date`` from ``start_time`` to ``end_time`` and cut it into
     slots of ``slot_minutes`` (plus the doctor's buffer); without ``slot_minutes`` the whole block is one
     slot (seed 000's schedule). Slots inside blocked time start out blocked.
 
-    Raises ``SchedulingError`` (past date, bad times, visit does not fit) or ``ScheduleConflict`` (overlap).
+    ``mode`` is ``video`` (no place) or ``in_person`` at ``facility``, optionally in one of its rooms;
+    without a mode, a facility or room means in person and nothing means video. A room holds one block
+    at a time, whoever the doctor.
+
+    Raises ``InvalidInput`` (mode, facility or room, naming the field), ``SchedulingError`` (past date,
+    bad times, visit does not fit) or ``ScheduleConflict`` (overlap, or the room is in use).
     """
     _require_wall_clock(start_time=start_time, end_time=end_time)
+    place = _place(mode=mode, facility=facility, room=room)
     now = now or timezone.now()
     if slot_minutes is None:
         slot_minutes = whole_block_minutes(doctor=doctor, date=date, start_time=start_time, end_time=end_time)
     with transaction.atomic():
         _lock_doctor(doctor)
+        _lock_room(place.room)
         preview = _evaluate(
             doctor=doctor,
             date=date,
@@ -366,6 +469,7 @@ def availability_create(
             slot_minutes=slot_minutes,
             now=now,
             defaults=defaults,
+            room=place.room,
         )
         if preview.errors:
             raise preview.errors[0]
@@ -378,12 +482,17 @@ def availability_create(
                     start_time=start_time,
                     end_time=end_time,
                     slot_minutes=slot_minutes,
+                    mode=place.mode,
+                    facility=place.facility,
+                    room=place.room,
                     starts_at=plan.starts_at,
                     ends_at=plan.ends_at,
                     created_by=_actor_or_none(actor),
                 )
                 slots = Slot.objects.bulk_create(_slot_rows(availability=availability, pairs=plan.slots))
         except IntegrityError as exc:
+            if "room_no_overlap" in str(exc):
+                raise _room_conflict() from exc
             if _is_overlap_error(exc):
                 raise _overlap_conflict() from exc
             raise
@@ -398,6 +507,9 @@ def availability_create(
                 "end_time": _hhmm(end_time),
                 "slot_minutes": slot_minutes,
                 "slots": len(slots),
+                "mode": place.mode,
+                "facility_id": getattr(place.facility, "pk", None),
+                "room_id": getattr(place.room, "pk", None),
             },
         )
     return availability
@@ -443,6 +555,7 @@ def availability_update(
     now = now or timezone.now()
     with transaction.atomic():
         _lock_doctor(availability.doctor)
+        _lock_room(availability.room)
         locked, slots = _locked_availability(availability)
         _ensure_nothing_booked(slots, now, deleting=False)
         preview = _evaluate(
@@ -453,6 +566,7 @@ def availability_update(
             slot_minutes=slot_minutes,
             now=now,
             availability=locked,
+            room=locked.room,
         )
         if preview.errors:
             raise preview.errors[0]
@@ -480,6 +594,8 @@ def availability_update(
                 new_pairs = [pair for pair in plan.slots if pair not in kept]
                 created = Slot.objects.bulk_create(_slot_rows(availability=locked, pairs=new_pairs))
         except IntegrityError as exc:
+            if "room_no_overlap" in str(exc):
+                raise _room_conflict() from exc
             if _is_overlap_error(exc):
                 raise _overlap_conflict() from exc
             raise
@@ -557,12 +673,16 @@ def availability_generate_weekly(
     date_to: dt.date,
     actor,
     now: dt.datetime | None = None,
+    mode: str | None = None,
+    facility: Facility | None = None,
+    room: Room | None = None,
 ) -> WeeklyResult:
     """Create availability on every date from ``date_from`` to ``date_to`` (inclusive) whose weekday
     (Monday = 0 … Sunday = 6) is in ``weekdays``. Dates that cannot take it (past, overlap, a DST gap
     swallowing the hours) are skipped with their reason; the rest are created. At most 92 days per run.
     """
     _require_wall_clock(start_time=start_time, end_time=end_time)
+    place = _place(mode=mode, facility=facility, room=room)  # a bad place is refused once, not per date
     now = now or timezone.now()
     weekdays = set(weekdays)
     if not weekdays:
@@ -614,6 +734,9 @@ def availability_generate_weekly(
                         actor=actor,
                         now=now,
                         defaults=defaults,
+                        mode=place.mode,
+                        facility=place.facility,
+                        room=place.room,
                     )
                 )
             except DomainError as exc:

@@ -12,6 +12,8 @@ from cms.models import (
     ArticlePage,
     DoctorDirectoryPage,
     DoctorProfilePage,
+    FacilityIndexPage,
+    FacilityPage,
     HomePage,
     SpecialtyIndexPage,
     SpecialtyPage,
@@ -36,11 +38,15 @@ class PageTreeRulesTests(WagtailPageTestCase):
         self.assertAllowedParentPageTypes(StandardPage, {HomePage, StandardPage})
         self.assertAllowedParentPageTypes(ArticleIndexPage, {HomePage})
         self.assertAllowedParentPageTypes(ArticlePage, {ArticleIndexPage})
+        self.assertAllowedParentPageTypes(FacilityIndexPage, {HomePage})
+        self.assertAllowedParentPageTypes(FacilityPage, {FacilityIndexPage})
 
     def test_each_page_type_has_exactly_its_children(self):
         self.assertAllowedSubpageTypes(
-            HomePage, {DoctorDirectoryPage, SpecialtyIndexPage, ArticleIndexPage, StandardPage}
+            HomePage, {DoctorDirectoryPage, SpecialtyIndexPage, FacilityIndexPage, ArticleIndexPage, StandardPage}
         )
+        self.assertAllowedSubpageTypes(FacilityIndexPage, {FacilityPage})
+        self.assertAllowedSubpageTypes(FacilityPage, set())
         self.assertAllowedSubpageTypes(DoctorDirectoryPage, {DoctorProfilePage})
         self.assertAllowedSubpageTypes(DoctorProfilePage, set())
         self.assertAllowedSubpageTypes(SpecialtyIndexPage, {SpecialtyPage})

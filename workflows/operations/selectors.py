@@ -69,7 +69,7 @@ def feed_appointments(user, *, now: dt.datetime | None = None) -> list[Appointme
     return list(
         Appointment.objects.filter(Q(doctor__user=user) | Q(patient=user))
         .filter(status__in=SLOT_OCCUPYING, starts_at__isnull=False, starts_at__gte=now - FEED_HISTORY)
-        .select_related("doctor__user", "patient")
+        .select_related("doctor__user", "patient", "slot__availability__facility", "slot__availability__room")
         .order_by("starts_at", "id")
     )
 

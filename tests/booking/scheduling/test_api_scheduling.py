@@ -98,6 +98,9 @@ def test_doctor_creates_a_schedule_and_gets_its_slots(client, dr_chau):
         "timeZone": "Asia/Ho_Chi_Minh",
         "status": "free",
         "isBooked": False,
+        "mode": "video",
+        "facility": None,
+        "room": None,
     }
 
 

@@ -8,7 +8,9 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from booking.models import Availability, Slot
-from tests.booking.scheduling.factories import make_availability
+from booking.services import availability_create
+from tests.booking.scheduling.factories import future_date, make_availability
+from tests.factories import RoomFactory
 
 pytestmark = [
     pytest.mark.django_db,
@@ -53,3 +55,43 @@ def test_other_doctors_may_overlap(dr_chau, dr_giang, now):
     mine = make_availability(dr_chau, start="09:00", end="10:00", now=now)
     theirs = make_availability(dr_giang, start="09:00", end="10:00", now=now)
     assert mine.starts_at == theirs.starts_at
+
+
+def test_the_database_rejects_two_blocks_in_one_room_at_once_whoever_the_doctors(dr_chau, dr_giang, now):
+    room = RoomFactory()
+    mine = availability_create(
+        doctor=dr_chau,
+        date=future_date(3, doctor=dr_chau, now=now),
+        start_time=dt.time(9),
+        end_time=dt.time(10),
+        slot_minutes=30,
+        actor=None,
+        now=now,
+        room=room,
+    )
+    with pytest.raises(IntegrityError, match="availability_room_no_overlap"), transaction.atomic():
+        Availability.objects.create(
+            doctor=dr_giang,
+            date=mine.date,
+            start_time=dt.time(9, 30),
+            end_time=dt.time(10, 30),
+            slot_minutes=30,
+            mode="in_person",
+            facility=room.facility,
+            room=room,
+            starts_at=mine.starts_at + dt.timedelta(minutes=30),
+            ends_at=mine.ends_at + dt.timedelta(minutes=30),
+        )
+    # touching is not overlapping, and blocks without a room are not concerned
+    Availability.objects.create(
+        doctor=dr_giang,
+        date=mine.date,
+        start_time=dt.time(10),
+        end_time=dt.time(11),
+        slot_minutes=30,
+        mode="in_person",
+        facility=room.facility,
+        room=room,
+        starts_at=mine.ends_at,
+        ends_at=mine.ends_at + dt.timedelta(hours=1),
+    )
