@@ -48,6 +48,7 @@ from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_se
 from core.admin_exports import RoleExportMixin
 from core.audit import audit_log
 from core.errors import DomainError
+from core.money import money_text
 from core.paginator import DeferredJoinPaginator
 
 S = AppointmentStatus
@@ -240,7 +241,11 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
     resource_classes = [AppointmentResource]
     date_hierarchy = None
     inlines = [PaymentInline, HistoryInline]
-    readonly_fields = [f.name for f in Appointment._meta.fields if f.name not in {"id"}] + ["video_link"]
+    readonly_fields = [f.name for f in Appointment._meta.fields if f.name not in {"id"}] + [
+        "video_link",
+        "price_display",
+        "discount_display",
+    ]
     fieldsets = (
         (
             None,
@@ -258,7 +263,7 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
             },
         ),
         (_("Patient details"), {"fields": ("first_name", "last_name", "phone", "email", "national_id", "reason")}),
-        (_("Price"), {"fields": ("price", "discount", "currency", "voucher", "hold_expires_at")}),
+        (_("Price"), {"fields": ("price_display", "discount_display", "voucher", "hold_expires_at")}),
         (
             _("Follow-up"),
             {
@@ -335,7 +340,15 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
 
     @display(description=_("Amount"))
     def amount_display(self, obj):
-        return f"{obj.amount_due:,.0f} {obj.currency}"
+        return money_text(obj.amount_due, obj.currency)
+
+    @display(description=_("price"))
+    def price_display(self, obj):
+        return money_text(obj.price, obj.currency)
+
+    @display(description=_("discount"))
+    def discount_display(self, obj):
+        return money_text(obj.discount, obj.currency)
 
     # --- scope and permissions ---
     def get_queryset(self, request):

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
-from booking.models.scheduling import AppointmentType, Doctor, Slot
+from booking.models.scheduling import AppointmentMode, AppointmentType, Doctor, Slot
 
 
 class AppointmentStatus(models.TextChoices):
@@ -66,7 +66,7 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
     # a copy of the slot's times: history survives the slot being regenerated or deleted
     starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
-    mode = models.CharField(_("mode"), max_length=16, default="video")
+    mode = models.CharField(_("mode"), max_length=16, choices=AppointmentMode.choices, default=AppointmentMode.VIDEO)
     reason = models.TextField(_("reason for visit"), blank=True, max_length=2000)
     first_name = models.CharField(_("first name"), max_length=150)
     last_name = models.CharField(_("last name"), max_length=150)

@@ -15,6 +15,7 @@ from booking import rules
 from booking.models import AppointmentStatus, BookingDefaults
 from booking.rules import Action
 from booking.selectors import doctor_for_user
+from core.money import money_text as money
 from workflows.clinic import reports
 
 S = AppointmentStatus
@@ -27,10 +28,7 @@ def percent(value: float | None) -> str:
 def money_text(amounts: dict[str, object]) -> str:
     if not amounts:
         return "0"
-    return " · ".join(
-        f"{formats.number_format(amount, 0, force_grouping=True)} {currency}"
-        for currency, amount in sorted(amounts.items())
-    )
+    return " · ".join(money(amount, currency) for currency, amount in sorted(amounts.items()))
 
 
 def video_path(appointment) -> str:

@@ -133,3 +133,24 @@ def test_doctor_sees_records_of_own_patients_only(client, slots, patient_dao, pa
     client.force_login(doctor_binh.user)
     listing = client.get("/admin/accounts/patientprofile/").content.decode()
     assert patient_dao.email in listing and patient_lan.email not in listing
+
+
+def test_the_appointment_page_shows_money_and_the_visit_mode_in_words(client, slots, patient_dao, staff_binh):
+    """Issue 18 item 7: no raw `video` or `300000.00` on the page; money grouped per language."""
+    import re
+
+    from django.conf import settings
+
+    visit = held(slots[0], patient_dao)
+    Appointment.objects.filter(pk=visit.pk).update(price=350000, currency="VND")
+    client.force_login(staff_binh)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+    page = client.get(change_url(visit)).content.decode()
+    assert "350.000 ₫" in page and "350000" not in page
+    readonly = re.findall(r'class="readonly[^"]*">\s*([^<]*?)\s*</div>', page)
+    assert "Video" in readonly and "video" not in readonly  # the mode's label, not its code
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(change_url(visit)).content.decode()
+    assert "350,000 ₫" in page and "350000" not in page
+    listing = client.get("/admin/booking/appointment/").content.decode()
+    assert "350,000 ₫" in listing

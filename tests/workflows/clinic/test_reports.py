@@ -274,5 +274,5 @@ def test_the_admin_dashboard_shows_the_numbers(client, march, admin_an):
     assert "33.3%" in html  # no-show rate
     assert "37.5%" in html  # cancellation rate
     assert "66.7%" in html  # follow-up acceptance and Dr An's utilisation
-    assert "850,000 VND" in html  # revenue
+    assert "850,000 ₫" in html  # revenue (grouped, đồng without cents)
     assert "Khám lần đầu" in html and "Nhi khoa" in html
