@@ -1,6 +1,7 @@
 from django.contrib import admin
 from unfold.admin import ModelAdmin
 
+from core.admin_actions import ReadOnlyAdminMixin
 from workflows.models import Notification, NotificationPreference
 from workflows.services import notification_preference_set
 
@@ -13,7 +14,7 @@ class ClinicAdminOnly:
 
 
 @admin.register(Notification)
-class NotificationAdmin(ClinicAdminOnly, ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, ClinicAdminOnly, ModelAdmin):
     list_display = ("created_at", "recipient", "kind", "title", "read_at", "email_sent_at", "sms_sent_at")
     list_filter = ("kind", ("read_at", admin.EmptyFieldListFilter))
     search_fields = ("recipient__email", "kind", "title")
@@ -31,15 +32,6 @@ class NotificationAdmin(ClinicAdminOnly, ModelAdmin):
         "email_sent_at",
         "sms_sent_at",
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(NotificationPreference)

@@ -11,6 +11,7 @@ from unfold.decorators import display
 from booking.admin.filters import GatewayFilter, LocalRangeDateTimeFilter
 from booking.admin.resources import PaymentResource
 from booking.models import Payment, PaymentStatus, Refund, RefundStatus, Voucher
+from core.admin_actions import ReadOnlyAdminMixin
 from core.admin_exports import RoleExportMixin
 from core.paginator import DeferredJoinPaginator
 
@@ -64,7 +65,7 @@ class PaymentAdmin(RoleExportMixin, ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ModelAdmin):
+class RefundAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Money owed back to patients and where each refund stands with its gateway (sent by the worker,
     retried with backoff; "failed" ones need a person)."""
 
@@ -87,15 +88,6 @@ class RefundAdmin(ModelAdmin):
     )
     def status_badge(self, obj):
         return obj.status, obj.get_status_display()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Voucher)

@@ -62,6 +62,7 @@ from booking.services import (
     blocked_time_create,
     blocked_time_delete,
 )
+from core.admin_actions import ReadOnlyAdminMixin
 from core.admin_exports import RoleExportMixin
 from core.audit import audit_log
 from core.errors import DomainError, InvalidInput
@@ -707,7 +708,7 @@ class WeeklyPatternForm(forms.Form):
 
 
 @admin.register(Slot)
-class SlotAdmin(DoctorScopedAdmin):
+class SlotAdmin(ReadOnlyAdminMixin, DoctorScopedAdmin):
     """Slots are made and changed only by the scheduling and booking services: read-only here."""
 
     list_display = ("local_start", "doctor", "local_end", "status_badge", "hold_expires_at", "availability")
@@ -715,15 +716,6 @@ class SlotAdmin(DoctorScopedAdmin):
     date_hierarchy = "start"
     list_select_related = ("doctor__user", "availability__doctor__user")
     ordering = ("start",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @display(description=gettext_lazy("start (doctor's time)"), ordering="start")
     def local_start(self, obj):

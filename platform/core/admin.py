@@ -3,12 +3,13 @@ from django_fsm_log.models import StateLog
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import AutocompleteSelectFilter, FieldTextFilter, RangeDateTimeFilter
 
+from core.admin_actions import ReadOnlyAdminMixin
 from core.models import AuditLog, OutboxMessage
 from core.paginator import DeferredJoinPaginator
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("created_at", "actor", "action", "object_type", "object_id")
     list_filter = (
         ("actor", AutocompleteSelectFilter),
@@ -25,18 +26,9 @@ class AuditLogAdmin(ModelAdmin):
     show_full_result_count = False
     readonly_fields = ("created_at", "actor", "action", "object_type", "object_id", "data")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(StateLog)
-class StateLogAdmin(ModelAdmin):
+class StateLogAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Every state transition (django-fsm-log), read-only: the history of appointments and applications."""
 
     list_display = ("timestamp", "content_type", "object_id", "source_state", "state", "transition", "by")
@@ -45,18 +37,9 @@ class StateLogAdmin(ModelAdmin):
     list_select_related = ("content_type", "by")
     date_hierarchy = "timestamp"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """What was (or will be) told to whom: read-only; the worker retries pending messages itself."""
 
     list_display = ("created_at", "kind", "recipient", "to_email", "status", "attempts", "sent_at")
@@ -72,12 +55,3 @@ class OutboxMessageAdmin(ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

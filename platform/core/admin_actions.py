@@ -151,3 +151,16 @@ def _confirmation_page(model_admin, request, dialog: dict, object_id, *, variant
         "back_url": back or reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
     }
     return TemplateResponse(request, "admin/confirm_action.html", context)
+
+
+class ReadOnlyAdminMixin:
+    """A log or a record written only by services: nobody adds, edits or deletes it in the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -24,7 +24,7 @@ from unfold.enums import ActionVariant
 
 from booking import rules as booking_rules
 from booking.models import Appointment
-from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
+from core.admin_actions import ConfirmForm, ReadOnlyAdminMixin, button, confirm_dialog, find, run_service
 from core.errors import DomainError
 from workflows.clinical import icd10, rules
 from workflows.clinical import services as svc
@@ -518,7 +518,7 @@ class VisitNoteAdmin(ModelAdmin):
 
 
 @admin.register(ClinicalRecordAccess)
-class ClinicalRecordAccessAdmin(ModelAdmin):
+class ClinicalRecordAccessAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Admins read the audit of the clinical record: who read or changed which note, where, when."""
 
     list_display = ("created_at", "actor", "action", "object_id", "data")
@@ -532,15 +532,6 @@ class ClinicalRecordAccessAdmin(ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def document_response(document: VisitDocument, data: bytes) -> HttpResponse:

@@ -18,7 +18,7 @@ from unfold.decorators import display
 from unfold.enums import ActionVariant
 
 from accounts.models import Role
-from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
+from core.admin_actions import ConfirmForm, ReadOnlyAdminMixin, button, confirm_dialog, find, run_service
 from core.errors import DomainError
 from workflows.operations import services as svc
 from workflows.operations.models import CalendarFeed, Moderation, SlotOffer, VisitRating, WaitlistEntry
@@ -40,7 +40,7 @@ class NamesForm(ConfirmForm):
 
 
 @admin.register(CalendarFeed)
-class CalendarFeedAdmin(ModelAdmin):
+class CalendarFeedAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ("__str__", "state", "with_names", "created_at", "last_fetched_at", "revoked_at")
     list_filter = ("with_names",)
     search_fields = ("user__email", "user__first_name", "user__last_name")
@@ -55,15 +55,6 @@ class CalendarFeedAdmin(ModelAdmin):
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         return qs if _is_clinic_admin(request.user) else qs.filter(user=request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def _own_active(self, request, object_id):
         feed = find(self.get_queryset(request), object_id) if object_id is not None else None
@@ -265,7 +256,7 @@ def ratings_sidebar_permission(request) -> bool:
 
 
 @admin.register(VisitRating)
-class VisitRatingAdmin(ModelAdmin):
+class VisitRatingAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Staff moderate comments; a doctor sees the feedback on their own visits (without patients'
     names: ratings are anonymous to everyone but the clinic)."""
 
@@ -293,15 +284,6 @@ class VisitRatingAdmin(ModelAdmin):
         if _is_doctor(request.user):
             return tuple(name for name in self.fields if name != "patient")
         return self.fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         from workflows.operations.selectors import MIN_RATINGS_FOR_AVERAGE, rating_summary
@@ -394,7 +376,7 @@ class VisitRatingAdmin(ModelAdmin):
 # --- the waitlist ---------------------------------------------------------------------------------
 
 
-class WaitlistAdminMixin:
+class WaitlistAdminMixin(ReadOnlyAdminMixin):
     """Read-only lists for the front desk: who waits for whom, and what was offered. Changes happen
     in the portal (the patient) and in the refill sweep; a doctor sees the lists for their own visits."""
 
@@ -403,15 +385,6 @@ class WaitlistAdminMixin:
         if _is_doctor(request.user):
             return qs.filter(**{self.doctor_path: request.user})
         return qs
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WaitlistEntry)

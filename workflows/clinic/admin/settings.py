@@ -17,6 +17,7 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import display
 
 from accounts.models import PatientProfile
+from core.admin_actions import ReadOnlyAdminMixin
 from core.paginator import DeferredJoinPaginator
 from workflows.clinic import services as svc
 from workflows.clinic.models import (
@@ -65,7 +66,7 @@ class ReminderSettingsAdmin(ModelAdmin):
 
 
 @admin.register(MedicalRecordAccess)
-class MedicalRecordAccessAdmin(ModelAdmin):
+class MedicalRecordAccessAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Read-only: every time someone opened a patient's medical record (admin or portal)."""
 
     paginator = DeferredJoinPaginator
@@ -124,15 +125,6 @@ class MedicalRecordAccessAdmin(ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def patient_history_section(request, profile) -> dict:
