@@ -21,6 +21,18 @@ from wagtail.url_routing import RouteResult
 from cms.blocks import ContentStreamBlock, OpeningHoursBlock
 
 
+def _one_page_per_language(page: Page, field: str, message) -> None:
+    """A doctor, specialty or facility has at most one page per language (the page's ``field``)."""
+    value = getattr(page, f"{field}_id")
+    if value is None:
+        return
+    others = type(page).objects.filter(**{f"{field}_id": value, "locale_id": page.locale_id})
+    if page.pk:
+        others = others.exclude(pk=page.pk)
+    if others.exists():
+        raise ValidationError({field: message})
+
+
 class PublicPageMixin:
     """What every public page shares: SEO fallbacks, social preview data and per-language serving.
 
@@ -182,13 +194,7 @@ class DoctorProfilePage(PublicPageMixin, Page):
 
     def clean(self):
         super().clean()
-        if self.doctor_id is None:
-            return
-        others = DoctorProfilePage.objects.filter(doctor_id=self.doctor_id, locale_id=self.locale_id)
-        if self.pk:
-            others = others.exclude(pk=self.pk)
-        if others.exists():
-            raise ValidationError({"doctor": _("This doctor already has a profile page in this language.")})
+        _one_page_per_language(self, "doctor", _("This doctor already has a profile page in this language."))
 
     def get_context(self, request, *args, **kwargs):
         from cms import selectors, seo
@@ -269,13 +275,7 @@ class SpecialtyPage(PublicPageMixin, Page):
 
     def clean(self):
         super().clean()
-        if self.specialty_id is None:
-            return
-        others = SpecialtyPage.objects.filter(specialty_id=self.specialty_id, locale_id=self.locale_id)
-        if self.pk:
-            others = others.exclude(pk=self.pk)
-        if others.exists():
-            raise ValidationError({"specialty": _("This specialty already has a page in this language.")})
+        _one_page_per_language(self, "specialty", _("This specialty already has a page in this language."))
 
     def get_context(self, request, *args, **kwargs):
         from cms import selectors
@@ -349,13 +349,7 @@ class FacilityPage(PublicPageMixin, Page):
 
     def clean(self):
         super().clean()
-        if self.facility_id is None:
-            return
-        others = FacilityPage.objects.filter(facility_id=self.facility_id, locale_id=self.locale_id)
-        if self.pk:
-            others = others.exclude(pk=self.pk)
-        if others.exists():
-            raise ValidationError({"facility": _("This facility already has a page in this language.")})
+        _one_page_per_language(self, "facility", _("This facility already has a page in this language."))
 
     def get_context(self, request, *args, **kwargs):
         from cms import selectors, seo
