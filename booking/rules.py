@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Q
@@ -63,11 +64,14 @@ class Action(StrEnum):
     REJECT_FOLLOW_UP = "reject_follow_up"
     JOIN_VIDEO = "join_video"
     MESSAGE = "message"
+    CHECK_IN = "check_in"
 
 
 CLINIC_ROLES = frozenset({"doctor", "staff", "admin"})
 #: visits whose patient and doctor may open a conversation about them
 CONVERSATION_STATUSES = (S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
+#: visits the front desk may check in: paid (waiting for the doctor's confirmation) or confirmed
+CHECK_IN_STATUSES = (S.PENDING, S.CONFIRMED)
 
 
 # --- who is this person to the appointment --------------------------------------------------------
@@ -134,6 +138,42 @@ def is_video_visit(appointment: Appointment) -> bool:
     """A confirmed visit by video: its page offers the call (which opens inside ``video_window``)."""
     return (
         appointment.mode == AppointmentMode.VIDEO and appointment.status == S.CONFIRMED and bool(appointment.starts_at)
+    )
+
+
+def clinic_day(moment: datetime):
+    """The clinic's local date of ``moment``: an in-person visit's day (check-in, queue numbers)."""
+    return moment.astimezone(ZoneInfo(settings.CLINIC_TIME_ZONE)).date()
+
+
+def expects_check_in(appointment: Appointment, *, now: datetime) -> bool:
+    """An in-person visit, paid or confirmed, not over yet: the patient will check in at the desk (the
+    portal shows its booking code and QR code for that)."""
+    return (
+        appointment.mode == AppointmentMode.IN_PERSON
+        and appointment.status in CHECK_IN_STATUSES
+        and appointment.starts_at is not None
+        and clinic_day(appointment.starts_at) >= clinic_day(now)
+    )
+
+
+def clinic_day_bounds(day) -> tuple[datetime, datetime]:
+    """[start, end) of the clinic's local ``day``, as aware datetimes."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(settings.CLINIC_TIME_ZONE))
+    return start, datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=start.tzinfo)
+
+
+def check_in_today_q(*, now: datetime, prefix: str = "") -> Q:
+    """The appointments the front desk may check in today (a ``Q`` on Appointment): what ``refusal``
+    allows for ``Action.CHECK_IN`` to staff, as a query (in person, paid or confirmed, today)."""
+    start, end = clinic_day_bounds(clinic_day(now))
+    return Q(
+        **{
+            f"{prefix}mode": AppointmentMode.IN_PERSON,
+            f"{prefix}status__in": CHECK_IN_STATUSES,
+            f"{prefix}starts_at__gte": start,
+            f"{prefix}starts_at__lt": end,
+        }
     )
 
 
@@ -286,6 +326,17 @@ def refusal(
             return NotFound(_("Appointment not found."))
         if status not in CONVERSATION_STATUSES:
             return _not_now(_("Messages are for visits that were paid for."))
+        return None
+
+    if action == Action.CHECK_IN:
+        if role not in {"staff", "admin"}:
+            return PermissionDenied(_("Only the front desk checks patients in."))
+        if appointment.mode != AppointmentMode.IN_PERSON or appointment.starts_at is None:
+            return _not_now(_("Only in-person visits are checked in at the desk."))
+        if status not in CHECK_IN_STATUSES:
+            return _state(appointment)
+        if clinic_day(appointment.starts_at) != clinic_day(now):
+            return _not_now(_("A patient is checked in on the day of their visit."))
         return None
 
     raise ValueError(f"unknown action {action!r}")  # pragma: no cover (Action() above refuses it)

@@ -194,6 +194,12 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
         return self.slot.availability.room
 
     @property
+    def booking_code(self) -> str:
+        """The short code a patient shows at the front desk (also as a QR code): the first eight hex
+        digits of ``public_id``, upper case. A search key for today's visits, not an identifier."""
+        return self.public_id.hex[:8].upper()
+
+    @property
     def patient_name(self) -> str:
         return f"{self.last_name} {self.first_name}".strip()
 

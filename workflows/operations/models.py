@@ -6,6 +6,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm_log.decorators import fsm_log_by, fsm_log_description
+
+from booking.models import Appointment
 
 
 class CalendarFeed(models.Model):
@@ -128,6 +132,12 @@ class WaitlistStatus(models.TextChoices):
     LEFT = "left", _("Left the waitlist")
 
 
+class WaitlistMode(models.TextChoices):
+    EITHER = "either", _("In person or video")
+    IN_PERSON = "in_person", _("In person")
+    VIDEO = "video", _("Video")
+
+
 class WaitlistEntry(models.Model):
     """A patient waiting for a time with one doctor between two dates (the doctor's local dates), in a
     part of the day. Served first come, first served (``created_at``, then ``id``)."""
@@ -141,6 +151,7 @@ class WaitlistEntry(models.Model):
     date_from = models.DateField(_("from"))
     date_to = models.DateField(_("until"))
     part_of_day = models.CharField(_("part of day"), max_length=16, choices=PartOfDay.choices, default=PartOfDay.ANY)
+    mode = models.CharField(_("visit"), max_length=16, choices=WaitlistMode.choices, default=WaitlistMode.EITHER)
     status = models.CharField(
         _("status"), max_length=16, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING, db_index=True
     )
@@ -207,3 +218,141 @@ class SlotOffer(models.Model):
 
     def __str__(self) -> str:
         return str(_("Offer of %(slot)s") % {"slot": self.slot})
+
+
+# --- check-in and the waiting-room queue -------------------------------------------------------------
+
+
+class Arrival(Appointment):
+    """Today's in-person visits as the front desk sees them: the admin's "Check in" list (a proxy of
+    ``booking.Appointment``; nothing is stored)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("arrival")
+        verbose_name_plural = _("check in")
+
+
+class QueueStatus(models.TextChoices):
+    ARRIVED = "arrived", _("Waiting")
+    CALLED = "called", _("Called")
+    IN_CONSULTATION = "in_consultation", _("In consultation")
+    DONE = "done", _("Done")
+
+
+Q_ = QueueStatus
+
+
+class CheckIn(ConcurrentTransitionMixin, models.Model):
+    """A patient's arrival at a facility for one in-person visit, and their way through the waiting
+    room: *arrived → called → in consultation → done*. Separate from the booking's status (a check-in
+    neither confirms nor completes the appointment).
+
+    The queue number counts per facility and day (the clinic's local date) from 1; the database keeps
+    it unique (``checkin_unique_number``) and keeps one check-in per appointment. Transitions only
+    check the state; ``workflows.operations.services`` calls them, saves, and audits (django-fsm-log
+    writes who and when).
+    """
+
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.PROTECT, related_name="check_in", verbose_name=_("appointment")
+    )
+    doctor = models.ForeignKey(
+        "booking.Doctor", on_delete=models.PROTECT, related_name="check_ins", verbose_name=_("doctor")
+    )
+    facility = models.ForeignKey(
+        "booking.Facility", on_delete=models.PROTECT, related_name="check_ins", verbose_name=_("facility")
+    )
+    room = models.ForeignKey(
+        "booking.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("room")
+    )
+    day = models.DateField(_("day"))
+    number = models.PositiveIntegerField(_("queue number"))
+    status = FSMField(_("status"), default=Q_.ARRIVED, choices=Q_.choices, protected=True, db_index=True)
+    checked_in_at = models.DateTimeField(_("checked in at"))
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("checked in by"),
+    )
+    minutes_late = models.PositiveIntegerField(
+        _("minutes late"), default=0, help_text=_("Checked in this many minutes after the visit's start time.")
+    )
+    called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("called by"),
+    )
+    consultation_started_at = models.DateTimeField(_("consultation started at"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("check-in")
+        verbose_name_plural = _("queue")
+        ordering = ["day", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "day", "number"], name="checkin_unique_number"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="checkin_number_positive"),
+            models.CheckConstraint(
+                condition=Q(status="arrived") | Q(called_at__isnull=False), name="checkin_called_has_time"
+            ),
+        ]
+        indexes = [models.Index(fields=["doctor", "day", "status"], name="checkin_doctor_day")]
+
+    def __str__(self) -> str:
+        return str(_("No. %(number)s · %(day)s") % {"number": self.number, "day": self.day})
+
+    @property
+    def is_late(self) -> bool:
+        return self.minutes_late > 0
+
+    @property
+    def initials(self) -> str:
+        """What the queue board shows of the patient: the first letter of each part of their name."""
+        words = f"{self.appointment.last_name} {self.appointment.first_name}".split()
+        return ".".join(word[0].upper() for word in words if word) + ("." if words else "")
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=Q_.ARRIVED, target=Q_.CALLED)
+    def call(self, *, by=None, description=None):
+        """The doctor (or the front desk) calls the patient into the room."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=Q_.CALLED, target=Q_.IN_CONSULTATION)
+    def start_consultation(self, *, by=None, description=None):
+        """The patient came in; the consultation begins."""
+
+    @fsm_log_by
+    @fsm_log_description
+    @transition(field=status, source=Q_.IN_CONSULTATION, target=Q_.DONE)
+    def finish(self, *, by=None, description=None):
+        """The patient left the room."""
+
+
+class QueueBoard(models.Model):
+    """The waiting-room screen of one facility: a page without login at ``/board/<token>/`` (a long
+    random token; staff make a new one when the old link got out, which stops it at once)."""
+
+    facility = models.OneToOneField(
+        "booking.Facility", on_delete=models.CASCADE, related_name="queue_board", verbose_name=_("facility")
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    rotated_at = models.DateTimeField(_("new link made at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("queue board")
+        verbose_name_plural = _("queue boards")
+        ordering = ["facility__name"]
+
+    def __str__(self) -> str:
+        return str(_("Queue board of %(facility)s") % {"facility": self.facility.name})

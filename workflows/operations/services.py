@@ -7,15 +7,18 @@ Lock order: the feed owner's user row first (the same first step as booking's lo
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
+from booking import rules
 from booking.models import OPEN_STATUSES, Appointment, AppointmentStatus, Doctor, Slot
+from booking.rules import Action
 from booking.selectors import free_slots, slot_free_q
 from booking.services import appointment_book, slot_hold, slot_release_hold
 from core.audit import audit_log
@@ -24,12 +27,16 @@ from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.outbox import outbox_add
 from workflows.operations.models import (
     CalendarFeed,
+    CheckIn,
     Moderation,
     OfferStatus,
     PartOfDay,
+    QueueBoard,
+    QueueStatus,
     SlotOffer,
     VisitRating,
     WaitlistEntry,
+    WaitlistMode,
     WaitlistStatus,
 )
 
@@ -263,23 +270,37 @@ def _in_part_of_day(part: str, local_hour: int) -> bool:
 
 
 def entry_matches(entry: WaitlistEntry, slot, *, zone) -> bool:
-    """Does ``slot`` fall in ``entry``'s dates and part of the day (in the doctor's time zone)?"""
+    """Does ``slot`` fall in ``entry``'s dates and part of the day (in the doctor's time zone), and is
+    it a visit of the kind the patient waits for (in person, video, or either)? Reads the slot's
+    availability for its mode."""
     local = slot.start.astimezone(zone)
+    if entry.mode != WaitlistMode.EITHER and slot.availability.mode != entry.mode:
+        return False
     return entry.date_from <= local.date() <= entry.date_to and _in_part_of_day(entry.part_of_day, local.hour)
 
 
 @retry_transaction
 def waitlist_join(
-    *, patient: User, doctor, date_from: dt.date, date_to: dt.date, part_of_day: str = PartOfDay.ANY, now=None
+    *,
+    patient: User,
+    doctor,
+    date_from: dt.date,
+    date_to: dt.date,
+    part_of_day: str = PartOfDay.ANY,
+    mode: str = WaitlistMode.EITHER,
+    now=None,
 ) -> WaitlistEntry:
-    """Put ``patient`` on ``doctor``'s waitlist for ``date_from``–``date_to`` (the doctor's local dates).
-    A patient waits once per doctor: joining again replaces the dates of the waiting entry."""
+    """Put ``patient`` on ``doctor``'s waitlist for ``date_from``–``date_to`` (the doctor's local dates),
+    for visits in ``mode`` (in person, video, or either). A patient waits once per doctor: joining again
+    replaces the dates and mode of the waiting entry."""
     now = now or timezone.now()
     if not (patient.is_active and patient.role == Role.PATIENT):
         raise PermissionDenied(_("Only patients can join a waitlist."))
     today = now.astimezone(doctor.zone).date()
     if part_of_day not in PartOfDay.values:
         raise InvalidInput(_("Choose a part of the day."), fields=["part_of_day"])
+    if mode not in WaitlistMode.values:
+        raise InvalidInput(_("Choose in person, video or either."), fields=["mode"])
     if date_from < today or date_to < date_from:
         raise InvalidInput(
             _("Choose dates from today on, the first not after the last."), fields=["date_from", "date_to"]
@@ -297,12 +318,17 @@ def waitlist_join(
         )
         if entry is None:
             entry = WaitlistEntry.objects.create(
-                patient=patient, doctor=doctor, date_from=date_from, date_to=date_to, part_of_day=part_of_day
+                patient=patient,
+                doctor=doctor,
+                date_from=date_from,
+                date_to=date_to,
+                part_of_day=part_of_day,
+                mode=mode,
             )
             audit_log(actor=patient, action="operations.waitlist.joined", obj=entry, data={"doctor": doctor.pk})
         else:
-            entry.date_from, entry.date_to, entry.part_of_day = date_from, date_to, part_of_day
-            entry.save(update_fields=["date_from", "date_to", "part_of_day", "updated_at"])
+            entry.date_from, entry.date_to, entry.part_of_day, entry.mode = date_from, date_to, part_of_day, mode
+            entry.save(update_fields=["date_from", "date_to", "part_of_day", "mode", "updated_at"])
             audit_log(actor=patient, action="operations.waitlist.changed", obj=entry)
         return entry
 
@@ -426,7 +452,9 @@ def waitlist_refill(*, now: dt.datetime | None = None, hold: dt.timedelta = OFFE
         zone = doctor.zone
         start = dt.datetime.combine(min(e.date_from for e in entries), dt.time(0), tzinfo=zone)
         end = dt.datetime.combine(max(e.date_to for e in entries) + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-        for slot in free_slots(doctor=doctor, start=max(start, now + hold), end=end, now=now).select_related("doctor"):
+        for slot in free_slots(doctor=doctor, start=max(start, now + hold), end=end, now=now).select_related(
+            "doctor", "availability"
+        ):
             if waitlist_offer_slot(slot=slot, now=now, hold=hold) is not None:
                 offered += 1
     return {"expired": expired, "offered": offered}
@@ -470,7 +498,7 @@ def waitlist_offer_decline(*, offer: SlotOffer, patient: User, now: dt.datetime 
     next waiting patient at once."""
     now = now or timezone.now()
     row = _decline(offer=offer, patient=patient, now=now)
-    slot = Slot.objects.select_related("doctor").get(pk=row.slot_id)
+    slot = Slot.objects.select_related("doctor", "availability").get(pk=row.slot_id)
     waitlist_offer_slot(slot=slot, now=now)
     return row
 
@@ -486,3 +514,197 @@ def _decline(*, offer: SlotOffer, patient: User, now: dt.datetime) -> SlotOffer:
             raise (PermissionDenied if row.entry.patient_id != patient.pk else Conflict)(problem)
         _close_offer(row, status=OfferStatus.DECLINED, now=now, actor=patient)
         return row
+
+
+# --- check-in and the waiting-room queue -----------------------------------------------------------
+#
+# Lock order: the appointment row (booking's order: … → appointments), then check-in rows. A queue
+# number is max + 1 of the facility's day, inserted under a savepoint: two desks checking in at once
+# at one facility collide on the unique (facility, day, number) index, and the loser takes the next.
+
+#: how often a check-in retries its queue number after losing it to another desk
+NUMBER_ATTEMPTS = 10
+
+
+def _may_run_queue(check_in: CheckIn, *, user) -> bool:
+    """Who moves a patient through the waiting room: the visit's doctor, the front desk, clinic admins."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser or user.role in {Role.ADMIN, Role.STAFF}:
+        return True
+    return user.role == Role.DOCTOR and check_in.doctor.user_id == user.pk
+
+
+def queue_refusal(check_in: CheckIn, *, user, transition: str) -> str | None:
+    """Why ``user`` may not take ``transition`` ("call", "start_consultation", "finish") on
+    ``check_in`` now, or None when they may."""
+    if not _may_run_queue(check_in, user=user):
+        return _("Only the visit's doctor or the front desk can do this.")
+    wanted = {
+        "call": QueueStatus.ARRIVED,
+        "start_consultation": QueueStatus.CALLED,
+        "finish": QueueStatus.IN_CONSULTATION,
+    }
+    if check_in.status != wanted[transition]:
+        return _("This is not possible while the patient is “%(status)s”.") % {"status": check_in.get_status_display()}
+    return None
+
+
+@retry_transaction
+def check_in_arrive(*, appointment: Appointment, actor: User, now: dt.datetime | None = None) -> CheckIn:
+    """The front desk checks the patient of ``appointment`` in: the visit gets the next queue number of
+    its facility today and waits to be called. Only what ``booking.rules`` allows (``Action.CHECK_IN``:
+    in person, paid or confirmed, today); a second check-in of one visit is refused. Arriving after the
+    start time records the minutes late."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        row = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("doctor__user", "slot__availability__facility", "slot__availability__room")
+            .filter(pk=appointment.pk)
+            .first()
+        )
+        if row is None:
+            raise NotFound(_("Appointment not found."))
+        rules.require(Action.CHECK_IN, appointment=row, user=actor, now=now)
+        _refuse_second_check_in(row)
+        facility = row.facility
+        if facility is None:
+            raise Conflict(_("This visit has no facility to check in at."))
+        day = rules.clinic_day(now)
+        late = max(0, math.ceil((now - row.starts_at).total_seconds() / 60))
+        for _attempt in range(NUMBER_ATTEMPTS):
+            last = CheckIn.objects.filter(facility=facility, day=day).aggregate(last=Max("number"))["last"]
+            try:
+                with transaction.atomic():
+                    check_in = CheckIn.objects.create(
+                        appointment=row,
+                        doctor_id=row.doctor_id,
+                        facility=facility,
+                        room=row.room,
+                        day=day,
+                        number=(last or 0) + 1,
+                        checked_in_at=now,
+                        checked_in_by=actor,
+                        minutes_late=late,
+                    )
+                break
+            except IntegrityError:
+                _refuse_second_check_in(row)  # else another desk took this number: take the next
+        else:
+            raise Conflict(_("The desk is busy; please try again."))
+        audit_log(
+            actor=actor,
+            action="operations.check_in.arrived",
+            obj=check_in,
+            data={"appointment": row.pk, "number": check_in.number, "minutes_late": late},
+        )
+        return check_in
+
+
+def _refuse_second_check_in(appointment: Appointment) -> None:
+    done = CheckIn.objects.filter(appointment=appointment).first()
+    if done is not None:
+        raise Conflict(
+            _("%(name)s is already checked in (number %(number)s).")
+            % {"name": appointment.patient_name, "number": done.number}
+        )
+
+
+def _move(*, check_in: CheckIn, actor: User, transition: str, now: dt.datetime) -> CheckIn:
+    row = CheckIn.objects.select_for_update(of=("self",)).select_related("doctor").get(pk=check_in.pk)
+    problem = queue_refusal(row, user=actor, transition=transition)
+    if problem:
+        raise (PermissionDenied if not _may_run_queue(row, user=actor) else Conflict)(problem)
+    getattr(row, transition)(by=actor)
+    fields = ["status"]
+    if transition == "call":
+        row.called_at, row.called_by = now, actor
+        fields += ["called_at", "called_by"]
+    elif transition == "start_consultation":
+        row.consultation_started_at = now
+        fields.append("consultation_started_at")
+    else:
+        row.done_at = now
+        fields.append("done_at")
+    row.save(update_fields=fields)
+    audit_log(actor=actor, action=f"operations.check_in.{row.status}", obj=row, data={"number": row.number})
+    return row
+
+
+@retry_transaction
+def check_in_call(*, check_in: CheckIn, actor: User, now: dt.datetime | None = None) -> CheckIn:
+    """Call a waiting patient into their doctor's room (the queue board shows it)."""
+    with transaction.atomic():
+        return _move(check_in=check_in, actor=actor, transition="call", now=now or timezone.now())
+
+
+@retry_transaction
+def check_in_start(*, check_in: CheckIn, actor: User, now: dt.datetime | None = None) -> CheckIn:
+    """The called patient came in: the consultation begins."""
+    with transaction.atomic():
+        return _move(check_in=check_in, actor=actor, transition="start_consultation", now=now or timezone.now())
+
+
+@retry_transaction
+def check_in_finish(*, check_in: CheckIn, actor: User, now: dt.datetime | None = None) -> CheckIn:
+    """The patient left the room: their way through the waiting room is done."""
+    with transaction.atomic():
+        return _move(check_in=check_in, actor=actor, transition="finish", now=now or timezone.now())
+
+
+def queue_next_q(*, doctor, now: dt.datetime) -> Q:
+    """The doctor's patients waiting today (a ``Q`` on CheckIn)."""
+    return Q(doctor=doctor, day=rules.clinic_day(now), status=QueueStatus.ARRIVED)
+
+
+#: who is called next among those waiting: the earliest booked time, then the earlier arrival
+NEXT_ORDER = ("appointment__starts_at", "number")
+
+
+@retry_transaction
+def queue_call_next(*, doctor: Doctor, actor: User, now: dt.datetime | None = None) -> CheckIn:
+    """ "Call next": the doctor's next waiting patient today (earliest booked time first, then arrival
+    order) is called into the room. Two presses at once call two different patients: a row being
+    called by another press is skipped (``SKIP LOCKED`` on PostgreSQL; SQLite runs one at a time)."""
+    now = now or timezone.now()
+    allowed = (
+        actor is not None
+        and actor.is_active
+        and (actor.is_superuser or actor.role in {Role.ADMIN, Role.STAFF} or doctor.user_id == actor.pk)
+    )
+    if not allowed:
+        raise PermissionDenied(_("Only the doctor or the front desk can call the next patient."))
+    with transaction.atomic():
+        row = (
+            CheckIn.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(queue_next_q(doctor=doctor, now=now))
+            .order_by(*NEXT_ORDER)
+            .first()
+        )
+        if row is None:
+            raise Conflict(_("Nobody is waiting for %(doctor)s.") % {"doctor": doctor})
+        return _move(check_in=row, actor=actor, transition="call", now=now)
+
+
+def _require_front_desk(actor) -> None:
+    if actor is None or not actor.is_active or not (actor.is_superuser or actor.role in {Role.ADMIN, Role.STAFF}):
+        raise PermissionDenied(_("Only clinic staff manage queue boards."))
+
+
+@retry_transaction
+def queue_board_renew(*, facility, actor: User, now: dt.datetime | None = None) -> QueueBoard:
+    """The facility's queue board link: created, or replaced by a new one (the old link stops at once)."""
+    _require_front_desk(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        board = QueueBoard.objects.select_for_update().filter(facility=facility).first()
+        token = secrets.token_urlsafe(32)
+        if board is None:
+            board = QueueBoard.objects.create(facility=facility, token=token)
+            audit_log(actor=actor, action="operations.queue_board.created", obj=board, data={"facility": facility.pk})
+        else:
+            board.token, board.rotated_at = token, now
+            board.save(update_fields=["token", "rotated_at"])
+            audit_log(actor=actor, action="operations.queue_board.renewed", obj=board, data={"facility": facility.pk})
+        return board
