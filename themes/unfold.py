@@ -90,6 +90,12 @@ UNFOLD = {
                         "badge_variant": "primary",
                     },
                     {
+                        "title": _("Queue"),
+                        "icon": "groups",
+                        "link": reverse_lazy("admin:operations_checkin_changelist"),
+                        "permission": "workflows.operations.admin.queue_sidebar_permission",
+                    },
+                    {
                         "title": _("My calendar feed"),
                         "icon": "calendar_month",
                         "link": reverse_lazy("admin:operations_calendarfeed_changelist"),
@@ -190,6 +196,18 @@ UNFOLD = {
                         "icon": "add_circle",
                         "link": reverse_lazy("admin:booking_appointment_book"),
                         "permission": has_perm("booking.add_appointment"),
+                    },
+                    {
+                        "title": _("Check in"),
+                        "icon": "how_to_reg",
+                        "link": reverse_lazy("admin:operations_arrival_changelist"),
+                        "permission": has_perm("operations.view_arrival"),
+                    },
+                    {
+                        "title": _("Queue boards"),
+                        "icon": "tv",
+                        "link": reverse_lazy("admin:operations_queueboard_changelist"),
+                        "permission": has_perm("operations.view_queueboard"),
                     },
                     {
                         "title": _("Waitlist"),

@@ -70,6 +70,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "operations.view_visitrating",
         "operations.view_waitlistentry",
         "operations.view_slotoffer",
+        # check-in and the waiting room: find today's visits, check in, call, the facilities' screens
+        "operations.view_arrival",
+        "operations.view_checkin",
+        "operations.view_queueboard",
         # the clinical record: that a visit note exists and its state, never its content (clinical.rules)
         "clinical.view_visitnote",
     ],
@@ -92,6 +96,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # clinic operations (workflows.operations): their own calendar feed
         "operations.view_calendarfeed",
         "operations.view_visitrating",
+        # their own patients in today's waiting room ("call next")
+        "operations.view_checkin",
         # visit notes: their patients' (clinical.rules); only the treating doctor writes, signs, amends
         "clinical.view_visitnote",
         "clinical.change_visitnote",

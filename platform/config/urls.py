@@ -36,6 +36,7 @@ urlpatterns = [
     path(
         "calendar/", include("workflows.operations.urls")
     ),  # private calendar feeds (secret links)  # the public doctor application form
+    path("board/", include("workflows.operations.urls_board")),  # waiting-room queue boards (secret links)
     # the public site's own views; its pages are served by Wagtail below
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", cms_views.robots_txt, name="robots_txt"),

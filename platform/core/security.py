@@ -18,9 +18,10 @@ from django.http import HttpRequest, HttpResponse
 
 # Areas whose every response is private: the patient portal (visits, receipts, .ics, medical record,
 # messages and their poll JSON, support tickets, notifications, video), the admin, the CMS admin,
-# account pages (allauth, MFA), the headless auth API (tokens), the JSON API and the private
-# calendar feeds (a person's visits, behind a secret link).
-PRIVATE_PREFIXES = ("/portal/", "/admin/", "/cms/", "/accounts/", "/_allauth/", "/api/", "/calendar/")
+# account pages (allauth, MFA), the headless auth API (tokens), the JSON API, the private
+# calendar feeds (a person's visits, behind a secret link) and the waiting-room queue boards (patients'
+# initials and queue numbers, behind a secret link).
+PRIVATE_PREFIXES = ("/portal/", "/admin/", "/cms/", "/accounts/", "/_allauth/", "/api/", "/calendar/", "/board/")
 
 # Public reads inside those areas: anonymous GETs of the doctor directory, free slots, doctors' public
 # ratings and the API's own description. Anything else under the prefixes is private.

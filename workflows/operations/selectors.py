@@ -193,3 +193,96 @@ def refill_counts(*, since: dt.datetime) -> dict[str, int]:
         "offered": offers.values("slot_id").distinct().count(),
         "refilled": offers.filter(status=OfferStatus.ACCEPTED).count(),
     }
+
+
+# --- check-in and the queue -----------------------------------------------------------------------
+
+
+def board_by_token(token: str):
+    """The queue board whose link is ``token`` (of an active facility), or None."""
+    from workflows.operations.models import QueueBoard
+
+    if not token or len(token) > 64:
+        return None
+    return QueueBoard.objects.select_related("facility").filter(token=token, facility__is_active=True).first()
+
+
+def board_path(board) -> str:
+    return reverse("queue_board", kwargs={"token": board.token})
+
+
+def board_url(board) -> str:
+    return absolute(board_path(board))
+
+
+@dataclass(frozen=True)
+class BoardLine:
+    number: int
+    initials: str
+    room: str
+
+
+#: how many calls the board shows (the newest first)
+BOARD_CALLS = 6
+
+
+def board_lines(facility, *, now: dt.datetime | None = None) -> dict[str, list[BoardLine]]:
+    """What the waiting-room screen of ``facility`` shows today: who is called to which room (newest
+    first) and the numbers still waiting. Initials only, never a name."""
+    from booking.rules import clinic_day
+    from workflows.operations.models import CheckIn, QueueStatus
+
+    now = now or timezone.now()
+    rows = CheckIn.objects.filter(facility=facility, day=clinic_day(now)).select_related(
+        "appointment", "room", "doctor__user"
+    )
+
+    def line(row) -> BoardLine:
+        room = row.room.name if row.room_id else str(row.doctor)
+        return BoardLine(number=row.number, initials=row.initials, room=room)
+
+    called = rows.filter(status=QueueStatus.CALLED).order_by("-called_at", "-number")[:BOARD_CALLS]
+    waiting = rows.filter(status=QueueStatus.ARRIVED).order_by("number")
+    return {"called": [line(row) for row in called], "waiting": [line(row) for row in waiting]}
+
+
+@dataclass(frozen=True)
+class QueueDayStats:
+    day: dt.date
+    doctor: str
+    check_ins: int
+    called: int
+    #: average minutes from check-in to being called (None: nobody called yet)
+    average_wait: int | None
+    late: int
+    average_late: int | None
+
+
+def queue_stats(*, days: int = 7, now: dt.datetime | None = None) -> list[QueueDayStats]:
+    """For the dashboard: per doctor and day over the last ``days`` clinic days (newest first), how
+    many checked in, the average wait from check-in to being called, and how many arrived late."""
+    from booking.rules import clinic_day
+    from workflows.operations.models import CheckIn
+
+    now = now or timezone.now()
+    since = clinic_day(now) - dt.timedelta(days=days - 1)
+    rows = CheckIn.objects.filter(day__gte=since).select_related("doctor__user").order_by("-day", "doctor_id")
+    groups: dict[tuple, list] = {}
+    for row in rows:
+        groups.setdefault((row.day, row.doctor_id), []).append(row)
+    found = []
+    for (day, _doctor_id), group in groups.items():
+        waits = [(row.called_at - row.checked_in_at).total_seconds() / 60 for row in group if row.called_at]
+        lates = [row.minutes_late for row in group if row.minutes_late > 0]
+        found.append(
+            QueueDayStats(
+                day=day,
+                doctor=str(group[0].doctor),
+                check_ins=len(group),
+                called=len(waits),
+                average_wait=round(sum(waits) / len(waits)) if waits else None,
+                late=len(lates),
+                average_late=round(sum(lates) / len(lates)) if lates else None,
+            )
+        )
+    return found
