@@ -134,9 +134,11 @@ class WaitlistForm(forms.Form):
     date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
     part_of_day = forms.ChoiceField(label=_("Part of the day"))
+    mode = forms.ChoiceField(label=_("Visit"))
 
     def __init__(self, *args, **kwargs):
-        from workflows.operations.models import PartOfDay
+        from workflows.operations.models import PartOfDay, WaitlistMode
 
         super().__init__(*args, **kwargs)
         self.fields["part_of_day"].choices = PartOfDay.choices
+        self.fields["mode"].choices = WaitlistMode.choices

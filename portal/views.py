@@ -35,7 +35,8 @@ from portal.clinical import (
 )
 from portal.forms import ReasonForm, VoucherForm
 from workflows.ics import appointment_calendar as build_calendar
-from workflows.operations.selectors import patient_waitlist, rating_for_patient, ratings_to_give
+from workflows.operations.qr import booking_qr_svg
+from workflows.operations.selectors import check_in_of, patient_waitlist, rating_for_patient, ratings_to_give
 
 S = AppointmentStatus
 
@@ -146,6 +147,13 @@ def appointment_detail(request, public_id):
             "visit_summary": visit_summary_for(request, appointment),
             "visit_documents": visit_documents_for(request, appointment),
             "intake": intake_for(request, appointment),
+            "check_in": check_in_of(appointment),
+            "check_in_qr": booking_qr_svg(
+                appointment.booking_code,
+                label=_("QR code of booking code %(code)s") % {"code": appointment.booking_code},
+            )
+            if rules.expects_check_in(appointment, now=now)
+            else None,
         },
     )
 

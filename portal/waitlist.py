@@ -42,7 +42,7 @@ def waitlist_join_view(request, doctor_id: int):
     today = timezone.now().astimezone(doctor.zone).date()
     form = WaitlistForm(
         request.POST or None,
-        initial={"date_from": today, "date_to": today + dt.timedelta(days=14), "part_of_day": "any"},
+        initial={"date_from": today, "date_to": today + dt.timedelta(days=14), "part_of_day": "any", "mode": "either"},
     )
     if request.method == "POST" and form.is_valid():
         try:

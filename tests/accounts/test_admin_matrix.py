@@ -36,6 +36,10 @@ ADMIN_PAGES = {
     "/admin/booking/doctor/export/": {"admin", "staff", "doctor"},
     "/admin/accounts/patientprofile/export/": {"admin", "staff", "doctor"},
     "/admin/accounts/patientprofile/import/": {"admin"},
+    # check-in and the waiting room (workflows.operations)
+    "/admin/operations/arrival/": {"admin", "staff"},
+    "/admin/operations/checkin/": {"admin", "staff", "doctor"},
+    "/admin/operations/queueboard/": {"admin", "staff"},
 }
 ROLES = ["admin", "staff", "doctor", "patient", "editor"]
 
@@ -64,6 +68,9 @@ SIDEBAR_LINKS = {
     "/admin/clinical/visitnote/": {"admin", "staff", "doctor"},
     "/admin/clinical/clinicalrecordaccess/": {"admin"},
     "/cms/": {"admin"},
+    "/admin/operations/arrival/": {"admin", "staff"},
+    "/admin/operations/checkin/": {"admin", "staff", "doctor"},
+    "/admin/operations/queueboard/": {"admin", "staff"},
 }
 
 

@@ -532,6 +532,107 @@ def _rating_withhold(w):
     )
 
 
+def _arrival(w):
+    from tests.workflows.operations.queue_helpers import a_time_today, room_at_facility, visit_at
+
+    return visit_at(w["doctor"], w["patient"], room=room_at_facility(), start=a_time_today())
+
+
+def _checked_in(w, *steps):
+    from workflows.operations import services as operations
+
+    check_in = operations.check_in_arrive(appointment=_arrival(w), actor=w["staff"])
+    for step in steps:
+        check_in = step(check_in=check_in, actor=w["staff"])
+    return check_in
+
+
+def _queue_status(check_in):
+    from workflows.operations.models import CheckIn
+
+    return CheckIn.objects.get(pk=check_in.pk).status
+
+
+def _check_in(w):
+    from workflows.operations.models import CheckIn
+
+    visit = _arrival(w)
+    return Case(
+        w["staff"],
+        f"/admin/operations/arrival/{visit.pk}/check_in_detail/",
+        {},
+        lambda: CheckIn.objects.filter(appointment=visit).exists(),
+    )
+
+
+def _call_next(w):
+    check_in = _checked_in(w)
+    return Case(
+        w["doctor"].user, "/admin/operations/checkin/call-next/", {}, lambda: _queue_status(check_in) == "called"
+    )
+
+
+def _call(w):
+    check_in = _checked_in(w)
+    return Case(
+        w["staff"],
+        f"/admin/operations/checkin/{check_in.pk}/call_detail/",
+        {},
+        lambda: _queue_status(check_in) == "called",
+    )
+
+
+def _start(w):
+    from workflows.operations.services import check_in_call
+
+    check_in = _checked_in(w, check_in_call)
+    return Case(
+        w["doctor"].user,
+        f"/admin/operations/checkin/{check_in.pk}/start_detail/",
+        {},
+        lambda: _queue_status(check_in) == "in_consultation",
+    )
+
+
+def _finish(w):
+    from workflows.operations.services import check_in_call, check_in_start
+
+    check_in = _checked_in(w, check_in_call, check_in_start)
+    return Case(
+        w["doctor"].user,
+        f"/admin/operations/checkin/{check_in.pk}/finish_detail/",
+        {},
+        lambda: _queue_status(check_in) == "done",
+    )
+
+
+def _board_create(w):
+    from tests.factories import FacilityFactory
+    from workflows.operations.models import QueueBoard
+
+    facility = FacilityFactory()
+    return Case(
+        w["staff"],
+        "/admin/operations/queueboard/create-board/",
+        {"facility": facility.pk},
+        lambda: QueueBoard.objects.filter(facility=facility).exists(),
+    )
+
+
+def _board_renew(w):
+    from tests.factories import FacilityFactory
+    from workflows.operations.models import QueueBoard
+    from workflows.operations.services import queue_board_renew
+
+    board = queue_board_renew(facility=FacilityFactory(), actor=w["staff"])
+    return Case(
+        w["staff"],
+        f"/admin/operations/queueboard/{board.pk}/renew_detail/",
+        {},
+        lambda: QueueBoard.objects.get(pk=board.pk).token != board.token,
+    )
+
+
 def _export(url):
     def case(w):
         return Case(
@@ -653,6 +754,13 @@ CASES = {
     "operations_calendarfeed_revoke_detail": _feed_revoke,
     "operations_visitrating_publish_detail": _rating_publish,
     "operations_visitrating_withhold_detail": _rating_withhold,
+    "operations_arrival_check_in_detail": _check_in,
+    "operations_checkin_call_next": _call_next,
+    "operations_checkin_call_detail": _call,
+    "operations_checkin_start_detail": _start,
+    "operations_checkin_finish_detail": _finish,
+    "operations_queueboard_create_board": _board_create,
+    "operations_queueboard_renew_detail": _board_renew,
     "accounts_patientprofile_import": _import,
     "accounts_patientprofile_process_import": _process_import,
     "accounts_patientprofile_export": _export("/admin/accounts/patientprofile/export/"),

@@ -408,11 +408,11 @@ class WaitlistAdminMixin(ReadOnlyAdminMixin):
 @admin.register(WaitlistEntry)
 class WaitlistEntryAdmin(WaitlistAdminMixin, ModelAdmin):
     doctor_path = "doctor__user"
-    list_display = ("patient", "doctor", "date_from", "date_to", "part_of_day", "status", "created_at")
-    list_filter = ("status", "part_of_day", "doctor")
+    list_display = ("patient", "doctor", "date_from", "date_to", "part_of_day", "mode", "status", "created_at")
+    list_filter = ("status", "part_of_day", "mode", "doctor")
     search_fields = ("patient__email", "patient__first_name", "patient__last_name")
     list_select_related = ("patient", "doctor__user")
-    readonly_fields = ("patient", "doctor", "date_from", "date_to", "part_of_day", "status", "created_at")
+    readonly_fields = ("patient", "doctor", "date_from", "date_to", "part_of_day", "mode", "status", "created_at")
     fields = readonly_fields
 
 

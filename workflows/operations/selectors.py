@@ -198,6 +198,13 @@ def refill_counts(*, since: dt.datetime) -> dict[str, int]:
 # --- check-in and the queue -----------------------------------------------------------------------
 
 
+def check_in_of(appointment):
+    """The visit's check-in at the desk (its queue number and state), or None."""
+    from workflows.operations.models import CheckIn
+
+    return CheckIn.objects.filter(appointment=appointment).first()
+
+
 def board_by_token(token: str):
     """The queue board whose link is ``token`` (of an active facility), or None."""
     from workflows.operations.models import QueueBoard
@@ -258,9 +265,10 @@ class QueueDayStats:
     average_late: int | None
 
 
-def queue_stats(*, days: int = 7, now: dt.datetime | None = None) -> list[QueueDayStats]:
+def queue_stats(*, days: int = 7, now: dt.datetime | None = None, doctor_id: int | None = None) -> list[QueueDayStats]:
     """For the dashboard: per doctor and day over the last ``days`` clinic days (newest first), how
-    many checked in, the average wait from check-in to being called, and how many arrived late."""
+    many checked in, the average wait from check-in to being called, and how many arrived late (one
+    doctor's only with ``doctor_id``)."""
     from booking.rules import clinic_day
     from workflows.operations.models import CheckIn
 
