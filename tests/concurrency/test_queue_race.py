@@ -20,7 +20,7 @@ from booking.rules import clinic_day
 from core.errors import Conflict
 from tests.booking.appointments.helpers import make_doctor
 from tests.concurrency.test_booking_race import race
-from tests.factories import make_user
+from tests.factories import RoomFactory, make_user
 from tests.workflows.operations.queue_helpers import room_at_facility, visit_at
 from workflows.operations.models import CheckIn, QueueStatus
 from workflows.operations.services import check_in_arrive, queue_call_next
@@ -34,14 +34,15 @@ BEFORE = NINE - timedelta(minutes=30)
 
 @pytest.fixture
 def morning(staff_binh):
-    """Two doctors at one facility with DESKS visits this morning, and a desk clerk per visit."""
+    """Two doctors at one facility (a room each) with DESKS visits this morning, and a desk clerk per visit."""
     room = room_at_facility()
+    rooms = [room, RoomFactory(facility=room.facility, name="4")]
     doctors = [make_doctor("race.binh@clinic.test"), make_doctor("race.chi@clinic.test")]
     visits = []
     for i in range(DESKS):
         patient = make_user(f"queue{i}@example.test", "patient", first_name=f"Q{i}", last_name="Lê")
-        doctor = doctors[i % 2]
-        visits.append(visit_at(doctor, patient, room=room, start=NINE + timedelta(minutes=30 * (i // 2))))
+        start = NINE + timedelta(minutes=30 * (i // 2))
+        visits.append(visit_at(doctors[i % 2], patient, room=rooms[i % 2], start=start))
     clerks = [make_user(f"desk{i}@clinic.test", "staff") for i in range(DESKS)]
     return room, doctors, visits, clerks
 
