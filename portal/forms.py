@@ -134,7 +134,7 @@ class WaitlistForm(forms.Form):
     date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
     part_of_day = forms.ChoiceField(label=_("Part of the day"))
-    mode = forms.ChoiceField(label=_("Visit"))
+    mode = forms.ChoiceField(label=_("Visit"), required=False)  # left out: in person or video
 
     def __init__(self, *args, **kwargs):
         from workflows.operations.models import PartOfDay, WaitlistMode
@@ -142,3 +142,8 @@ class WaitlistForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["part_of_day"].choices = PartOfDay.choices
         self.fields["mode"].choices = WaitlistMode.choices
+
+    def clean_mode(self) -> str:
+        from workflows.operations.models import WaitlistMode
+
+        return self.cleaned_data.get("mode") or WaitlistMode.EITHER

@@ -60,3 +60,17 @@ def test_joining_again_changes_the_mode_and_a_wrong_mode_is_refused(doctor_binh,
     assert again.pk == entry.pk and again.mode == WaitlistMode.VIDEO
     with pytest.raises(InvalidInput):
         waitlist_join(patient=patient_dao, doctor=doctor_binh, date_from=day, date_to=day, mode="phone")
+
+
+def test_the_portal_form_asks_for_the_mode_and_leaving_it_out_means_either(client, doctor_binh, day, patient_dao):
+    client.force_login(patient_dao)
+    page = client.get(f"/portal/waitlist/join/{doctor_binh.pk}/").content.decode()
+    assert 'name="mode"' in page and "In person or video" in page
+    url = f"/portal/waitlist/join/{doctor_binh.pk}/"
+    client.post(
+        url, {"date_from": day.isoformat(), "date_to": day.isoformat(), "part_of_day": "any", "mode": "in_person"}
+    )
+    assert patient_dao.waitlist_entries.get().mode == WaitlistMode.IN_PERSON
+    client.post(url, {"date_from": day.isoformat(), "date_to": day.isoformat(), "part_of_day": "any"})
+    assert patient_dao.waitlist_entries.get().mode == WaitlistMode.EITHER
+    assert "In person or video" in client.get("/portal/waitlist/").content.decode()
