@@ -316,7 +316,7 @@ class Bench:
         self._peer_venv()
         peer_project.write(PEER_DIR)
         self._peer_migrations()
-        for path in (WORK / "mb.sqlite3", WORK / "peer.sqlite3"):
+        for path in [*WORK.glob("mb.sqlite3*"), *WORK.glob("peer.sqlite3*")]:
             path.unlink(missing_ok=True)
         if "pg" in self.config.dbs:
             self._check_postgres()
@@ -342,7 +342,7 @@ class Bench:
         )
         log(f"schemas: {', '.join(job[0] for job in jobs)}")
         self.procs.run_parallel(jobs)
-        self._cache_sqlite_schema()
+        self._cache_schemas()
         log("demo data (seed_demo) and the peer's data")
         jobs = []
         for db in self.config.dbs:
@@ -461,11 +461,34 @@ class Bench:
             self._admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
             log(f"{name}: a copy of the migrated template {template}")
             return []
-        except Exception:  # noqa: BLE001 - no template (or in use): migrate afresh
+        except Exception:  # noqa: BLE001 - no template (or in use): our own dump, or migrate afresh
             self._admin_sql(f'CREATE DATABASE "{name}"')
-            return [migrate]
+        dump = WORK / f"mb-migrated-{self._migrations_hash()}.pgdump"
+        if dump.exists() and shutil.which("pg_restore"):
+            self.procs.run(
+                ["pg_restore", "--no-owner", "-d", self.pg_url(name), str(dump)],
+                cwd=WORK,
+                env=dict(os.environ),
+                what="mb-restore-pg",
+            )
+            log(f"{name}: restored the migrated schema from {dump.name}")
+            return []
+        return [migrate]
 
-    def _cache_sqlite_schema(self) -> None:
+    def _cache_schemas(self) -> None:
+        """Keep the migrated schemas (a SQLite file, a pg_dump archive) for the next run: migrating
+        takes minutes on a busy machine. Named by a hash of the migrations and requirements."""
+        if "pg" in self.config.dbs and shutil.which("pg_dump"):
+            dump = WORK / f"mb-migrated-{self._migrations_hash()}.pgdump"
+            if not dump.exists():
+                for old in WORK.glob("mb-migrated-*.pgdump"):
+                    old.unlink()
+                self.procs.run(
+                    ["pg_dump", "-Fc", "-f", str(dump), self.pg_url(self.mb_database("pg"))],
+                    cwd=WORK,
+                    env=dict(os.environ),
+                    what="mb-dump-pg",
+                )
         if "sqlite" not in self.config.dbs:
             return
         cached = WORK / f"mb-migrated-{self._migrations_hash()}.sqlite3"
@@ -859,7 +882,7 @@ def _lua(paths: list[str], headers: dict[str, str], marker: str | None) -> str:
 
     return (
         "local paths = {" + ",".join(quote(p) for p in paths) + "}\n"
-        "local headers = {" + ",".join(f"[{quote(k)}] = {quote(v)}" for k, v in headers.items()) + "}\n"
+        "local headers = {" + ",".join(f"[ {quote(k)} ] = {quote(v)}" for k, v in headers.items()) + "}\n"
         f"local marker = {quote(marker) if marker else 'nil'}\n"
         + """
 local threads = {}
@@ -911,8 +934,8 @@ def main() -> int:
     finally:
         bench.procs.stop_all()
         bench.drop_databases()
-        for name in ("mb.sqlite3", "peer.sqlite3"):
-            (WORK / name).unlink(missing_ok=True)
+        for path in [*WORK.glob("mb.sqlite3*"), *WORK.glob("peer.sqlite3*")]:
+            path.unlink(missing_ok=True)
         log("stopped everything the benchmark started; its databases are dropped")
 
 

@@ -181,7 +181,9 @@ def build(bench, *, minutes: float) -> str:
         first, rerun = generation.get("first", {}), generation.get("rerun", {})
         lines.append(
             f"| slot generation, {cfg.doctors} doctors × 1 month (weekly pattern) | {names[db]} | – | "
-            f"{_fmt(first.get('seconds'), 2)} s ({first.get('slots', '?')} slots); rerun {_fmt(rerun.get('seconds'), 2)} s, "
+            f"{_fmt(first.get('seconds'), 2)} s wall, {_fmt(first.get('python_cpu_s'), 2)} s Python CPU, "
+            f"{first.get('queries', '?')} queries ({first.get('slots', '?')} slots); "
+            f"rerun {_fmt(rerun.get('seconds'), 2)} s, "
             f"{rerun.get('days_created', '?')} days created | – | < 3 s, idempotent | "
             + _verdict(
                 [("≥ 3 s", (first.get("seconds") or 1e9) < 3), ("rerun created days", rerun.get("days_created") == 0)]
