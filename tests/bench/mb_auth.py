@@ -43,6 +43,7 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 def signed_in(user: User) -> HttpRequest:
     request = HttpRequest()
     request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+    request.user = user
     login(request, user, BACKEND)
     request.session.save()
     return request
