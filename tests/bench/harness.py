@@ -25,7 +25,9 @@ Everything started here runs in its own process group and is stopped on the way 
 SIGTERM or an error. Environment: ``BENCH_ROUNDS`` (3), ``BENCH_QUICK=1`` (a smoke run of about 3
 minutes: 30 doctors, 1 round, short runs, 10,000 admin rows), ``BENCH_DBS`` (``sqlite pg``),
 ``BENCH_DOCTORS``, ``BENCH_DURATION`` (seconds per run), ``BENCH_ADMIN_ROWS``, ``BENCH_POSTGRES``
-(``postgres://postgres@127.0.0.1:5432``), ``BENCH_NO_WRK=1`` (use the Python client for reads).
+(``postgres://postgres@127.0.0.1:5432``), ``BENCH_NO_WRK=1`` (use the Python client for reads),
+``BENCH_REPORT_ONLY=1`` (rebuild the table from the last run's ``results.json``; set the same
+``BENCH_QUICK``/``BENCH_DOCTORS``/``BENCH_ROUNDS`` for its header).
 """
 
 from __future__ import annotations
@@ -103,6 +105,8 @@ class Config:
         self.ok_duration = 2.0 if self.quick else 10.0
         self.extra_duration = 3.0 if self.quick else 10.0
         self.page_duration = 2.0 if self.quick else 5.0
+        self.admin_duration = 2.0 if self.quick else 10.0  # one connection: ~1-3 requests a second
+        self.inproc_repeat = 1 if self.quick else 3
         self.warmup = 1.0 if self.quick else 2.0
 
 
@@ -356,14 +360,22 @@ class Bench:
                 )
             )
         self.procs.run_parallel(jobs)
-        for db in self.config.dbs:  # one at a time: the slot generation is timed
-            log(f"Medbook data on {db}: {self.config.doctors} doctors, slots by the weekly-pattern service")
-            self.procs.run(
+        seeds = [
+            (
+                f"mb-seed-{db}",
                 [MB_PYTHON, str(HERE / "mb_seed.py"), str(WORK / f"mb_meta_{db}.json")],
-                cwd=REPO,
-                env=self.mb_env(db),
-                what=f"mb-seed-{db}",
+                REPO,
+                self.mb_env(db),
             )
+            for db in self.config.dbs
+        ]
+        log(f"Medbook data: {self.config.doctors} doctors, slots by the weekly-pattern service (timed)")
+        if self.config.quick:  # both databases at once: a smoke run's generation time is only indicative
+            self.procs.run_parallel(seeds)
+        else:  # one at a time: the slot generation is timed
+            for job in seeds:
+                self.procs.run_parallel([job])
+        for db in self.config.dbs:
             self.meta[f"mb_{db}"] = json.loads((WORK / f"mb_meta_{db}.json").read_text())
             self.meta[f"peer_{db}"] = json.loads((WORK / f"peer_meta_{db}.json").read_text())
             generation = self.meta[f"mb_{db}"]["generation"]
@@ -641,8 +653,17 @@ class Bench:
             f"(db {cpu.get('db_cpu_ms', 0):.2f})  bad {result.get('bad', result.get('errors', 0))}  "
             f"others {cpu.get('others_cores')} cores"
         )
-        (WORK / "results.json").write_text(json.dumps({"results": self.results, "notes": self.notes}, indent=1))
+        self.save()
         return row
+
+    def save(self) -> None:
+        meta = {
+            key: {k: v for k, v in value.items() if k not in {"free_slots", "patient_ids", "patients"}}
+            for key, value in self.meta.items()
+        }
+        (WORK / "results.json").write_text(
+            json.dumps({"results": self.results, "notes": self.notes, "meta": meta, "reader": self.reader}, indent=1)
+        )
 
     # -- the rounds -----------------------------------------------------------------------------
 
@@ -785,7 +806,10 @@ class Bench:
             .splitlines()[-1]
         )
         inproc = self.procs.run(
-            [MB_PYTHON, "manage.py", "bench_portal", "--runs", "3"], cwd=REPO, env=env, what=f"bench-portal-{db}"
+            [MB_PYTHON, "manage.py", "bench_portal", "--runs", str(cfg.inproc_repeat)],
+            cwd=REPO,
+            env=env,
+            what=f"bench-portal-{db}",
         )
         self.notes.append(f"### bench_portal ({db}, in process)\n\n```\n{inproc.strip()}\n```")
         pages = [line.split()[0] for line in inproc.splitlines() if line.startswith("/portal/")]
@@ -801,7 +825,14 @@ class Bench:
         log(f"{db}: admin appointment list on {cfg.admin_rows:,} committed appointments (bench_admin's generator)")
         people_file = WORK / f"admin_{db}.json"
         inproc = self.procs.run(
-            [MB_PYTHON, str(HERE / "mb_auth.py"), "admin", str(cfg.admin_rows), str(people_file)],
+            [
+                MB_PYTHON,
+                str(HERE / "mb_auth.py"),
+                "admin",
+                str(cfg.admin_rows),
+                str(people_file),
+                str(cfg.inproc_repeat),
+            ],
             cwd=REPO,
             env=env,
             what=f"bench-admin-{db}",
@@ -838,7 +869,7 @@ class Bench:
                     [page],
                     headers={"Cookie": people["admin"]},
                     connections=1,
-                    duration=cfg.page_duration,
+                    duration=cfg.admin_duration,
                 ),
             )
         for role in ("staff", "doctor"):
@@ -853,7 +884,7 @@ class Bench:
                     ["/admin/"],
                     headers={"Cookie": people[role]},
                     connections=1,
-                    duration=cfg.page_duration,
+                    duration=cfg.admin_duration,
                 ),
             )
 
@@ -870,6 +901,7 @@ class Bench:
         self.prepare()
         for db in self.config.dbs:
             self.run_db(db)
+        self.save()
         table = report.build(self, minutes=(time.monotonic() - started) / 60)
         (WORK / "results.md").write_text(table)
         return table
@@ -923,6 +955,19 @@ def main() -> int:
     signal.signal(signal.SIGHUP, terminate)
     WORK.mkdir(parents=True, exist_ok=True)
     bench = Bench(config)
+    if os.environ.get("BENCH_REPORT_ONLY") == "1":  # rebuild results.md from the last run's results.json
+        saved = json.loads((WORK / "results.json").read_text())
+        bench.results, bench.notes, bench.meta, bench.reader = (
+            saved["results"],
+            saved["notes"],
+            saved.get("meta", {}),
+            saved.get("reader", "wrk"),
+        )
+        bench.config.dbs = list(dict.fromkeys(row["db"] for row in bench.results))
+        table = report.build(bench, minutes=0)
+        (WORK / "results.md").write_text(table)
+        print(table)
+        return 0
     try:
         table = bench.run()
         print(table)

@@ -6,7 +6,7 @@ with Medbook's virtualenv and the benchmark's environment.
   Each gets its own session, made the way ``Client.force_login`` makes one (no password hashing).
   Minted right before each booking run: access tokens live at most 5 minutes.
 - ``cookie EMAIL``: a session cookie (``name=value``) for that account, for pages behind a login.
-- ``admin ROWS OUT``: commits ``ROWS`` appointments with ``bench_admin``'s own generator, times the
+- ``admin ROWS OUT REPEAT``: commits ``ROWS`` appointments with ``bench_admin``'s own generator, times the
   admin pages in process with ``bench_admin``'s own timer (prints its table: median and query
   count), and writes the generated admin's, staff member's and doctor's session cookies and a
   patient surname to ``OUT``.
@@ -62,7 +62,7 @@ def tokens(meta_path: str, first: int, count: int, out: str) -> None:
         json.dump(minted, handle)
 
 
-def admin(rows: int, out: str) -> None:
+def admin(rows: int, out: str, repeat: int) -> None:
     from workflows.clinic.management.commands.bench_admin import Command
 
     command = Command(stdout=io.StringIO())
@@ -73,7 +73,7 @@ def admin(rows: int, out: str) -> None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    command._time_pages(people, repeat=3)
+    command._time_pages(people, repeat=repeat)
     print(command.stdout.getvalue(), end="")
     with open(out, "w") as handle:
         json.dump(
@@ -95,6 +95,6 @@ if __name__ == "__main__":
     elif what == "cookie":
         print(cookie(User.objects.get(email=sys.argv[2])))
     elif what == "admin":
-        admin(int(sys.argv[2]), sys.argv[3])
+        admin(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
     else:
         raise SystemExit(f"unknown: {what}")

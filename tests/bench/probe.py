@@ -51,7 +51,7 @@ def process_tree(master: int) -> dict[int, float]:
 
 def pg_backends(database: str) -> dict[int, float]:
     """CPU seconds of the PostgreSQL backends connected to ``database`` (by their process title
-    ``postgres: <user> <database> <client> …``)."""
+    ``postgres: [<cluster>:] <user> <database> <client> …``)."""
     out: dict[int, float] = {}
     if not database:
         return out
@@ -61,7 +61,11 @@ def pg_backends(database: str) -> dict[int, float]:
         except OSError:
             continue
         parts = title.split()
-        if len(parts) >= 3 and parts[0] == "postgres:" and parts[2] == database:
+        if parts[:1] != ["postgres:"]:
+            continue
+        if len(parts) > 1 and parts[1].endswith(":"):  # the cluster name, "postgres: 15/main: user db …"
+            del parts[1]
+        if len(parts) >= 3 and parts[2] == database:
             fields = _stat(pid)
             if fields is not None:
                 out[pid] = _cpu(fields)
