@@ -638,8 +638,9 @@ class Bench:
             "requests": requests,
             "bad": int(figures["bad"]),
             "rps": figures["rps"],
-            "p50_ms": figures["p50_ms"],
-            "p95_ms": figures["p95_ms"],
+            # no request finished within the run (a page slower than the run): no latency to report
+            "p50_ms": figures["p50_ms"] if requests else None,
+            "p95_ms": figures["p95_ms"] if requests else None,
             "cpu": probe.delta(before, after, requests=requests, client_cpu=client_cpu),
         }
 
