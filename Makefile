@@ -7,7 +7,7 @@ PORT ?= 8000
 # links in emails, .ics files and set-password mails point here: it follows HOST and PORT
 SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run serve test blackbox setup install lint check messages benchmark clean
+.PHONY: run serve test blackbox setup install lint check messages benchmark bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ test: install
 # The black-box suites: the production profile (gunicorn, worker, PostgreSQL, Redis) over HTTP.
 blackbox: install
 	$(BIN)/python -m pytest -m blackbox $(PYTEST_ARGS)
+
+# Medbook vs django-appointment 3.12 side by side (tests/bench/harness.py; README "Benchmarks").
+# Needs PostgreSQL at 127.0.0.1:5432 (or BENCH_DBS=sqlite), PyPI once for the peer's virtualenv, and wrk
+# (apt-get install wrk; without it a Python client reads). BENCH_QUICK=1: a smoke run of about 3 minutes.
+bench: install
+	$(BIN)/python tests/bench/harness.py
 
 lint: install
 	$(BIN)/ruff check .
