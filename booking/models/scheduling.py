@@ -12,9 +12,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models, router, transaction
 from django.db.models import F, Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -79,11 +82,39 @@ class BookingDefaults(models.Model):
     def __str__(self) -> str:
         return str(_("Clinic booking policy"))
 
+    #: the shared cache's key for the loaded defaults, and how long an entry lives at most (the bound on
+    #: staleness where the cache is per process: local memory without Redis, several workers)
+    CACHE_KEY = "booking:defaults:v1"
+    CACHE_SECONDS = 60
+
     @classmethod
     def load(cls) -> BookingDefaults:
         """The clinic's defaults; the field defaults until an admin saves them (reading never writes,
-        so a GET stays free of side effects)."""
-        return cls.objects.filter(pk=1).first() or cls(pk=1)
+        so a GET stays free of side effects).
+
+        Cached (every read path asks for them): saving or deleting the row clears the entry, at once and
+        again when the transaction commits. Inside a transaction the database is read and nothing is
+        cached, so a value that might still be rolled back never reaches other requests.
+        """
+        cacheable = not connections[router.db_for_read(cls)].in_atomic_block
+        if cacheable:
+            cached = cache.get(cls.CACHE_KEY)
+            if cached is not None:
+                return cached
+        defaults = cls.objects.filter(pk=1).first() or cls(pk=1)
+        if cacheable:
+            cache.set(cls.CACHE_KEY, defaults, cls.CACHE_SECONDS)
+        return defaults
+
+    @classmethod
+    def forget_cached(cls) -> None:
+        cache.delete(cls.CACHE_KEY)
+
+
+@receiver([post_save, post_delete], sender=BookingDefaults, dispatch_uid="booking_defaults_forget_cached")
+def _forget_cached_defaults(sender, using=None, **kwargs) -> None:
+    BookingDefaults.forget_cached()
+    transaction.on_commit(BookingDefaults.forget_cached, using=using)
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,41 @@ def free_slots(
     return slots
 
 
+#: the columns a free-slot listing needs (``free_slot_rows``): the slot, its availability's mode and place
+FREE_SLOT_COLUMNS = (
+    "pk",
+    "doctor_id",
+    "start",
+    "end",
+    "status",
+    "hold_expires_at",
+    "availability__mode",
+    "availability__room__name",
+    "availability__facility_id",
+    "availability__facility__name",
+    "availability__facility__slug",
+    "availability__facility__address",
+    "availability__facility__district",
+    "availability__facility__city",
+    "availability__facility__phone",
+    "availability__facility__latitude",
+    "availability__facility__longitude",
+)
+
+
+def free_slot_rows(
+    *,
+    doctor: Doctor,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime | None = None,
+    defaults: BookingDefaults | None = None,
+) -> list[dict]:
+    """``free_slots`` as plain dicts of ``FREE_SLOT_COLUMNS`` (one query, no model instances): for
+    listings that only present them."""
+    return list(free_slots(doctor=doctor, start=start, end=end, now=now, defaults=defaults).values(*FREE_SLOT_COLUMNS))
+
+
 def _month_bounds(year: int, month: int, zone) -> tuple[dt.datetime, dt.datetime]:
     first = dt.date(year, month, 1)
     following = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -662,6 +662,182 @@ class WeeklyResult:
     skipped: list[SkippedDate]
 
 
+def _weekly_plans(
+    *,
+    doctor: Doctor,
+    days: list[dt.date],
+    start_time: dt.time,
+    end_time: dt.time,
+    slot_minutes: int,
+    buffer_minutes: int,
+    now: dt.datetime,
+) -> tuple[list[tuple[dt.date, SlotPlan]], list[SkippedDate]]:
+    """The plan of each date that can take the pattern on its own (future, and the visit fits on the
+    day, which a DST gap may prevent), and the dates that cannot, with the reason ``_evaluate`` gives."""
+    zone = doctor.zone
+    today = now.astimezone(zone).date()
+    plans: list[tuple[dt.date, SlotPlan]] = []
+    skipped: list[SkippedDate] = []
+    for day in days:
+        if day <= today:
+            error = SchedulingError(_("Only future dates can be scheduled."), code="date_not_in_future")
+            skipped.append(SkippedDate(date=day, reason=str(error), code=error.code))
+            continue
+        plan = plan_day(
+            day=day, start=start_time, end=end_time, minutes=slot_minutes, zone=zone, buffer_minutes=buffer_minutes
+        )
+        if not plan.slots:
+            error = SchedulingError(
+                _("A %(minutes)d-minute visit does not fit between %(start)s and %(end)s.")
+                % {"minutes": slot_minutes, "start": _hhmm(start_time), "end": _hhmm(end_time)},
+                code="visit_does_not_fit",
+            )
+            skipped.append(SkippedDate(date=day, reason=str(error), code=error.code))
+            continue
+        plans.append((day, plan))
+    return plans, skipped
+
+
+def _first_overlap(items, starts_at: dt.datetime, ends_at: dt.datetime):
+    """The earliest-starting item of ``items`` (sorted by start, ``(start, end, item)``) overlapping the interval."""
+    for item_start, item_end, item in items:
+        if item_start >= ends_at:
+            return None
+        if item_end > starts_at:
+            return item
+    return None
+
+
+def _insert_slots(rows) -> None:
+    """Insert new slots ``(doctor_id, availability_id, start, end, status)`` with one prepared statement
+    (``executemany``): tens of thousands of rows without building a model instance for each. Unlike
+    ``bulk_create`` this returns nothing, so only for callers that need no slot objects back."""
+    table = Slot._meta.db_table
+    fields = [Slot._meta.get_field(name) for name in ("doctor", "availability", "start", "end", "status", "updated_at")]
+    connection = connections[router.db_for_write(Slot)]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)  # names from the model, never input
+    sql = f"INSERT INTO {quote(table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+    adapt = connection.ops.adapt_datetimefield_value
+    instants: dict[dt.datetime, object] = {}
+
+    def instant(value: dt.datetime):
+        try:
+            return instants[value]
+        except KeyError:
+            instants[value] = adapted = adapt(value)
+            return adapted
+
+    updated_at = adapt(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [
+                (doctor_id, availability_id, instant(start), instant(end), status, updated_at)
+                for doctor_id, availability_id, start, end, status in rows
+            ],
+        )
+
+
+def _weekly_bulk_create(
+    *,
+    doctor: Doctor,
+    place: Place,
+    plans: list[tuple[dt.date, SlotPlan]],
+    start_time: dt.time,
+    end_time: dt.time,
+    slot_minutes: int,
+    actor,
+) -> tuple[list[Availability], list[SkippedDate]]:
+    """Check every date against the doctor's time (and the room's) with one query each for the whole
+    range, then insert the dates that are clear with one bulk insert of availability and one of slots.
+    The same rules, in the same order, as ``_evaluate`` applies to one date. Run under the doctor's lock
+    (and the room's); the database's constraints stay the last line of defence."""
+    if not plans:
+        return [], []
+    low = min(plan.starts_at for _day, plan in plans)
+    high = max(plan.ends_at for _day, plan in plans)
+    others = list(
+        Availability.objects.filter(doctor=doctor, starts_at__lt=high, ends_at__gt=low)
+        .only("pk", "date", "start_time", "end_time", "starts_at", "ends_at")
+        .order_by("starts_at")
+    )
+    # Slots outside any of these availabilities (a slot lies inside its own availability's time)
+    strays = sorted(
+        Slot.objects.filter(doctor=doctor, start__lt=high, end__gt=low)
+        .exclude(availability_id__in=[other.pk for other in others])
+        .values_list("start", "end")
+    )
+    taken_room = []
+    if place.room is not None:
+        taken_room = list(
+            Availability.objects.filter(room=place.room, starts_at__lt=high, ends_at__gt=low)
+            .select_related("doctor__user")
+            .order_by("starts_at")
+        )
+    blocks = list(
+        BlockedTime.objects.filter(doctor=doctor, starts_at__lt=high, ends_at__gt=low).values_list(
+            "starts_at", "ends_at"
+        )
+    )
+    others_by_start = [(o.starts_at, o.ends_at, o) for o in others]
+    strays_by_start = [(start, end, None) for start, end in strays]
+    room_by_start = [(a.starts_at, a.ends_at, a) for a in taken_room]
+    accepted: list[tuple[dt.date, SlotPlan]] = []
+    skipped: list[SkippedDate] = []
+    for day, plan in plans:
+        error: DomainError | None = None
+        other = _first_overlap(others_by_start, plan.starts_at, plan.ends_at)
+        if other is not None:
+            error = _overlap_conflict(other)
+        elif _first_overlap(strays_by_start, plan.starts_at, plan.ends_at) is not None or any(
+            earlier.starts_at < plan.ends_at and earlier.ends_at > plan.starts_at for _d, earlier in accepted
+        ):
+            error = _overlap_conflict()
+        else:
+            taken = _first_overlap(room_by_start, plan.starts_at, plan.ends_at)
+            if taken is not None:
+                error = _room_conflict(taken)
+        if error is not None:
+            skipped.append(SkippedDate(date=day, reason=str(error), code=error.code))
+        else:
+            accepted.append((day, plan))
+    if not accepted:
+        return [], skipped
+
+    created_by = _actor_or_none(actor)
+    availabilities = Availability.objects.bulk_create(
+        [
+            Availability(
+                doctor=doctor,
+                date=day,
+                start_time=start_time,
+                end_time=end_time,
+                slot_minutes=slot_minutes,
+                mode=place.mode,
+                facility=place.facility,
+                room=place.room,
+                starts_at=plan.starts_at,
+                ends_at=plan.ends_at,
+                created_by=created_by,
+            )
+            for day, plan in accepted
+        ]
+    )
+
+    def status(start: dt.datetime, end: dt.datetime) -> str:
+        if any(b_start < end and b_end > start for b_start, b_end in blocks):
+            return SlotStatus.BLOCKED
+        return SlotStatus.FREE
+
+    _insert_slots(
+        (doctor.pk, availability.pk, start, end, status(start, end))
+        for availability, (_day, plan) in zip(availabilities, accepted, strict=True)
+        for start, end in plan.slots
+    )
+    return availabilities, skipped
+
+
 def availability_generate_weekly(
     *,
     doctor: Doctor,
@@ -680,6 +856,10 @@ def availability_generate_weekly(
     """Create availability on every date from ``date_from`` to ``date_to`` (inclusive) whose weekday
     (Monday = 0 … Sunday = 6) is in ``weekdays``. Dates that cannot take it (past, overlap, a DST gap
     swallowing the hours) are skipped with their reason; the rest are created. At most 92 days per run.
+
+    Set-based: one lock of the doctor (and of the room), one overlap check for the whole range, one
+    bulk insert of availability and one of slots, one audit entry for the run; a fixed number of
+    queries however many dates. Running it again skips every date it made (idempotent).
     """
     _require_wall_clock(start_time=start_time, end_time=end_time)
     place = _place(mode=mode, facility=facility, room=room)  # a bad place is refused once, not per date
@@ -714,33 +894,41 @@ def availability_generate_weekly(
             code="visit_does_not_fit",
         )
 
-    created: list[Availability] = []
-    skipped: list[SkippedDate] = []
+    dates = [date_from + dt.timedelta(days=offset) for offset in range(days)]
+    dates = [day for day in dates if day.weekday() in weekdays]
     with transaction.atomic():
         _lock_doctor(doctor)
-        defaults = BookingDefaults.load()
-        for offset in range(days):
-            day = date_from + dt.timedelta(days=offset)
-            if day.weekday() not in weekdays:
-                continue
-            try:
-                created.append(
-                    availability_create(
-                        doctor=doctor,
-                        date=day,
-                        start_time=start_time,
-                        end_time=end_time,
-                        slot_minutes=slot_minutes,
-                        actor=actor,
-                        now=now,
-                        defaults=defaults,
-                        mode=place.mode,
-                        facility=place.facility,
-                        room=place.room,
-                    )
+        _lock_room(place.room)
+        buffer_minutes = int(doctor.policy(BookingDefaults.load()).buffer.total_seconds() // 60)
+        plans, skipped = _weekly_plans(
+            doctor=doctor,
+            days=dates,
+            start_time=start_time,
+            end_time=end_time,
+            slot_minutes=slot_minutes,
+            buffer_minutes=buffer_minutes,
+            now=now,
+        )
+        try:
+            with transaction.atomic():
+                created, clashes = _weekly_bulk_create(
+                    doctor=doctor,
+                    place=place,
+                    plans=plans,
+                    start_time=start_time,
+                    end_time=end_time,
+                    slot_minutes=slot_minutes,
+                    actor=actor,
                 )
-            except DomainError as exc:
-                skipped.append(SkippedDate(date=day, reason=str(exc), code=exc.code))
+        except IntegrityError as exc:
+            # Every scheduling write takes the doctor's lock first, so only a writer that bypasses the
+            # services gets here: the database's constraints refuse the run as a whole, nothing is made.
+            if "room_no_overlap" in str(exc):
+                raise _room_conflict() from exc
+            if _is_overlap_error(exc):
+                raise _overlap_conflict() from exc
+            raise
+        skipped = sorted(skipped + clashes, key=lambda item: item.date)
         audit_log(
             actor=actor,
             action="booking.availability.weekly_generated",

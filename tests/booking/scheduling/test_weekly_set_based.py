@@ -1,0 +1,84 @@
+"""The weekly pattern is set-based: a fixed number of queries however many dates, one audit entry per
+run, idempotent, and the same rules as one date at a time (blocked time, overlaps, rooms)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from booking.models import Availability, Slot, SlotStatus
+from booking.services import availability_create, availability_generate_weekly, blocked_time_create
+from core.models import AuditLog
+
+pytestmark = pytest.mark.django_db
+
+
+def weekly(doctor, now, *, first: dt.date, days: int, **extra):
+    return availability_generate_weekly(
+        doctor=doctor, weekdays={0, 1, 2, 3, 4}, start_time=dt.time(8), end_time=dt.time(12), slot_minutes=30,
+        date_from=first, date_to=first + dt.timedelta(days=days - 1), actor=doctor.user, now=now, **extra,
+    )  # fmt: skip
+
+
+def tomorrow(doctor, now) -> dt.date:
+    return now.astimezone(doctor.zone).date() + dt.timedelta(days=1)
+
+
+def test_a_month_costs_the_same_queries_as_a_week(dr_chau, dr_giang, now):
+    with CaptureQueriesContext(connection) as week:
+        small = weekly(dr_chau, now, first=tomorrow(dr_chau, now), days=7)
+    with CaptureQueriesContext(connection) as quarter:
+        large = weekly(dr_giang, now, first=tomorrow(dr_giang, now), days=90)
+    assert len(small.created) == 5 and len(large.created) > 60
+    assert Slot.objects.filter(doctor=dr_giang).count() == len(large.created) * 8
+    assert len(week.captured_queries) == len(quarter.captured_queries) <= 12
+    # the idempotent re-run reads and skips every date, again in a fixed number of queries
+    with CaptureQueriesContext(connection) as rerun:
+        again = weekly(dr_giang, now, first=tomorrow(dr_giang, now), days=90)
+    assert again.created == [] and len(again.skipped) == len(large.created)
+    assert {s.code for s in again.skipped} == {"schedule_overlap"}
+    assert len(rerun.captured_queries) <= len(quarter.captured_queries)
+    assert Slot.objects.filter(doctor=dr_giang).count() == len(large.created) * 8
+
+
+def test_one_audit_entry_per_run_naming_what_was_made(dr_chau, now):
+    result = weekly(dr_chau, now, first=tomorrow(dr_chau, now), days=14)
+    entries = AuditLog.objects.filter(action__startswith="booking.availability.")
+    assert [e.action for e in entries] == ["booking.availability.weekly_generated"]
+    assert entries[0].data["created"] == [a.pk for a in result.created]
+    assert entries[0].actor == dr_chau.user
+    made = Availability.objects.filter(doctor=dr_chau).order_by("date")
+    assert [a.pk for a in made] == [a.pk for a in result.created]
+    assert all(a.created_by == dr_chau.user and a.slots.count() == 8 for a in made)
+
+
+def test_slots_inside_blocked_time_start_blocked_and_the_rest_free(dr_chau, now):
+    first = tomorrow(dr_chau, now)
+    day = next(first + dt.timedelta(days=n) for n in range(7) if (first + dt.timedelta(days=n)).weekday() < 5)
+    zone = ZoneInfo(dr_chau.time_zone)
+    blocked_time_create(
+        doctor=dr_chau, starts_at=dt.datetime.combine(day, dt.time(9), tzinfo=zone),
+        ends_at=dt.datetime.combine(day, dt.time(10), tzinfo=zone), reason="", actor=None, now=now,
+    )  # fmt: skip
+    weekly(dr_chau, now, first=first, days=7)
+    statuses = [s.status for s in Slot.objects.filter(availability__date=day, doctor=dr_chau).order_by("start")]
+    assert statuses == ["free", "free", "blocked", "blocked", "free", "free", "free", "free"]
+    assert Slot.objects.filter(doctor=dr_chau, status=SlotStatus.BLOCKED).count() == 2
+
+
+def test_a_partly_overlapping_date_is_skipped_and_its_neighbours_are_made(dr_chau, now):
+    first = tomorrow(dr_chau, now)
+    workdays = [first + dt.timedelta(days=n) for n in range(14) if (first + dt.timedelta(days=n)).weekday() < 5]
+    clash = availability_create(
+        doctor=dr_chau, date=workdays[2], start_time=dt.time(11, 30), end_time=dt.time(13), slot_minutes=30,
+        actor=None, now=now,
+    )  # fmt: skip
+    result = weekly(dr_chau, now, first=first, days=14)
+    assert [s.date for s in result.skipped] == [workdays[2]]
+    assert result.skipped[0].code == "schedule_overlap" and "11:30" in result.skipped[0].reason
+    assert [a.date for a in result.created] == [d for d in workdays if d != workdays[2]]
+    assert Slot.objects.filter(availability=clash).count() == 3
