@@ -14,12 +14,23 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from booking.models import BookingDefaults, Doctor, Slot
 from booking.rules import ChangeTerms, change_terms
 from booking.selectors import free_slots
 
 WEEK = dt.timedelta(days=7)
+#: weekday names short enough for seven tabs on a 390px phone ("T2" … "CN" in Vietnamese)
+SHORT_WEEKDAYS = (
+    pgettext_lazy("weekday in a day tab", "Mon"),
+    pgettext_lazy("weekday in a day tab", "Tue"),
+    pgettext_lazy("weekday in a day tab", "Wed"),
+    pgettext_lazy("weekday in a day tab", "Thu"),
+    pgettext_lazy("weekday in a day tab", "Fri"),
+    pgettext_lazy("weekday in a day tab", "Sat"),
+    pgettext_lazy("weekday in a day tab", "Sun"),
+)
 
 
 def when_text(moment: dt.datetime) -> str:
@@ -34,6 +45,10 @@ class PickerDay:
     slots: list[Slot]
     past: bool = False
     active: bool = False
+
+    @property
+    def weekday(self) -> str:
+        return str(SHORT_WEEKDAYS[self.date.weekday()])
 
 
 @dataclass
