@@ -155,7 +155,9 @@ def test_reschedule_shows_from_and_to_and_moves_only_after_confirming(
     open_page, doctor_with_times, patient_dao, staff_binh
 ):
     slots = list(doctor_with_times.slots.order_by("start"))[1:]
-    booked = svc.appointment_book(slot=slots[0], patient=patient_dao, actor=patient_dao, details=details_for(patient_dao))
+    booked = svc.appointment_book(
+        slot=slots[0], patient=patient_dao, actor=patient_dao, details=details_for(patient_dao)
+    )
     svc.payment_mark_cash_paid(appointment=booked, actor=staff_binh)
     page = open_page(patient_dao)
     page.goto(f"/portal/appointments/{booked.public_id}/")
@@ -179,9 +181,13 @@ def test_reschedule_shows_from_and_to_and_moves_only_after_confirming(
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_screens_in_both_languages_and_sizes(open_page, doctor_with_times, patient_dao, staff_binh, language, viewport):
     soon, *later = list(doctor_with_times.slots.order_by("start"))
-    late_visit = svc.appointment_book(slot=soon, patient=patient_dao, actor=patient_dao, details=details_for(patient_dao))
+    late_visit = svc.appointment_book(
+        slot=soon, patient=patient_dao, actor=patient_dao, details=details_for(patient_dao)
+    )
     svc.payment_mark_cash_paid(appointment=late_visit, actor=staff_binh)
-    on_time = svc.appointment_book(slot=later[0], patient=patient_dao, actor=patient_dao, details=details_for(patient_dao))
+    on_time = svc.appointment_book(
+        slot=later[0], patient=patient_dao, actor=patient_dao, details=details_for(patient_dao)
+    )
     svc.payment_mark_cash_paid(appointment=on_time, actor=staff_binh)
     suggestion = svc.follow_up_suggest(
         doctor_user=doctor_with_times.user,
