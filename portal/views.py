@@ -227,7 +227,16 @@ def appointment_cancel(request, public_id):
         else:
             messages.success(request, _("Your appointment is cancelled."))
         return redirect("portal:appointment_detail", public_id=public_id)
-    return render(request, "portal/appointment_cancel.html", {"appointment": appointment, "terms": terms, "form": form})
+    return render(
+        request,
+        "portal/appointment_cancel.html",
+        {
+            "appointment": appointment,
+            "terms": terms,
+            "deadline_text": when_text(terms["deadline"]) if terms["deadline"] else "",
+            "form": form,
+        },
+    )
 
 
 @patient_required

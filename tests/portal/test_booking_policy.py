@@ -195,3 +195,11 @@ def test_the_follow_up_picker_preselects_the_free_time_nearest_the_doctors_sugge
     assert "Free cancellation and rescheduling until" in html
     suggestion.refresh_from_db()
     assert suggestion.status == S.PENDING_PATIENT_CONFIRMATION  # shown, not yet taken
+
+
+def test_the_cancel_page_names_the_free_cancellation_deadline(client, week_slots, patient_dao):
+    appointment = held(week_slots[0], patient_dao)
+    client.force_login(patient_dao)
+    page = main_of(client.get(f"/portal/appointments/{appointment.public_id}/cancel/"))
+    deadline = date_format(timezone.localtime(week_slots[0].start - timedelta(hours=24)), "D j M, H:i")
+    assert f"up to 24 hours before the visit, that is until {deadline}." in page
