@@ -12,6 +12,7 @@ their docstring says so (``Doctor.policy()`` reads the clinic defaults once unle
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -113,16 +114,49 @@ def live_hold_q(*, now: datetime, prefix: str = "") -> Q:
     return Q(**{f"{prefix}status": S.PENDING_PAYMENT, f"{prefix}hold_expires_at__gt": now})
 
 
+@dataclass(frozen=True)
+class ChangeTerms:
+    """What a patient may still change about a visit, seen at one moment: until ``deadline`` they
+    cancel free of charge and reschedule; after it (``late``) they may not reschedule and a
+    cancellation refunds ``late_refund_percent`` of what they paid."""
+
+    deadline: datetime
+    late: bool
+    notice: timedelta
+    late_refund_percent: int
+
+    @property
+    def notice_hours(self) -> int:
+        return int(self.notice.total_seconds() // 3600)
+
+
+def change_terms(*, starts_at: datetime, now: datetime, policy: EffectivePolicy) -> ChangeTerms:
+    """The change rules for a visit starting at ``starts_at`` (booked, or about to be booked), at
+    ``now``. The one place the late window is computed: the booking page, "My appointments", the
+    cancel and reschedule services and the API all read it from here."""
+    deadline = starts_at - policy.cancellation_notice
+    return ChangeTerms(
+        deadline=deadline,
+        late=now > deadline,
+        notice=policy.cancellation_notice,
+        late_refund_percent=policy.late_cancellation_refund_percent,
+    )
+
+
 def is_late(*, appointment: Appointment, now: datetime, policy: EffectivePolicy | None = None) -> bool:
     """Inside the cancellation notice: a patient's cancellation is late and they may not reschedule."""
+    if appointment.starts_at is None:
+        return False
     policy = policy or appointment.doctor.policy()
-    return appointment.starts_at is not None and now > appointment.starts_at - policy.cancellation_notice
+    return change_terms(starts_at=appointment.starts_at, now=now, policy=policy).late
 
 
 def change_deadline(*, appointment: Appointment, policy: EffectivePolicy | None = None) -> datetime | None:
     """Until when a patient may cancel free of charge and reschedule."""
+    if appointment.starts_at is None:
+        return None
     policy = policy or appointment.doctor.policy()
-    return appointment.starts_at - policy.cancellation_notice if appointment.starts_at else None
+    return change_terms(starts_at=appointment.starts_at, now=appointment.starts_at, policy=policy).deadline
 
 
 def follow_up_discount(*, price: Decimal, percent: Decimal) -> Decimal:

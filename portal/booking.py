@@ -1,9 +1,7 @@
-"""Find a doctor and book: search → month calendar → free slots → details → hold → payment page."""
+"""Find a doctor and book: search → week picker → the time's change rules and details → hold → payment page."""
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -17,9 +15,10 @@ from django.views.decorators.http import require_http_methods
 from booking import services as svc
 from booking.models import AppointmentType, BookingDefaults, Doctor, Facility, Slot, Specialty
 from booking.rules import bookable_doctors_q, bookable_types_q, live_hold_q
-from booking.selectors import available_dates, doctor_search, free_slots
+from booking.selectors import doctor_search
 from core.errors import DomainError, InvalidInput
 from portal.forms import BookingDetailsForm, DoctorSearchForm
+from portal.picker import build_picker, parse_day, policy_text, slot_is_free, when_text
 from workflows.operations.selectors import rating_summaries
 
 
@@ -57,43 +56,26 @@ def doctor_list(request):
     )
 
 
-def _month_grid(year: int, month: int, *, highlighted: set[dt.date], today: dt.date, selected: dt.date | None):
-    weeks = []
-    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
-        weeks.append(
-            [
-                {
-                    "date": day,
-                    "in_month": day.month == month,
-                    "past": day < today,
-                    "free": day in highlighted,
-                    "selected": day == selected,
-                }
-                for day in week
-            ]
-        )
-    return weeks
-
-
-def _parse_month(value: str | None, fallback: dt.date) -> tuple[int, int]:
-    try:
-        year, month = (int(part) for part in (value or "").split("-"))
-        dt.date(year, month, 1)
-        return year, month
-    except ValueError:
-        return fallback.year, fallback.month
-
-
-def _parse_date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
+def _doctor_slot(doctor: Doctor, value: str | None) -> Slot | None:
+    if not value or not value.isdigit():
         return None
+    return (
+        Slot.objects.select_related("availability__facility", "availability__room")
+        .filter(pk=int(value), doctor=doctor)
+        .first()
+    )
+
+
+def _kept_details(data, fields) -> dict:
+    """What the patient typed, to show again while they choose another time."""
+    return {name: data.get(name, "") for name in fields}
 
 
 @require_http_methods(["GET", "POST"])
 def book(request, doctor_id: int):
-    """One page for the whole pick: calendar, the chosen day's slots, then the details form."""
+    """One page for the whole pick: the week picker, then the chosen time with its change rules and
+    the details form. A time taken by someone else meanwhile keeps the patient on this page with
+    what they typed and the nearest free times as buttons (``choose_slot`` re-renders, never books)."""
     doctor = get_object_or_404(
         Doctor.objects.select_related("user").prefetch_related(
             Prefetch("specialties", queryset=Specialty.objects.filter(is_active=True))
@@ -103,35 +85,17 @@ def book(request, doctor_id: int):
     )
     now = timezone.now()
     defaults = BookingDefaults.load()
-    zone = doctor.zone
-    today = timezone.localtime(now, zone).date()
-    selected_slot = None
-    slot_param = request.POST.get("slot") or request.GET.get("slot")
-    if slot_param and slot_param.isdigit():
-        selected_slot = (
-            Slot.objects.select_related("availability__facility", "availability__room")
-            .filter(pk=int(slot_param), doctor=doctor)
-            .first()
-        )
-    selected_date = _parse_date(request.GET.get("date"))
-    if selected_slot is not None:
-        selected_date = timezone.localtime(selected_slot.start, zone).date()
-    if selected_date is None and not request.GET.get("month"):
-        # open on the day of the doctor's next free slot
-        first = free_slots(
-            doctor=doctor, start=now, end=now + dt.timedelta(days=366), now=now, defaults=defaults
-        ).first()
-        if first is not None:
-            selected_date = timezone.localtime(first.start, zone).date()
-    year, month = _parse_month(request.GET.get("month"), selected_date or today)
-    highlighted = set(available_dates(doctor=doctor, year=year, month=month, now=now, defaults=defaults))
-    day_slots = []
-    if selected_date is not None:
-        start = dt.datetime.combine(selected_date, dt.time.min, tzinfo=zone)
-        day_slots = list(
-            free_slots(doctor=doctor, start=start, end=start + dt.timedelta(days=1), now=now, defaults=defaults)
-        )
-    if selected_slot is not None and selected_slot.pk not in {slot.pk for slot in day_slots}:
+    posted = request.method == "POST"
+    choosing = posted and bool(request.POST.get("choose_slot"))
+    is_patient = request.user.is_authenticated and request.user.is_patient
+    selected_slot = _doctor_slot(
+        doctor, request.POST.get("choose_slot") or request.POST.get("slot") or request.GET.get("slot")
+    )
+    if (
+        selected_slot is not None
+        and (choosing or not posted)
+        and not slot_is_free(selected_slot, now=now, defaults=defaults)
+    ):
         if request.user.is_authenticated:
             mine = request.user.appointments.filter(live_hold_q(now=now), slot=selected_slot).first()
             if mine is not None:  # a double submit, or back to a slot the patient already holds
@@ -141,64 +105,86 @@ def book(request, doctor_id: int):
 
     types = list(AppointmentType.objects.filter(bookable_types_q()).order_by("name"))
     form = None
+    taken = None  # the time someone else got between page load and submit
     alternatives = []
-    if selected_slot is not None and request.user.is_authenticated and request.user.is_patient:
-        form = BookingDetailsForm(request.POST or None, initial=_initial_details(request.user), appointment_types=types)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            kind = next((t for t in types if str(t.pk) == data.get("appointment_type")), None)
-            try:
-                appointment = svc.appointment_book(
-                    slot=selected_slot,
-                    patient=request.user,
-                    actor=request.user,
-                    appointment_type=kind,
-                    details=svc.BookingDetails(
-                        first_name=data["first_name"],
-                        last_name=data["last_name"],
-                        phone=data["phone"],
-                        email=data["email"],
-                        national_id=data["national_id"],
-                        reason=data["reason"],
-                    ),
-                )
-            except svc.SlotTaken as exc:
-                form.add_error(None, str(exc))
-                ids = [alt["id"] for alt in exc.details.get("alternatives", [])]
-                alternatives = list(Slot.objects.filter(pk__in=ids).order_by("start"))
-            except InvalidInput as exc:
-                # each problem at its field (the booking service names them), the rest at the top
-                for field, problem in exc.field_errors.items():
-                    form.add_error(field if field in form.fields else None, problem)
-            except DomainError as exc:
-                form.add_error(None, str(exc))
-            else:
-                return redirect("portal:appointment_detail", public_id=appointment.public_id)
-    elif request.method == "POST" and selected_slot is not None and not request.user.is_authenticated:
+    if is_patient and (selected_slot is not None or posted):
+        if posted and not choosing:
+            form = BookingDetailsForm(request.POST, appointment_types=types)
+            if form.is_valid() and selected_slot is None:
+                form.add_error(None, _("Please pick a time."))
+            elif form.is_valid():
+                try:
+                    appointment = _book(request, form, selected_slot, types)
+                except svc.SlotTaken as exc:
+                    taken, selected_slot = selected_slot, None
+                    ids = [alt["id"] for alt in exc.details.get("alternatives", [])]
+                    alternatives = [
+                        (slot, when_text(slot.start))
+                        for slot in Slot.objects.select_related("availability__facility")
+                        .filter(pk__in=ids, doctor=doctor)
+                        .order_by("start")
+                    ]
+                except InvalidInput as exc:
+                    # each problem at its field (the booking service names them), the rest at the top
+                    for name, problem in exc.field_errors.items():
+                        form.add_error(name if name in form.fields else None, problem)
+                except DomainError as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    return redirect("portal:appointment_detail", public_id=appointment.public_id)
+        elif posted:
+            form = BookingDetailsForm(
+                initial=_kept_details(request.POST, BookingDetailsForm.base_fields), appointment_types=types
+            )
+        else:
+            form = BookingDetailsForm(initial=_initial_details(request.user), appointment_types=types)
+    elif posted and selected_slot is not None and not request.user.is_authenticated:
         # not logged in: come back to this slot after signing in
         return redirect(_login_url(request, doctor, selected_slot))
 
-    prev_month = (dt.date(year, month, 1) - dt.timedelta(days=1)).replace(day=1)
-    next_month = (dt.date(year, month, 28) + dt.timedelta(days=7)).replace(day=1)
+    focus = parse_day(request.GET.get("day") or request.GET.get("date"))
+    if taken is not None:
+        focus = timezone.localtime(taken.start).date()
+    picker = build_picker(doctor=doctor, now=now, selected=selected_slot, focus=focus, defaults=defaults)
+    policy = (
+        policy_text(starts_at=selected_slot.start, now=now, doctor=doctor, defaults=defaults)
+        if selected_slot is not None
+        else None
+    )
     return render(
         request,
         "portal/book.html",
         {
             "doctor": doctor,
-            "zone": zone,
-            "weeks": _month_grid(year, month, highlighted=highlighted, today=today, selected=selected_date),
-            "month_start": dt.date(year, month, 1),
-            "prev_month": prev_month if prev_month >= today.replace(day=1) else None,
-            "next_month": next_month,
-            "selected_date": selected_date,
-            "day_slots": day_slots,
+            "picker": picker,
             "selected_slot": selected_slot,
+            "policy": policy,
             "form": form,
+            "taken": taken,
+            "taken_text": when_text(taken.start) if taken is not None else "",
             "alternatives": alternatives,
             "login_url": _login_url(request, doctor, selected_slot) if selected_slot else None,
             "signup_url": _signup_url(request, doctor, selected_slot) if selected_slot else None,
-            "weekday_names": [calendar.day_abbr[i] for i in range(7)],
         },
+    )
+
+
+def _book(request, form, slot, types):
+    data = form.cleaned_data
+    kind = next((t for t in types if str(t.pk) == data.get("appointment_type")), None)
+    return svc.appointment_book(
+        slot=slot,
+        patient=request.user,
+        actor=request.user,
+        appointment_type=kind,
+        details=svc.BookingDetails(
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            phone=data["phone"],
+            email=data["email"],
+            national_id=data["national_id"],
+            reason=data["reason"],
+        ),
     )
 
 

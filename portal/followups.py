@@ -1,4 +1,5 @@
-"""Follow-up suggestions (seed 001): schedule (pick a slot at the discounted price), reject, details."""
+"""Follow-up suggestions (seed 001): schedule (pick a time in the portal's picker, which pre-selects the
+doctor's suggestion, at the discounted price), reject, details."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import datetime as dt
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from booking import services as svc
 from booking.models import AppointmentStatus, BookingDefaults, Slot
 from booking.rules import follow_up_price
-from booking.selectors import free_slots
+from booking.selectors.appointments import nearest_free_slots
+from booking.slotting import resolve_local
 from core.errors import DomainError
 from portal.forms import ReasonForm
+from portal.picker import build_picker, parse_day, policy_text, slot_is_free, when_text
 from portal.views import patient_required
 
 S = AppointmentStatus
@@ -41,50 +45,73 @@ def follow_up_list(request):
     return render(request, "portal/follow_ups.html", {"open": open_rows, "closed": closed_rows})
 
 
+def _suggested_moment(suggestion) -> dt.datetime | None:
+    """The doctor's suggested date and time (09:00 when only a date was given), in the doctor's zone."""
+    if not suggestion.suggested_date:
+        return None
+    return resolve_local(suggestion.suggested_date, suggestion.suggested_time or dt.time(9), suggestion.doctor.zone)
+
+
 @patient_required
 @require_http_methods(["GET", "POST"])
 def follow_up_schedule(request, public_id):
-    """Pick the final time: the slot is held and the payment page shows the discounted price."""
+    """Pick the final time in the picker, which opens on the free time closest to the doctor's
+    suggestion; the patient confirms it (POST): the slot is held and the payment page shows the
+    discounted price."""
     suggestion = _own_suggestion(request, public_id)
     if suggestion.status != S.PENDING_PATIENT_CONFIRMATION:
         return redirect("portal:appointment_detail", public_id=public_id)
     now = timezone.now()
+    defaults = BookingDefaults.load()
+    slots = Slot.objects.select_related("availability__facility", "availability__room", "doctor").filter(
+        doctor_id=suggestion.doctor_id
+    )
+    value = request.POST.get("slot") if request.method == "POST" else request.GET.get("slot")
+    chosen = slots.filter(pk=value).first() if (value or "").isdigit() else None
     if request.method == "POST":
-        slot = Slot.objects.filter(pk=request.POST.get("slot") or 0, doctor_id=suggestion.doctor_id).first()
-        if slot is None:
+        if chosen is None:
             messages.error(request, _("Please pick a time."))
         else:
             try:
-                svc.follow_up_accept(appointment=suggestion, slot=slot, actor=request.user)
+                svc.follow_up_accept(appointment=suggestion, slot=chosen, actor=request.user)
             except DomainError as exc:
                 messages.error(request, str(exc))
+                chosen = None
             else:
                 messages.success(request, _("Time reserved. Pay now to confirm your follow-up visit."))
                 return redirect("portal:appointment_detail", public_id=public_id)
-    zone = suggestion.doctor.zone
-    start = now
-    if suggestion.suggested_date:
-        start = max(
-            now, dt.datetime.combine(suggestion.suggested_date, dt.time.min, tzinfo=zone) - dt.timedelta(days=3)
-        )
-    options = list(
-        free_slots(
-            doctor=suggestion.doctor,
-            start=start,
-            end=start + dt.timedelta(days=21),
-            now=now,
-            defaults=BookingDefaults.load(),
-        )[:200]
-    )
-    days: dict[dt.date, list[Slot]] = {}
-    for slot in options:
-        days.setdefault(timezone.localtime(slot.start).date(), []).append(slot)
+    elif chosen is not None and not slot_is_free(chosen, now=now, defaults=defaults):
+        messages.warning(request, _("That time is no longer available. Please pick another one."))
+        chosen = None
+    suggested = _suggested_moment(suggestion)
+    focus = parse_day(request.GET.get("day"))
+    chosen_is_suggested = False
+    if chosen is None and focus is None and request.method == "GET" and suggested is not None:
+        nearest = nearest_free_slots(doctor=suggestion.doctor, around=max(suggested, now), now=now, limit=1)
+        if nearest:
+            chosen, chosen_is_suggested = nearest[0], True
+    picker = build_picker(doctor=suggestion.doctor, now=now, selected=chosen, focus=focus, defaults=defaults)
     discounted = follow_up_price(price=suggestion.price, percent=suggestion.follow_up_discount_percent)
     return render(
         request,
         "portal/follow_up_schedule.html",
-        {"suggestion": suggestion, "days": days, "discounted_price": discounted},
+        {
+            "suggestion": suggestion,
+            "picker": picker,
+            "chosen": chosen,
+            "chosen_text": when_text(chosen.start) if chosen else "",
+            "chosen_is_suggested": chosen_is_suggested,
+            "suggested_text": when_text(suggested) if suggestion.suggested_time else _date_text(suggestion),
+            "policy": policy_text(starts_at=chosen.start, now=now, doctor=suggestion.doctor, defaults=defaults)
+            if chosen
+            else None,
+            "discounted_price": discounted,
+        },
     )
+
+
+def _date_text(suggestion) -> str:
+    return date_format(suggestion.suggested_date, "l j F") if suggestion.suggested_date else ""
 
 
 @patient_required

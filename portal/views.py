@@ -22,7 +22,6 @@ from booking import services as svc
 from booking.models import OPEN_STATUSES, Appointment, AppointmentStatus, BookingDefaults, Slot
 from booking.payments import enabled_gateways, get_gateway
 from booking.rules import Action
-from booking.selectors import free_slots
 from core.errors import DomainError
 from portal.clinical import (
     document_download,
@@ -34,6 +33,7 @@ from portal.clinical import (
     visit_summary_for,
 )
 from portal.forms import ReasonForm, VoucherForm
+from portal.picker import build_picker, parse_day, policy_text, slot_is_free, when_text
 from workflows.ics import appointment_calendar as build_calendar
 from workflows.operations.qr import booking_qr_svg
 from workflows.operations.selectors import check_in_of, patient_waitlist, rating_for_patient, ratings_to_give
@@ -103,17 +103,42 @@ def appointment_list(request):
         (a for a in rows if a.status in OPEN_STATUSES and a.ends_at and a.ends_at >= now), key=lambda a: a.starts_at
     )
     past = [a for a in rows if a not in upcoming]
+    defaults = BookingDefaults.load()
     for appointment in upcoming:
         appointment.can_join = video_window_open(appointment, now)
+        appointment.changes = appointment_changes(appointment, user=request.user, now=now, defaults=defaults)
     return render(request, "portal/appointment_list.html", {"upcoming": upcoming, "past": past})
 
 
-def _refusal_text(action, appointment, user, now, actions) -> str:
+def _refusal_text(action, appointment, user, now, actions, policy=None) -> str:
     """Why a button is disabled, for open visits only (closed ones show no change buttons at all)."""
     if action in actions or appointment.status not in OPEN_STATUSES:
         return ""
-    problem = rules.refusal(action, appointment=appointment, user=user, now=now)
+    problem = rules.refusal(action, appointment=appointment, user=user, now=now, policy=policy)
     return str(problem) if problem is not None else ""
+
+
+def appointment_changes(appointment: Appointment, *, user, now: dt.datetime, defaults=None) -> dict:
+    """Reschedule and Cancel for ``portal/includes/change_actions.html``: allowed, or the rulebook's
+    reason they are not, and the change rules in words while a free change is still possible."""
+    if appointment.status not in OPEN_STATUSES or appointment.starts_at is None:
+        return {"show": False}
+    policy = appointment.doctor.policy(defaults)
+    actions = rules.available_actions(appointment=appointment, user=user, now=now, policy=policy)
+    reschedule_refusal = _refusal_text(Action.RESCHEDULE, appointment, user, now, actions, policy)
+    cancel_refusal = _refusal_text(Action.CANCEL, appointment, user, now, actions, policy)
+    started = appointment.has_started(now)
+    return {
+        "show": True,
+        "can_reschedule": Action.RESCHEDULE in actions,
+        "can_cancel": Action.CANCEL in actions,
+        "reschedule_refusal": reschedule_refusal,
+        "cancel_refusal": cancel_refusal,
+        "hints": list(dict.fromkeys(text for text in (reschedule_refusal, cancel_refusal) if text)),
+        "policy": None
+        if started
+        else policy_text(starts_at=appointment.starts_at, now=now, doctor=appointment.doctor, defaults=defaults),
+    }
 
 
 @patient_required
@@ -123,8 +148,6 @@ def appointment_detail(request, public_id):
     gateways = [(name, get_gateway(name).label) for name in enabled_gateways()]
     actions = rules.available_actions(appointment=appointment, user=request.user, now=now)
     can_pay = Action.PAY in actions
-    reschedule_refusal = _refusal_text(Action.RESCHEDULE, appointment, request.user, now, actions)
-    cancel_refusal = _refusal_text(Action.CANCEL, appointment, request.user, now, actions)
     return render(
         request,
         "portal/appointment_detail.html",
@@ -136,12 +159,8 @@ def appointment_detail(request, public_id):
             "payments": list(appointment.payments.all()),
             "voucher_form": VoucherForm() if can_pay and not appointment.voucher_id else None,
             "can_join": video_window_open(appointment, now),
-            "can_reschedule": Action.RESCHEDULE in actions,
             "can_message": Action.MESSAGE in actions,
-            "can_cancel": Action.CANCEL in actions,
-            "reschedule_refusal": reschedule_refusal,
-            "cancel_refusal": cancel_refusal,
-            "change_hints": list(dict.fromkeys(text for text in (reschedule_refusal, cancel_refusal) if text)),
+            "changes": appointment_changes(appointment, user=request.user, now=now),
             "clinic_zone": ZoneInfo(settings.CLINIC_TIME_ZONE),
             "rating": rating_for_patient(patient=request.user, public_id=appointment.public_id),
             "visit_summary": visit_summary_for(request, appointment),
@@ -216,36 +235,66 @@ def appointment_cancel(request, public_id):
         else:
             messages.success(request, _("Your appointment is cancelled."))
         return redirect("portal:appointment_detail", public_id=public_id)
-    return render(request, "portal/appointment_cancel.html", {"appointment": appointment, "terms": terms, "form": form})
+    return render(
+        request,
+        "portal/appointment_cancel.html",
+        {
+            "appointment": appointment,
+            "terms": terms,
+            "deadline_text": when_text(terms["deadline"]) if terms["deadline"] else "",
+            "form": form,
+        },
+    )
 
 
 @patient_required
 @require_http_methods(["GET", "POST"])
 def appointment_reschedule(request, public_id):
+    """Pick the new time in the picker (``?slot=``), see "from → to" with the new time's change
+    rules, then confirm (POST). Refused times (too late, closed visit) go back with the reason."""
     appointment = _own(request, public_id)
     now = timezone.now()
+    refusal = rules.refusal(Action.RESCHEDULE, appointment=appointment, user=request.user, now=now)
+    if refusal is not None:
+        messages.error(request, str(refusal))
+        return redirect("portal:appointment_detail", public_id=public_id)
+    defaults = BookingDefaults.load()
+    candidates = Slot.objects.select_related("availability__facility", "availability__room", "doctor").filter(
+        doctor_id=appointment.doctor_id
+    )
+    value = request.POST.get("slot") if request.method == "POST" else request.GET.get("slot")
+    chosen = candidates.exclude(pk=appointment.slot_id).filter(pk=value).first() if (value or "").isdigit() else None
     if request.method == "POST":
-        slot = Slot.objects.filter(pk=request.POST.get("slot") or 0, doctor_id=appointment.doctor_id).first()
-        if slot is None:
+        if chosen is None:
             messages.error(request, _("Please pick a new time."))
         else:
             try:
-                svc.appointment_reschedule(appointment=appointment, new_slot=slot, actor=request.user)
+                svc.appointment_reschedule(appointment=appointment, new_slot=chosen, actor=request.user)
             except DomainError as exc:
                 messages.error(request, str(exc))
+                chosen = None
             else:
                 messages.success(request, _("Your appointment has been moved."))
                 return redirect("portal:appointment_detail", public_id=public_id)
-    defaults = BookingDefaults.load()
-    options = list(
-        free_slots(doctor=appointment.doctor, start=now, end=now + dt.timedelta(days=30), now=now, defaults=defaults)[
-            :200
-        ]
+    elif chosen is not None and not slot_is_free(chosen, now=now, defaults=defaults):
+        messages.warning(request, _("That time is no longer available. Please pick another one."))
+        chosen = None
+    focus = parse_day(request.GET.get("day"))
+    picker = build_picker(doctor=appointment.doctor, now=now, selected=chosen, focus=focus, defaults=defaults)
+    return render(
+        request,
+        "portal/appointment_reschedule.html",
+        {
+            "appointment": appointment,
+            "picker": picker,
+            "chosen": chosen,
+            "from_text": when_text(appointment.starts_at),
+            "to_text": when_text(chosen.start) if chosen else "",
+            "policy": policy_text(starts_at=chosen.start, now=now, doctor=appointment.doctor, defaults=defaults)
+            if chosen
+            else None,
+        },
     )
-    days: dict[dt.date, list[Slot]] = {}
-    for slot in options:
-        days.setdefault(timezone.localtime(slot.start).date(), []).append(slot)
-    return render(request, "portal/appointment_reschedule.html", {"appointment": appointment, "days": days})
 
 
 @patient_required

@@ -26,7 +26,15 @@ from ninja import Field, Query, Router, Schema, Status
 
 from booking import rules
 from booking import services as svc
-from booking.models import Appointment, AppointmentStatus, AppointmentType, IdempotencyRecord, Slot
+from booking.models import (
+    OPEN_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    BookingDefaults,
+    IdempotencyRecord,
+    Slot,
+)
 from booking.rules import Action
 from booking.selectors.appointments import appointment_stats, appointments_for_user
 from booking.slotting import resolve_local
@@ -169,6 +177,12 @@ class AppointmentOut(OutSchema):
     cancelled_by: str | None
     cancellation_reason: str | None
     cancelled_late: bool
+    free_change_until: str | None = Field(
+        ..., description="open visits: until when the patient may cancel free of charge and reschedule"
+    )
+    late_window: bool = Field(
+        ..., description="open visits: now is inside the late window (no rescheduling; a cancellation is late)"
+    )
     is_follow_up_suggestion: bool
     suggested_date: str | None
     suggested_time: str | None
@@ -228,8 +242,14 @@ class StatsQuery(DateRangeQuery):
     doctor_id: Id | None = None
 
 
-def appointment_out(appointment: Appointment) -> dict:
+def appointment_out(appointment: Appointment, *, defaults: BookingDefaults | None = None) -> dict:
+    """The API shape of ``appointment``; lists pass the clinic ``defaults`` read once."""
     zone = appointment.doctor.zone
+    terms = None
+    if appointment.starts_at is not None and appointment.status in OPEN_STATUSES:
+        terms = rules.change_terms(
+            starts_at=appointment.starts_at, now=timezone.now(), policy=appointment.doctor.policy(defaults)
+        )
     local = timezone.localtime(appointment.starts_at, zone) if appointment.starts_at else None
     local_end = timezone.localtime(appointment.ends_at, zone) if appointment.ends_at else None
     suggested_date = appointment.suggested_date.isoformat() if appointment.suggested_date else None
@@ -266,6 +286,8 @@ def appointment_out(appointment: Appointment) -> dict:
         "cancelledBy": appointment.cancelled_by or None,
         "cancellationReason": appointment.cancellation_reason or None,
         "cancelledLate": appointment.cancelled_late,
+        "freeChangeUntil": terms.deadline.isoformat() if terms else None,
+        "lateWindow": bool(terms and terms.late),
         "isFollowUpSuggestion": appointment.is_follow_up_suggestion,
         "suggestedDate": suggested_date,
         "suggestedTime": suggested_time,
@@ -277,6 +299,12 @@ def appointment_out(appointment: Appointment) -> dict:
         "createdAt": appointment.created_at.isoformat(),
         "updatedAt": appointment.updated_at.isoformat(),
     }
+
+
+def _appointments_out():
+    """``appointment_out`` for a page of rows: the clinic defaults are read once, not per row."""
+    defaults = BookingDefaults.load()
+    return lambda appointment: appointment_out(appointment, defaults=defaults)
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -434,7 +462,7 @@ def book(request, payload: BookIn):
 @router.get("/appointments", summary="My appointments", response={200: AppointmentPage, **ERRORS})
 def my_appointments(request, filters: Query[AppointmentFilters], page: Query[Pagination]):
     qs = appointments_for_user(user=request.auth).filter(patient=request.auth)
-    return paginate(_filtered(qs, filters).order_by("-starts_at", "-id"), page, appointment_out)
+    return paginate(_filtered(qs, filters).order_by("-starts_at", "-id"), page, _appointments_out())
 
 
 @router.get(
@@ -443,7 +471,7 @@ def my_appointments(request, filters: Query[AppointmentFilters], page: Query[Pag
 def all_appointments(request, filters: Query[AppointmentFilters], page: Query[Pagination]):
     _require_role(request, "staff", "admin")
     qs = appointments_for_user(user=request.auth)
-    return paginate(_filtered(qs, filters).order_by("-starts_at", "-id"), page, appointment_out)
+    return paginate(_filtered(qs, filters).order_by("-starts_at", "-id"), page, _appointments_out())
 
 
 @router.get(
@@ -609,7 +637,7 @@ def doctor_appointments(
             }
         )
     qs = appointments_for_user(user=request.auth)
-    return paginate(_filtered(qs, filters).order_by("starts_at", "id"), page, appointment_out)
+    return paginate(_filtered(qs, filters).order_by("starts_at", "id"), page, _appointments_out())
 
 
 def _move(appointment: Appointment, actor, *, action: str, reason: str) -> Appointment:

@@ -41,7 +41,7 @@ def test_a_patient_books_in_person_and_sees_the_address_with_a_map_link(browser_
     page.get_by_role("button", name="Search").click()
     assert page.get_by_role("link", name="Book", exact=True).count() == 1
     page.get_by_role("link", name="Book", exact=True).first.click()
-    page.locator(".slot-list a").first.click()
+    page.locator(".picker-slot").first.click()
     place = page.locator(".visit-where")
     assert "12 Lê Lợi, Quận 1, Hồ Chí Minh" in place.inner_text() and "room 3" in place.inner_text()
     page.get_by_label("Phone").fill("+84 90 111 2222")

@@ -41,7 +41,7 @@ def test_the_day_lists_each_times_place_and_the_chosen_time_shows_the_address(cl
     video, in_person = both_modes
     day = timezone.localtime(video[0].start, doctor_binh.zone).date()
     html = client.get(f"/portal/book/{doctor_binh.pk}/", {"date": day.isoformat()}).content.decode()
-    assert html.count("· Video") == 2 and html.count("· Medbook Lê Lợi") == 2
+    assert html.count('class="slot-mode">Video<') == 2 and html.count('class="slot-mode">Medbook Lê Lợi<') == 2
     html = client.get(f"/portal/book/{doctor_binh.pk}/", {"slot": in_person[0].pk}).content.decode()
     assert "In person at" in html and "12 Lê Lợi, Quận 1, Hồ Chí Minh" in html and "room 3" in html
     assert MAP in html

@@ -1,5 +1,6 @@
 """The patient portal, page by page: find, book, pay, manage, follow-ups, profile."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -39,13 +40,13 @@ def test_search_query_count_does_not_grow_with_doctors(client, django_assert_max
         client.get("/portal/doctors/")
 
 
-def test_booking_page_highlights_free_days_and_disables_past_ones(client, week_slots, doctor_binh):
-    day = timezone.localtime(week_slots[0].start, doctor_binh.zone).date()
-    response = client.get(f"/portal/book/{doctor_binh.pk}/", {"month": day.strftime("%Y-%m")})
-    html = response.content.decode()
-    assert f'href="?date={day:%Y-%m-%d}"' in html
-    yesterday = timezone.localdate() - timedelta(days=1)
-    assert f'href="?date={yesterday:%Y-%m-%d}"' not in html
+def test_booking_page_opens_the_week_of_the_next_free_time_with_its_days_as_tabs(client, week_slots, doctor_binh):
+    day = timezone.localtime(week_slots[0].start).date()
+    html = client.get(f"/portal/book/{doctor_binh.pk}/").content.decode()
+    tab = re.search(rf'<a role="tab"[^>]*id="picker-tab-{day:%Y-%m-%d}"[^>]*>', html).group(0)
+    assert 'aria-selected="true"' in tab and f'href="?day={day:%Y-%m-%d}"' in tab
+    assert html.count('role="tab"') == 7
+    assert f'value="{week_slots[0].pk}"' in html and "Next available" in html
 
 
 def test_anonymous_picking_a_slot_is_offered_sign_in_that_returns_to_it(client, week_slots, doctor_binh):

@@ -193,3 +193,20 @@ def test_reschedule_over_the_api(client, slots, patient_dao, doctor_binh):
     client.force_login(patient_dao)
     response = post(client, f"/api/v1/appointments/{appointment.public_id}/reschedule", {"scheduleId": far[1].pk})
     assert response.status_code == 200 and response.json()["scheduleId"] == far[1].pk
+
+
+def test_the_api_states_the_free_change_deadline_and_the_late_window(client, doctor_binh, slots, patient_dao):
+    late = svc.appointment_book(slot=slots[0], patient=patient_dao, actor=patient_dao, details=details_for(patient_dao))
+    start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    later = publish_slots(doctor_binh, start=start, count=1)[0]
+    on_time = svc.appointment_book(slot=later, patient=patient_dao, actor=patient_dao, details=details_for(patient_dao))
+    client.force_login(patient_dao)
+    body = client.get(f"/api/v1/appointments/{on_time.public_id}").json()
+    assert body["freeChangeUntil"] == (on_time.starts_at - timedelta(hours=24)).isoformat()
+    assert body["lateWindow"] is False
+    listing = {row["id"]: row for row in client.get("/api/v1/appointments").json()["items"]}
+    assert listing[str(late.public_id)]["lateWindow"] is True
+    assert listing[str(on_time.public_id)]["freeChangeUntil"] == body["freeChangeUntil"]
+    svc.appointment_cancel(appointment=on_time, actor=patient_dao)
+    closed = client.get(f"/api/v1/appointments/{on_time.public_id}").json()
+    assert closed["freeChangeUntil"] is None and closed["lateWindow"] is False
