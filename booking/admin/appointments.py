@@ -18,7 +18,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
@@ -31,7 +31,7 @@ from accounts.models import PatientProfile, Role
 from booking import rules
 from booking import services as svc
 from booking.admin.filters import DoctorFilter, LocalRangeDateTimeFilter, ModeFilter
-from booking.admin.history import HistoryInline
+from booking.admin.history import appointment_timeline
 from booking.admin.pdf import day_schedule_pdf
 from booking.admin.resources import AppointmentResource, StaffAppointmentResource
 from booking.models import (
@@ -71,6 +71,15 @@ def _doctor_patients(queryset, user):
 
 
 PatientProfileAdmin.doctor_patient_scope = staticmethod(_doctor_patients)
+
+
+def _zone_words() -> str:
+    """The viewer's time zone with its offset now: "Asia/Ho_Chi_Minh (GMT+7)"."""
+    minutes = int(timezone.localtime().utcoffset().total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    offset = f"{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    return f"{timezone.get_current_timezone_name()} (GMT{offset})"
 
 
 # --- dialog forms ---------------------------------------------------------------------------------
@@ -240,11 +249,13 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
     paginator = DeferredJoinPaginator
     resource_classes = [AppointmentResource]
     date_hierarchy = None
-    inlines = [PaymentInline, HistoryInline]
+    inlines = [PaymentInline]
+    change_form_template = "admin/booking/appointment/change_form.html"
     readonly_fields = [f.name for f in Appointment._meta.fields if f.name not in {"id"}] + [
         "video_link",
         "price_display",
         "discount_display",
+        "follow_up_discount_display",
     ]
     fieldsets = (
         (
@@ -274,7 +285,7 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
                     "suggested_by",
                     "suggested_date",
                     "suggested_time",
-                    "follow_up_discount_percent",
+                    "follow_up_discount_display",
                     "follow_up_notes",
                 ),
             },
@@ -294,16 +305,24 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         ),
         (_("Video"), {"classes": ["tab"], "fields": ("video_channel", "public_id", "created_at", "updated_at")}),
     )
+    # The everyday step of each state stays in sight; the rarer and the destructive ones wait under
+    # "More", so the header (breadcrumbs and buttons) fits a 1366-pixel screen.
     actions_detail = [
         "confirm_detail",
         "mark_paid_detail",
         "complete_detail",
-        "no_show_detail",
-        "reschedule_detail",
-        "decline_detail",
-        "cancel_detail",
-        "force_cancel_detail",
         "suggest_follow_up_detail",
+        {
+            "title": _("More"),
+            "icon": "more_horiz",
+            "items": [
+                "reschedule_detail",
+                "no_show_detail",
+                "decline_detail",
+                "cancel_detail",
+                "force_cancel_detail",
+            ],
+        },
     ]
     # Layers above booking add sections to the appointment page without booking importing them:
     # callables ``(request, appointment) -> dict | None`` giving a template and its context (e.g. the
@@ -350,6 +369,32 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
     def discount_display(self, obj):
         return money_text(obj.discount, obj.currency)
 
+    @display(description=_("Follow-up discount"))
+    def follow_up_discount_display(self, obj):
+        return f"{formats.number_format(obj.follow_up_discount_percent.normalize())} %"
+
+    def get_fieldsets(self, request, obj=None):
+        """Only the sections that say something about this visit: the follow-up part for a follow-up,
+        the cancellation for a cancelled visit, the hold while it runs, the technical ids for admins."""
+        fieldsets = []
+        for name, options in super().get_fieldsets(request, obj):
+            fields = tuple(options["fields"])
+            if obj is not None:
+                if name == _("Follow-up") and not (obj.is_follow_up_suggestion or obj.parent_id):
+                    continue
+                if name == _("Cancellation") and obj.status != S.CANCELLED:
+                    continue
+                if name == _("Video") and request.user.role != Role.ADMIN:
+                    continue
+                if obj.status != S.PENDING_PAYMENT:
+                    fields = tuple(f for f in fields if f != "hold_expires_at")
+                if not rules.is_video_visit(obj):
+                    fields = tuple(f for f in fields if f != "video_link")
+                if name == _("Follow-up"):
+                    fields = tuple(f for f in fields if f != "is_follow_up_suggestion")
+            fieldsets.append((name, {**options, "fields": fields}))
+        return fieldsets
+
     # --- scope and permissions ---
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -386,6 +431,8 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         appointment = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if appointment is not None:
+            extra_context["timeline"] = appointment_timeline(appointment)
+            extra_context["viewer_zone"] = _zone_words()
             extra_context["appointment_sections"] = [
                 section for provide in self.page_sections if (section := provide(request, appointment)) is not None
             ]
