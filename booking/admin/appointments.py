@@ -19,12 +19,12 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 from unfold.enums import ActionVariant
-from unfold.widgets import UnfoldAdminTextareaWidget
+from unfold.widgets import INPUT_CLASSES, UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget
 
 from accounts.admin import PatientProfileAdmin
 from accounts.models import PatientProfile, Role
@@ -38,6 +38,7 @@ from booking.models import (
     Appointment,
     AppointmentStatus,
     AppointmentType,
+    CancelledBy,
     Doctor,
     Payment,
     Slot,
@@ -112,13 +113,30 @@ class ReasonForm(ConfirmForm):
     )
 
 
+class NativeDateInput(forms.DateInput):
+    """The browser's date picker, bordered like the admin's other inputs."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"class": " ".join(INPUT_CLASSES), **(attrs or {})}, format="%Y-%m-%d")
+
+
+class NativeTimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"class": " ".join(INPUT_CLASSES), **(attrs or {})}, format="%H:%M")
+
+
 class FollowUpForm(ConfirmForm):
-    suggested_date = forms.DateField(label=_("Suggested date"), widget=forms.DateInput(attrs={"type": "date"}))
-    suggested_time = forms.TimeField(
-        label=_("Suggested time"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
-    )
+    suggested_date = forms.DateField(label=_("Suggested date"), widget=NativeDateInput())
+    suggested_time = forms.TimeField(label=_("Suggested time"), required=False, widget=NativeTimeInput())
     appointment_type = forms.ModelChoiceField(
-        label=_("Visit type"), queryset=AppointmentType.objects.filter(is_active=True), required=False
+        label=_("Visit type"),
+        queryset=AppointmentType.objects.filter(is_active=True),
+        required=False,
+        widget=UnfoldAdminSelectWidget,
     )
     notes = forms.CharField(
         label=_("Notes for the patient"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}), required=False
@@ -133,7 +151,7 @@ class FollowUpForm(ConfirmForm):
 
 
 class RescheduleForm(ConfirmForm):
-    new_slot = forms.ModelChoiceField(label=_("New time"), queryset=Slot.objects.none())
+    new_slot = forms.ModelChoiceField(label=_("New time"), queryset=Slot.objects.none(), widget=UnfoldAdminSelectWidget)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -256,13 +274,15 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         "price_display",
         "discount_display",
         "follow_up_discount_display",
+        "status_badge",
+        "follow_ups",
     ]
     fieldsets = (
         (
             None,
             {
                 "fields": (
-                    "status",
+                    "status_badge",
                     "doctor",
                     "patient",
                     "appointment_type",
@@ -281,6 +301,7 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
                 "classes": ["tab"],
                 "fields": (
                     "is_follow_up_suggestion",
+                    "follow_ups",
                     "parent",
                     "suggested_by",
                     "suggested_date",
@@ -353,9 +374,35 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
     def patient_name_display(self, obj):
         return obj.patient_name
 
-    @display(description=_("Status"), ordering="status", label=STATUS_COLOURS)
+    @display(description=_("Status"), ordering="status", label={**STATUS_COLOURS, "declined": "danger"})
     def status_badge(self, obj):
+        if obj.status == S.CANCELLED and obj.is_follow_up_suggestion and obj.cancelled_by == CancelledBy.PATIENT:
+            # the patient said no to a suggestion: not a visit that was cancelled
+            return "declined", _("Declined by the patient")
         return obj.status, obj.get_status_display()
+
+    @display(description=_("Follow-ups"))
+    def follow_ups(self, obj):
+        """The follow-ups suggested from this visit, each with its state, linked to its page."""
+        children = list(
+            Appointment.objects.filter(parent=obj, is_follow_up_suggestion=True).order_by("created_at", "pk")
+        )
+        if not children:
+            return "—"
+        items = []
+        for child in children:
+            _code, words = self.status_badge(child)
+            when = formats.date_format(child.suggested_date, "DATE_FORMAT") if child.suggested_date else _("no date")
+            items.append(
+                format_html(
+                    '<li><a class="text-primary-600 underline" href="{}">#{} · {}</a> · {}</li>',
+                    reverse("admin:booking_appointment_change", args=[child.pk]),
+                    child.pk,
+                    when,
+                    words,
+                )
+            )
+        return format_html('<ul class="flex flex-col gap-1">{}</ul>', format_html_join("", "{}", ((i,) for i in items)))
 
     @display(description=_("Amount"))
     def amount_display(self, obj):
@@ -380,7 +427,8 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         for name, options in super().get_fieldsets(request, obj):
             fields = tuple(options["fields"])
             if obj is not None:
-                if name == _("Follow-up") and not (obj.is_follow_up_suggestion or obj.parent_id):
+                has_follow_ups = Appointment.objects.filter(parent=obj).exists()
+                if name == _("Follow-up") and not (obj.is_follow_up_suggestion or has_follow_ups):
                     continue
                 if name == _("Cancellation") and obj.status != S.CANCELLED:
                     continue
@@ -391,7 +439,19 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
                 if not rules.is_video_visit(obj):
                     fields = tuple(f for f in fields if f != "video_link")
                 if name == _("Follow-up"):
-                    fields = tuple(f for f in fields if f != "is_follow_up_suggestion")
+                    hide = {"is_follow_up_suggestion"} | (
+                        {"follow_ups"}
+                        if obj.is_follow_up_suggestion
+                        else {
+                            "parent",
+                            "suggested_by",
+                            "suggested_date",
+                            "suggested_time",
+                            "follow_up_discount_display",
+                            "follow_up_notes",
+                        }
+                    )
+                    fields = tuple(f for f in fields if f not in hide)
             fieldsets.append((name, {**options, "fields": fields}))
         return fieldsets
 

@@ -32,8 +32,8 @@ from booking.selectors import free_slots
 from booking.services import (
     BookingDetails,
     appointment_book,
-    appointment_confirm,
     appointment_complete,
+    appointment_confirm,
     appointment_mark_no_show,
     availability_create,
     follow_up_suggest,
