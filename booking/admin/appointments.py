@@ -8,18 +8,21 @@ through the same ``appointment_book`` service the portal uses.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.db.models import Q
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
@@ -28,6 +31,7 @@ from unfold.widgets import INPUT_CLASSES, UnfoldAdminSelectWidget, UnfoldAdminTe
 
 from accounts.admin import PatientProfileAdmin
 from accounts.models import PatientProfile, Role
+from accounts.services import DuplicatePatient, has_real_email, patient_register
 from booking import rules
 from booking import services as svc
 from booking.admin.filters import DoctorFilter, LocalRangeDateTimeFilter, ModeFilter
@@ -44,7 +48,8 @@ from booking.models import (
     Slot,
 )
 from booking.rules import Action
-from booking.selectors.scheduling import slot_free_q
+from booking.selectors.scheduling import free_slots, slot_free_q
+from booking.slotting import local_day_bounds
 from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
 from core.admin_exports import RoleExportMixin
 from core.audit import audit_log
@@ -183,34 +188,80 @@ class DayScheduleForm(forms.Form):
 
 
 class StaffBookingForm(forms.Form):
+    """Book for a patient at the front desk: a registered patient (found by name, phone or ID) or a new
+    one registered on the spot, and a free slot. Rules are the booking services' (``appointment_book``,
+    ``patient_register``); this form only parses."""
+
     patient = forms.ModelChoiceField(
-        label=_("Patient"), queryset=get_user_model().objects.filter(role="patient", is_active=True).order_by("email")
+        label=_("Patient"),
+        queryset=get_user_model().objects.filter(role="patient", is_active=True),
+        required=False,
+        widget=forms.HiddenInput,
     )
-    slot = forms.ModelChoiceField(label=_("Time"), queryset=Slot.objects.none())
+    new_first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    new_last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    new_phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    new_national_id = forms.CharField(label=_("National ID"), max_length=20, required=False)
+    new_email = forms.EmailField(label=_("Email (optional)"), required=False)
+    slot = forms.ModelChoiceField(label=_("Time"), queryset=Slot.objects.none(), widget=forms.HiddenInput)
     appointment_type = forms.ModelChoiceField(
-        label=_("Visit type"), queryset=AppointmentType.objects.filter(is_active=True), required=False
+        label=_("Visit type"),
+        queryset=AppointmentType.objects.filter(is_active=True),
+        required=False,
+        widget=UnfoldAdminSelectWidget,
     )
-    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
-    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
-    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
-    reason = forms.CharField(label=_("Reason for visit"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    phone = forms.CharField(label=_("Phone for this visit"), max_length=32, required=False)
+    reason = forms.CharField(
+        label=_("Reason for visit"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 2}), required=False
+    )
+
+    NEW_PATIENT_FIELDS = ("new_first_name", "new_last_name", "new_phone", "new_national_id", "new_email")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         now = timezone.now()
-        self.fields["slot"].queryset = (
-            Slot.objects.filter(
-                slot_free_q(now=now),
-                rules.bookable_doctors_q(prefix="doctor__"),
-                start__gt=now,
-                start__lt=now + timedelta(days=60),
-            )
-            .select_related("doctor__user")
-            .order_by("start", "doctor_id")
+        self.fields["slot"].queryset = Slot.objects.filter(
+            slot_free_q(now=now),
+            rules.bookable_doctors_q(prefix="doctor__"),
+            start__gt=now,
+            start__lt=now + timedelta(days=366),
+        ).select_related("doctor__user")
+
+    @property
+    def wants_new_patient(self) -> bool:
+        return any((self.data.get(name) or "").strip() for name in self.NEW_PATIENT_FIELDS)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("patient") is None and not self.wants_new_patient and "patient" not in self.errors:
+            raise forms.ValidationError(_("Pick a patient, or fill in the new patient's details."))
+        return data
+
+
+def patient_search(query: str, *, limit: int = 10):
+    """Active patients whose name, email, phone or national ID contain every word of ``query`` (the
+    front desk's lookup); best for two or more characters."""
+    people = get_user_model().objects.filter(role="patient", is_active=True).select_related("patient_profile")
+    for word in query.split()[:5]:
+        people = people.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(patient_profile__phone__icontains=word)
+            | Q(patient_profile__national_id__icontains=word)
         )
-        self.fields["slot"].label_from_instance = lambda slot: (
-            f"{slot.doctor} · {timezone.localtime(slot.start):%a %d/%m/%Y %H:%M}"
-        )
+    return people.order_by("last_name", "first_name", "pk")[:limit]
+
+
+def _patient_row(user) -> dict:
+    profile = getattr(user, "patient_profile", None)
+    return {
+        "id": user.pk,
+        "name": f"{user.last_name} {user.first_name}".strip() or user.email,
+        "phone": getattr(profile, "phone", "") or "",
+        "national_id": getattr(profile, "national_id", "") or "",
+        "email": user.email if has_real_email(user.email) else "",
+    }
 
 
 # --- inlines --------------------------------------------------------------------------------------
@@ -771,6 +822,11 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         return [
             path("book/", self.admin_site.admin_view(self.book_view), name="booking_appointment_book"),
             path(
+                "book/patients/",
+                self.admin_site.admin_view(self.book_patients_view),
+                name="booking_appointment_book_patients",
+            ),
+            path(
                 "day-schedule.pdf",
                 self.admin_site.admin_view(self.day_schedule_pdf_view),
                 name="booking_appointment_day_schedule_pdf",
@@ -783,41 +839,136 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         return HttpResponseRedirect(reverse("admin:booking_appointment_book"))
 
     def book_view(self, request):
+        """Book for a patient like a receptionist: find the patient (or register a new one), pick the
+        doctor and the day, click a free time. ``?slot=`` (from the week grid) pre-picks the time,
+        ``?patient=`` the patient; ``?doctor=&date=`` choose the day shown."""
         if not self.has_add_permission(request):
             raise Http404
-        form = StaffBookingForm(request.POST or None)
+        form = StaffBookingForm(request.POST or None, initial={"patient": request.GET.get("patient", "")})
         if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            patient = data["patient"]
-            details = svc.BookingDetails.from_patient(patient, reason=data["reason"])
-            details = svc.BookingDetails(
-                first_name=data["first_name"] or details.first_name,
-                last_name=data["last_name"] or details.last_name,
-                phone=data["phone"] or details.phone,
-                email=patient.email,
-                national_id=details.national_id,
-                reason=data["reason"],
-            )
-            try:
-                appointment = svc.appointment_book(
-                    slot=data["slot"],
-                    patient=patient,
-                    actor=request.user,
-                    details=details,
-                    appointment_type=data["appointment_type"],
+            appointment = self._book_from(request, form)
+            if appointment is not None:
+                messages.success(
+                    request,
+                    _("Booked for %(patient)s. The slot is held until payment; record cash with “Mark paid”.")
+                    % {"patient": appointment.patient_name},
                 )
-            except DomainError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, _("Booked. The slot is held until payment; record cash with “Mark paid”."))
                 return redirect(reverse("admin:booking_appointment_change", args=[appointment.pk]))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Book for a patient"),
             "opts": self.opts,
             "form": form,
+            **self._book_page(request, form),
         }
         return TemplateResponse(request, "admin/booking/appointment/book.html", context)
+
+    def _book_from(self, request, form) -> Appointment | None:
+        """Register the new patient if there is one, then book through ``appointment_book``; a domain
+        error becomes a form error (None returned)."""
+        data = form.cleaned_data
+        patient = data["patient"]
+        if patient is None:
+            try:
+                patient = patient_register(
+                    actor=request.user,
+                    first_name=data["new_first_name"],
+                    last_name=data["new_last_name"],
+                    phone=data["new_phone"],
+                    national_id=data["new_national_id"],
+                    email=data["new_email"] or "",
+                )
+            except DuplicatePatient as exc:
+                names = ", ".join(str(_patient_row(d.profile.user)["name"]) for d in exc.duplicates)
+                form.add_error(
+                    None, _("Already registered: %(names)s. Find them in the search above.") % {"names": names}
+                )
+                return None
+            except DomainError as exc:
+                for name, problem in (getattr(exc, "fields", None) or {}).items():
+                    if f"new_{name}" in form.fields:
+                        form.add_error(f"new_{name}", problem)
+                form.add_error(None, str(exc))
+                return None
+            # from here on the form names the registered patient (a failed booking keeps them picked)
+            form.data = form.data.copy()
+            form.data["patient"] = str(patient.pk)
+            for name in form.NEW_PATIENT_FIELDS:
+                form.data[name] = ""
+        details = svc.BookingDetails.from_patient(patient, reason=data["reason"])
+        if data["phone"]:
+            details = replace(details, phone=data["phone"])
+        try:
+            return svc.appointment_book(
+                slot=data["slot"],
+                patient=patient,
+                actor=request.user,
+                details=details,
+                appointment_type=data["appointment_type"],
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+            return None
+
+    def _book_page(self, request, form) -> dict:
+        """What the booking page shows around the form: the chosen patient, the doctors, the day and its
+        free times as a grid."""
+        source = request.POST if request.method == "POST" else request.GET
+        doctors = list(Doctor.objects.filter(rules.bookable_doctors_q()).select_related("user").order_by("pk"))
+        chosen_slot = find(form.fields["slot"].queryset, source.get("slot")) if source.get("slot") else None
+        doctor = None
+        if chosen_slot is not None:
+            doctor = next((d for d in doctors if d.pk == chosen_slot.doctor_id), None)
+        if doctor is None and source.get("doctor"):
+            doctor = next((d for d in doctors if str(d.pk) == source.get("doctor")), None)
+        doctor = doctor or (doctors[0] if doctors else None)
+        day = None
+        if doctor is not None:
+            today = timezone.localtime(timezone.now(), doctor.zone).date()
+            if chosen_slot is not None:
+                day = timezone.localtime(chosen_slot.start, doctor.zone).date()
+            else:
+                with contextlib.suppress(ValueError):
+                    day = date.fromisoformat(source.get("date", ""))
+            day = max(day or today, today)
+        times = []
+        if doctor is not None:
+            start, end = local_day_bounds(day, doctor.zone)
+            times = [
+                {"slot": slot, "local": timezone.localtime(slot.start, doctor.zone)}
+                for slot in free_slots(doctor=doctor, start=start, end=end)
+            ]
+        patient = None
+        wanted = source.get("patient")
+        if wanted:
+            patient = find(form.fields["patient"].queryset.select_related("patient_profile"), wanted)
+
+        def day_link(other):
+            return "?" + urlencode(
+                {k: v for k, v in {"doctor": doctor.pk, "date": other.isoformat(), "patient": wanted}.items() if v}
+            )
+
+        return {
+            "doctors": doctors,
+            "doctor": doctor,
+            "day": day,
+            "times": times,
+            "chosen_slot": chosen_slot,
+            "chosen_patient": _patient_row(patient) if patient else None,
+            "previous_day_url": day_link(day - timedelta(days=1)) if day and day > timezone.localdate() else "",
+            "next_day_url": day_link(day + timedelta(days=1)) if day else "",
+            "search_url": reverse("admin:booking_appointment_book_patients"),
+            "new_patient_open": form.is_bound and form.wants_new_patient,
+        }
+
+    def book_patients_view(self, request):
+        """The patient lookup of the booking page: ``?q=`` → up to ten patients as JSON (name, phone,
+        national ID, email). Front desk only; nothing changes."""
+        if not self.has_add_permission(request):
+            raise Http404
+        query = request.GET.get("q", "").strip()
+        rows = [_patient_row(user) for user in patient_search(query)] if len(query) >= 2 else []
+        return JsonResponse({"patients": rows})
 
     # --- printouts and exports ---
     def _visible_doctors(self, request):
