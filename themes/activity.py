@@ -48,6 +48,7 @@ WORDS = {
     "clinic.doctor_application.submitted": _("A doctor applied: %(what)s"),
     "clinic.doctor_application.approved": _("%(who)s approved %(what)s"),
     "clinic.ticket.opened": _("%(who)s opened a support ticket: %(what)s"),
+    "cms.doctor_profile_page.draft_created": _("A draft profile page was made for %(what)s"),
 }
 
 

@@ -8,6 +8,7 @@ import json
 
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -90,6 +91,7 @@ def chart_options(*, unit: str = "") -> str:
     return json.dumps(
         {
             "animation": False,
+            "locale": get_language() or "en",  # digits grouped the reader's way on the axis
             "responsive": True,
             "maintainAspectRatio": False,
             "plugins": {"legend": {"display": False}, "tooltip": {"enabled": True}},
