@@ -326,6 +326,8 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         "discount_display",
         "follow_up_discount_display",
         "status_badge",
+        "status_words",
+        "place",
         "follow_ups",
     ]
     fieldsets = (
@@ -333,11 +335,12 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
             None,
             {
                 "fields": (
-                    "status_badge",
+                    "status_words",
                     "doctor",
                     "patient",
                     "appointment_type",
                     "mode",
+                    "place",
                     "starts_at",
                     "ends_at",
                     "video_link",
@@ -432,6 +435,22 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
             return "declined", _("Declined by the patient")
         return obj.status, obj.get_status_display()
 
+    @display(description=_("Status"))
+    def status_words(self, obj):
+        """The state in words on the visit's page ("Declined by the patient" for a refused suggestion)."""
+        return self.status_badge(obj)[1]
+
+    @display(description=_("Place"))
+    def place(self, obj):
+        facility = obj.facility
+        if facility is None:
+            return "—"
+        room = obj.room
+        parts = [facility.name, ", ".join(p for p in (facility.address, facility.district, facility.city) if p)]
+        if room is not None:
+            parts.append(str(_("room %(name)s") % {"name": room.name}))
+        return " · ".join(p for p in parts if p)
+
     @display(description=_("Follow-ups"))
     def follow_ups(self, obj):
         """The follow-ups suggested from this visit, each with its state, linked to its page."""
@@ -489,6 +508,8 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
                     fields = tuple(f for f in fields if f != "hold_expires_at")
                 if not rules.is_video_visit(obj):
                     fields = tuple(f for f in fields if f != "video_link")
+                if obj.facility is None:
+                    fields = tuple(f for f in fields if f != "place")
                 if name == _("Follow-up"):
                     hide = {"is_follow_up_suggestion"} | (
                         {"follow_ups"}
