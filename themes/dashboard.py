@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from themes.activity import recent_activity
 from workflows.clinic.dashboard import dashboard_callback as clinic_dashboard
 from workflows.operations.selectors import queue_stats, refill_counts
 
@@ -20,6 +21,8 @@ QUEUE_PERIOD_DAYS = 7
 def dashboard_callback(request, context: dict) -> dict:
     context = clinic_dashboard(request, context)
     user = request.user
+    # None: the block is not shown; [] shows its empty state
+    context["activity"] = recent_activity() if user.is_superuser else None
     if user.is_superuser or user.role == "staff":
         counts = refill_counts(since=timezone.now() - dt.timedelta(days=REFILL_PERIOD_DAYS))
         context["operations"] = {"refill": counts, "days": REFILL_PERIOD_DAYS}

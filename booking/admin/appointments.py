@@ -8,42 +8,48 @@ through the same ``appointment_book`` service the portal uses.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.db.models import Q
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.html import format_html
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 from unfold.enums import ActionVariant
-from unfold.widgets import UnfoldAdminTextareaWidget
+from unfold.widgets import INPUT_CLASSES, UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget
 
 from accounts.admin import PatientProfileAdmin
 from accounts.models import PatientProfile, Role
+from accounts.services import DuplicatePatient, has_real_email, patient_register
 from booking import rules
 from booking import services as svc
 from booking.admin.filters import DoctorFilter, LocalRangeDateTimeFilter, ModeFilter
-from booking.admin.history import HistoryInline
+from booking.admin.history import appointment_timeline
 from booking.admin.pdf import day_schedule_pdf
 from booking.admin.resources import AppointmentResource, StaffAppointmentResource
 from booking.models import (
     Appointment,
     AppointmentStatus,
     AppointmentType,
+    CancelledBy,
     Doctor,
     Payment,
     Slot,
 )
 from booking.rules import Action
-from booking.selectors.scheduling import slot_free_q
+from booking.selectors.scheduling import free_slots, slot_free_q
+from booking.slotting import local_day_bounds
 from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
 from core.admin_exports import RoleExportMixin
 from core.audit import audit_log
@@ -71,6 +77,15 @@ def _doctor_patients(queryset, user):
 
 
 PatientProfileAdmin.doctor_patient_scope = staticmethod(_doctor_patients)
+
+
+def _zone_words() -> str:
+    """The viewer's time zone with its offset now: "Asia/Ho_Chi_Minh (GMT+7)"."""
+    minutes = int(timezone.localtime().utcoffset().total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    offset = f"{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    return f"{timezone.get_current_timezone_name()} (GMT{offset})"
 
 
 # --- dialog forms ---------------------------------------------------------------------------------
@@ -103,13 +118,30 @@ class ReasonForm(ConfirmForm):
     )
 
 
+class NativeDateInput(forms.DateInput):
+    """The browser's date picker, bordered like the admin's other inputs."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"class": " ".join(INPUT_CLASSES), **(attrs or {})}, format="%Y-%m-%d")
+
+
+class NativeTimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"class": " ".join(INPUT_CLASSES), **(attrs or {})}, format="%H:%M")
+
+
 class FollowUpForm(ConfirmForm):
-    suggested_date = forms.DateField(label=_("Suggested date"), widget=forms.DateInput(attrs={"type": "date"}))
-    suggested_time = forms.TimeField(
-        label=_("Suggested time"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
-    )
+    suggested_date = forms.DateField(label=_("Suggested date"), widget=NativeDateInput())
+    suggested_time = forms.TimeField(label=_("Suggested time"), required=False, widget=NativeTimeInput())
     appointment_type = forms.ModelChoiceField(
-        label=_("Visit type"), queryset=AppointmentType.objects.filter(is_active=True), required=False
+        label=_("Visit type"),
+        queryset=AppointmentType.objects.filter(is_active=True),
+        required=False,
+        widget=UnfoldAdminSelectWidget,
     )
     notes = forms.CharField(
         label=_("Notes for the patient"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}), required=False
@@ -124,7 +156,7 @@ class FollowUpForm(ConfirmForm):
 
 
 class RescheduleForm(ConfirmForm):
-    new_slot = forms.ModelChoiceField(label=_("New time"), queryset=Slot.objects.none())
+    new_slot = forms.ModelChoiceField(label=_("New time"), queryset=Slot.objects.none(), widget=UnfoldAdminSelectWidget)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -156,34 +188,80 @@ class DayScheduleForm(forms.Form):
 
 
 class StaffBookingForm(forms.Form):
+    """Book for a patient at the front desk: a registered patient (found by name, phone or ID) or a new
+    one registered on the spot, and a free slot. Rules are the booking services' (``appointment_book``,
+    ``patient_register``); this form only parses."""
+
     patient = forms.ModelChoiceField(
-        label=_("Patient"), queryset=get_user_model().objects.filter(role="patient", is_active=True).order_by("email")
+        label=_("Patient"),
+        queryset=get_user_model().objects.filter(role="patient", is_active=True),
+        required=False,
+        widget=forms.HiddenInput,
     )
-    slot = forms.ModelChoiceField(label=_("Time"), queryset=Slot.objects.none())
+    new_first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    new_last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    new_phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    new_national_id = forms.CharField(label=_("National ID"), max_length=20, required=False)
+    new_email = forms.EmailField(label=_("Email (optional)"), required=False)
+    slot = forms.ModelChoiceField(label=_("Time"), queryset=Slot.objects.none(), widget=forms.HiddenInput)
     appointment_type = forms.ModelChoiceField(
-        label=_("Visit type"), queryset=AppointmentType.objects.filter(is_active=True), required=False
+        label=_("Visit type"),
+        queryset=AppointmentType.objects.filter(is_active=True),
+        required=False,
+        widget=UnfoldAdminSelectWidget,
     )
-    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
-    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
-    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
-    reason = forms.CharField(label=_("Reason for visit"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    phone = forms.CharField(label=_("Phone for this visit"), max_length=32, required=False)
+    reason = forms.CharField(
+        label=_("Reason for visit"), widget=UnfoldAdminTextareaWidget(attrs={"rows": 2}), required=False
+    )
+
+    NEW_PATIENT_FIELDS = ("new_first_name", "new_last_name", "new_phone", "new_national_id", "new_email")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         now = timezone.now()
-        self.fields["slot"].queryset = (
-            Slot.objects.filter(
-                slot_free_q(now=now),
-                rules.bookable_doctors_q(prefix="doctor__"),
-                start__gt=now,
-                start__lt=now + timedelta(days=60),
-            )
-            .select_related("doctor__user")
-            .order_by("start", "doctor_id")
+        self.fields["slot"].queryset = Slot.objects.filter(
+            slot_free_q(now=now),
+            rules.bookable_doctors_q(prefix="doctor__"),
+            start__gt=now,
+            start__lt=now + timedelta(days=366),
+        ).select_related("doctor__user")
+
+    @property
+    def wants_new_patient(self) -> bool:
+        return any((self.data.get(name) or "").strip() for name in self.NEW_PATIENT_FIELDS)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("patient") is None and not self.wants_new_patient and "patient" not in self.errors:
+            raise forms.ValidationError(_("Pick a patient, or fill in the new patient's details."))
+        return data
+
+
+def patient_search(query: str, *, limit: int = 10):
+    """Active patients whose name, email, phone or national ID contain every word of ``query`` (the
+    front desk's lookup); best for two or more characters."""
+    people = get_user_model().objects.filter(role="patient", is_active=True).select_related("patient_profile")
+    for word in query.split()[:5]:
+        people = people.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(patient_profile__phone__icontains=word)
+            | Q(patient_profile__national_id__icontains=word)
         )
-        self.fields["slot"].label_from_instance = lambda slot: (
-            f"{slot.doctor} · {timezone.localtime(slot.start):%a %d/%m/%Y %H:%M}"
-        )
+    return people.order_by("last_name", "first_name", "pk")[:limit]
+
+
+def _patient_row(user) -> dict:
+    profile = getattr(user, "patient_profile", None)
+    return {
+        "id": user.pk,
+        "name": f"{user.last_name} {user.first_name}".strip() or user.email,
+        "phone": getattr(profile, "phone", "") or "",
+        "national_id": getattr(profile, "national_id", "") or "",
+        "email": user.email if has_real_email(user.email) else "",
+    }
 
 
 # --- inlines --------------------------------------------------------------------------------------
@@ -240,22 +318,29 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
     paginator = DeferredJoinPaginator
     resource_classes = [AppointmentResource]
     date_hierarchy = None
-    inlines = [PaymentInline, HistoryInline]
+    inlines = [PaymentInline]
+    change_form_template = "admin/booking/appointment/change_form.html"
     readonly_fields = [f.name for f in Appointment._meta.fields if f.name not in {"id"}] + [
         "video_link",
         "price_display",
         "discount_display",
+        "follow_up_discount_display",
+        "status_badge",
+        "status_words",
+        "place",
+        "follow_ups",
     ]
     fieldsets = (
         (
             None,
             {
                 "fields": (
-                    "status",
+                    "status_words",
                     "doctor",
                     "patient",
                     "appointment_type",
                     "mode",
+                    "place",
                     "starts_at",
                     "ends_at",
                     "video_link",
@@ -270,11 +355,12 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
                 "classes": ["tab"],
                 "fields": (
                     "is_follow_up_suggestion",
+                    "follow_ups",
                     "parent",
                     "suggested_by",
                     "suggested_date",
                     "suggested_time",
-                    "follow_up_discount_percent",
+                    "follow_up_discount_display",
                     "follow_up_notes",
                 ),
             },
@@ -294,16 +380,24 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         ),
         (_("Video"), {"classes": ["tab"], "fields": ("video_channel", "public_id", "created_at", "updated_at")}),
     )
+    # The everyday step of each state stays in sight; the rarer and the destructive ones wait under
+    # "More", so the header (breadcrumbs and buttons) fits a 1366-pixel screen.
     actions_detail = [
         "confirm_detail",
         "mark_paid_detail",
         "complete_detail",
-        "no_show_detail",
-        "reschedule_detail",
-        "decline_detail",
-        "cancel_detail",
-        "force_cancel_detail",
         "suggest_follow_up_detail",
+        {
+            "title": _("More"),
+            "icon": "more_horiz",
+            "items": [
+                "reschedule_detail",
+                "no_show_detail",
+                "decline_detail",
+                "cancel_detail",
+                "force_cancel_detail",
+            ],
+        },
     ]
     # Layers above booking add sections to the appointment page without booking importing them:
     # callables ``(request, appointment) -> dict | None`` giving a template and its context (e.g. the
@@ -334,9 +428,51 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
     def patient_name_display(self, obj):
         return obj.patient_name
 
-    @display(description=_("Status"), ordering="status", label=STATUS_COLOURS)
+    @display(description=_("Status"), ordering="status", label={**STATUS_COLOURS, "declined": "danger"})
     def status_badge(self, obj):
+        if obj.status == S.CANCELLED and obj.is_follow_up_suggestion and obj.cancelled_by == CancelledBy.PATIENT:
+            # the patient said no to a suggestion: not a visit that was cancelled
+            return "declined", _("Declined by the patient")
         return obj.status, obj.get_status_display()
+
+    @display(description=_("Status"))
+    def status_words(self, obj):
+        """The state in words on the visit's page ("Declined by the patient" for a refused suggestion)."""
+        return self.status_badge(obj)[1]
+
+    @display(description=_("Place"))
+    def place(self, obj):
+        facility = obj.facility
+        if facility is None:
+            return "—"
+        room = obj.room
+        parts = [facility.name, ", ".join(p for p in (facility.address, facility.district, facility.city) if p)]
+        if room is not None:
+            parts.append(str(_("room %(name)s") % {"name": room.name}))
+        return " · ".join(p for p in parts if p)
+
+    @display(description=_("Follow-ups"))
+    def follow_ups(self, obj):
+        """The follow-ups suggested from this visit, each with its state, linked to its page."""
+        children = list(
+            Appointment.objects.filter(parent=obj, is_follow_up_suggestion=True).order_by("created_at", "pk")
+        )
+        if not children:
+            return "—"
+        items = []
+        for child in children:
+            _code, words = self.status_badge(child)
+            when = formats.date_format(child.suggested_date, "DATE_FORMAT") if child.suggested_date else _("no date")
+            items.append(
+                format_html(
+                    '<li><a class="text-primary-600 underline" href="{}">#{} · {}</a> · {}</li>',
+                    reverse("admin:booking_appointment_change", args=[child.pk]),
+                    child.pk,
+                    when,
+                    words,
+                )
+            )
+        return format_html('<ul class="flex flex-col gap-1">{}</ul>', format_html_join("", "{}", ((i,) for i in items)))
 
     @display(description=_("Amount"))
     def amount_display(self, obj):
@@ -349,6 +485,47 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
     @display(description=_("discount"))
     def discount_display(self, obj):
         return money_text(obj.discount, obj.currency)
+
+    @display(description=_("Follow-up discount"))
+    def follow_up_discount_display(self, obj):
+        return f"{formats.number_format(obj.follow_up_discount_percent.normalize())} %"
+
+    def get_fieldsets(self, request, obj=None):
+        """Only the sections that say something about this visit: the follow-up part for a follow-up,
+        the cancellation for a cancelled visit, the hold while it runs, the technical ids for admins."""
+        fieldsets = []
+        for name, options in super().get_fieldsets(request, obj):
+            fields = tuple(options["fields"])
+            if obj is not None:
+                has_follow_ups = Appointment.objects.filter(parent=obj).exists()
+                if name == _("Follow-up") and not (obj.is_follow_up_suggestion or has_follow_ups):
+                    continue
+                if name == _("Cancellation") and obj.status != S.CANCELLED:
+                    continue
+                if name == _("Video") and request.user.role != Role.ADMIN:
+                    continue
+                if obj.status != S.PENDING_PAYMENT:
+                    fields = tuple(f for f in fields if f != "hold_expires_at")
+                if not rules.is_video_visit(obj):
+                    fields = tuple(f for f in fields if f != "video_link")
+                if obj.facility is None:
+                    fields = tuple(f for f in fields if f != "place")
+                if name == _("Follow-up"):
+                    hide = {"is_follow_up_suggestion"} | (
+                        {"follow_ups"}
+                        if obj.is_follow_up_suggestion
+                        else {
+                            "parent",
+                            "suggested_by",
+                            "suggested_date",
+                            "suggested_time",
+                            "follow_up_discount_display",
+                            "follow_up_notes",
+                        }
+                    )
+                    fields = tuple(f for f in fields if f not in hide)
+            fieldsets.append((name, {**options, "fields": fields}))
+        return fieldsets
 
     # --- scope and permissions ---
     def get_queryset(self, request):
@@ -386,6 +563,8 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         appointment = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if appointment is not None:
+            extra_context["timeline"] = appointment_timeline(appointment)
+            extra_context["viewer_zone"] = _zone_words()
             extra_context["appointment_sections"] = [
                 section for provide in self.page_sections if (section := provide(request, appointment)) is not None
             ]
@@ -664,6 +843,11 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         return [
             path("book/", self.admin_site.admin_view(self.book_view), name="booking_appointment_book"),
             path(
+                "book/patients/",
+                self.admin_site.admin_view(self.book_patients_view),
+                name="booking_appointment_book_patients",
+            ),
+            path(
                 "day-schedule.pdf",
                 self.admin_site.admin_view(self.day_schedule_pdf_view),
                 name="booking_appointment_day_schedule_pdf",
@@ -676,41 +860,136 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         return HttpResponseRedirect(reverse("admin:booking_appointment_book"))
 
     def book_view(self, request):
+        """Book for a patient like a receptionist: find the patient (or register a new one), pick the
+        doctor and the day, click a free time. ``?slot=`` (from the week grid) pre-picks the time,
+        ``?patient=`` the patient; ``?doctor=&date=`` choose the day shown."""
         if not self.has_add_permission(request):
             raise Http404
-        form = StaffBookingForm(request.POST or None)
+        form = StaffBookingForm(request.POST or None, initial={"patient": request.GET.get("patient", "")})
         if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            patient = data["patient"]
-            details = svc.BookingDetails.from_patient(patient, reason=data["reason"])
-            details = svc.BookingDetails(
-                first_name=data["first_name"] or details.first_name,
-                last_name=data["last_name"] or details.last_name,
-                phone=data["phone"] or details.phone,
-                email=patient.email,
-                national_id=details.national_id,
-                reason=data["reason"],
-            )
-            try:
-                appointment = svc.appointment_book(
-                    slot=data["slot"],
-                    patient=patient,
-                    actor=request.user,
-                    details=details,
-                    appointment_type=data["appointment_type"],
+            appointment = self._book_from(request, form)
+            if appointment is not None:
+                messages.success(
+                    request,
+                    _("Booked for %(patient)s. The slot is held until payment; record cash with “Mark paid”.")
+                    % {"patient": appointment.patient_name},
                 )
-            except DomainError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, _("Booked. The slot is held until payment; record cash with “Mark paid”."))
                 return redirect(reverse("admin:booking_appointment_change", args=[appointment.pk]))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Book for a patient"),
             "opts": self.opts,
             "form": form,
+            **self._book_page(request, form),
         }
         return TemplateResponse(request, "admin/booking/appointment/book.html", context)
+
+    def _book_from(self, request, form) -> Appointment | None:
+        """Register the new patient if there is one, then book through ``appointment_book``; a domain
+        error becomes a form error (None returned)."""
+        data = form.cleaned_data
+        patient = data["patient"]
+        if patient is None:
+            try:
+                patient = patient_register(
+                    actor=request.user,
+                    first_name=data["new_first_name"],
+                    last_name=data["new_last_name"],
+                    phone=data["new_phone"],
+                    national_id=data["new_national_id"],
+                    email=data["new_email"] or "",
+                )
+            except DuplicatePatient as exc:
+                names = ", ".join(str(_patient_row(d.profile.user)["name"]) for d in exc.duplicates)
+                form.add_error(
+                    None, _("Already registered: %(names)s. Find them in the search above.") % {"names": names}
+                )
+                return None
+            except DomainError as exc:
+                for name, problem in (getattr(exc, "fields", None) or {}).items():
+                    if f"new_{name}" in form.fields:
+                        form.add_error(f"new_{name}", problem)
+                form.add_error(None, str(exc))
+                return None
+            # from here on the form names the registered patient (a failed booking keeps them picked)
+            form.data = form.data.copy()
+            form.data["patient"] = str(patient.pk)
+            for name in form.NEW_PATIENT_FIELDS:
+                form.data[name] = ""
+        details = svc.BookingDetails.from_patient(patient, reason=data["reason"])
+        if data["phone"]:
+            details = replace(details, phone=data["phone"])
+        try:
+            return svc.appointment_book(
+                slot=data["slot"],
+                patient=patient,
+                actor=request.user,
+                details=details,
+                appointment_type=data["appointment_type"],
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+            return None
+
+    def _book_page(self, request, form) -> dict:
+        """What the booking page shows around the form: the chosen patient, the doctors, the day and its
+        free times as a grid."""
+        source = request.POST if request.method == "POST" else request.GET
+        doctors = list(Doctor.objects.filter(rules.bookable_doctors_q()).select_related("user").order_by("pk"))
+        chosen_slot = find(form.fields["slot"].queryset, source.get("slot")) if source.get("slot") else None
+        doctor = None
+        if chosen_slot is not None:
+            doctor = next((d for d in doctors if d.pk == chosen_slot.doctor_id), None)
+        if doctor is None and source.get("doctor"):
+            doctor = next((d for d in doctors if str(d.pk) == source.get("doctor")), None)
+        doctor = doctor or (doctors[0] if doctors else None)
+        day = None
+        if doctor is not None:
+            today = timezone.localtime(timezone.now(), doctor.zone).date()
+            if chosen_slot is not None:
+                day = timezone.localtime(chosen_slot.start, doctor.zone).date()
+            else:
+                with contextlib.suppress(ValueError):
+                    day = date.fromisoformat(source.get("date", ""))
+            day = max(day or today, today)
+        times = []
+        if doctor is not None:
+            start, end = local_day_bounds(day, doctor.zone)
+            times = [
+                {"slot": slot, "local": timezone.localtime(slot.start, doctor.zone)}
+                for slot in free_slots(doctor=doctor, start=start, end=end)
+            ]
+        patient = None
+        wanted = source.get("patient")
+        if wanted:
+            patient = find(form.fields["patient"].queryset.select_related("patient_profile"), wanted)
+
+        def day_link(other):
+            return "?" + urlencode(
+                {k: v for k, v in {"doctor": doctor.pk, "date": other.isoformat(), "patient": wanted}.items() if v}
+            )
+
+        return {
+            "doctors": doctors,
+            "doctor": doctor,
+            "day": day,
+            "times": times,
+            "chosen_slot": chosen_slot,
+            "chosen_patient": _patient_row(patient) if patient else None,
+            "previous_day_url": day_link(day - timedelta(days=1)) if day and day > timezone.localdate() else "",
+            "next_day_url": day_link(day + timedelta(days=1)) if day else "",
+            "search_url": reverse("admin:booking_appointment_book_patients"),
+            "new_patient_open": form.is_bound and form.wants_new_patient,
+        }
+
+    def book_patients_view(self, request):
+        """The patient lookup of the booking page: ``?q=`` → up to ten patients as JSON (name, phone,
+        national ID, email). Front desk only; nothing changes."""
+        if not self.has_add_permission(request):
+            raise Http404
+        query = request.GET.get("q", "").strip()
+        rows = [_patient_row(user) for user in patient_search(query)] if len(query) >= 2 else []
+        return JsonResponse({"patients": rows})
 
     # --- printouts and exports ---
     def _visible_doctors(self, request):

@@ -9,6 +9,7 @@ through ``booking.services``; a ``DomainError`` becomes a form error or a messag
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
@@ -39,6 +40,8 @@ from unfold.widgets import (
 from accounts.models import Role, User
 from booking.admin.resources import DoctorResource
 from booking.models import (
+    SLOT_OCCUPYING,
+    Appointment,
     AppointmentType,
     Availability,
     BlockedTime,
@@ -605,6 +608,9 @@ class AvailabilityAdmin(DoctorScopedAdmin, ServiceFormAdmin):
         def link(start):
             return "?" + urlencode({"doctor": doctor.pk, "week": start.isoformat()})
 
+        appointment_admin = admin.site._registry.get(Appointment)
+        can_book = appointment_admin is not None and appointment_admin.has_add_permission(request)
+
         context.update(
             {
                 "doctor": doctor,
@@ -617,6 +623,8 @@ class AvailabilityAdmin(DoctorScopedAdmin, ServiceFormAdmin):
                 "legend": [(status, SlotStatus(status).label, week.counts[status]) for status in SlotStatus.values],
                 "can_add": self.has_add_permission(request),
                 "generate_url": reverse("admin:booking_availability_generate") + "?" + urlencode({"doctor": doctor.pk}),
+                "grid": week_grid(week, can_book=can_book),
+                "can_book": can_book,
             }
         )
         return TemplateResponse(request, "admin/booking/week_view.html", context)
@@ -672,6 +680,56 @@ class AvailabilityAdmin(DoctorScopedAdmin, ServiceFormAdmin):
         context = self._page_context(request, _("Generate a weekly pattern"))
         context.update({"form": form, "result": result, "week_url": week_url, "max_days": MAX_WEEKLY_DAYS})
         return TemplateResponse(request, "admin/booking/weekly_pattern.html", context)
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One cell of the week grid: a slot (or none) and what clicking it does."""
+
+    item: object | None = None  # a WeekSlot
+    visit: Appointment | None = None
+    book_url: str = ""
+    visit_url: str = ""
+
+
+@dataclass(frozen=True)
+class GridRow:
+    time: dt.time
+    cells: list[GridCell]
+
+
+def week_grid(week, *, can_book: bool) -> list[GridRow]:
+    """The week as a time grid: one row per start time used in the week (the doctor's local time), one
+    column per day. A booked or held cell names its patient and links to the visit; a free future cell
+    links to booking for a patient (for the front desk) with that slot chosen. One query."""
+    slot_ids = [item.slot.pk for day in week.days for item in day.slots]
+    visits = {
+        visit.slot_id: visit
+        for visit in Appointment.objects.filter(slot_id__in=slot_ids, status__in=list(SLOT_OCCUPYING)).only(
+            "pk", "slot_id", "first_name", "last_name", "status"
+        )
+    }
+    times = sorted({item.local_start.time() for day in week.days for item in day.slots})
+    by_day_time = [{item.local_start.time(): item for item in day.slots} for day in week.days]
+    book = reverse("admin:booking_appointment_book")
+    rows = []
+    for moment in times:
+        cells = []
+        for day_items in by_day_time:
+            item = day_items.get(moment)
+            if item is None:
+                cells.append(GridCell())
+                continue
+            visit = visits.get(item.slot.pk)
+            if visit is not None and item.display_status in (SlotStatus.BOOKED, SlotStatus.HELD):
+                url = reverse("admin:booking_appointment_change", args=[visit.pk])
+                cells.append(GridCell(item=item, visit=visit, visit_url=url))
+            elif item.display_status == SlotStatus.FREE and not item.is_past and can_book:
+                cells.append(GridCell(item=item, book_url=f"{book}?{urlencode({'slot': item.slot.pk})}"))
+            else:
+                cells.append(GridCell(item=item))
+        rows.append(GridRow(time=moment, cells=cells))
+    return rows
 
 
 class WeeklyPatternForm(forms.Form):

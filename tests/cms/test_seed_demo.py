@@ -88,3 +88,34 @@ def test_the_demo_shows_every_state_a_newcomer_tries(db):
     counted = Appointment.objects.count()
     call_command("seed_demo", "--quiet")
     assert Appointment.objects.count() == counted and Voucher.objects.count() == 1
+
+
+def test_the_demo_has_a_request_waiting_a_visit_ready_for_a_follow_up_and_an_in_person_visit(db):
+    """Issue 18 item 13, the rest: doctor3 confirms by hand and has a paid request waiting; a completed
+    visit with no follow-up yet; a confirmed in-person visit at the demo clinic's room and a video one;
+    a second run changes nothing."""
+    from booking import rules
+    from booking.models import Appointment, AppointmentMode, AppointmentStatus, Doctor, Facility, Room, Slot
+    from booking.rules import Action
+
+    call_command("seed_demo", "--quiet")
+    reviewer = Doctor.objects.get(user__email="doctor3@example.com")
+    assert reviewer.auto_confirm is False
+    waiting = Appointment.objects.get(doctor=reviewer, status=AppointmentStatus.PENDING)
+    assert waiting.patient.email == "patient2@example.com"
+    ready = Appointment.objects.get(doctor=reviewer, status=AppointmentStatus.COMPLETED)
+    assert not Appointment.objects.filter(parent=ready).exists()
+    from django.utils import timezone
+
+    assert Action.SUGGEST_FOLLOW_UP in rules.available_actions(
+        appointment=ready, user=reviewer.user, now=timezone.now()
+    )
+    in_person = Appointment.objects.get(mode=AppointmentMode.IN_PERSON)
+    assert in_person.status == AppointmentStatus.CONFIRMED
+    slot = Slot.objects.get(pk=in_person.slot_id)
+    assert slot.availability.facility == Facility.objects.get() and slot.availability.room == Room.objects.get()
+    assert Appointment.objects.filter(mode=AppointmentMode.VIDEO, status=AppointmentStatus.CONFIRMED).exists()
+
+    counts = (Appointment.objects.count(), Slot.objects.count(), Facility.objects.count(), Room.objects.count())
+    call_command("seed_demo", "--quiet")
+    assert (Appointment.objects.count(), Slot.objects.count(), Facility.objects.count(), Room.objects.count()) == counts

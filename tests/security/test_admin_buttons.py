@@ -772,6 +772,7 @@ CASES = {
     "booking_availability_open_week_view": _read("/admin/booking/availability/open-week-view/"),
     "booking_availability_open_weekly_generator": _read("/admin/booking/availability/open-weekly-generator/"),
     "booking_appointment_day_schedule_pdf": _read("/admin/booking/appointment/day-schedule.pdf"),
+    "booking_appointment_book_patients": _read("/admin/booking/appointment/book/patients/?q=Nguyen"),
     "booking_exports": _read("/admin/booking/appointment/exports/"),
     "messaging_conversation_start_conversation": _read("/admin/messaging/conversation/start-conversation/"),
     "messaging_conversation_poll": _conversation_poll,

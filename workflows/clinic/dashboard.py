@@ -8,6 +8,7 @@ import json
 
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -73,8 +74,51 @@ def _chart(labels: list[str], datasets: list[dict]) -> str:
     return json.dumps({"labels": labels, "datasets": datasets})
 
 
+def dashboard_period(request, *, now: dt.datetime) -> reports.DateRange:
+    """The period the page shows: the one asked for, else this month with its upcoming days (so a
+    fresh page shows the visits already booked, not an empty last-30-days)."""
+    if request.GET.get("start") or request.GET.get("end"):
+        return reports.DateRange.parse(request.GET.get("start"), request.GET.get("end"), now=now)
+    return reports.DateRange.this_month(now=now)
+
+
+def chart_options(*, unit: str = "") -> str:
+    """Chart.js options for a bar chart people read: a value axis from zero with whole steps (and its
+    unit), day or month labels, values in the tooltip; no legend for a single series."""
+    y_axis = {"beginAtZero": True, "ticks": {"precision": 0}, "grid": {"color": "rgba(127,127,127,.15)"}}
+    if unit:
+        y_axis["title"] = {"display": True, "text": unit}
+    return json.dumps(
+        {
+            "animation": False,
+            "locale": get_language() or "en",  # digits grouped the reader's way on the axis
+            "responsive": True,
+            "maintainAspectRatio": False,
+            "plugins": {"legend": {"display": False}, "tooltip": {"enabled": True}},
+            "scales": {"x": {"grid": {"display": False}}, "y": y_axis},
+        }
+    )
+
+
+def _visits_chart(period: reports.DateRange) -> str:
+    """Visits per day of the period as an Unfold bar chart, with its value axis shown."""
+    days = reports.visits_by_day(period=period)
+    return _chart(
+        [formats.date_format(day, "j M") for day, _count in days],
+        [
+            {
+                "label": str(_("Visits")),
+                "data": [count for _day, count in days],
+                "backgroundColor": "var(--color-primary-600)",
+                "maxBarThickness": 18,
+                "displayYAxis": True,
+            }
+        ],
+    )
+
+
 def admin_context(request, *, now: dt.datetime) -> dict:
-    period = reports.DateRange.parse(request.GET.get("start"), request.GET.get("end"), now=now)
+    period = dashboard_period(request, now=now)
     start, end = period.start, period.end
     counts = reports.today_counts(now=now)
     outcomes = reports.visit_outcomes(start=start, end=end)
@@ -93,13 +137,33 @@ def admin_context(request, *, now: dt.datetime) -> dict:
             {
                 "label": currency,
                 "data": [float(revenue.by_month.get((month, currency), 0)) for month in months],
+                "backgroundColor": "var(--color-primary-600)",
+                "maxBarThickness": 48,
+                "displayYAxis": True,
+                "suffixYAxis": "₫" if currency == "VND" else currency,
             }
             for currency in currencies
         ],
     )
+    today = timezone.localtime(now, period.zone).date()
+    this_month = reports.DateRange.this_month(now=now)
+    last_month_end = this_month.first - dt.timedelta(days=1)
     return {
         "role": "admin",
         "period": period,
+        "presets": [
+            {"label": _("This month"), "start": this_month.first, "end": this_month.last},
+            {"label": _("Last month"), "start": last_month_end.replace(day=1), "end": last_month_end},
+            {"label": _("Last 30 days"), "start": today - dt.timedelta(days=29), "end": today},
+            {"label": _("Next 30 days"), "start": today, "end": today + dt.timedelta(days=29)},
+        ],
+        "visits_chart": _visits_chart(period),
+        "visits_chart_options": chart_options(unit=str(_("Visits"))),
+        "revenue_chart_options": chart_options(unit=" · ".join(money(0, c).split(" ", 1)[1] for c in currencies)),
+        "revenue_values": [
+            {"month": formats.date_format(month, "YEAR_MONTH_FORMAT"), "amount": money_text({currency: amount})}
+            for (month, currency), amount in sorted(revenue.by_month.items())
+        ],
         "kpis": [
             {"title": _("Visits today"), "value": counts.today},
             {"title": _("Visits this week"), "value": counts.week},

@@ -36,10 +36,11 @@ from django.db.models import (
     Q,
     Sum,
 )
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from booking.models import (
+    SLOT_OCCUPYING,
     Appointment,
     AppointmentStatus,
     AppointmentType,
@@ -98,6 +99,15 @@ class DateRange:
         return cls(first=today - dt.timedelta(days=days - 1), last=today, zone=zone)
 
     @classmethod
+    def this_month(cls, *, now: dt.datetime | None = None, zone: ZoneInfo | None = None) -> DateRange:
+        """The whole current month, its upcoming days included (visits already booked count)."""
+        zone = zone or clinic_zone()
+        today = timezone.localtime(now or timezone.now(), zone).date()
+        first = today.replace(day=1)
+        following = (first + dt.timedelta(days=32)).replace(day=1)
+        return cls(first=first, last=following - dt.timedelta(days=1), zone=zone)
+
+    @classmethod
     def parse(
         cls, start: str | None, end: str | None, *, now: dt.datetime | None = None, default_days: int = 30
     ) -> DateRange:
@@ -114,6 +124,25 @@ class DateRange:
         if (last - first).days > 731:
             first = last - dt.timedelta(days=731)
         return cls(first=first, last=last, zone=fallback.zone)
+
+
+def visits_by_day(*, period: DateRange) -> list[tuple[dt.date, int]]:
+    """Each local day of ``period`` with the number of visits on it that are (or were) going ahead:
+    waiting for payment or confirmation, confirmed, completed or missed; cancelled and lapsed ones do
+    not count. One query."""
+    counts = dict(
+        Appointment.objects.filter(
+            starts_at__gte=period.start, starts_at__lt=period.end, status__in=list(SLOT_OCCUPYING)
+        )
+        .annotate(day=TruncDate("starts_at", tzinfo=period.zone))
+        .values_list("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    days = (period.last - period.first).days + 1
+    return [
+        (period.first + dt.timedelta(days=i), counts.get(period.first + dt.timedelta(days=i), 0)) for i in range(days)
+    ]
 
 
 # --- visit outcomes -------------------------------------------------------------------------------

@@ -16,12 +16,24 @@ from django.utils import timezone
 
 from accounts.models import PatientProfile, Role, User
 from accounts.services import user_create
-from booking.models import Appointment, AppointmentMode, AppointmentType, Availability, Doctor, Specialty, Voucher
+from booking.models import (
+    Appointment,
+    AppointmentMode,
+    AppointmentStatus,
+    AppointmentType,
+    Availability,
+    Doctor,
+    Facility,
+    Room,
+    Specialty,
+    Voucher,
+)
 from booking.selectors import free_slots
 from booking.services import (
     BookingDetails,
     appointment_book,
     appointment_complete,
+    appointment_confirm,
     appointment_mark_no_show,
     availability_create,
     follow_up_suggest,
@@ -73,6 +85,7 @@ class DemoDoctor:
     years: int
     bio: str
     languages: str = "vi"
+    auto_confirm: bool = True
 
 
 DEMO_DOCTORS = [
@@ -101,6 +114,7 @@ DEMO_DOCTORS = [
         5,
         "Bác sĩ gia đình: khám cho cả người lớn và trẻ em, tư vấn từ xa.",
         "vi, en",
+        auto_confirm=False,  # reviews each request by hand: the demo has one waiting
     ),
 ]
 
@@ -138,6 +152,7 @@ def _seed_scheduling(created: dict[str, int]) -> None:
                 "consultation_fee": demo.fee,
                 "currency": "VND",
                 "is_active": True,
+                "auto_confirm": demo.auto_confirm,
             },
         )
         if new:
@@ -210,6 +225,76 @@ def _seed_every_state(created: dict[str, int]) -> None:
     _past_visit(doctor, absent, staff, days_ago=7, created=created, came=False)
 
 
+DEMO_FACILITY = {
+    "slug": "medbook-quan-1",
+    "name": "Phòng khám Medbook Quận 1",
+    "address": "12 Lê Lợi, Phường Bến Nghé",
+    "district": "Quận 1",
+    "city": "Thành phố Hồ Chí Minh",
+    "phone": "+84 28 3800 0000",
+}
+DEMO_ROOM = "Phòng 101"
+
+
+def _seed_clinic_visits(created: dict[str, int]) -> None:
+    """The rest of what a newcomer tries (issue 18 item 13), made once (while patient2 has no visit with
+    doctor3): the demo clinic with a room, where doctor1 sees patients in person on one afternoon, and
+    patient1 booked there; a request waiting for doctor3, who confirms by hand; and a visit patient2 had
+    with doctor3 two days ago, completed and ready for a follow-up."""
+    facility, new = Facility.objects.get_or_create(slug=DEMO_FACILITY["slug"], defaults=DEMO_FACILITY)
+    created["facilities"] += new
+    room, new = Room.objects.get_or_create(facility=facility, name=DEMO_ROOM)
+    created["rooms"] += new
+    patient2 = User.objects.get(email="patient2@example.com")
+    reviewer = Doctor.objects.get(user__email="doctor3@example.com")
+    if Appointment.objects.filter(patient=patient2, doctor=reviewer).exists():
+        return
+    staff = User.objects.get(email="staff@example.com")
+    patient1 = User.objects.get(email="patient1@example.com")
+    now = timezone.now()
+    # in person: doctor1 at the clinic, on the first weekday after tomorrow, 18:00-19:30 local time
+    doctor1 = Doctor.objects.get(user__email="doctor1@example.com")
+    day = now.astimezone(doctor1.zone).date() + dt.timedelta(days=2)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    at_clinic = availability_create(
+        doctor=doctor1,
+        date=day,
+        start_time=dt.time(18, 0),
+        end_time=dt.time(19, 30),
+        slot_minutes=30,
+        actor=None,
+        now=now,
+        mode=AppointmentMode.IN_PERSON,
+        facility=facility,
+        room=room,
+    )
+    created["availability"] += 1
+    created["slots"] += at_clinic.slots.count()
+    in_person = _book(at_clinic.slots.order_by("start").first(), patient1, staff, "Demo: blood pressure check", now=now)
+    payment_mark_cash_paid(appointment=in_person, actor=staff, now=now)
+    created["appointments"] += 1
+    # a request waiting for doctor3 (paid at the desk; doctor3 reviews requests by hand)
+    slot = free_slots(doctor=reviewer, start=now, end=now + dt.timedelta(days=DEMO_SCHEDULE_DAYS + 7), now=now).first()
+    if slot is not None:
+        request = _book(slot, patient2, staff, "Demo: cough for two weeks", now=now)
+        payment_mark_cash_paid(appointment=request, actor=staff, now=now)
+        created["appointments"] += 1
+    # a completed visit with no follow-up yet: doctor3 can suggest one
+    _past_visit(reviewer, patient2, staff, days_ago=2, created=created)
+
+
+def _book(slot, patient, staff, reason: str, *, now) -> Appointment:
+    details = BookingDetails.from_patient(patient, reason=reason)
+    return appointment_book(
+        slot=slot,
+        patient=patient,
+        actor=staff,
+        details=replace(details, phone=details.phone or "+84 90 000 0002"),
+        now=now,
+    )
+
+
 def _past_visit(
     doctor: Doctor, patient, staff, *, days_ago: int, created: dict[str, int], came: bool = True
 ) -> Appointment:
@@ -239,6 +324,9 @@ def _past_visit(
         now=before,
     )
     payment_mark_cash_paid(appointment=visit, actor=staff, now=before)
+    visit.refresh_from_db()
+    if visit.status == AppointmentStatus.PENDING:  # a doctor who reviews requests confirmed it by hand
+        appointment_confirm(appointment=visit, actor=doctor.user, now=before + dt.timedelta(hours=1))
     if came:
         appointment_complete(appointment=visit, actor=doctor.user, now=start + dt.timedelta(minutes=25))
     else:
@@ -258,6 +346,8 @@ def seed_demo() -> dict[str, int]:
         "slots": 0,
         "appointments": 0,
         "vouchers": 0,
+        "facilities": 0,
+        "rooms": 0,
     }
     with transaction.atomic():
         existing = set(User.objects.filter(email__in=[u.email for u in DEMO_USERS]).values_list("email", flat=True))
@@ -276,6 +366,7 @@ def seed_demo() -> dict[str, int]:
         _seed_scheduling(created)
         _seed_visits(created)
         _seed_every_state(created)
+        _seed_clinic_visits(created)
     created.update(seed_demo_site(doctor_emails=[d.email for d in DEMO_DOCTORS]))
     return created
 

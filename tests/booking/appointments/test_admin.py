@@ -55,7 +55,7 @@ def test_buttons_follow_state_and_role(client, slots, patient_dao, doctor_review
     appointment.refresh_from_db()
     assert appointment.status == S.CONFIRMED
     page = client.get(change_url(appointment)).content.decode()
-    assert "await_doctor" in page  # the transition log tab
+    assert "Waiting for the doctor to confirm" in page  # the History panel, in words
 
 
 def test_cancel_needs_a_reason_in_the_dialog(client, slots, patient_dao, doctor_binh):

@@ -256,20 +256,38 @@ def test_bulk_delete_deletes_nothing_when_one_is_booked(client, dr_chau, now):
 # --- week view and weekly pattern --------------------------------------------------------------
 
 
-def test_week_view_shows_seven_days_of_coloured_slots(client, dr_chau, now):
+def test_week_view_is_a_time_grid_with_patients_on_booked_cells(client, dr_chau, now):
+    """Issue 18 item 8: rows of times, seven day columns; a booked cell names its patient and opens the
+    visit; the doctor (who does not book for patients) gets no booking links."""
+    from booking import services as svc
+    from tests.booking.appointments.helpers import details_for
+    from tests.factories import make_user
+
     availability = make_availability(dr_chau, days=8, start="09:00", end="10:30", now=now)
     first, second, _third = availability.slots.order_by("start")
-    book(first)
+    patient = make_user("lan.grid@example.test", "patient", first_name="Lan", last_name="Hoàng")
+    visit = svc.appointment_book(slot=first, patient=patient, actor=patient, details=details_for(patient))
+    svc.payment_mark_cash_paid(appointment=visit, actor=make_user("desk.grid@clinic.test", "staff"))
     Slot.objects.filter(pk=second.pk).update(status=SlotStatus.BLOCKED)
     client.force_login(dr_chau.user)
     response = client.get(f"/admin/booking/availability/week/?week={availability.date.isoformat()}")
     assert response.status_code == 200
     html = text(response)
-    assert len(re.findall(r'<section class="medbook-week__day', html)) == 7
+    assert len(re.findall(r'<th scope="col"[^>]*data-date=', html)) == 7
     assert f'data-date="{availability.date.isoformat()}"' in html
-    assert re.search(r'medbook-slot--booked medbook-week__slot[^>]*data-status="booked"', html)
+    assert re.findall(r'<th scope="row" class="medbook-grid__time">([^<]+)</th>', html) == [
+        "09:00",
+        "09:30",
+        "10:00",
+    ]
+    booked_cell = re.search(
+        rf'<td data-slot="{first.pk}" data-status="booked">\s*<a [^>]*href="([^"]+)"[^>]*>([^<]+)</a>', html
+    )
+    assert booked_cell, html
+    assert booked_cell.group(1) == f"/admin/booking/appointment/{visit.pk}/change/"
+    assert booked_cell.group(2) == visit.patient_name
     assert 'data-status="blocked"' in html and 'data-status="free"' in html
-    assert "09:00–09:30 · Booked" in html
+    assert "/admin/booking/appointment/book/?slot=" not in html  # doctors do not book for patients
     monday = availability.date - dt.timedelta(days=availability.date.weekday())
     previous = (monday - dt.timedelta(days=7)).isoformat()
     following = (monday + dt.timedelta(days=7)).isoformat()

@@ -1,0 +1,73 @@
+"""Issue 18 item 10: the admin's start page opens on a period with data (this month, upcoming days
+included), its charts show a value axis, empty parts say so in words, and recent activity reads as
+sentences linked to the objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+from django.conf import settings
+from django.utils import timezone
+
+from booking import services as svc
+from tests.booking.appointments.helpers import details_for
+from tests.factories import publish_slots
+from tests.workflows.clinic.conftest import appointment
+from workflows.clinic import reports
+from workflows.clinic.dashboard import admin_context
+
+
+def test_the_default_period_is_this_month_with_its_upcoming_days(rf, admin_an):
+    now = dt.datetime(2026, 11, 10, 5, 0, tzinfo=dt.UTC)
+    request = rf.get("/admin/")
+    request.user = admin_an
+    period = admin_context(request, now=now)["period"]
+    assert (period.first, period.last) == (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    request = rf.get("/admin/", {"start": "2026-10-01", "end": "2026-10-31"})
+    request.user = admin_an
+    period = admin_context(request, now=now)["period"]
+    assert (period.first, period.last) == (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    december = reports.DateRange.this_month(now=dt.datetime(2026, 12, 31, 20, 0, tzinfo=dt.UTC))
+    assert (december.first, december.last) == (dt.date(2027, 1, 1), dt.date(2027, 1, 31))  # already 1 Jan in Hà Nội
+
+
+def test_visits_per_day_counts_upcoming_visits_and_not_cancelled_ones(dr_an, patient_dao):
+    period = reports.DateRange.this_month()
+    later = max(timezone.localdate() + dt.timedelta(days=1), period.first)
+    if later > period.last:  # the last day of the month: use today
+        later = timezone.localdate()
+    at = dt.datetime.combine(later, dt.time(10, 0), tzinfo=period.zone)
+    appointment(dr_an, patient_dao, status="confirmed", starts_at=at)
+    appointment(dr_an, patient_dao, status="pending_payment", starts_at=at + dt.timedelta(hours=1))
+    appointment(dr_an, patient_dao, status="cancelled", starts_at=at + dt.timedelta(hours=2))
+    days = dict(reports.visits_by_day(period=period))
+    assert len(days) == (period.last - period.first).days + 1
+    assert days[later] == 2 and sum(days.values()) == 2
+
+
+def test_the_admin_page_shows_charts_with_a_value_axis_and_friendly_empty_states(client, admin_an, dr_an):
+    client.force_login(admin_an)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get("/admin/", {"start": "2020-01-01", "end": "2020-01-31"}).content.decode()
+    assert "No payments in this period yet." in html
+    assert "Nothing in this period yet." in html
+    chart = re.search(r'<div id="visits-chart">.*?data-value="([^"]+)"', html, re.S)
+    data = json.loads(chart.group(1).replace("&quot;", '"'))
+    assert len(data["labels"]) == 31 and data["datasets"][0]["displayYAxis"] is True
+    assert 'href="?start=' in html and "This month" in html
+
+
+def test_recent_activity_is_in_words_and_links_to_the_object(client, admin_an, staff_binh, dr_an, patient_dao):
+    start = (timezone.now() + dt.timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    slot = publish_slots(dr_an, start=start, count=1)[0]
+    visit = svc.appointment_book(slot=slot, patient=patient_dao, actor=staff_binh, details=details_for(patient_dao))
+    client.force_login(admin_an)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get("/admin/").content.decode()
+    activity = re.search(r'<ol[^>]*id="recent-activity">(.*?)</ol>', html, re.S).group(1)
+    link = f'href="/admin/booking/appointment/{visit.pk}/change/"'
+    assert link in activity
+    assert f"{staff_binh.get_full_name() or staff_binh.email} booked appointment #{visit.pk}" in activity
+    assert "booking.appointment" not in activity  # no raw codes
