@@ -185,6 +185,24 @@ ARTICLES = {
     },
 }
 
+#: the demo doctors' About text in both languages (their records' biographies are in Vietnamese)
+PROFILE_ABOUT = {
+    "doctor1@example.com": {
+        "en": "<p>General internist with twelve years of practice. Looks after long-term conditions such as "
+        "high blood pressure and diabetes, at the clinic and by video.</p>",
+        "vi": "<p>Bác sĩ nội tổng quát với 12 năm kinh nghiệm. Theo dõi bệnh mạn tính như tăng huyết áp và "
+        "đái tháo đường, tại phòng khám và qua video.</p>",
+    },
+    "doctor2@example.com": {
+        "en": "<p>Paediatrician with a special interest in nutrition and breathing problems in young children.</p>",
+        "vi": "<p>Bác sĩ nhi khoa, chuyên về dinh dưỡng và bệnh hô hấp ở trẻ nhỏ.</p>",
+    },
+    "doctor3@example.com": {
+        "en": "<p>Family doctor for adults and children alike; happy to advise by video.</p>",
+        "vi": "<p>Bác sĩ gia đình khám cho cả người lớn và trẻ em; sẵn sàng tư vấn qua video.</p>",
+    },
+}
+
 PROFILE_SUMMARY = {
     "en": "Sees patients at the clinic and by video.",
     "vi": "Khám tại phòng khám và qua video.",
@@ -278,12 +296,15 @@ def seed_demo_site(*, doctor_emails: Iterable[str]) -> dict[str, int]:
 
         demo_doctors = list(Doctor.objects.filter(user__email__in=list(doctor_emails), is_active=True))
         counts["profile drafts"] += len(doctor_profile_pages_sync(doctor_ids=[d.pk for d in demo_doctors]))
-        for page in DoctorProfilePage.objects.filter(doctor__in=demo_doctors, locale=english).order_by("path"):
+        pages = DoctorProfilePage.objects.filter(doctor__in=demo_doctors, locale=english).select_related("doctor__user")
+        for page in pages.order_by("path"):
+            about = PROFILE_ABOUT.get(page.doctor.user.email, {})
             if not page.live:
                 page.summary = page.summary or PROFILE_SUMMARY["en"]
+                page.about = page.about or about.get("en", "")
                 _publish(page)
                 counts["profiles published"] += 1
-            _translation(page, vietnamese, {"summary": PROFILE_SUMMARY["vi"]}, counts)
+            _translation(page, vietnamese, {"summary": PROFILE_SUMMARY["vi"], "about": about.get("vi", "")}, counts)
 
         clinic = ClinicSettings.for_site(site)
         if not clinic.phone:

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from booking.models import AppointmentMode
+
+#: the directory's filters, as they appear in its address (and in the portal's old doctor search)
+FILTER_NAMES = ("q", "specialty", "mode", "date", "facility", "city", "week")
 
 
 class DirectoryFilterForm(forms.Form):
@@ -11,12 +17,29 @@ class DirectoryFilterForm(forms.Form):
 
     q = forms.CharField(label=_("Name or specialty"), required=False, max_length=100)
     specialty = forms.ChoiceField(label=_("Specialty"), required=False)
+    mode = forms.ChoiceField(label=_("Visit"), required=False)
+    date = forms.DateField(label=_("Free on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    facility = forms.ChoiceField(label=_("Clinic"), required=False)
+    city = forms.ChoiceField(label=_("City"), required=False)
     week = forms.BooleanField(label=_("Available this week"), required=False)
     page = forms.IntegerField(required=False, min_value=1, max_value=10_000, widget=forms.HiddenInput)
 
-    def __init__(self, *args, specialties=(), **kwargs):
+    def __init__(self, *args, specialties=(), facilities=(), today: dt.date | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.today = today
         self.fields["specialty"].choices = [("", _("All specialties")), *[(s.slug, s.name) for s in specialties]]
+        self.fields["mode"].choices = [("", _("In person or video")), *AppointmentMode.choices]
+        self.fields["facility"].choices = [("", _("All clinics")), *[(f.slug, f.name) for f in facilities]]
+        cities = sorted({f.city for f in facilities if f.city})
+        self.fields["city"].choices = [("", _("All cities")), *[(city, city) for city in cities]]
+        if today is not None:
+            self.fields["date"].widget.attrs["min"] = today.isoformat()
+
+    def clean_date(self):
+        day = self.cleaned_data.get("date")
+        if day is not None and self.today is not None and day < self.today:
+            return None  # a day gone by: no filter rather than no doctors
+        return day
 
     def filters(self) -> dict:
         """Keyword arguments for ``cms.selectors.doctor_directory``; invalid fields are ignored."""
@@ -27,9 +50,20 @@ class DirectoryFilterForm(forms.Form):
         return {
             "q": (data.get("q") or "").strip(),
             "specialty": data.get("specialty") or None,
+            "mode": data.get("mode") or "",
+            "date": data.get("date"),
+            "facility": data.get("facility") or None,
+            "city": data.get("city") or "",
             "available_this_week": bool(data.get("week")),
             "page": data.get("page") or 1,
         }
+
+    def active_filter_count(self) -> int:
+        """How many of the filters besides the search box are set (for the collapsed filter panel)."""
+        filters = self.filters()
+        return sum(
+            bool(filters[name]) for name in ("specialty", "mode", "date", "facility", "city", "available_this_week")
+        )
 
     def query_string(self, *, exclude=()) -> str:
         """The current filters as a query string (for pagination links), without ``exclude``."""
@@ -37,6 +71,10 @@ class DirectoryFilterForm(forms.Form):
         params = {
             "q": filters["q"],
             "specialty": filters["specialty"] or "",
+            "mode": filters["mode"],
+            "date": filters["date"].isoformat() if filters["date"] else "",
+            "facility": filters["facility"] or "",
+            "city": filters["city"],
             "week": "on" if filters["available_this_week"] else "",
             "page": filters["page"] if filters["page"] != 1 else "",
         }

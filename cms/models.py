@@ -14,11 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField, StreamField
-from wagtail.models import Page
+from wagtail.models import Locale, Page
 from wagtail.search import index
 from wagtail.url_routing import RouteResult
 
 from cms.blocks import ContentStreamBlock, OpeningHoursBlock
+from cms.panels import PublicAboutPanel, TranslationStatusPanel
 
 
 def _one_page_per_language(page: Page, field: str, message) -> None:
@@ -56,6 +57,34 @@ class PublicPageMixin:
         patch_vary_headers(response, ("Cookie", "Accept-Language"))
         return response
 
+    def translation_source(self) -> Page | None:
+        """This page in the default language, when this page is a translation of it."""
+        default = Locale.get_default()
+        if self.locale_id == default.pk:
+            return None
+        return Page.objects.filter(translation_key=self.translation_key, locale=default).first()
+
+    def translation_is_stale(self) -> bool:
+        """A translation whose source was published after the translation was last edited. The page
+        listings annotate ``source_published_at`` (``cms.wagtail_hooks``); elsewhere one query."""
+        if self.locale_id == Locale.get_default().pk:
+            return False
+        if hasattr(self, "source_published_at"):
+            source_at = self.source_published_at
+        else:
+            source = self.translation_source()
+            source_at = source.last_published_at if source is not None else None
+        edited_at = self.latest_revision_created_at or self.last_published_at
+        return bool(source_at and edited_at and source_at > edited_at)
+
+    @property
+    def status_string(self):
+        """Wagtail's status ("live", "draft"...), with stale translations flagged in the listings."""
+        status = super().status_string
+        if self.translation_is_stale():
+            return _("%(status)s · source changed") % {"status": status}
+        return status
+
 
 def _content_stream(verbose_name=None) -> StreamField:
     """The pages' shared body: rich text, images, calls to action and FAQs."""
@@ -71,6 +100,7 @@ class HomePage(PublicPageMixin, Page):
     sections = _content_stream(verbose_name=_("sections"))
 
     content_panels = [
+        TranslationStatusPanel(),
         *Page.content_panels,
         FieldPanel("intro"),
         FieldPanel("cta_label"),
@@ -130,7 +160,7 @@ class DoctorDirectoryPage(PublicPageMixin, Page):
         _("doctors per page"), default=12, validators=[MinValueValidator(1), MaxValueValidator(50)]
     )
 
-    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("per_page")]
+    content_panels = [TranslationStatusPanel(), *Page.content_panels, FieldPanel("intro"), FieldPanel("per_page")]
     search_fields = [*Page.search_fields, index.SearchField("intro")]
     parent_page_types = ["cms.HomePage"]
     subpage_types = ["cms.DoctorProfilePage"]
@@ -141,17 +171,31 @@ class DoctorDirectoryPage(PublicPageMixin, Page):
         verbose_name = _("doctor directory")
 
     def get_context(self, request, *args, **kwargs):
-        from cms import selectors
-        from cms.forms import DirectoryFilterForm
-
         context = super().get_context(request, *args, **kwargs)
-        form = DirectoryFilterForm(request.GET or None, specialties=selectors.active_specialties())
-        filters = form.filters()
-        context["form"] = form
-        context["filters"] = filters
-        context["result"] = selectors.doctor_directory(per_page=self.per_page, **filters)
-        context["query_without_page"] = form.query_string(exclude=("page",))
+        context.update(directory_context(request, per_page=self.per_page))
         return context
+
+
+def directory_context(request, *, per_page: int) -> dict:
+    """The directory's search form and one page of result cards, for the directory page (and for
+    ``cms.views.find_a_doctor`` while no directory page is published)."""
+    from cms import selectors
+    from cms.forms import DirectoryFilterForm
+
+    form = DirectoryFilterForm(
+        request.GET or None,
+        specialties=selectors.active_specialties(),
+        facilities=selectors.active_facilities(),
+        today=timezone.localdate(),
+    )
+    filters = form.filters()
+    return {
+        "form": form,
+        "filters": filters,
+        "result": selectors.doctor_directory(per_page=per_page, **filters),
+        "query_without_page": form.query_string(exclude=("page",)),
+        "more_filters": form.active_filter_count(),
+    }
 
 
 class DoctorProfilePage(PublicPageMixin, Page):
@@ -171,16 +215,33 @@ class DoctorProfilePage(PublicPageMixin, Page):
         verbose_name=_("photo"),
         help_text=_("Empty: the photo from the doctor's record."),
     )
+    about = RichTextField(
+        _("about"),
+        blank=True,
+        features=["bold", "italic", "link", "ol", "ul"],
+        help_text=_(
+            "The doctor's introduction in this page's language. Empty: the biography on the doctor's "
+            "record is shown instead."
+        ),
+    )
     body = _content_stream(verbose_name=_("about the doctor"))
 
     content_panels = [
+        TranslationStatusPanel(),
         *Page.content_panels,
         FieldPanel("doctor"),
         FieldPanel("summary"),
         FieldPanel("image"),
+        FieldPanel("about"),
+        PublicAboutPanel(heading=_("What visitors see under About")),
         FieldPanel("body"),
     ]
-    search_fields = [*Page.search_fields, index.SearchField("summary"), index.SearchField("body")]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("summary"),
+        index.SearchField("about"),
+        index.SearchField("body"),
+    ]
     parent_page_types = ["cms.DoctorDirectoryPage"]
     subpage_types: list[str] = []
     template = "cms/doctor_profile_page.html"
@@ -205,14 +266,18 @@ class DoctorProfilePage(PublicPageMixin, Page):
         bookable = selectors.doctor_is_bookable(doctor)
         specialty_pages = selectors.specialty_pages_for([specialty.pk for specialty in doctor.specialties.all()])
         rating = selectors.profile_rating(doctor)
+        slot_days = selectors.profile_slot_days(doctor=doctor, now=now) if bookable else []
         context.update(
             doctor=doctor,
+            initials=selectors.doctor_initials(doctor),
+            tone=doctor.pk % selectors.PLACEHOLDER_TONES,
             specialty_links=[
                 {"specialty": specialty, "page": specialty_pages.get(specialty.pk)}
                 for specialty in doctor.specialties.all()
             ],
             bookable=bookable,
-            slot_days=selectors.profile_slot_days(doctor=doctor, now=now) if bookable else [],
+            slot_days=slot_days,
+            next_free=slot_days[0].slots[0] if slot_days else None,
             languages=selectors.language_names(doctor.language_list),
             rating=rating,
             rating_comments=selectors.profile_comments(doctor),
@@ -224,7 +289,7 @@ class DoctorProfilePage(PublicPageMixin, Page):
 class SpecialtyIndexPage(PublicPageMixin, Page):
     intro = models.CharField(_("intro"), max_length=300, blank=True)
 
-    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    content_panels = [TranslationStatusPanel(), *Page.content_panels, FieldPanel("intro")]
     parent_page_types = ["cms.HomePage"]
     subpage_types = ["cms.SpecialtyPage"]
     max_count_per_parent = 1
@@ -259,6 +324,7 @@ class SpecialtyPage(PublicPageMixin, Page):
     body = _content_stream()
 
     content_panels = [
+        TranslationStatusPanel(),
         *Page.content_panels,
         FieldPanel("specialty"),
         FieldPanel("intro"),
@@ -281,12 +347,7 @@ class SpecialtyPage(PublicPageMixin, Page):
         from cms import selectors
 
         context = super().get_context(request, *args, **kwargs)
-        doctors = selectors.specialty_doctors(specialty_id=self.specialty_id)
-        profiles = selectors.profile_pages_for([doctor.pk for doctor in doctors])
-        ratings = selectors.rating_summaries([doctor.pk for doctor in doctors])
-        context["entries"] = [
-            selectors.DirectoryEntry(doctor=d, profile=profiles.get(d.pk), rating=ratings.get(d.pk)) for d in doctors
-        ]
+        context["entries"] = selectors.specialty_entries(specialty_id=self.specialty_id)
         context["directory"] = DoctorDirectoryPage.objects.live().filter(locale_id=self.locale_id).first()
         return context
 
@@ -296,7 +357,7 @@ class FacilityIndexPage(PublicPageMixin, Page):
 
     intro = models.CharField(_("intro"), max_length=300, blank=True)
 
-    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    content_panels = [TranslationStatusPanel(), *Page.content_panels, FieldPanel("intro")]
     parent_page_types = ["cms.HomePage"]
     subpage_types = ["cms.FacilityPage"]
     max_count_per_parent = 1
@@ -333,6 +394,7 @@ class FacilityPage(PublicPageMixin, Page):
     body = _content_stream(verbose_name=_("about the facility"))
 
     content_panels = [
+        TranslationStatusPanel(),
         *Page.content_panels,
         FieldPanel("facility"),
         FieldPanel("intro"),
@@ -358,7 +420,7 @@ class FacilityPage(PublicPageMixin, Page):
         facility = self.facility
         context.update(
             facility=facility,
-            doctors=selectors.facility_doctors(facility=facility),
+            entries=selectors.facility_doctors(facility=facility),
             jsonld=seo.medical_clinic_jsonld(page=self, facility=facility, request=request),
         )
         return context
@@ -370,7 +432,7 @@ class StandardPage(PublicPageMixin, Page):
     intro = models.CharField(_("intro"), max_length=300, blank=True)
     body = _content_stream()
 
-    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
+    content_panels = [TranslationStatusPanel(), *Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
     search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
     parent_page_types = ["cms.HomePage", "cms.StandardPage"]
     subpage_types = ["cms.StandardPage"]
@@ -386,7 +448,7 @@ class ArticleIndexPage(PublicPageMixin, Page):
         _("articles per page"), default=10, validators=[MinValueValidator(1), MaxValueValidator(50)]
     )
 
-    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("per_page")]
+    content_panels = [TranslationStatusPanel(), *Page.content_panels, FieldPanel("intro"), FieldPanel("per_page")]
     parent_page_types = ["cms.HomePage"]
     subpage_types = ["cms.ArticlePage"]
     template = "cms/article_index_page.html"
@@ -419,6 +481,7 @@ class ArticlePage(PublicPageMixin, Page):
     body = _content_stream()
 
     content_panels = [
+        TranslationStatusPanel(),
         *Page.content_panels,
         FieldPanel("date"),
         FieldPanel("summary"),

@@ -16,9 +16,10 @@ from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.images import get_image_model
 from wagtail.models import Locale
 
-from booking.models import BookingDefaults, Doctor, Slot, Specialty
+from booking.models import AppointmentMode, BookingDefaults, Doctor, Facility, Slot, Specialty
 from booking.rules import bookable_doctors_q, doctor_refusal
-from booking.selectors.scheduling import doctor_search, free_slots
+from booking.selectors import doctor_search, first_free_slots, free_slots
+from booking.slotting import resolve_local
 from cms.models import (
     ArticlePage,
     DoctorDirectoryPage,
@@ -27,6 +28,7 @@ from cms.models import (
     HomePage,
     SpecialtyPage,
 )
+from core.money import money_text
 from workflows.operations.selectors import RatingSummary, published_comments, rating_summaries, rating_summary
 
 #: "available this week" and the profile page's slot list look this far ahead
@@ -36,13 +38,87 @@ PROFILE_SLOT_LIMIT = 60
 THUMBNAIL = "fill-480x270"
 
 
+#: quick slots on a directory card
+CARD_SLOTS = 4
+#: the size of a card's photo (a Wagtail rendition of the profile page's image)
+CARD_PHOTO = "fill-160x160"
+#: a doctor without a photo gets their initials on one of these backgrounds (by id, so it stays put)
+PLACEHOLDER_TONES = 6
+
+
+@dataclass
+class Place:
+    """Where a doctor's quick slots happen: by video, or at a facility."""
+
+    mode: str
+    facility: object | None = None
+
+    @property
+    def is_video(self) -> bool:
+        return self.mode == AppointmentMode.VIDEO
+
+
 @dataclass
 class DirectoryEntry:
+    """What one result card shows: the doctor, their profile page in the visitor's language, their
+    rating, and their first free slots (``slots``, already filtered like the search)."""
+
     doctor: Doctor
     profile: DoctorProfilePage | None = None
     available_this_week: bool = False
     #: patients' ratings (count; average from three)
     rating: RatingSummary | None = None
+    slots: list[Slot] = field(default_factory=list)
+
+    @property
+    def next_free(self) -> dt.datetime | None:
+        if self.slots:
+            return self.slots[0].start
+        return getattr(self.doctor, "next_free_start", None)
+
+    @property
+    def photo(self):
+        """The profile page's image (an editor uploads it), else None (the record's photo or initials)."""
+        return self.profile.image if self.profile is not None and self.profile.image_id else None
+
+    @property
+    def initials(self) -> str:
+        return doctor_initials(self.doctor)
+
+    @property
+    def tone(self) -> int:
+        return self.doctor.pk % PLACEHOLDER_TONES
+
+    @property
+    def languages(self) -> list[str]:
+        return language_names(self.doctor.language_list)
+
+    @property
+    def fee(self) -> str:
+        fee = self.doctor.consultation_fee
+        return money_text(fee, self.doctor.currency) if fee else ""
+
+    @property
+    def places(self) -> list[Place]:
+        """Video and/or the facilities of the quick slots, in the order they first come."""
+        seen: dict[tuple, Place] = {}
+        for slot in self.slots:
+            availability = slot.availability
+            mode = availability.mode if availability is not None else AppointmentMode.IN_PERSON
+            facility = availability.facility if availability is not None and mode != AppointmentMode.VIDEO else None
+            seen.setdefault((mode, getattr(facility, "pk", None)), Place(mode=mode, facility=facility))
+        return list(seen.values())
+
+    @property
+    def shows_rating(self) -> bool:
+        return self.rating is not None and self.rating.shows_average
+
+
+def doctor_initials(doctor: Doctor) -> str:
+    """ "Lý Giang" → "LG"; at most two letters, from the names on the doctor's account."""
+    names = [doctor.user.last_name, doctor.user.first_name] if doctor.user_id else []
+    letters = [name.strip()[0] for name in names if name and name.strip()]
+    return "".join(letters[:2]).upper() or "?"
 
 
 @dataclass
@@ -66,17 +142,63 @@ def active_specialties() -> list[Specialty]:
     return list(Specialty.objects.filter(is_active=True).order_by("name"))
 
 
+def active_facilities() -> list[Facility]:
+    return list(Facility.objects.filter(is_active=True).order_by("city", "name"))
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The visitor's ``day`` (the active time zone) as a UTC-aware ``[start, end)``."""
+    zone = timezone.get_current_timezone()
+    return resolve_local(day, dt.time(0), zone), resolve_local(day + dt.timedelta(days=1), dt.time(0), zone)
+
+
+def directory_entries(
+    doctors: list[Doctor],
+    *,
+    now: dt.datetime,
+    defaults: BookingDefaults | None = None,
+    place: dict | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> list[DirectoryEntry]:
+    """Cards for ``doctors``: profile pages (with photos), ratings and the first ``CARD_SLOTS`` free
+    slots matching the same place and date filters. A fixed number of queries for any number of doctors."""
+    ids = [doctor.pk for doctor in doctors]
+    profiles = profile_pages_for(ids, with_photos=True)
+    ratings = rating_summaries(ids)
+    slots = first_free_slots(
+        doctor_ids=ids, per_doctor=CARD_SLOTS, now=now, defaults=defaults, start=start, end=end, **(place or {})
+    )
+    week_end = now + WEEK
+    entries = []
+    for doctor in doctors:
+        entry = DirectoryEntry(
+            doctor=doctor,
+            profile=profiles.get(doctor.pk),
+            rating=ratings.get(doctor.pk),
+            slots=slots.get(doctor.pk, []),
+        )
+        entry.available_this_week = entry.next_free is not None and entry.next_free < week_end
+        entries.append(entry)
+    return entries
+
+
 def doctor_directory(
     *,
     q: str = "",
     specialty: str | None = None,
     available_this_week: bool = False,
+    mode: str = "",
+    facility: str | None = None,
+    city: str = "",
+    date: dt.date | None = None,
     page: int = 1,
     per_page: int = 12,
     now: dt.datetime | None = None,
 ) -> DirectoryResult:
-    """Bookable doctors matching ``q`` and ``specialty``, soonest available first (``doctor_search``),
-    each with the profile page that presents it in the active language (or the default one).
+    """Bookable doctors matching ``q`` and ``specialty`` with a free slot matching the place filters
+    (``mode``, ``facility``, ``city``) and, given a ``date``, on that day of the visitor's; soonest
+    available first (``doctor_search``), each as a card (``directory_entries``).
 
     ``doctor_search`` orders doctors by their next free slot, so "available this week" keeps a prefix
     of its results: this page's doctors are filtered, and there is a next page exactly when the first
@@ -85,7 +207,9 @@ def doctor_directory(
     """
     now = now or timezone.now()
     defaults = BookingDefaults.load()
-    search = {"q": q, "specialty": specialty, "now": now, "defaults": defaults}
+    place = {"mode": mode, "facility": facility, "city": city}
+    start, end = day_bounds(date) if date is not None else (None, None)
+    search = {"q": q, "specialty": specialty, "now": now, "defaults": defaults, "start": start, "end": end, **place}
     found = doctor_search(page=page, per_page=per_page, **search)
     week_end = now + WEEK
     doctors = found.doctors
@@ -98,17 +222,7 @@ def doctor_directory(
         total = num_pages = None
     else:
         has_next, total, num_pages = found.has_next, found.total, found.num_pages
-    profiles = profile_pages_for([doctor.pk for doctor in doctors])
-    ratings = rating_summaries([doctor.pk for doctor in doctors])
-    entries = [
-        DirectoryEntry(
-            doctor=d,
-            profile=profiles.get(d.pk),
-            available_this_week=d.next_free_start < week_end,
-            rating=ratings.get(d.pk),
-        )
-        for d in doctors
-    ]
+    entries = directory_entries(doctors, now=now, defaults=defaults, place=place, start=start, end=end)
     return DirectoryResult(
         entries=entries, page=page, per_page=per_page, has_next=has_next, total=total, num_pages=num_pages
     )
@@ -130,9 +244,12 @@ def _prefer_language(pages, *, key: str, language: str) -> dict:
     return chosen
 
 
-def profile_pages_for(doctor_ids: Iterable[int], *, locale: Locale | None = None) -> dict[int, DoctorProfilePage]:
+def profile_pages_for(
+    doctor_ids: Iterable[int], *, locale: Locale | None = None, with_photos: bool = False
+) -> dict[int, DoctorProfilePage]:
     """The live, public profile page of each doctor in ``locale`` (default: the active language), or
-    in the default language where it has not been translated (two queries: pages, view restrictions)."""
+    in the default language where it has not been translated (two queries: pages, view restrictions;
+    ``with_photos``: two more for the images and their card-size renditions)."""
     doctor_ids = list(doctor_ids)
     if not doctor_ids:
         return {}
@@ -145,6 +262,10 @@ def profile_pages_for(doctor_ids: Iterable[int], *, locale: Locale | None = None
         .defer_streamfields()
         .order_by("path")
     )
+    if with_photos:
+        pages = pages.prefetch_related(
+            Prefetch("image", queryset=get_image_model().objects.prefetch_renditions(CARD_PHOTO))
+        )
     return _prefer_language(pages, key="doctor_id", language=wanted)
 
 
@@ -182,27 +303,49 @@ def doctor_is_bookable(doctor: Doctor) -> bool:
 
 @dataclass
 class SlotDay:
+    """One tab of a profile's "next available" block: a day, its first few free slots, and how many
+    more that day has (booked from the portal's calendar)."""
+
     date: dt.date
     slots: list[Slot] = field(default_factory=list)
+    more: int = 0
 
 
-def profile_slot_days(*, doctor: Doctor, now: dt.datetime | None = None, days: int = 7) -> list[SlotDay]:
-    """``doctor``'s free slots in the coming ``days`` (at most ``PROFILE_SLOT_LIMIT``), grouped by the
-    visitor's local date (the active time zone), earliest first."""
+#: the profile's "next available" block: this many days with free times, this many times each
+PROFILE_DAYS = 5
+PROFILE_DAY_SLOTS = 6
+#: ...looked for this far ahead (at most PROFILE_SLOT_LIMIT slots read, in one query)
+PROFILE_HORIZON = dt.timedelta(days=30)
+PROFILE_SLOT_LIMIT = 120
+
+
+def profile_slot_days(*, doctor: Doctor, now: dt.datetime | None = None) -> list[SlotDay]:
+    """``doctor``'s next ``PROFILE_DAYS`` days with free slots (within ``PROFILE_HORIZON``), by the
+    visitor's local date (the active time zone), each with its first ``PROFILE_DAY_SLOTS`` slots and
+    the number of further ones. One query."""
     now = now or timezone.now()
-    slots = free_slots(doctor=doctor, start=now, end=now + dt.timedelta(days=days), now=now)[:PROFILE_SLOT_LIMIT]
+    slots = free_slots(doctor=doctor, start=now, end=now + PROFILE_HORIZON, now=now)[:PROFILE_SLOT_LIMIT]
     by_day: dict[dt.date, SlotDay] = {}
     for slot in slots:
         day = timezone.localtime(slot.start).date()
-        by_day.setdefault(day, SlotDay(date=day)).slots.append(slot)
+        if day not in by_day:
+            if len(by_day) == PROFILE_DAYS:
+                break
+            by_day[day] = SlotDay(date=day)
+        entry = by_day[day]
+        if len(entry.slots) < PROFILE_DAY_SLOTS:
+            entry.slots.append(slot)
+        else:
+            entry.more += 1
     return list(by_day.values())
 
 
 def specialty_doctors(*, specialty_id: int) -> list[Doctor]:
-    """The bookable doctors of a specialty, by name (one query)."""
+    """The bookable doctors of a specialty, by name, with their active specialties (two queries)."""
     return list(
         Doctor.objects.filter(bookable_doctors_q(), specialties__id=specialty_id)
         .select_related("user")
+        .prefetch_related(Prefetch("specialties", queryset=Specialty.objects.filter(is_active=True).order_by("name")))
         .order_by("user__last_name", "user__first_name", "pk")
     )
 
@@ -224,10 +367,21 @@ def _with_thumbnails(queryset):
     )
 
 
+def directory_page(*, home: HomePage | None) -> DoctorDirectoryPage | None:
+    """The live doctor directory of ``home``'s language tree, or else of any tree (its address serves
+    it in the visitor's language all the same); None when no directory is published."""
+    pages = DoctorDirectoryPage.objects.live().public().order_by("path")
+    if home is not None:
+        own = pages.descendant_of(home).first()
+        if own is not None:
+            return own
+    return pages.first()
+
+
 def home_sections(*, home: HomePage) -> dict:
     """What the home page shows besides its own content: the directory (for the search box), the
     specialties and the latest three articles, all from ``home``'s own language tree."""
-    directory = DoctorDirectoryPage.objects.descendant_of(home).live().first()
+    directory = directory_page(home=home)
     specialties = list(
         SpecialtyPage.objects.descendant_of(home).live().public().defer_streamfields().order_by("title")[:12]
     )
@@ -283,16 +437,15 @@ def facility_pages(*, index) -> list[FacilityPage]:
     )
 
 
-def facility_doctors(*, facility, limit: int = 24) -> list[Doctor]:
-    """Doctors with a free time at ``facility``, soonest first, each with their profile page in the
-    active language (``profile_page``) when there is one."""
-    doctors = doctor_search(facility=facility.pk, per_page=limit).doctors
-    pages = {
-        page.doctor_id: page
-        for page in DoctorProfilePage.objects.live()
-        .filter(doctor_id__in=[d.pk for d in doctors], locale=Locale.get_active())
-        .only("id", "doctor_id", "url_path", "path", "depth", "locale_id")
-    }
-    for doctor in doctors:
-        doctor.profile_page = pages.get(doctor.pk)
-    return doctors
+def facility_doctors(*, facility, limit: int = 24, now: dt.datetime | None = None) -> list[DirectoryEntry]:
+    """Cards of the doctors with a free time at ``facility``, soonest first (their quick slots there)."""
+    now = now or timezone.now()
+    defaults = BookingDefaults.load()
+    doctors = doctor_search(facility=facility.pk, per_page=limit, now=now, defaults=defaults).doctors
+    return directory_entries(doctors, now=now, defaults=defaults, place={"facility": facility.pk})
+
+
+def specialty_entries(*, specialty_id: int, now: dt.datetime | None = None) -> list[DirectoryEntry]:
+    """Cards of a specialty's bookable doctors, by name."""
+    now = now or timezone.now()
+    return directory_entries(specialty_doctors(specialty_id=specialty_id), now=now)

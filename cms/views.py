@@ -1,4 +1,5 @@
-"""The public site's views outside the page tree: site search and robots.txt."""
+"""The public site's views outside the page tree: the way into the doctor directory, site search and
+robots.txt."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -14,13 +16,32 @@ from django.views.decorators.http import require_safe
 from wagtail.models import Page
 
 from cms import selectors
+from cms.forms import FILTER_NAMES
+from cms.models import DoctorDirectoryPage, directory_context
 from cms.templatetags.cms_tags import served_home
 
 SEARCH_PER_PAGE = 10
+DEFAULT_PER_PAGE = DoctorDirectoryPage._meta.get_field("per_page").default
 MAX_QUERY_LENGTH = 200
 
 #: areas that are not public content: nothing there for a search engine to index
 ROBOTS_DISALLOW = ("/admin/", "/cms/", "/portal/", "/accounts/", "/api/", "/_allauth/", "/i18n/", "/search/")
+
+
+@require_safe
+def find_a_doctor(request):
+    """Every "Find a doctor" link (the header, the portal's old ``/portal/doctors/``) leads to the one
+    directory: the published directory page, with the filters kept. Before a directory page is
+    published, the same directory is served here."""
+    directory = selectors.directory_page(home=served_home(request))
+    if directory is not None:
+        url = directory.get_url(request)
+        query = urlencode({name: request.GET[name] for name in FILTER_NAMES + ("page",) if request.GET.get(name)})
+        return redirect(f"{url}?{query}" if query else url)
+    context = directory_context(request, per_page=DEFAULT_PER_PAGE)
+    response = TemplateResponse(request, "cms/doctor_directory_page.html", context)
+    patch_vary_headers(response, ("Cookie", "Accept-Language"))
+    return response
 
 
 @require_safe

@@ -1,4 +1,5 @@
-"""Find a doctor and book: search → week picker → the time's change rules and details → hold → payment page."""
+"""Book a doctor: week picker → the time's change rules and details → hold → payment page. (Finding a
+doctor is the public site's directory: ``cms``; ``/portal/doctors/`` leads there.)"""
 
 from __future__ import annotations
 
@@ -13,47 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from booking import services as svc
-from booking.models import AppointmentType, BookingDefaults, Doctor, Facility, Slot, Specialty
+from booking.models import AppointmentType, BookingDefaults, Doctor, Slot, Specialty
 from booking.rules import bookable_doctors_q, bookable_types_q, live_hold_q
-from booking.selectors import doctor_search
 from core.errors import DomainError, InvalidInput
-from portal.forms import BookingDetailsForm, DoctorSearchForm
+from portal.forms import BookingDetailsForm
 from portal.picker import build_picker, parse_day, policy_text, slot_is_free, when_text
-from workflows.operations.selectors import rating_summaries
-
-
-def doctor_list(request):
-    specialties = list(Specialty.objects.filter(is_active=True).order_by("name"))
-    facilities = list(Facility.objects.filter(is_active=True).order_by("city", "name"))
-    form = DoctorSearchForm(request.GET or None, specialties=specialties, facilities=facilities)
-    search = dict.fromkeys(("q", "specialty", "mode", "city", "facility"), "")
-    if form.is_valid():
-        search.update({name: form.cleaned_data[name] for name in search})
-    try:
-        page_number = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page_number = 1
-    results = doctor_search(
-        q=search["q"],
-        specialty=search["specialty"] or None,
-        mode=search["mode"],
-        city=search["city"],
-        facility=search["facility"] or None,
-        page=page_number,
-        per_page=10,
-    )
-    ratings = rating_summaries([doctor.pk for doctor in results.doctors])
-    query = {key: value for key, value in search.items() if value}
-    return render(
-        request,
-        "portal/doctor_list.html",
-        {
-            "form": form,
-            "results": results,
-            "entries": [(doctor, ratings[doctor.pk]) for doctor in results.doctors],
-            "query": urlencode(query),
-        },
-    )
 
 
 def _doctor_slot(doctor: Doctor, value: str | None) -> Slot | None:

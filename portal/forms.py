@@ -10,23 +10,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Gender, MedicalRecord
-from booking.models import AppointmentMode
-
-
-class DoctorSearchForm(forms.Form):
-    q = forms.CharField(label=_("Doctor or specialty"), required=False, max_length=100)
-    specialty = forms.ChoiceField(label=_("Specialty"), required=False)
-    mode = forms.ChoiceField(label=_("Visit"), required=False)
-    city = forms.ChoiceField(label=_("City"), required=False)
-    facility = forms.ChoiceField(label=_("Facility"), required=False)
-
-    def __init__(self, *args, specialties=(), facilities=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["specialty"].choices = [("", _("All specialties")), *[(s.slug, s.name) for s in specialties]]
-        self.fields["mode"].choices = [("", _("In person or video")), *AppointmentMode.choices]
-        cities = sorted({f.city for f in facilities})
-        self.fields["city"].choices = [("", _("All cities")), *[(city, city) for city in cities]]
-        self.fields["facility"].choices = [("", _("All facilities")), *[(f.slug, f.name) for f in facilities]]
 
 
 class BookingDetailsForm(forms.Form):

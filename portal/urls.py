@@ -7,7 +7,7 @@ app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("doctors/", booking.doctor_list, name="doctors"),
+    path("doctors/", views.doctor_directory, name="doctors"),
     path("book/<int:doctor_id>/", booking.book, name="book"),
     path("appointments/", views.appointment_list, name="appointments"),
     path("appointments/<uuid:public_id>/", views.appointment_detail, name="appointment_detail"),

@@ -73,6 +73,14 @@ def video_window_open(appointment: Appointment, now: dt.datetime) -> bool:
     return rules.refusal(Action.JOIN_VIDEO, appointment=appointment, user=appointment.patient, now=now) is None
 
 
+def doctor_directory(request):
+    """The portal has no doctor list of its own: the public site's directory is the one way to find a
+    doctor (``find_a_doctor`` leads to it, with the search kept)."""
+    url = reverse("find_a_doctor")
+    query = request.GET.urlencode()
+    return redirect(f"{url}?{query}" if query else url)
+
+
 @patient_required
 def home(request):
     now = timezone.now()

@@ -18,6 +18,7 @@ from django.db.models import (
     DurationField,
     Exists,
     ExpressionWrapper,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -25,8 +26,9 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    Window,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, RowNumber, TruncDate
 from django.utils import timezone
 
 from booking.models import AppointmentMode, BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus, Specialty
@@ -203,10 +205,26 @@ def _matching_doctor_ids(q: str) -> list[int]:
     return matches
 
 
-def _policy_span(field: str, default: int, unit: dt.timedelta):
-    """The doctor's (outer row's) ``field`` or the clinic default, times ``unit``, as a duration."""
-    count = Coalesce(OuterRef(field), Value(default), output_field=IntegerField())
+def _policy_span(field: str, default: int, unit: dt.timedelta, *, ref=OuterRef):
+    """The doctor's ``field`` (``ref``: the outer row's, or ``F`` for a path from this row) or the clinic
+    default, times ``unit``, as a duration."""
+    count = Coalesce(ref(field), Value(default), output_field=IntegerField())
     return ExpressionWrapper(count * Value(unit), output_field=DurationField())
+
+
+def _policy_window(*, now: dt.datetime, defaults: BookingDefaults, ref=OuterRef, prefix: str = "") -> Q:
+    """Slots inside their doctor's booking window: after the minimum notice, before the advance limit."""
+    earliest = ExpressionWrapper(
+        Value(now)
+        + _policy_span(f"{prefix}min_notice_hours", defaults.min_notice_hours, dt.timedelta(hours=1), ref=ref),
+        output_field=DateTimeField(),
+    )
+    latest = ExpressionWrapper(
+        Value(now)
+        + _policy_span(f"{prefix}max_advance_days", defaults.max_advance_days, dt.timedelta(days=1), ref=ref),
+        output_field=DateTimeField(),
+    )
+    return Q(start__gte=earliest, start__lte=latest)
 
 
 def _place_q(*, facility: str | int | None, city: str, district: str, mode: str) -> Q:
@@ -238,6 +256,8 @@ def doctor_search(
     per_page: int = 20,
     offset: int | None = None,
     defaults: BookingDefaults | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
 ) -> DoctorPage:
     """Active doctors with at least one upcoming free slot, matching ``q`` (name, title or specialty) and
     ``specialty`` (slug or id), soonest available first, one page at a time (or ``per_page`` rows
@@ -247,6 +267,7 @@ def doctor_search(
     The place filters narrow the free slot that counts: ``mode`` (in_person or video), ``facility``
     (slug or id), ``city`` and ``district`` (of the slot's facility, case-insensitive); a doctor
     matches when one upcoming free slot matches them all, and ``next_free_start`` is that slot's.
+    ``start``/``end`` narrow it to slots starting in ``[start, end)`` (a day, for "free on this date").
 
     The next free slot is a subquery that applies each doctor's own notice and advance window, so the
     number of queries stays the same however many doctors or slots there are.
@@ -257,18 +278,11 @@ def doctor_search(
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise ValueError(f"page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")
     defaults = defaults or BookingDefaults.load()
-    earliest = ExpressionWrapper(
-        Value(now) + _policy_span("min_notice_hours", defaults.min_notice_hours, dt.timedelta(hours=1)),
-        output_field=DateTimeField(),
-    )
-    latest = ExpressionWrapper(
-        Value(now) + _policy_span("max_advance_days", defaults.max_advance_days, dt.timedelta(days=1)),
-        output_field=DateTimeField(),
-    )
     next_free = (
-        Slot.objects.filter(doctor_id=OuterRef("pk"), start__gte=now)
+        Slot.objects.filter(doctor_id=OuterRef("pk"), start__gte=max(now, start or now))
+        .filter(Q(start__lt=end) if end is not None else Q())
         .filter(slot_free_q(now=now))
-        .filter(start__gte=earliest, start__lte=latest)
+        .filter(_policy_window(now=now, defaults=defaults))
         .exclude(_not_blocked())
         .filter(_place_q(facility=facility, city=city, district=district, mode=mode))
         .order_by("start")
@@ -292,6 +306,51 @@ def doctor_search(
         .order_by("next_free_start", "pk")[offset : offset + per_page]
     )
     return DoctorPage(doctors=rows, page=page, per_page=per_page, total=total)
+
+
+def first_free_slots(
+    *,
+    doctor_ids: list[int],
+    per_doctor: int = 4,
+    now: dt.datetime | None = None,
+    defaults: BookingDefaults | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    facility: str | int | None = None,
+    city: str = "",
+    district: str = "",
+    mode: str = "",
+) -> dict[int, list[Slot]]:
+    """The first ``per_doctor`` bookable slots of each doctor in ``doctor_ids`` (each doctor's own notice
+    and advance window, the same place and ``start``/``end`` filters as ``doctor_search``), earliest
+    first, with their availability's facility and room.
+
+    One query for all the doctors (a row number per doctor, counted in the database), however many
+    doctors or slots there are; plus one for the clinic defaults unless ``defaults`` is given.
+    """
+    ids = list(doctor_ids)
+    if not ids:
+        return {}
+    if mode and mode not in AppointmentMode.values:
+        raise ValueError(f"mode must be one of {AppointmentMode.values}")
+    now = now or timezone.now()
+    defaults = defaults or BookingDefaults.load()
+    slots = (
+        Slot.objects.filter(doctor_id__in=ids, start__gte=max(now, start or now))
+        .filter(Q(start__lt=end) if end is not None else Q())
+        .filter(slot_free_q(now=now))
+        .filter(_policy_window(now=now, defaults=defaults, ref=F, prefix="doctor__"))
+        .exclude(_not_blocked())
+        .filter(_place_q(facility=facility, city=city, district=district, mode=mode))
+        .annotate(rank=Window(RowNumber(), partition_by=F("doctor_id"), order_by=(F("start").asc(), F("pk").asc())))
+        .filter(rank__lte=per_doctor)
+        .select_related("availability__facility", "availability__room")
+        .order_by("doctor_id", "start")
+    )
+    found: dict[int, list[Slot]] = {pk: [] for pk in ids}
+    for slot in slots:
+        found[slot.doctor_id].append(slot)
+    return found
 
 
 # --- admin week view ---------------------------------------------------------------------------

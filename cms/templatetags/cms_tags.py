@@ -3,13 +3,18 @@ footer and links into the portal's booking flow."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import template
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.dates import WEEKDAYS
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from wagtail.models import Site
 
 from cms import links, selectors, seo
 from cms.models import ClinicSettings
+from core.money import money_text
 
 register = template.Library()
 
@@ -79,5 +84,34 @@ def clinic_footer(context):
 
 
 @register.simple_tag
-def booking_url(doctor, slot=None):
-    return links.booking_url(doctor, slot)
+def booking_url(doctor, slot=None, day=None):
+    return links.booking_url(doctor, slot, day)
+
+
+@register.filter
+def free_day(value: dt.datetime | dt.date | None, style: str = "") -> str:
+    """A day as people say it, in the visitor's zone: "Today", "Tomorrow" or "Tue 8 Dec" (``"short"``:
+    the weekday and day only, "Tue 8", where the month is shown nearby)."""
+    if value is None:
+        return ""
+    day = timezone.localtime(value).date() if isinstance(value, dt.datetime) else value
+    today = timezone.localdate()
+    if day == today:
+        return _("Today")
+    if day == today + dt.timedelta(days=1):
+        return _("Tomorrow")
+    return date_format(day, "D j" if style == "short" else "D j M")
+
+
+@register.filter
+def free_time(value: dt.datetime | None) -> str:
+    """A free time as people say it, in the visitor's zone: "Today 14:30", "Tue 8 Dec 09:00"."""
+    if value is None:
+        return ""
+    return f"{free_day(value)} {date_format(timezone.localtime(value), 'H:i')}"
+
+
+@register.filter
+def money(amount, currency: str = "VND") -> str:
+    """Money as people read it in the active language (``core.money``)."""
+    return money_text(amount, currency)

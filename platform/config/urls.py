@@ -41,6 +41,7 @@ urlpatterns = [
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", cms_views.robots_txt, name="robots_txt"),
     path("search/", cms_views.search, name="search"),
+    path("find-a-doctor/", cms_views.find_a_doctor, name="find_a_doctor"),  # → the directory page
 ]
 
 if settings.DEBUG:

@@ -36,12 +36,11 @@ def doctor_at_le_loi(db):
 
 def test_a_patient_books_in_person_and_sees_the_address_with_a_map_link(browser_as, patient_dao, doctor_at_le_loi):
     page = browser_as(patient_dao)
-    page.goto("/portal/doctors/")
-    page.get_by_label("Visit").select_option("in_person")
-    page.get_by_role("button", name="Search").click()
-    assert page.get_by_role("link", name="Book", exact=True).count() == 1
-    page.get_by_role("link", name="Book", exact=True).first.click()
-    page.locator(".picker-slot").first.click()
+    page.goto("/portal/doctors/")  # the one directory (the public site's)
+    page.get_by_label("Visit", exact=True).select_option("in_person")
+    page.get_by_role("button", name="Show doctors").click()
+    assert page.locator(".doctor-result").count() == 1
+    page.locator(".doctor-result a.quick-slot").first.click()  # the booking page, that time chosen
     place = page.locator(".visit-where")
     assert "12 Lê Lợi, Quận 1, Hồ Chí Minh" in place.inner_text() and "room 3" in place.inner_text()
     page.get_by_label("Phone").fill("+84 90 111 2222")

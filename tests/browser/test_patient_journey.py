@@ -69,11 +69,10 @@ def test_sign_up_verify_search_book_pay_and_see_the_visit(anonymous_page, doctor
     page.get_by_role("button", name="Confirm").click()
     page.wait_for_url(re.compile(r"/portal/$"))
 
-    page.goto("/portal/doctors/")
-    page.get_by_label("Doctor or specialty").fill("binh")
-    page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name="Book", exact=True).first.click()
-    page.locator(".picker-slot").first.click()
+    page.goto("/portal/doctors/")  # the one directory (the public site's)
+    page.get_by_label("Name or specialty").fill("binh")
+    page.get_by_role("button", name="Show doctors").click()
+    page.locator(".doctor-result a.quick-slot").first.click()  # the booking page, that time chosen
     assert page.get_by_label("Email").input_value() == "mai.browser@example.test"
     assert page.get_by_label("Phone").input_value() == "+84 90 111 2222"
     page.get_by_label("Reason for the visit").fill("Check-up")
@@ -118,8 +117,7 @@ def test_cancel_and_accept_a_follow_up_with_its_discount(browser_as, doctor_with
     card = page.locator(".follow-up-card").first
     assert "475" in card.inner_text()  # 500,000 VND less the 5% follow-up discount
     card.get_by_role("link", name="Schedule follow-up").click()
-    page.locator(".picker-slot").first.click()
-    page.get_by_role("button", name=re.compile("Hold this time")).click()
+    page.locator(".slot-list button").first.click()
     page.wait_for_url(re.compile(rf"/portal/appointments/{suggestion.public_id}/$"))
     assert "475" in page.get_by_role("button", name=re.compile(r"^Pay ")).inner_text()
     pay_in_sandbox(page)

@@ -39,8 +39,8 @@ def test_every_page_type_renders_with_the_portal_look(
         assert 'class="site-nav"' in html, page
 
 
-def test_profile_lists_free_slots_of_the_coming_week_each_linking_to_the_portal(client, chau_profile, dr_chau):
-    later = make_availability(dr_chau, days=9, start="09:00", end="10:00")  # outside the 7 days shown
+def test_profile_shows_the_next_free_days_as_tabs_each_slot_linking_to_the_portal(client, chau_profile, dr_chau):
+    later = make_availability(dr_chau, days=9, start="09:00", end="10:00")  # a second day with free times
     slots = list(Slot.objects.filter(doctor=dr_chau, start__lt=timezone.now() + dt.timedelta(days=7)))
     taken = slots[0]
     Slot.objects.filter(pk=taken.pk).update(status=SlotStatus.BOOKED)
@@ -48,15 +48,15 @@ def test_profile_lists_free_slots_of_the_coming_week_each_linking_to_the_portal(
     html = html_of(client.get(chau_profile.url))
 
     assert len(slots) == 4
-    for slot in slots[1:]:
+    for slot in [*slots[1:], *later.slots.all()]:
         href = f'href="/portal/book/{dr_chau.pk}/?slot={slot.pk}"'
         assert href in html
         assert timezone.localtime(slot.start).strftime("%H:%M") in html
     assert f'?slot={taken.pk}"' not in html  # booked meanwhile: read live, not cached on the page
-    for slot in later.slots.all():
-        assert f'?slot={slot.pk}"' not in html
-    assert "Twenty years of family medicine." in html  # bio from the booking record
-    assert "300,000 VND" in html
+    assert html.count('class="day-tab"') == 2  # one tab per day with free times
+    assert "Next available:" in html
+    assert "Twenty years of family medicine." in html  # no About text on the page: the record's biography
+    assert "300,000 ₫" in html
     assert "Vietnamese" in html and "English" in html
 
 

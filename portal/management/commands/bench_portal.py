@@ -34,9 +34,11 @@ class Command(BaseCommand):
             raise CommandError("No demo data: run `manage.py seed_demo` first.")
         client = Client()
         client.force_login(patient)
+        # the doctor list is the public site's directory (/portal/doctors/ redirects there)
+        directory = client.get("/find-a-doctor/").get("Location") or "/find-a-doctor/"
         pages = [
             "/portal/",
-            "/portal/doctors/",
+            directory,
             f"/portal/book/{doctor.pk}/",
             "/portal/appointments/",
             "/portal/follow-ups/",

@@ -72,5 +72,5 @@ def test_the_portals_doctor_search_shows_the_rating(doctor_binh, patient_dao):
     rate(doctor_binh, [5, 4, 4])
     client = Client()
     client.force_login(patient_dao)
-    html = client.get("/portal/doctors/").content.decode()
+    html = client.get("/portal/doctors/", follow=True).content.decode()  # the one directory
     assert "4.3 / 5 (3 ratings)" in html
