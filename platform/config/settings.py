@@ -364,6 +364,8 @@ LANGUAGES = [("en", _("English")), ("vi", _("Tiếng Việt"))]
 LOCALE_PATHS = [BASE_DIR / "themes" / "locale", BASE_DIR / "themes" / "locale_thirdparty"]
 USE_I18N = True
 USE_TZ = True  # every datetime is stored in UTC
+# One date style per language (config/formats/<lang>/formats.py), read by core.dates and the admin.
+FORMAT_MODULE_PATH = ["config.formats"]
 # The clinic's zone: what staff see in the admin and the default for users who have not chosen one.
 TIME_ZONE = envtimezone("TIME_ZONE", "Asia/Ho_Chi_Minh")
 CLINIC_TIME_ZONE = TIME_ZONE
