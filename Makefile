@@ -7,7 +7,7 @@ PORT ?= 8000
 # links in emails, .ics files and set-password mails point here: it follows HOST and PORT
 SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run serve test blackbox setup install lint check messages benchmark clean
+.PHONY: run serve test blackbox screenshots setup install lint check messages benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: install
 # The black-box suites: the production profile (gunicorn, worker, PostgreSQL, Redis) over HTTP.
 blackbox: install
 	$(BIN)/python -m pytest -m blackbox $(PYTEST_ARGS)
+
+# The main pages in English and Vietnamese, desktop and phone, as PNGs in test-artifacts/screenshots/.
+screenshots: install
+	$(BIN)/python -m pytest -m screenshots tests/browser/test_screenshots.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

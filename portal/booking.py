@@ -18,6 +18,7 @@ from booking import services as svc
 from booking.models import AppointmentType, BookingDefaults, Doctor, Facility, Slot, Specialty
 from booking.rules import bookable_doctors_q, bookable_types_q, live_hold_q
 from booking.selectors import available_dates, doctor_search, free_slots
+from core.dates import weekday_initials
 from core.errors import DomainError, InvalidInput
 from portal.forms import BookingDetailsForm, DoctorSearchForm
 from workflows.operations.selectors import rating_summaries
@@ -197,7 +198,7 @@ def book(request, doctor_id: int):
             "alternatives": alternatives,
             "login_url": _login_url(request, doctor, selected_slot) if selected_slot else None,
             "signup_url": _signup_url(request, doctor, selected_slot) if selected_slot else None,
-            "weekday_names": [calendar.day_abbr[i] for i in range(7)],
+            "weekday_names": weekday_initials(),
         },
     )
 

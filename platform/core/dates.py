@@ -82,17 +82,10 @@ def weekday_initials() -> list[str]:
 #: friendly names for the zones our patients live in; others are named after their city
 ZONE_NAMES = {
     "Asia/Ho_Chi_Minh": gettext_lazy("Vietnam time"),
-    "Asia/Bangkok": gettext_lazy("Indochina time (Bangkok)"),
-    "Asia/Singapore": gettext_lazy("Singapore time"),
-    "Asia/Tokyo": gettext_lazy("Japan time"),
-    "Asia/Seoul": gettext_lazy("Korea time"),
-    "Asia/Shanghai": gettext_lazy("China time"),
-    "Australia/Sydney": gettext_lazy("Sydney time"),
     "Europe/London": gettext_lazy("UK time"),
-    "Europe/Paris": gettext_lazy("Central European time (Paris)"),
-    "Europe/Berlin": gettext_lazy("Central European time (Berlin)"),
     "America/New_York": gettext_lazy("US Eastern time"),
     "America/Chicago": gettext_lazy("US Central time"),
+    "America/Denver": gettext_lazy("US Mountain time"),
     "America/Los_Angeles": gettext_lazy("US Pacific time"),
     "UTC": gettext_lazy("Coordinated Universal Time"),
 }
