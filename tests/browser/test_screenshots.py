@@ -63,7 +63,9 @@ def test_write_the_main_pages_in_both_languages_and_sizes(chromium, live_server)
     for size, viewport in SIZES.items():
         for language in ("en", "vi"):
             for who, pages in ((None, anonymous), (patient, as_patient), (admin, as_admin)):
-                context = chromium.new_context(base_url=live_server.url, viewport=viewport)
+                # a Vietnamese visitor's browser speaks Vietnamese too (native date inputs follow it)
+                locale = {"en": "en-GB", "vi": "vi-VN"}[language]
+                context = chromium.new_context(base_url=live_server.url, viewport=viewport, locale=locale)
                 cookies = [{"name": "django_language", "value": language, "url": live_server.url}]
                 if who is not None:
                     who.language = language
