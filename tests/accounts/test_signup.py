@@ -102,3 +102,17 @@ def test_password_reset_sends_a_mail_with_a_working_link(client, patient_dao):
     assert response.status_code == 302
     patient_dao.refresh_from_db()
     assert patient_dao.check_password("brand-new-pass-42")
+
+
+def test_a_form_with_mistakes_lists_them_on_top_and_shows_each_at_its_field(client, db):
+    response = client.post(
+        "/accounts/signup/", {"first_name": "", "last_name": "Hoàng", "email": "not-an-email", "password1": "short"}
+    )
+    html = response.content.decode()
+    summary = html[html.index('class="error-summary"') : html.index("</div>", html.index('class="error-summary"'))]
+    assert 'href="#id_first_name"' in summary and 'href="#id_email"' in summary and 'href="#id_password1"' in summary
+    assert 'id="id_email_error"' in html and 'aria-invalid="true"' in html
+    page = client.get("/accounts/signup/").content.decode()
+    for name in ("first_name", "last_name", "email", "password1"):
+        assert re.search(rf'<input[^>]*name="{name}"[^>]*required', page), name
+    assert 'name="phone"' not in page and 'name="password2"' not in page

@@ -83,6 +83,17 @@ def test_write_the_main_pages_in_both_languages_and_sizes(chromium, live_server)
                     if size == "phone" and name in ("home", "booking"):
                         page.locator(".menu-toggle").click()
                         page.screenshot(path=str(OUT / f"{name}-menu-open-{language}-{size}.png"))
+                if who is None and slot is not None:  # the code page, with the chosen time still shown
+                    page.goto(anonymous[-1][1])
+                    page.locator("#id_first_name").fill("Mai")
+                    page.locator("#id_last_name").fill("Trần")
+                    page.locator("#id_email").fill(f"mai.{language}.{size}@example.test")
+                    page.locator("#id_password1").fill("a-long-pass-phrase-7")
+                    page.locator("main form button[type=submit]").first.click()
+                    page.wait_for_url(re.compile(r"/accounts/confirm-email/$"))
+                    target = OUT / f"sign-up-code-{language}-{size}.png"
+                    page.screenshot(path=str(target), full_page=True)
+                    written.append(target)
                 context.close()
     assert all(path.stat().st_size > 0 for path in written)
     names = {re.sub(r"-(en|vi)-(desktop|phone)\.png$", "", path.name) for path in written}
