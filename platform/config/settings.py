@@ -302,6 +302,7 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 CLINIC_NAME = envstr("CLINIC_NAME") or "Medbook"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"{CLINIC_NAME}: "
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.PatientSignupForm"
+ACCOUNT_FORMS = {"confirm_email_verification_code": "accounts.code_forms.EmailVerificationCodeForm"}
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",

@@ -31,6 +31,8 @@ def test_patient_signs_up_with_name_email_and_password_then_types_the_emailed_co
     assert MedicalRecord.objects.filter(patient__user=user).exists()
     assert "_auth_user_id" not in client.session
 
+    code_page = client.get("/accounts/confirm-email/").content.decode()
+    assert 'inputmode="numeric"' in code_page and 'autocomplete="one-time-code"' in code_page
     (message,) = mail.outbox
     assert message.subject == f"Medbook: {code_from(message)} is your confirmation code"
     assert message.alternatives[0][1] == "text/html" and code_from(message) in message.alternatives[0][0]
