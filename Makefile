@@ -7,7 +7,7 @@ PORT ?= 8000
 # links in emails, .ics files and set-password mails point here: it follows HOST and PORT
 SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run serve test blackbox setup install lint check messages benchmark bench clean
+.PHONY: run serve test blackbox screenshots setup install lint check messages benchmark bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ blackbox: install
 # (apt-get install wrk; without it a Python client reads). BENCH_QUICK=1: a smoke run of about 3 minutes.
 bench: install
 	$(BIN)/python tests/bench/harness.py
+
+# The main pages in English and Vietnamese, desktop and phone, as PNGs in test-artifacts/screenshots/.
+screenshots: install
+	$(BIN)/python -m pytest -m screenshots tests/browser/test_screenshots.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -17,6 +17,7 @@ from accounts.services import (
     patient_profile_ensure,
     patient_profile_update,
 )
+from core.dates import zone_label
 from portal.clinical import my_health
 from portal.forms import MedicalRecordForm, ProfileForm, time_zone_datalist
 from portal.views import patient_required
@@ -49,6 +50,9 @@ def profile(request):
         "sms_notifications": preferences.sms_enabled,
     }
     form = ProfileForm(request.POST or None, initial=initial)
+    form.fields["time_zone"].help_text = _("Now: %(zone)s. Type a city or a region to choose another one.") % {
+        "zone": zone_label(user.effective_time_zone)
+    }
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         patient_profile_update(

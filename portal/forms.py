@@ -6,10 +6,13 @@ from zoneinfo import available_timezones
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Gender, MedicalRecord
+from core.dates import canonical_zone, zone_choices
 
 
 class BookingDetailsForm(forms.Form):
@@ -27,7 +30,7 @@ class BookingDetailsForm(forms.Form):
 
     def __init__(self, *args, appointment_types=(), **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [(str(t.pk), t.name) for t in appointment_types]
+        choices = [(str(t.pk), t.label) for t in appointment_types]
         if choices:
             self.fields["appointment_type"].choices = choices
         else:
@@ -44,13 +47,19 @@ class VoucherForm(forms.Form):
     code = forms.CharField(label=_("Voucher code"), max_length=40)
 
 
-@lru_cache(maxsize=1)
 def time_zone_datalist() -> str:
-    """``<datalist id="time-zones">`` of every IANA zone, built once (a 600-option <select> rendered
-    through Django's widget templates costs ~70 ms per page)."""
+    """``<datalist id="time-zones">`` of every zone a person may pick, each place once, with its
+    friendly name and offset ("Vietnam time (GMT+7)"), in the active language."""
+    return _time_zone_datalist(get_language(), timezone.now().date())
+
+
+@lru_cache(maxsize=8)
+def _time_zone_datalist(language: str, today) -> str:
+    # built once per language and day (offsets change with daylight saving time): a 600-option
+    # <select> rendered through Django's widget templates costs ~70 ms per page
     return format_html(
         '<datalist id="time-zones">{}</datalist>',
-        format_html_join("", '<option value="{}">', ((name,) for name in sorted(available_timezones()))),
+        format_html_join("", '<option value="{}" label="{}">', zone_choices()),
     )
 
 
@@ -84,7 +93,7 @@ class ProfileForm(forms.Form):
         return number
 
     def clean_time_zone(self) -> str:
-        name = self.cleaned_data["time_zone"].strip()
+        name = canonical_zone(self.cleaned_data["time_zone"].strip())
         if name not in available_timezones():
             raise forms.ValidationError(_("Choose a time zone from the list, for example Asia/Ho_Chi_Minh."))
         return name

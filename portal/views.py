@@ -22,6 +22,7 @@ from booking import services as svc
 from booking.models import OPEN_STATUSES, Appointment, AppointmentStatus, BookingDefaults, Slot
 from booking.payments import enabled_gateways, get_gateway
 from booking.rules import Action
+from core.dates import canonical_zone
 from core.errors import DomainError
 from portal.clinical import (
     document_download,
@@ -362,5 +363,6 @@ def set_time_zone(request):
     except (ZoneInfoNotFoundError, ValueError):
         return JsonResponse({"ok": False}, status=400)
     if not request.user.time_zone:
-        user_set_preferences(user=request.user, time_zone=name)
+        # browsers may report an old alias (Asia/Saigon): store the one name the pickers offer
+        user_set_preferences(user=request.user, time_zone=canonical_zone(name))
     return JsonResponse({"ok": True, "time_zone": request.user.effective_time_zone})

@@ -6,7 +6,7 @@ def medbook(request):
 
     return {
         "CLINIC_TIME_ZONE": settings.CLINIC_TIME_ZONE,
-        "SITE_NAME": "Medbook",
+        "SITE_NAME": settings.CLINIC_NAME,
         # the sandbox gateway is on: every page says payments are not real
         "TEST_PAYMENTS": sandbox_enabled(),
     }

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from booking.models import Appointment, AppointmentMode, AppointmentStatus, Refund
 from booking.rules import follow_up_price
+from core.dates import clock_text, day_text, when_text, zone_label
 from core.models import AuditLog, OutboxMessage
 from workflows import ics
 from workflows.links import absolute, appointment_path, visit_location, visit_map_url
@@ -117,28 +118,15 @@ class RenderedMessage:
 
 
 def format_moment(value: datetime, zone: ZoneInfo) -> str:
-    """E.g. "Tuesday, June 3, 2025, 3 p.m. (Asia/Ho_Chi_Minh)" in the active language."""
-    local = value.astimezone(zone)
-    return _("%(weekday)s, %(date)s, %(time)s (%(zone)s)") % {
-        "weekday": formats.date_format(local, "l"),
-        "date": formats.date_format(local, "DATE_FORMAT"),
-        "time": formats.time_format(local, "TIME_FORMAT"),
-        "zone": zone.key,
-    }
+    """E.g. "Tue 3 Jun 2025, 15:00 · Vietnam time (GMT+7)" in the active language (core.dates)."""
+    return f"{when_text(value, zone)} · {zone_label(zone.key, value)}"
 
 
 def format_span(start: datetime, end: datetime | None, zone: ZoneInfo) -> str:
-    """E.g. "Tuesday, June 3, 2025, 3 p.m.–3:30 p.m. (Asia/Ho_Chi_Minh)"."""
+    """E.g. "Tue 3 Jun 2025, 15:00–15:30 · Vietnam time (GMT+7)"."""
     if end is None:
         return format_moment(start, zone)
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    return _("%(weekday)s, %(date)s, %(start)s–%(end)s (%(zone)s)") % {
-        "weekday": formats.date_format(local_start, "l"),
-        "date": formats.date_format(local_start, "DATE_FORMAT"),
-        "start": formats.time_format(local_start, "TIME_FORMAT"),
-        "end": formats.time_format(local_end, "TIME_FORMAT"),
-        "zone": zone.key,
-    }
+    return f"{when_text(start, zone)}–{clock_text(end, zone)} · {zone_label(zone.key, start)}"
 
 
 def format_money(amount: Decimal, currency: str) -> str:
@@ -254,6 +242,7 @@ def _render_other(spec: MessageKind, message: OutboxMessage) -> RenderedMessage:
             "name": own.get("name") or name or message.to_email,
             "language_code": translation.get_language(),
             "site_url": settings.SITE_URL,
+            "clinic_name": settings.CLINIC_NAME,
             "url": absolute(link),
             "link": link,
             **own,
@@ -323,7 +312,7 @@ def _suggested_moment(appointment: Appointment, zone: ZoneInfo) -> str:
     if appointment.suggested_date is None:
         return ""
     if appointment.suggested_time is None:
-        return formats.date_format(appointment.suggested_date, "DATE_FORMAT")
+        return day_text(appointment.suggested_date)
     suggested = datetime.combine(appointment.suggested_date, appointment.suggested_time, tzinfo=appointment.doctor.zone)
     return format_moment(suggested, zone)
 
@@ -359,6 +348,7 @@ def _context(spec, message, appointment: Appointment, recipient, *, zone: ZoneIn
         "link": link,
         "url": absolute(link),
         "site_url": settings.SITE_URL,
+        "clinic_name": settings.CLINIC_NAME,
         "action_label": _action_label(spec, audience),
     }
     if starts_at and not is_video and zone.key != clinic_zone.key:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,19 +19,42 @@ from django.db.models import F, Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
 def _time_zone_choices():
-    return [(name, name) for name in sorted(available_timezones())]
+    from core.dates import zone_choices
+
+    return zone_choices()
 
 
 def _default_time_zone() -> str:
     return settings.CLINIC_TIME_ZONE
 
 
-class Specialty(models.Model):
-    name = models.CharField(_("name"), max_length=120, unique=True)
+class TranslatedName(models.Model):
+    """A name kept as data in each language: ``name`` in English (the source language), ``name_vi`` in
+    Vietnamese. ``label`` (and ``str()``) is the name in the active language, English when the
+    Vietnamese one is empty. Queries and ordering keep using ``name``."""
+
+    name_vi = models.CharField(_("name in Vietnamese"), max_length=120, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        if (get_language() or "").startswith("vi") and self.name_vi:
+            return self.name_vi
+        return self.name
+
+
+class Specialty(TranslatedName):
+    name = models.CharField(_("name"), max_length=120, unique=True, help_text=_("In English."))
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
@@ -40,9 +63,6 @@ class Specialty(models.Model):
         verbose_name = _("specialty")
         verbose_name_plural = _("specialties")
         ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class BookingDefaults(models.Model):
@@ -211,13 +231,13 @@ class AppointmentMode(models.TextChoices):
     VIDEO = "video", _("Video")
 
 
-class AppointmentType(models.Model):
+class AppointmentType(TranslatedName):
     class Kind(models.TextChoices):
         INITIAL = "initial", _("Initial visit")
         FOLLOW_UP = "follow_up", _("Follow-up visit")
         OTHER = "other", _("Other")
 
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("name"), max_length=120, help_text=_("In English."))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.INITIAL)
     duration_minutes = models.PositiveIntegerField(
         _("duration (minutes)"), default=30, validators=[MinValueValidator(5), MaxValueValidator(480)]
@@ -238,9 +258,6 @@ class AppointmentType(models.Model):
         verbose_name = _("appointment type")
         verbose_name_plural = _("appointment types")
         ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Facility(models.Model):

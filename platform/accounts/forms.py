@@ -3,13 +3,19 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PatientSignupForm(forms.Form):
-    """Extra fields on allauth's sign-up form (only patients sign up themselves)."""
+    """Extra fields on allauth's sign-up form (only patients sign up themselves).
 
-    first_name = forms.CharField(label=_("First name"), max_length=150)
-    last_name = forms.CharField(label=_("Last name"), max_length=150)
-    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    The fewest fields first: name, email, one password. Phone and ID number are asked at booking when
+    the profile lacks them (the booking form is pre-filled from the profile)."""
 
-    field_order = ["first_name", "last_name", "email", "phone", "password1", "password2"]
+    first_name = forms.CharField(
+        label=_("First name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        label=_("Last name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+    )
+
+    field_order = ["first_name", "last_name", "email", "password1"]
 
     def signup(self, request, user) -> None:
         from accounts.services import patient_signup_complete
@@ -18,5 +24,4 @@ class PatientSignupForm(forms.Form):
             user=user,
             first_name=self.cleaned_data["first_name"],
             last_name=self.cleaned_data["last_name"],
-            phone=self.cleaned_data.get("phone", ""),
         )

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
@@ -51,7 +49,10 @@ class UserManager(BaseUserManager["User"]):
 
 
 def _time_zone_choices():
-    return [(name, name) for name in sorted(available_timezones())]
+    # each place once, named as people say it ("Vietnam time (GMT+7)"); no old aliases (Asia/Saigon)
+    from core.dates import zone_choices
+
+    return zone_choices()
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -127,7 +128,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def effective_time_zone(self) -> str:
-        return self.time_zone or settings.CLINIC_TIME_ZONE
+        from core.dates import canonical_zone
+
+        return canonical_zone(self.time_zone or settings.CLINIC_TIME_ZONE)
 
 
 class Gender(models.TextChoices):

@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "csp",
     # last: re-themes the admins registered above (themes.apps)
     "themes",
+    "django.forms",  # the built-in widget templates, for FORM_RENDERER below
 ]
 
 MIDDLEWARE = [
@@ -150,6 +151,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Forms render through the project's templates: themes/templates/django/forms/p.html gives every
+# ``form.as_p`` (portal, allauth pages) an error summary at the top and each error at its field.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- database ---------------------------------------------------------------------------------
 # SQLite by default (a file under var/, WAL, IMMEDIATE transactions so that a write transaction
@@ -279,15 +284,25 @@ LOGIN_REDIRECT_URL = "accounts_home"
 ACCOUNT_ADAPTER = "accounts.adapter.MedbookAccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# The fewest fields first: name (PatientSignupForm), email and one password; phone and ID number are
+# asked at booking when the profile lacks them.
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# Verification by a 6-digit code typed in the same browser tab: a visitor who picked a slot never leaves
+# the booking flow for a link in the mail (a link opened elsewhere would lose the chosen slot).
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = 15 * 60
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}  # "482913"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Medbook] "
+# The clinic's name in every account email (subject, header, signature) and on the site's header.
+CLINIC_NAME = envstr("CLINIC_NAME") or "Medbook"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"{CLINIC_NAME}: "
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.PatientSignupForm"
+ACCOUNT_FORMS = {"confirm_email_verification_code": "accounts.code_forms.EmailVerificationCodeForm"}
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
@@ -364,6 +379,8 @@ LANGUAGES = [("en", _("English")), ("vi", _("Tiếng Việt"))]
 LOCALE_PATHS = [BASE_DIR / "themes" / "locale", BASE_DIR / "themes" / "locale_thirdparty"]
 USE_I18N = True
 USE_TZ = True  # every datetime is stored in UTC
+# One date style per language (config/formats/<lang>/formats.py), read by core.dates and the admin.
+FORMAT_MODULE_PATH = ["config.formats"]
 # The clinic's zone: what staff see in the admin and the default for users who have not chosen one.
 TIME_ZONE = envtimezone("TIME_ZONE", "Asia/Ho_Chi_Minh")
 CLINIC_TIME_ZONE = TIME_ZONE

@@ -9,45 +9,57 @@ from accounts.models import MedicalRecord, PatientProfile, Role, User
 from tests.factories import PASSWORD
 
 
-def signup(client, email="lan@example.test"):
-    return client.post(
-        "/accounts/signup/",
-        {
-            "first_name": "Lan",
-            "last_name": "Hoàng",
-            "email": email,
-            "phone": "+84 90 123 4567",
-            "password1": "a-long-pass-phrase-7",
-            "password2": "a-long-pass-phrase-7",
-        },
-    )
+def signup(client, email="lan@example.test", next_url=None):
+    data = {"first_name": "Lan", "last_name": "Hoàng", "email": email, "password1": "a-long-pass-phrase-7"}
+    if next_url:
+        data["next"] = next_url
+    return client.post("/accounts/signup/", data)
 
 
-def test_patient_signs_up_verifies_email_and_logs_in(client, db):
+def code_from(message) -> str:
+    return re.search(r"^(\d{6})$", message.body, re.MULTILINE).group(1)
+
+
+def test_patient_signs_up_with_name_email_and_password_then_types_the_emailed_code(client, db):
     response = signup(client)
     assert response.status_code == 302
     assert response["Location"] == "/accounts/confirm-email/"
     user = User.objects.get(email="lan@example.test")
     assert user.role == Role.PATIENT and not user.is_staff
-    assert PatientProfile.objects.get(user=user).phone == "+84 90 123 4567"
+    assert (user.first_name, user.last_name) == ("Lan", "Hoàng")
+    assert PatientProfile.objects.get(user=user).phone == ""  # asked at booking, not at sign-up
     assert MedicalRecord.objects.filter(patient__user=user).exists()
-
-    # Not verified yet: logging in only re-sends the verification mail.
-    client.logout()
-    response = client.post("/accounts/login/", {"login": "lan@example.test", "password": "a-long-pass-phrase-7"})
     assert "_auth_user_id" not in client.session
-    assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"
 
-    confirm_path = re.search(r"https?://[^/]+(/accounts/confirm-email/[^/\s]+/)", mail.outbox[-1].body).group(1)
-    response = client.post(confirm_path)
-    assert response.status_code == 302
+    code_page = client.get("/accounts/confirm-email/").content.decode()
+    assert 'inputmode="numeric"' in code_page and 'autocomplete="one-time-code"' in code_page
+    (message,) = mail.outbox
+    assert message.subject == f"Medbook: {code_from(message)} is your confirmation code"
+    assert message.alternatives[0][1] == "text/html" and code_from(message) in message.alternatives[0][0]
+    assert "Medbook" in message.alternatives[0][0]
+
+    response = client.post(
+        "/accounts/confirm-email/", {"code": "000000" if code_from(message) != "000000" else "111111"}
+    )
+    assert response.status_code == 200 and "_auth_user_id" not in client.session  # a wrong code: stay
+    response = client.post("/accounts/confirm-email/", {"code": code_from(message)}, follow=True)
+    assert response.redirect_chain[-1][0] == "/portal/"
     assert EmailAddress.objects.get(user=user).verified is True
+    assert client.session["_auth_user_id"] == str(user.pk)
 
     client.logout()
     response = client.post("/accounts/login/", {"login": "lan@example.test", "password": "a-long-pass-phrase-7"})
     assert response.status_code == 302
     assert response["Location"] == "/portal/"
-    assert client.get("/portal/").status_code == 200
+
+
+def test_the_verification_email_is_in_the_language_the_visitor_signed_up_in(client, db):
+    client.cookies["django_language"] = "vi"
+    signup(client, email="vi@example.test")
+    (message,) = mail.outbox
+    assert "là mã xác nhận của bạn" in message.subject
+    assert "Xin chào từ Medbook" in message.body and 'lang="vi"' in message.alternatives[0][0]
+    assert User.objects.get(email="vi@example.test").language == "vi"
 
 
 def test_signup_form_is_themed_and_translated_into_vietnamese(client, db):
@@ -92,3 +104,17 @@ def test_password_reset_sends_a_mail_with_a_working_link(client, patient_dao):
     assert response.status_code == 302
     patient_dao.refresh_from_db()
     assert patient_dao.check_password("brand-new-pass-42")
+
+
+def test_a_form_with_mistakes_lists_them_on_top_and_shows_each_at_its_field(client, db):
+    response = client.post(
+        "/accounts/signup/", {"first_name": "", "last_name": "Hoàng", "email": "not-an-email", "password1": "short"}
+    )
+    html = response.content.decode()
+    summary = html[html.index('class="error-summary"') : html.index("</div>", html.index('class="error-summary"'))]
+    assert 'href="#id_first_name"' in summary and 'href="#id_email"' in summary and 'href="#id_password1"' in summary
+    assert 'id="id_email_error"' in html and 'aria-invalid="true"' in html
+    page = client.get("/accounts/signup/").content.decode()
+    for name in ("first_name", "last_name", "email", "password1"):
+        assert re.search(rf'<input[^>]*name="{name}"[^>]*required', page), name
+    assert 'name="phone"' not in page and 'name="password2"' not in page

@@ -65,14 +65,15 @@ DEMO_USERS = [
 ]
 
 
+#: names as data in each language (English name, Vietnamese name): shown in the visitor's language
 DEMO_SPECIALTIES = [
-    ("noi-tong-quat", "Nội tổng quát (General medicine)", "Khám và điều trị bệnh nội khoa cho người lớn."),
-    ("nhi-khoa", "Nhi khoa (Pediatrics)", "Khám sức khỏe và điều trị bệnh cho trẻ em."),
+    ("noi-tong-quat", ("General medicine", "Nội tổng quát"), "Khám và điều trị bệnh nội khoa cho người lớn."),
+    ("nhi-khoa", ("Pediatrics", "Nhi khoa"), "Khám sức khỏe và điều trị bệnh cho trẻ em."),
 ]
 
 DEMO_APPOINTMENT_TYPES = [
-    ("Khám lần đầu (Initial visit)", AppointmentType.Kind.INITIAL, 30),
-    ("Tái khám (Follow-up visit)", AppointmentType.Kind.FOLLOW_UP, 20),
+    (("Initial visit", "Khám lần đầu"), AppointmentType.Kind.INITIAL, 30),
+    (("Follow-up visit", "Tái khám"), AppointmentType.Kind.FOLLOW_UP, 20),
 ]
 
 
@@ -129,14 +130,15 @@ def _seed_scheduling(created: dict[str, int]) -> None:
     Availability is made only for a doctor with none in the future, so a run on a later day adds nothing
     to a doctor who already has a schedule."""
     specialties = {}
-    for slug, name, description in DEMO_SPECIALTIES:
+    for slug, (name, name_vi), description in DEMO_SPECIALTIES:
         specialties[slug], new = Specialty.objects.get_or_create(
-            slug=slug, defaults={"name": name, "description": description}
+            slug=slug, defaults={"name": name, "name_vi": name_vi, "description": description}
         )
         created["specialties"] += new
-    for name, kind, minutes in DEMO_APPOINTMENT_TYPES:
+    for (name, name_vi), kind, minutes in DEMO_APPOINTMENT_TYPES:
         _type, new = AppointmentType.objects.get_or_create(
-            name=name, defaults={"kind": kind, "duration_minutes": minutes, "mode": AppointmentMode.VIDEO}
+            name=name,
+            defaults={"name_vi": name_vi, "kind": kind, "duration_minutes": minutes, "mode": AppointmentMode.VIDEO},
         )
         created["appointment_types"] += new
     users = {u.email: u for u in User.objects.filter(email__in=[d.email for d in DEMO_DOCTORS])}

@@ -53,19 +53,19 @@ def test_booking_and_paying_deliver_in_app_email_and_sms_to_each_person(
     assert [m.subject for m in to_doctor] == ["Confirmed: appointment with Test Đào"]
 
     confirmation = to_patient[1]
-    assert "10 a.m.–10:30 a.m. (Europe/Paris)" in confirmation.body
+    assert "10:00–10:30 · Paris time (GMT+2)" in confirmation.body
     assert confirmation.alternatives[0].mimetype == "text/html"
-    assert "10 a.m.–10:30 a.m. (Europe/Paris)" in confirmation.alternatives[0].content
+    assert "10:00–10:30 · Paris time (GMT+2)" in confirmation.alternatives[0].content
     assert [(name, mimetype) for name, _, mimetype in confirmation.attachments] == [
         ("appointment.ics", "text/calendar; method=REQUEST")
     ]
     parts = [part.get_content_type() for part in confirmation.message().walk()]
     assert parts == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html", "text/calendar"]
-    assert "3 p.m.–3:30 p.m. (Asia/Ho_Chi_Minh)" in to_doctor[0].body
+    assert "15:00–15:30 · Vietnam time (GMT+7)" in to_doctor[0].body
 
     # SMS: only the confirmation, only to the patient (the doctor has no phone on file)
     assert [(s.to, s.text.split(":")[0]) for s in sms_outbox] == [(PATIENT_PHONE, "Medbook")]
-    assert "is confirmed" in sms_outbox[0].text and "(Europe/Paris)" in sms_outbox[0].text
+    assert "is confirmed" in sms_outbox[0].text and "Paris time (GMT+2)" in sms_outbox[0].text
 
     notifications = Notification.objects.order_by("id")
     assert [(n.recipient_id, n.kind) for n in notifications] == [

@@ -39,16 +39,23 @@ RECIPIENTS = {
 }
 # Visit at 08:00 UTC: 10:00 in Paris (Đào), 15:00 in Ho Chi Minh City (Dr Châu, and staff: clinic zone).
 CLOCK = {
-    ("en", "Europe/Paris"): "10 a.m.",
+    ("en", "Europe/Paris"): "10:00",
     ("vi", "Europe/Paris"): "10:00",
-    ("en", "Asia/Ho_Chi_Minh"): "3 p.m.",
+    ("en", "Asia/Ho_Chi_Minh"): "15:00",
     ("vi", "Asia/Ho_Chi_Minh"): "15:00",
+}
+# each zone by its friendly name and offset (core.dates.zone_label), never its IANA key
+ZONE_NAME = {
+    ("en", "Europe/Paris"): "Paris time (GMT+2)",
+    ("vi", "Europe/Paris"): "Giờ Paris (GMT+2)",
+    ("en", "Asia/Ho_Chi_Minh"): "Vietnam time (GMT+7)",
+    ("vi", "Asia/Ho_Chi_Minh"): "Giờ Việt Nam (GMT+7)",
 }
 # Dr Châu suggests a follow-up at 09:00 her time (02:00 UTC): 04:00 in Paris.
 SUGGESTED_CLOCK = {
-    ("en", "Europe/Paris"): "4 a.m.",
+    ("en", "Europe/Paris"): "04:00",
     ("vi", "Europe/Paris"): "04:00",
-    ("en", "Asia/Ho_Chi_Minh"): "9 a.m.",
+    ("en", "Asia/Ho_Chi_Minh"): "09:00",
     ("vi", "Asia/Ho_Chi_Minh"): "09:00",
 }
 SUGGESTED_DATE, SUGGESTED_TIME = date(2025, 6, 20), time(9, 0)
@@ -141,14 +148,15 @@ def test_each_kind_renders_for_each_recipient_in_their_language_and_zone(kind, l
         if appointment.starts_at is not None:
             clock = CLOCK[(language, zone)]
             for part in (rendered.short, rendered.text, rendered.html):
-                assert clock in part and zone in part, label
-                assert other_zone not in part, label
+                assert clock in part and ZONE_NAME[(language, zone)] in part, label
+                assert ZONE_NAME[(language, other_zone)] not in part, label
         elif kind == "follow_up.suggested":
-            assert SUGGESTED_CLOCK[(language, zone)] in rendered.text and zone in rendered.text, label
+            assert SUGGESTED_CLOCK[(language, zone)] in rendered.text, label
+            assert ZONE_NAME[(language, zone)] in rendered.text, label
         if kind == "follow_up.rejected":
             assert SUGGESTED_CLOCK[(language, zone)] in rendered.text, label
         if language == "vi" and appointment.starts_at is not None:
-            assert "tháng 6 năm 2025" in rendered.text, label  # Django's Vietnamese date format
+            assert "thg 6, 2025" in rendered.text, label  # the one Vietnamese date style (core.dates)
         if role == "patient":
             assert rendered.link == f"/portal/appointments/{appointment.public_id}/"
         else:
@@ -170,8 +178,8 @@ def test_in_person_visits_also_show_the_clinic_time(appointments, people):
     confirmed.save(update_fields=["mode"])
     rendered = render_message(_message("appointment.confirmed", people["patient"], confirmed))
     assert "Clinic time" in rendered.text
-    assert "10 a.m." in rendered.text and "Europe/Paris" in rendered.text
-    assert "3 p.m." in rendered.text and settings.CLINIC_TIME_ZONE in rendered.text
+    assert "10:00–10:30 · Paris time (GMT+2)" in rendered.text
+    assert "15:00–15:30 · Vietnam time (GMT+7)" in rendered.text
     assert "Please arrive at the clinic" in rendered.text
 
 

@@ -61,7 +61,7 @@ def test_the_reminder_email_tells_the_patient_when_in_their_zone(visit, frozen, 
     assert deliver_outbox_message(message.pk) == "sent"
     (email,) = mail.outbox
     assert email.subject == "Reminder: your appointment with Dr. Châu Test starts in 1 hour"
-    assert "10 a.m.–10:30 a.m. (Europe/Paris)" in email.body
+    assert "10:00–10:30 · Paris time (GMT+2)" in email.body
 
 
 def test_a_late_worker_sends_only_the_reminder_that_is_due_now(visit, frozen):

@@ -2,10 +2,23 @@
  * Small behaviours of the public site and the portal, wired here instead of inline handlers so that
  * the Content-Security-Policy can refuse inline script:
  * - <select data-autosubmit> submits its form when changed (the language switcher);
- * - <button data-print> prints the page (the receipt).
+ * - <button data-print> prints the page (the receipt);
+ * - <button data-toggle="id" aria-expanded> opens and closes the element #id (the phone menu, the
+ *   account menu); Escape or a click elsewhere closes what is open.
  */
 (function () {
   "use strict";
+  function setOpen(button, open) {
+    var target = document.getElementById(button.getAttribute("data-toggle"));
+    if (!target) return;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    target.classList.toggle("open", open);
+  }
+  function closeAll(except) {
+    document.querySelectorAll("[data-toggle][aria-expanded='true']").forEach(function (button) {
+      if (button !== except && !(except && button.contains(except))) setOpen(button, false);
+    });
+  }
   document.addEventListener("change", function (event) {
     var field = event.target;
     if (field.matches && field.matches("select[data-autosubmit]") && field.form) field.form.submit();
@@ -13,5 +26,21 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-print]");
     if (button) window.print();
+    var toggle = event.target.closest && event.target.closest("[data-toggle]");
+    if (toggle) {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      // the account menu lives inside the phone menu: opening it keeps the phone menu open
+      document.querySelectorAll("[data-toggle][aria-expanded='true']").forEach(function (other) {
+        var panel = document.getElementById(other.getAttribute("data-toggle"));
+        if (other !== toggle && !(panel && panel.contains(toggle))) setOpen(other, false);
+      });
+      setOpen(toggle, open);
+      return;
+    }
+    var inside = event.target.closest && event.target.closest(".open");
+    if (!inside) closeAll(null);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeAll(null);
   });
 })();
