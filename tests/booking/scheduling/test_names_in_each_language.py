@@ -7,7 +7,7 @@ from django.utils import translation
 
 from booking.models import AppointmentType, Specialty
 
-split = importlib.import_module("booking.migrations.0012_names_in_each_language").split_bilingual_names
+split = importlib.import_module("booking.migrations.0013_names_in_each_language").split_bilingual_names
 
 
 def test_a_specialty_is_named_in_the_visitors_language_and_falls_back_to_english(db):

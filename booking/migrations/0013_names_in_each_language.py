@@ -35,7 +35,7 @@ def join_bilingual_names(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("booking", "0011_appointment_mode_choices"),
+        ("booking", "0012_admin_list_indexes"),
     ]
 
     operations = [
