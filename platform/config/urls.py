@@ -10,7 +10,7 @@ from accounts import views as account_views
 from cms import views as cms_views
 from config.api_fhir import fhir_api
 from config.api_v1 import api
-from core.views import api_accounts_docs, api_not_found, healthz
+from core.views import api_accounts_docs, api_not_found, favicon, healthz
 
 # Database down: 503 with Retry-After (JSON under /api/); anything else: a plain 500 (core.unavailable).
 handler500 = "core.views.server_error"
@@ -40,6 +40,8 @@ urlpatterns = [
     # the public site's own views; its pages are served by Wagtail below
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", cms_views.robots_txt, name="robots_txt"),
+    # browsers and feed readers ask for /favicon.ico whatever the page says: the clinic's logo
+    path("favicon.ico", favicon, name="favicon"),
     path("search/", cms_views.search, name="search"),
     path("find-a-doctor/", cms_views.find_a_doctor, name="find_a_doctor"),  # → the directory page
 ]

@@ -3,8 +3,9 @@ import sys
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -14,6 +15,12 @@ from django.views.decorators.http import require_GET
 
 from core.health import check_broker, check_cache, check_database, check_worker
 from core.unavailable import database_unavailable, retry_after_seconds, server_error_response, unavailable_response
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for ``/favicon.ico`` whatever a page declares: send them to the clinic's logo."""
+    return HttpResponsePermanentRedirect(static("medbook/logo.svg"))
 
 
 @never_cache

@@ -217,3 +217,12 @@ def test_the_sitemap_and_canonical_links_use_site_url_after_migrate(client, db, 
     settings.SITE_URL = "http://127.0.0.1:8000"
     call_command("migrate", verbosity=0)
     assert Site.objects.get(is_default_site=True).root_url == "http://127.0.0.1:8000"
+
+
+def test_favicon_ico_leads_to_the_clinic_logo(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("medbook/logo.svg")
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("medbook/logo.svg")

@@ -52,7 +52,7 @@ def _row(appointment, *, zone) -> dict:
 DASHBOARD_ACTIONS = [
     (Action.MARK_PAID, "mark_paid_detail", _lazy("Mark paid"), "default"),
     (Action.CONFIRM, "confirm_detail", _lazy("Confirm"), "default"),
-    (Action.COMPLETE, "complete_detail", _lazy("Check in · complete"), "default"),
+    (Action.COMPLETE, "complete_detail", _lazy("Complete the visit"), "default"),
     (Action.NO_SHOW, "no_show_detail", _lazy("No-show"), "danger"),
 ]
 
