@@ -41,6 +41,8 @@ from booking.services import (
 )
 from cms.demo_site import seed_demo_site
 from core.audit import audit_log
+from workflows.operations.models import QueueBoard
+from workflows.operations.services import queue_board_renew
 
 DEMO_PASSWORD = "medbook-demo-2026"  # noqa: S105 - documented demo credential, local data only
 
@@ -247,6 +249,9 @@ def _seed_clinic_visits(created: dict[str, int]) -> None:
     created["facilities"] += new
     room, new = Room.objects.get_or_create(facility=facility, name=DEMO_ROOM)
     created["rooms"] += new
+    if not QueueBoard.objects.filter(facility=facility).exists():  # the waiting-room screen's link
+        queue_board_renew(facility=facility, actor=User.objects.get(email="staff@example.com"))
+        created["queue_boards"] += 1
     patient2 = User.objects.get(email="patient2@example.com")
     reviewer = Doctor.objects.get(user__email="doctor3@example.com")
     if Appointment.objects.filter(patient=patient2, doctor=reviewer).exists():
@@ -350,6 +355,7 @@ def seed_demo() -> dict[str, int]:
         "vouchers": 0,
         "facilities": 0,
         "rooms": 0,
+        "queue_boards": 0,
     }
     with transaction.atomic():
         existing = set(User.objects.filter(email__in=[u.email for u in DEMO_USERS]).values_list("email", flat=True))
