@@ -37,6 +37,7 @@ urlpatterns = [
         "calendar/", include("workflows.operations.urls")
     ),  # private calendar feeds (secret links)  # the public doctor application form
     # the public site's own views; its pages are served by Wagtail below
+    path("hooks/sms/", include("workflows.messaging.urls")),  # SMS providers: status reports, STOP replies
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", cms_views.robots_txt, name="robots_txt"),
     path("search/", cms_views.search, name="search"),
