@@ -36,6 +36,13 @@ ADMIN_PAGES = {
     "/admin/booking/doctor/export/": {"admin", "staff", "doctor"},
     "/admin/accounts/patientprofile/export/": {"admin", "staff", "doctor"},
     "/admin/accounts/patientprofile/import/": {"admin"},
+    # integrations and text messages: clinic admins only
+    "/admin/integrations/webhookendpoint/": {"admin"},
+    "/admin/integrations/webhookendpoint/add/": {"admin"},
+    "/admin/integrations/webhookdelivery/": {"admin"},
+    "/admin/messaging/smsmessage/": {"admin"},
+    "/admin/messaging/smsoptout/": {"admin"},
+    "/admin/messaging/smsoptout/add/": {"admin"},
 }
 ROLES = ["admin", "staff", "doctor", "patient", "editor"]
 
@@ -63,6 +70,8 @@ SIDEBAR_LINKS = {
     "/admin/django_q/schedule/": {"admin"},
     "/admin/clinical/visitnote/": {"admin", "staff", "doctor"},
     "/admin/clinical/clinicalrecordaccess/": {"admin"},
+    "/admin/integrations/webhookendpoint/": {"admin"},
+    "/admin/messaging/smsoptout/": {"admin"},
     "/cms/": {"admin"},
 }
 

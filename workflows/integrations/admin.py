@@ -98,7 +98,7 @@ class WebhookAttemptInline(TabularInline):
     can_delete = False
     fields = ("attempted_at", "status_code", "duration_ms", "error", "response_excerpt")
     readonly_fields = fields
-    verbose_name_plural = _("attempts")
+    verbose_name_plural = _("delivery attempts")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -184,5 +184,6 @@ class WebhookDeliveryAdmin(ClinicAdminOnly, ReadOnlyAdminMixin, ModelAdmin):
             request,
             lambda: svc.webhook_delivery_replay(delivery=delivery, actor=request.user),
             _("The event was queued to be sent again."),
-            back=reverse("admin:integrations_webhookdelivery_changelist") + f"?endpoint__id__exact={delivery.endpoint_id}",
+            back=reverse("admin:integrations_webhookdelivery_changelist")
+            + f"?endpoint__id__exact={delivery.endpoint_id}",
         )

@@ -57,7 +57,7 @@ class WebhookDelivery(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         SENDING = "sending", _("Sending")
-        SUCCEEDED = "succeeded", _("Delivered")
+        SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
 
     endpoint = models.ForeignKey(

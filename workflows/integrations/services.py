@@ -67,9 +67,7 @@ def check_target(url: str) -> None:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)}
     except (OSError, ValueError, UnicodeError):
-        raise WebhookTargetRefused(
-            _("The host %(host)s cannot be resolved.") % {"host": parts.hostname}
-        ) from None
+        raise WebhookTargetRefused(_("The host %(host)s cannot be resolved.") % {"host": parts.hostname}) from None
     if not allow_private and not all(_is_public(address) for address in addresses):
         raise WebhookTargetRefused(
             _("%(host)s is a local or private address; webhooks go only to public hosts.") % {"host": parts.hostname}

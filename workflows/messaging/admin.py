@@ -23,10 +23,9 @@ from unfold.decorators import action, display
 
 from booking import rules
 from booking.models import Appointment
-from workflows.sms import normalize_phone
+from core.admin_actions import ReadOnlyAdminMixin
 from core.errors import DomainError, NotFound
 from workflows.messaging.json import message_json, thread_poll
-from core.admin_actions import ReadOnlyAdminMixin
 from workflows.messaging.models import MESSAGE_MAX_LENGTH, Conversation, ConversationKind, SMSMessage, SMSOptOut
 from workflows.messaging.selectors import (
     conversation_messages,
@@ -37,7 +36,6 @@ from workflows.messaging.selectors import (
     unread_total,
     with_unread,
 )
-from workflows.messaging.sms import sms_opt_in, sms_opt_out
 from workflows.messaging.services import (
     conversation_mark_read,
     conversation_open_for_appointment,
@@ -45,6 +43,8 @@ from workflows.messaging.services import (
     conversation_record_admin_view,
     message_send,
 )
+from workflows.messaging.sms import sms_opt_in, sms_opt_out
+from workflows.sms import normalize_phone
 
 ADMIN_ROLES = frozenset({"doctor", "staff", "admin"})
 
@@ -332,7 +332,17 @@ class SMSOptOutAdmin(ModelAdmin):
 class SMSMessageAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """What each text message became at the provider (from its answer and its status reports)."""
 
-    list_display = ("created_at", "to", "provider", "status", "provider_status", "segments", "encoding", "status_at")
+    list_display = (
+        "created_at",
+        "to",
+        "provider",
+        "provider_message_id",
+        "status",
+        "provider_status",
+        "segments",
+        "encoding",
+        "status_at",
+    )
     list_filter = ("status", "provider")
     search_fields = ("to", "=provider_message_id")
     list_select_related = ("recipient",)

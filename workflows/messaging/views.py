@@ -73,7 +73,11 @@ def sms_status(request: HttpRequest, provider: str) -> HttpResponse:
     raw_pk = request.GET.get("m", "")
     message_pk = int(raw_pk) if raw_pk.isdigit() else None
     if provider == "twilio":
-        provider_id, status, error = params.get("MessageSid", ""), params.get("MessageStatus", ""), params.get("ErrorCode", "")
+        provider_id, status, error = (
+            params.get("MessageSid", ""),
+            params.get("MessageStatus", ""),
+            params.get("ErrorCode", ""),
+        )
     else:
         fields = settings.SMS_HTTP_FIELDS
         provider_id = _text(sms.dig(params, fields["id"]))

@@ -17,13 +17,7 @@ from core.models import OutboxMessage
 from tests.factories import publish_slots
 from tests.workflows.notifications.conftest import PATIENT_PHONE, VISIT
 from tests.workflows.notifications.helpers import book, book_confirmed
-from tests.workflows.notifications.sms_provider_stub import (  # noqa: F401 - the fixture
-    GATEWAY_SECRET,
-    TWILIO_FROM,
-    TWILIO_SID,
-    TWILIO_TOKEN,
-    providers,
-)
+from tests.workflows.notifications.sms_provider_stub import GATEWAY_SECRET, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
 from workflows import sms
 from workflows.messaging.models import SMSMessage, SMSOptOut
 from workflows.messaging.sms import quiet_hours_end, sms_opt_out, sms_send

@@ -7,52 +7,103 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0005_field_labels'),
-        ('messaging', '0003_field_labels'),
+        ("core", "0005_field_labels"),
+        ("messaging", "0003_field_labels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SMSOptOut',
+            name="SMSOptOut",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(max_length=32, unique=True, verbose_name='phone')),
-                ('source', models.CharField(choices=[('reply', 'Replied STOP'), ('admin', 'Clinic admin')], default='admin', max_length=8, verbose_name='source')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='opted out at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("phone", models.CharField(max_length=32, unique=True, verbose_name="phone")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("reply", "Replied STOP"), ("admin", "Clinic admin")],
+                        default="admin",
+                        max_length=8,
+                        verbose_name="source",
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="opted out at")),
             ],
             options={
-                'verbose_name': 'SMS opt-out',
-                'verbose_name_plural': 'SMS opt-outs',
-                'ordering': ['-created_at'],
+                "verbose_name": "SMS opt-out",
+                "verbose_name_plural": "SMS opt-outs",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='SMSMessage',
+            name="SMSMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('to', models.CharField(max_length=32, verbose_name='to')),
-                ('provider', models.CharField(max_length=32, verbose_name='provider')),
-                ('provider_message_id', models.CharField(blank=True, max_length=64, verbose_name='provider message id')),
-                ('status', models.CharField(choices=[('sending', 'Handed to the provider'), ('queued', 'Queued at the provider'), ('sent', 'Sent to the carrier'), ('delivered', 'Delivered'), ('undelivered', 'Not delivered'), ('failed', 'Failed')], default='sending', max_length=12, verbose_name='status')),
-                ('provider_status', models.CharField(blank=True, max_length=32, verbose_name='provider status')),
-                ('error_code', models.CharField(blank=True, max_length=32, verbose_name='error code')),
-                ('error', models.CharField(blank=True, max_length=300, verbose_name='error')),
-                ('encoding', models.CharField(max_length=8, verbose_name='encoding')),
-                ('segments', models.PositiveSmallIntegerField(default=1, verbose_name='parts')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('status_at', models.DateTimeField(blank=True, null=True, verbose_name='status updated')),
-                ('outbox', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sms_messages', to='core.outboxmessage', verbose_name='outgoing message')),
-                ('recipient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='recipient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("to", models.CharField(max_length=32, verbose_name="to")),
+                ("provider", models.CharField(max_length=32, verbose_name="provider")),
+                (
+                    "provider_message_id",
+                    models.CharField(blank=True, max_length=64, verbose_name="provider message id"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("sending", "Handed to the provider"),
+                            ("queued", "Queued at the provider"),
+                            ("sent", "Sent to the carrier"),
+                            ("delivered", "Delivered"),
+                            ("undelivered", "Not delivered"),
+                            ("failed", "Failed"),
+                        ],
+                        default="sending",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("provider_status", models.CharField(blank=True, max_length=32, verbose_name="provider status")),
+                ("error_code", models.CharField(blank=True, max_length=32, verbose_name="error code")),
+                ("error", models.CharField(blank=True, max_length=300, verbose_name="error")),
+                ("encoding", models.CharField(max_length=8, verbose_name="encoding")),
+                ("segments", models.PositiveSmallIntegerField(default=1, verbose_name="parts")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created")),
+                ("status_at", models.DateTimeField(blank=True, null=True, verbose_name="status updated")),
+                (
+                    "outbox",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sms_messages",
+                        to="core.outboxmessage",
+                        verbose_name="outgoing message",
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="recipient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'text message',
-                'verbose_name_plural': 'text messages',
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('provider_message_id', ''), _negated=True), fields=('provider', 'provider_message_id'), name='smsmessage_provider_id_unique')],
+                "verbose_name": "text message",
+                "verbose_name_plural": "text messages",
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("provider_message_id", ""), _negated=True),
+                        fields=("provider", "provider_message_id"),
+                        name="smsmessage_provider_id_unique",
+                    )
+                ],
             },
         ),
     ]
