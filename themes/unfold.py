@@ -186,7 +186,7 @@ UNFOLD = {
                         "permission": is_clinic_admin,
                     },
                     {
-                        "title": _("SMS opt-outs"),
+                        "title": _("SMS opt-out list"),
                         "icon": "phone_disabled",
                         "link": reverse_lazy("admin:messaging_smsoptout_changelist"),
                         "permission": is_clinic_admin,

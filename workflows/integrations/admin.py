@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
-from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
+from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminTextInputWidget
 
 from accounts.models import Role
 from core.admin_actions import ReadOnlyAdminMixin, button, confirm_dialog, find, run_service
@@ -50,7 +50,7 @@ class WebhookEndpointForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not self.instance.pk and not self.initial.get("secret"):
             self.initial["secret"] = svc.new_secret()
-        self.fields["secret"].widget = forms.TextInput(attrs={"class": "font-mono", "size": 60})
+        self.fields["secret"].widget = UnfoldAdminTextInputWidget()
 
     def clean_url(self):
         url = self.cleaned_data["url"]
@@ -96,6 +96,7 @@ class WebhookAttemptInline(TabularInline):
     model = WebhookAttempt
     extra = 0
     can_delete = False
+    hide_title = True  # each row says it all; no "<delivery>: <code>" caption above it
     fields = ("attempted_at", "status_code", "duration_ms", "error", "response_excerpt")
     readonly_fields = fields
     verbose_name_plural = _("delivery attempts")
@@ -129,7 +130,7 @@ class WebhookDeliveryAdmin(ClinicAdminOnly, ReadOnlyAdminMixin, ModelAdmin):
         "endpoint",
         "event",
         "event_id",
-        "status_display",
+        "status",
         "attempts",
         "last_status_code",
         "last_error",
