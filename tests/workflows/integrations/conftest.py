@@ -75,3 +75,13 @@ def endpoint(db, receiver):
     return WebhookEndpoint.objects.create(
         name="Clinic CRM", url=receiver.url, secret=SECRET, events=[event.value for event in WebhookEvent]
     )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Refusals are in the active language: these tests read them in English, whatever an earlier
+    test in the process left active."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -114,6 +114,20 @@ def test_reschedule_and_cancel_by_the_clinic(
     assert "Doctor is ill" not in receiver.received[1]["body"].decode()
 
 
+def test_a_refund_is_an_event_after_the_gateway_gave_the_money_back(
+    endpoint, receiver, doctor_binh, patient_dao, staff, django_capture_on_commit_callbacks
+):
+    visit = _book(doctor_binh, patient_dao)
+    booking.payment_mark_cash_paid(appointment=visit, actor=staff)
+    receiver.received.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        booking.appointment_cancel(appointment=visit, actor=staff, reason="Doctor is ill")
+    assert receiver.events() == ["appointment.cancelled", "payment.refunded"]
+    refunded = json.loads(receiver.received[1]["body"])["data"]
+    assert refunded["payment"]["appointment_id"] == visit.pk and refunded["payment"]["status"] == "refunded"
+    assert refunded["refund"]["amount"] == "500000.00" and refunded["refund"]["id"]
+
+
 def test_a_signed_note_and_a_new_patient_are_events_too(
     endpoint, receiver, doctor_binh, patient_dao, staff, django_capture_on_commit_callbacks, settings, tmp_path
 ):
