@@ -91,6 +91,13 @@ class WebhookEndpointAdmin(ClinicAdminOnly, ModelAdmin):
         super().save_model(request, obj, form, change)
         svc.webhook_endpoint_saved(endpoint=obj, actor=request.user, created=not change)
 
+    def delete_model(self, request, obj):
+        svc.webhook_endpoint_delete(endpoint=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for endpoint in queryset:
+            svc.webhook_endpoint_delete(endpoint=endpoint, actor=request.user)
+
 
 class WebhookAttemptInline(TabularInline):
     model = WebhookAttempt

@@ -99,6 +99,13 @@ def webhook_endpoint_saved(*, endpoint: WebhookEndpoint, actor, created: bool) -
     )
 
 
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor) -> None:
+    """Remove an endpoint and its delivery log, audited (its id and name stay in the audit trail)."""
+    with transaction.atomic():
+        audit_log(actor=actor, action="integrations.endpoint.deleted", obj=endpoint, data={"name": endpoint.name})
+        endpoint.delete()
+
+
 def webhook_delivery_replay(*, delivery: WebhookDelivery, actor) -> WebhookDelivery:
     """Send ``delivery``'s event again to its endpoint: a new delivery with the same event id and
     payload (receivers deduplicate on the id), sent after commit."""

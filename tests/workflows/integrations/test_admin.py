@@ -82,6 +82,10 @@ def test_an_admin_registers_an_endpoint_and_private_targets_are_refused(admin_an
     entry = AuditLog.objects.get(action="integrations.endpoint.created")
     assert entry.actor == admin_an and "whsec" not in str(entry.data)
 
+    deleted = client.post(f"/admin/integrations/webhookendpoint/{endpoint.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302 and not WebhookEndpoint.objects.exists()
+    assert AuditLog.objects.filter(action="integrations.endpoint.deleted", object_id=str(endpoint.pk)).exists()
+
 
 @pytest.mark.parametrize("language", ["en", "vi"])
 def test_an_admin_switches_texts_off_for_a_number_and_back_on(admin_an, language):
