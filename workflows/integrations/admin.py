@@ -34,6 +34,12 @@ class ClinicAdminOnly:
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        label=_("URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("Where the events are posted (https, a public host)."),
+    )
     events = forms.MultipleChoiceField(
         label=_("Events"), choices=WebhookEvent.choices, widget=UnfoldAdminCheckboxSelectMultipleWidget
     )
@@ -42,7 +48,6 @@ class WebhookEndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         fields = ("name", "url", "events", "is_active", "secret")
         help_texts = {
-            "url": _("Where the events are posted (https, a public host)."),
             "secret": _("The receiving system checks each delivery's Medbook-Signature header with it."),
         }
 
