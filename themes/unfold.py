@@ -173,6 +173,30 @@ UNFOLD = {
                         "link": "/cms/settings/cms/clinicsettings/",
                         "permission": is_clinic_admin,
                     },
+                    {
+                        "title": _("Webhooks"),
+                        "icon": "webhook",
+                        "link": reverse_lazy("admin:integrations_webhookendpoint_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
+                        "title": _("Webhook deliveries"),
+                        "icon": "outbox",
+                        "link": reverse_lazy("admin:integrations_webhookdelivery_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
+                        "title": _("Text messages (SMS)"),
+                        "icon": "sms",
+                        "link": reverse_lazy("admin:messaging_smsmessage_changelist"),
+                        "permission": is_clinic_admin,
+                    },
+                    {
+                        "title": _("SMS opt-out list"),
+                        "icon": "phone_disabled",
+                        "link": reverse_lazy("admin:messaging_smsoptout_changelist"),
+                        "permission": is_clinic_admin,
+                    },
                 ],
             },
             {

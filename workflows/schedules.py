@@ -23,6 +23,7 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask(name="medbook.expire_holds", func="workflows.tasks.expire_lapsed_holds", minutes=1),
     PeriodicTask(name="medbook.reminders", func="workflows.tasks.send_due_reminders", minutes=1),
     PeriodicTask(name="medbook.outbox_retry", func="workflows.tasks.retry_pending_outbox", minutes=1),
+    PeriodicTask(name="medbook.webhooks_retry", func="workflows.integrations.tasks.retry_due_webhooks", minutes=1),
     PeriodicTask(name="medbook.refunds", func="workflows.tasks.retry_due_refunds", minutes=1),
     PeriodicTask(name="medbook.subscriptions", func="workflows.clinic.tasks.subscriptions_sweep", minutes=15),
     PeriodicTask(

@@ -20,7 +20,6 @@ from booking.services import appointments_expire_lapsed_holds, refund_deliver, r
 from core.health import record_heartbeat
 from core.models import OutboxMessage
 from core.outbox import outbox_add
-from workflows import sms
 from workflows.clinic.selectors import reminder_leads_minutes
 from workflows.messages import (
     REMINDER,
@@ -29,6 +28,8 @@ from workflows.messages import (
     UndeliverableMessage,
     render_message,
 )
+from workflows.messaging.models import SMSStatus
+from workflows.messaging.sms import quiet_hours_end, sms_opted_out, sms_send
 from workflows.models import Notification
 from workflows.selectors import notification_preferences, user_phone
 
@@ -74,6 +75,15 @@ RETRY_BATCH = 500
 #: provider call is bounded by ``EMAIL_TIMEOUT`` and the SMS backend's own timeout)
 CLAIM_LEASE = timedelta(seconds=45)
 SMS_OUTCOME_UNKNOWN = "SMS outcome unknown: the worker died during the provider call; not sent again"
+SMS_OPTED_OUT = "SMS not sent: the number opted out (STOP)"
+
+
+class SMSDeferred(Exception):
+    """The text may not go out now (quiet hours): deliver the message again at ``until``."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"SMS deferred until {until.isoformat()} (quiet hours)")
+        self.until = until
 
 
 def outbox_message_id(message: OutboxMessage) -> str:
@@ -192,11 +202,27 @@ def deliver_outbox_message(message_id: int) -> str:
         raise
     try:
         note = _send(message, rendered)
+    except SMSDeferred as deferred:
+        _defer(message, deferred)
+        return "deferred"
     except Exception as exc:
         _fail(message, exc)
         raise
     _finish(message, status=Status.SENT, error=note)
     return "sent"
+
+
+def _defer(message: OutboxMessage, deferred: SMSDeferred) -> None:
+    """Back to pending until ``deferred.until``; a deferral is not a failed attempt. The channels
+    already delivered are marked on the notification and are not repeated then."""
+    OutboxMessage.objects.filter(pk=message.pk, claimed_by=message.claimed_by).update(
+        status=Status.PENDING,
+        attempts=max(message.attempts - 1, 0),
+        next_attempt_at=deferred.until,
+        last_error=str(deferred),
+        claimed_by="",
+        claimed_until=None,
+    )
 
 
 def _fail(message: OutboxMessage, error: Exception) -> None:
@@ -282,14 +308,26 @@ def _send(message: OutboxMessage, rendered: RenderedMessage) -> str:
         if phone and notification.sms_started_at is not None:
             logger.error("Outbox message %s: %s (recipient %s)", message.pk, SMS_OUTCOME_UNKNOWN, recipient.pk)
             note = SMS_OUTCOME_UNKNOWN
+        elif phone and sms_opted_out(phone):
+            note = SMS_OPTED_OUT
         elif phone:
+            if message.kind == REMINDER:
+                # no reminder texts at night where the recipient is: later, not never
+                until = quiet_hours_end(now=timezone.now(), time_zone=recipient.effective_time_zone)
+                if until is not None:
+                    raise SMSDeferred(until)
             _mark(notification, sms_started_at=timezone.now())
             try:
-                sms.send_sms(phone, f"Medbook: {rendered.short} {rendered.url}")
+                record = sms_send(
+                    phone=phone, text=f"Medbook: {rendered.short} {rendered.url}", recipient=recipient, outbox=message
+                )
             except Exception:
                 _mark(notification, sms_started_at=None)  # a backend raises only when it did not send
                 raise
-            _mark(notification, sms_sent_at=timezone.now())
+            if record is not None and record.status == SMSStatus.FAILED:
+                note = f"SMS refused by the provider: {record.error}"  # for good (a wrong number): not retried
+            else:
+                _mark(notification, sms_sent_at=timezone.now())
     return note
 
 

@@ -116,6 +116,8 @@ def _finalize_paid(appointment: Appointment, *, actor, now: datetime, reinstated
         appointment.confirmed_at = now
         _ensure_video_channel(appointment)
         _save(appointment, "confirmed_at", "video_channel")
+        # the doctor confirms paid visits automatically: recorded like a confirmation by hand
+        audit_log(actor=actor, action="booking.appointment.confirmed", obj=appointment, data={"automatic": True})
         _notify("appointment.confirmed", appointment, appointment.patient, appointment.doctor.user)
     else:
         _transition(appointment, "reinstate_pending" if reinstated else "await_doctor", actor=actor)

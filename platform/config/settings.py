@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "workflows.clinical",
     "workflows.messaging",
     "workflows.operations",
+    "workflows.integrations",
     "workflows",
     "portal",
     "cms",
@@ -231,6 +232,43 @@ STRIPE_API_BASE = envstr("STRIPE_API_BASE", "https://api.stripe.com")
 STRIPE_WEBHOOK_TOLERANCE = envint("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=30)
 # SMS: "console" (logs) by default; a provider backend is a dotted path to a class with send(to, text)
 SMS_BACKEND = envstr("SMS_BACKEND", "workflows.sms.ConsoleSMSBackend")
+# seconds a provider call may take before it counts as failed (and is retried by the outbox)
+SMS_TIMEOUT = envint("SMS_TIMEOUT", 10, minimum=1, maximum=60)
+# local numbers ("0909 000 111") are written as +<code><number without the leading 0> for providers
+SMS_DEFAULT_COUNTRY_CODE = envstr("SMS_DEFAULT_COUNTRY_CODE", "84") or ""
+# reminders are not texted at night in the recipient's zone ("HH:MM-HH:MM"; empty: no quiet hours);
+# a reminder that falls in them is deferred to their end, not dropped
+SMS_QUIET_HOURS = envstr("SMS_QUIET_HOURS", "21:00-07:00") or ""
+# Twilio (workflows.sms.TwilioSMSBackend): the account SID and auth token, and who the message is from
+TWILIO_ACCOUNT_SID = envstr("TWILIO_ACCOUNT_SID", "") or ""
+TWILIO_AUTH_TOKEN = envstr("TWILIO_AUTH_TOKEN", "") or ""
+TWILIO_FROM_NUMBER = envstr("TWILIO_FROM_NUMBER", "") or ""
+TWILIO_MESSAGING_SERVICE_SID = envstr("TWILIO_MESSAGING_SERVICE_SID", "") or ""
+TWILIO_API_BASE = (envstr("TWILIO_API_BASE", "https://api.twilio.com") or "").rstrip("/")
+# A generic HTTP-JSON gateway (workflows.sms.HttpJsonSMSBackend), e.g. a local operator's API
+SMS_HTTP_URL = envstr("SMS_HTTP_URL", "") or ""
+SMS_HTTP_AUTH_HEADER = envstr("SMS_HTTP_AUTH_HEADER", "Authorization") or ""
+SMS_HTTP_AUTH_VALUE = envstr("SMS_HTTP_AUTH_VALUE", "") or ""
+SMS_HTTP_FROM = envstr("SMS_HTTP_FROM", "") or ""
+SMS_HTTP_FIELDS = {
+    "to": envstr("SMS_HTTP_FIELD_TO", "to"),
+    "text": envstr("SMS_HTTP_FIELD_TEXT", "text"),
+    "from": envstr("SMS_HTTP_FIELD_FROM", "from"),
+    "callback": envstr("SMS_HTTP_FIELD_CALLBACK", "callback_url"),
+    # in the gateway's answer and in its status callbacks (dotted paths, e.g. "data.id")
+    "id": envstr("SMS_HTTP_FIELD_ID", "id"),
+    "status": envstr("SMS_HTTP_FIELD_STATUS", "status"),
+    "error": envstr("SMS_HTTP_FIELD_ERROR", "error_code"),
+}
+# status callbacks and inbound messages from the gateway carry a hex HMAC-SHA256 of the raw body
+SMS_HTTP_WEBHOOK_SECRET = envstr("SMS_HTTP_WEBHOOK_SECRET", "") or ""
+SMS_HTTP_SIGNATURE_HEADER = envstr("SMS_HTTP_SIGNATURE_HEADER", "X-Signature") or ""
+# outbound webhooks (workflows.integrations): private and loopback targets (and plain http) only
+# when allowed, for a receiver on the clinic's own network; a delivery attempt waits this long
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = envbool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOKS_TIMEOUT = envint("WEBHOOKS_TIMEOUT", 10, minimum=1, maximum=60)
+WEBHOOKS_MAX_ATTEMPTS = envint("WEBHOOKS_MAX_ATTEMPTS", 8, minimum=1, maximum=30)
+WEBHOOK_DELIVERY_TASK = "workflows.integrations.tasks.deliver_webhook"
 REMINDER_LEADS_MINUTES = [int(x) for x in envlist("REMINDER_LEADS_MINUTES", ["1440", "60"])]
 
 # Video visits (Agora). Unset app id and certificate: the video page says video is not configured.

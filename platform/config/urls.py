@@ -38,6 +38,7 @@ urlpatterns = [
     ),  # private calendar feeds (secret links)  # the public doctor application form
     path("board/", include("workflows.operations.urls_board")),  # waiting-room queue boards (secret links)
     # the public site's own views; its pages are served by Wagtail below
+    path("hooks/sms/", include("workflows.messaging.urls")),  # SMS providers: status reports, STOP replies
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", cms_views.robots_txt, name="robots_txt"),
     # browsers and feed readers ask for /favicon.ico whatever the page says: the clinic's logo

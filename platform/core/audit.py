@@ -3,8 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.dispatch import Signal
 
 from core.models import AuditLog
+
+#: sent after every audit entry, inside the transaction of the change, with ``entry`` (the AuditLog)
+#: and ``obj`` (the changed row, or None). Higher layers subscribe to react to what happened without
+#: the layer that did it importing them: outbound webhooks (``workflows.integrations``) write their
+#: delivery rows from it. A receiver must only write rows in that transaction, never call out.
+audit_recorded = Signal()
 
 
 def audit_log(*, actor, action: str, obj: models.Model | None = None, data: dict[str, Any] | None = None) -> AuditLog:
@@ -13,10 +20,12 @@ def audit_log(*, actor, action: str, obj: models.Model | None = None, data: dict
     Call inside the transaction that makes the change, so the entry exists exactly when the change does.
     """
     actor_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
-    return AuditLog.objects.create(
+    entry = AuditLog.objects.create(
         actor_id=actor_id,
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         data=data or {},
     )
+    audit_recorded.send(sender=AuditLog, entry=entry, obj=obj)
+    return entry

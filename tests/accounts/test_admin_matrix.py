@@ -40,6 +40,13 @@ ADMIN_PAGES = {
     "/admin/operations/arrival/": {"admin", "staff"},
     "/admin/operations/checkin/": {"admin", "staff", "doctor"},
     "/admin/operations/queueboard/": {"admin", "staff"},
+    # integrations and text messages: clinic admins only
+    "/admin/integrations/webhookendpoint/": {"admin"},
+    "/admin/integrations/webhookendpoint/add/": {"admin"},
+    "/admin/integrations/webhookdelivery/": {"admin"},
+    "/admin/messaging/smsmessage/": {"admin"},
+    "/admin/messaging/smsoptout/": {"admin"},
+    "/admin/messaging/smsoptout/add/": {"admin"},
 }
 ROLES = ["admin", "staff", "doctor", "patient", "editor"]
 
@@ -67,6 +74,8 @@ SIDEBAR_LINKS = {
     "/admin/django_q/schedule/": {"admin"},
     "/admin/clinical/visitnote/": {"admin", "staff", "doctor"},
     "/admin/clinical/clinicalrecordaccess/": {"admin"},
+    "/admin/integrations/webhookendpoint/": {"admin"},
+    "/admin/messaging/smsoptout/": {"admin"},
     "/cms/": {"admin"},
     "/admin/operations/arrival/": {"admin", "staff"},
     "/admin/operations/checkin/": {"admin", "staff", "doctor"},

@@ -711,6 +711,23 @@ def _document(w):
     return Case(w["doctor"].user, f"/admin/clinical/visitnote/documents/{document.pk}/")
 
 
+def _webhook_replay(w):
+    from workflows.integrations.models import WebhookDelivery, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(
+        name="CRM", url="https://93.184.215.14/hook", secret="whsec_x", events=["appointment.booked"]
+    )
+    original = WebhookDelivery.objects.create(
+        endpoint=endpoint, event="appointment.booked", payload={"type": "appointment.booked"}, status="failed"
+    )
+    return Case(
+        w["admin"],
+        f"/admin/integrations/webhookdelivery/{original.pk}/replay_detail/",
+        {},
+        lambda: WebhookDelivery.objects.filter(replay_of=original, replayed_by=w["admin"]).exists(),
+    )
+
+
 def _read(url, who="staff"):
     return lambda w: Case(w[who], url)
 
@@ -748,6 +765,7 @@ CASES = {
     "clinical_visitnote_icd10": _read("/admin/clinical/visitnote/icd10/?q=asthma"),
     "messaging_conversation_start": _conversation_start,
     "messaging_conversation_send": _conversation_send,
+    "integrations_webhookdelivery_replay_detail": _webhook_replay,
     "operations_calendarfeed_create_link": _feed_create,
     "operations_calendarfeed_renew_detail": _feed_renew,
     "operations_calendarfeed_names_detail": _feed_names,

@@ -23,9 +23,10 @@ from unfold.decorators import action, display
 
 from booking import rules
 from booking.models import Appointment
+from core.admin_actions import ReadOnlyAdminMixin
 from core.errors import DomainError, NotFound
 from workflows.messaging.json import message_json, thread_poll
-from workflows.messaging.models import MESSAGE_MAX_LENGTH, Conversation, ConversationKind
+from workflows.messaging.models import MESSAGE_MAX_LENGTH, Conversation, ConversationKind, SMSMessage, SMSOptOut
 from workflows.messaging.selectors import (
     conversation_messages,
     conversation_reader,
@@ -42,6 +43,8 @@ from workflows.messaging.services import (
     conversation_record_admin_view,
     message_send,
 )
+from workflows.messaging.sms import sms_opt_in, sms_opt_out
+from workflows.sms import normalize_phone
 
 ADMIN_ROLES = frozenset({"doctor", "staff", "admin"})
 
@@ -264,3 +267,88 @@ class ConversationAdmin(ModelAdmin):
             "can_write_patients": user.role in {"staff", "admin"},
         }
         return TemplateResponse(request, "admin/messaging/conversation/start.html", context)
+
+
+# --- text messages (clinic admins) ------------------------------------------------------------------
+
+
+def _is_clinic_admin(user) -> bool:
+    return user.is_active and (user.is_superuser or user.role == "admin")
+
+
+class SMSOptOutForm(forms.ModelForm):
+    class Meta:
+        model = SMSOptOut
+        fields = ("phone", "note")
+        help_texts = {"phone": _("This number gets no text messages from Medbook until it is removed here.")}
+
+    def clean_phone(self):
+        number = normalize_phone(self.cleaned_data["phone"])
+        if not number.lstrip("+").isdigit():
+            raise forms.ValidationError(_("Enter a phone number."))
+        if SMSOptOut.objects.filter(phone=number).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("This number has already opted out."))
+        return number
+
+
+@admin.register(SMSOptOut)
+class SMSOptOutAdmin(ModelAdmin):
+    """The admin's switch: add a number to stop texting it, delete the row to text it again."""
+
+    form = SMSOptOutForm
+    list_display = ("phone", "source", "note", "created_at")
+    list_filter = ("source",)
+    search_fields = ("phone",)
+
+    def has_module_permission(self, request):
+        return _is_clinic_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_clinic_admin(request.user)
+
+    def has_add_permission(self, request):
+        return _is_clinic_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return _is_clinic_admin(request.user)
+
+    def save_model(self, request, obj, form, change):
+        # through the service: audited, idempotent
+        sms_opt_out(phone=obj.phone, source=SMSOptOut.Source.ADMIN, actor=request.user, note=obj.note)
+        obj.pk = SMSOptOut.objects.get(phone=obj.phone).pk
+
+    def delete_model(self, request, obj):
+        sms_opt_in(phone=obj.phone, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for row in queryset:
+            sms_opt_in(phone=row.phone, actor=request.user)
+
+
+@admin.register(SMSMessage)
+class SMSMessageAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """What each text message became at the provider (from its answer and its status reports)."""
+
+    list_display = (
+        "created_at",
+        "to",
+        "provider",
+        "provider_message_id",
+        "status",
+        "provider_status",
+        "segments",
+        "encoding",
+        "status_at",
+    )
+    list_filter = ("status", "provider")
+    search_fields = ("to", "=provider_message_id")
+    list_select_related = ("recipient",)
+
+    def has_module_permission(self, request):
+        return _is_clinic_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_clinic_admin(request.user)

@@ -150,3 +150,101 @@ class ConversationRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversation_id}:{self.side} read to {self.last_read_message_id}"
+
+
+class SMSStatus(models.TextChoices):
+    SENDING = "sending", _("Handed to the provider")
+    QUEUED = "queued", _("Queued at the provider")
+    SENT = "sent", _("Sent to the carrier")
+    DELIVERED = "delivered", _("Delivered")
+    UNDELIVERED = "undelivered", _("Not delivered")
+    FAILED = "failed", _("Failed")
+
+
+#: a status only moves forward: a late "sent" callback never overwrites "delivered"
+SMS_STATUS_RANK = {
+    SMSStatus.SENDING: 0,
+    SMSStatus.QUEUED: 1,
+    SMSStatus.SENT: 2,
+    SMSStatus.DELIVERED: 3,
+    SMSStatus.UNDELIVERED: 3,
+    SMSStatus.FAILED: 3,
+}
+
+
+class SMSMessage(models.Model):
+    """One text message handed to the SMS provider, and what the provider later reported about it.
+
+    Written just before the provider is called (its id goes into the status callback URL, so a
+    report that arrives before the provider's answer is saved still finds it); the provider's
+    message id and status are added from its answer and from its signed status callbacks. The text
+    itself is not kept (the in-app notification has it); its encoding and parts count are.
+    """
+
+    outbox = models.ForeignKey(
+        "core.OutboxMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sms_messages",
+        verbose_name=_("outgoing message"),
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recipient"),
+    )
+    to = models.CharField(_("to"), max_length=32)
+    provider = models.CharField(_("provider"), max_length=32)
+    provider_message_id = models.CharField(_("provider message id"), max_length=64, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=SMSStatus.choices, default=SMSStatus.SENDING)
+    provider_status = models.CharField(_("provider status"), max_length=32, blank=True)
+    error_code = models.CharField(_("error code"), max_length=32, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    encoding = models.CharField(_("encoding"), max_length=8)
+    segments = models.PositiveSmallIntegerField(_("parts"), default=1)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    status_at = models.DateTimeField(_("status updated"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("text message")
+        verbose_name_plural = _("text messages")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="smsmessage_provider_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"SMS #{self.pk} → {self.to}"
+
+
+class SMSOptOut(models.Model):
+    """A phone number that gets no text messages: its owner replied STOP, or the clinic switched it off.
+
+    The number is kept in E.164 form (``workflows.sms.normalize_phone``); a START reply or an
+    admin removes the row.
+    """
+
+    class Source(models.TextChoices):
+        REPLY = "reply", _("Replied STOP")
+        ADMIN = "admin", _("Clinic admin")
+
+    phone = models.CharField(_("phone"), max_length=32, unique=True)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.ADMIN)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("opted out at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("SMS opt-out")
+        verbose_name_plural = _("SMS opt-outs")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.phone

@@ -14,6 +14,7 @@ from django.urls import get_resolver
 from freezegun import freeze_time
 
 from booking.models import Doctor
+from tests.workflows.notifications.sms_provider_stub import providers  # noqa: F401 - the SMS providers' stand-in
 from workflows import sms
 
 #: "now" in these tests, and a visit two days later: 10:00 in Paris (CEST), 15:00 in Ho Chi Minh City
