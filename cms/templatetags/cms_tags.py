@@ -67,7 +67,10 @@ def site_nav(context, current=None):
 @register.inclusion_tag("cms/includes/clinic_footer.html", takes_context=True)
 def clinic_footer(context):
     request = context["request"]
-    clinic = ClinicSettings.for_request(request)
+    try:
+        clinic = ClinicSettings.for_request(request)
+    except ClinicSettings.DoesNotExist:  # no Wagtail site answers this host: the defaults, unsaved
+        clinic = ClinicSettings()
     hours = []
     for block in clinic.opening_hours:
         value = block.value
