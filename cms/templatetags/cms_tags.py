@@ -67,7 +67,10 @@ def site_nav(context, current=None):
 @register.inclusion_tag("cms/includes/clinic_footer.html", takes_context=True)
 def clinic_footer(context):
     request = context["request"]
-    clinic = ClinicSettings.for_request(request)
+    try:
+        clinic = ClinicSettings.for_request(request)
+    except ClinicSettings.DoesNotExist:  # no Wagtail site answers this host: the defaults, unsaved
+        clinic = ClinicSettings()
     hours = []
     for block in clinic.opening_hours:
         value = block.value
@@ -91,7 +94,7 @@ def booking_url(doctor, slot=None, day=None):
 @register.filter
 def free_day(value: dt.datetime | dt.date | None, style: str = "") -> str:
     """A day as people say it, in the visitor's zone: "Today", "Tomorrow" or "Tue 8 Dec" (``"short"``:
-    the weekday and day only, "Tue 8", where the month is shown nearby)."""
+    the weekday and day only, "Tue 8", where the month is shown nearby; ``"weekday"``: "Tue")."""
     if value is None:
         return ""
     day = timezone.localtime(value).date() if isinstance(value, dt.datetime) else value
@@ -100,7 +103,7 @@ def free_day(value: dt.datetime | dt.date | None, style: str = "") -> str:
         return _("Today")
     if day == today + dt.timedelta(days=1):
         return _("Tomorrow")
-    return date_format(day, "D j" if style == "short" else "D j M")
+    return date_format(day, {"short": "D j", "weekday": "D"}.get(style, "D j M"))
 
 
 @register.filter
