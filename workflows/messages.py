@@ -81,6 +81,8 @@ KINDS: tuple[MessageKind, ...] = (
     MessageKind("waitlist.offered", sms=True, context="workflows.operations.messages.waitlist_offer_context"),
 )
 REGISTRY: dict[str, MessageKind] = {spec.kind: spec for spec in KINDS}
+#: the patient's messages that carry the check-in code of an in-person visit
+CHECK_IN_CODE_KINDS = frozenset({"appointment.confirmed", "appointment.rescheduled", REMINDER})
 
 ZERO_DECIMAL_CURRENCIES = frozenset({"VND", "JPY", "KRW", "CLP", "ISK", "XAF", "XOF"})
 
@@ -108,6 +110,9 @@ class RenderedMessage:
     sms: bool
     calendar: str = ""
     calendar_method: str = ""
+    #: the booking code a patient shows at the clinic's front desk (in-person visits; the email attaches
+    #: it as a QR code)
+    check_in_code: str = ""
 
     @property
     def title(self) -> str:
@@ -209,6 +214,9 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
         context = _context(spec, message, appointment, recipient, zone=zone, now=now)
         calendar, method = _calendar(spec, appointment, recipient, now=now)
         context["has_calendar"] = bool(calendar)
+        check_in_code = ""
+        if spec.kind in CHECK_IN_CODE_KINDS and context["audience"] == "patient" and not context["is_video"]:
+            check_in_code = context["check_in_code"] = appointment.booking_code
         subject = _one_line(_render(f"emails/{spec.kind}.subject.txt", context, autoescape=False))
         context["subject"] = subject
         return RenderedMessage(
@@ -223,6 +231,7 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
             sms=spec.sms,
             calendar=calendar,
             calendar_method=method,
+            check_in_code=check_in_code,
         )
 
 

@@ -31,6 +31,7 @@ from workflows.messages import (
 from workflows.messaging.models import SMSStatus
 from workflows.messaging.sms import quiet_hours_end, sms_opted_out, sms_send
 from workflows.models import Notification
+from workflows.operations.qr import booking_qr_png
 from workflows.selectors import notification_preferences, user_phone
 
 logger = logging.getLogger(__name__)
@@ -339,6 +340,8 @@ def _email(to: str, rendered: RenderedMessage, *, message_id: str) -> None:
     if rendered.calendar:
         name = "cancellation.ics" if rendered.calendar_method == "CANCEL" else "appointment.ics"
         email.attach(name, rendered.calendar, f"text/calendar; method={rendered.calendar_method}")
+    if rendered.check_in_code:
+        email.attach(f"check-in-{rendered.check_in_code}.png", booking_qr_png(rendered.check_in_code), "image/png")
     email.send()
 
 

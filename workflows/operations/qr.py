@@ -23,3 +23,12 @@ def booking_qr_svg(code: str, *, label: str, size_px: int = 176) -> SafeString:
     svg = re.sub(r'width="[^"]*" height="[^"]*"', f'width="{size_px}" height="{size_px}"', svg, count=1)
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" class="booking-qr" ', 1)
     return mark_safe(svg)  # noqa: S308 - drawn here from a hex code; the label is escaped
+
+
+def booking_qr_png(code: str) -> bytes:
+    """The same QR code as a PNG (Pillow, which Wagtail needs anyway): attached to the confirmation
+    email, where mail programs show images but not inline SVG."""
+    image = qrcode.make(code, border=2, box_size=8, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -4,6 +4,7 @@ the icalendar library) and the calendar feed; a video visit carries none of it."
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import icalendar
@@ -91,3 +92,31 @@ def test_the_vietnamese_email_names_the_map_in_vietnamese(
     with translation.override("vi"):
         assert f"{translation.gettext('Map')}: https://www.openstreetmap.org/" in body
     assert "Bản đồ: https://www.openstreetmap.org/" in body
+
+
+def test_an_in_person_confirmation_carries_the_check_in_code_and_its_qr_code(
+    frozen, patient_dao, dr_chau, staff_binh, room_3, django_capture_on_commit_callbacks
+):
+    from PIL import Image
+
+    visit = _confirmed(patient_dao, dr_chau, staff_binh, django_capture_on_commit_callbacks, room=room_3)
+    code = visit.booking_code
+    message = _confirmation_to(patient_dao.email)
+    assert f"show your booking code {code} or the attached QR code" in message.body
+    assert code in message.alternatives[0][0]
+    (name, content, mime) = next(a for a in message.attachments if a[2] == "image/png")
+    assert name == f"check-in-{code}.png"
+    image = Image.open(io.BytesIO(content))
+    assert image.format == "PNG" and image.size[0] == image.size[1] >= 100  # a square code, big enough to scan
+    # the doctor's copy carries no code: it is what the patient shows at the desk
+    to_doctor = next(m for m in mail.outbox if m.to == [dr_chau.user.email] and "confirmed" in m.subject.lower())
+    assert not any(a[2] == "image/png" for a in to_doctor.attachments)
+
+
+def test_a_video_confirmation_has_no_check_in_code(
+    frozen, patient_dao, dr_chau, staff_binh, django_capture_on_commit_callbacks
+):
+    _confirmed(patient_dao, dr_chau, staff_binh, django_capture_on_commit_callbacks)
+    message = _confirmation_to(patient_dao.email)
+    assert "booking code" not in message.body
+    assert not any(a[2] == "image/png" for a in message.attachments)
