@@ -292,7 +292,7 @@ def seed_demo_site(*, doctor_emails: Iterable[str]) -> dict[str, int]:
         for specialty in Specialty.objects.filter(is_active=True).exclude(pk__in=have_pages).order_by("name"):
             fields = {"title": specialty.name, "specialty": specialty, "intro": specialty.description[:300]}
             page = _child(sections["specialties"], SpecialtyPage, specialty.slug, fields, counts)
-            _translation(page, vietnamese, {}, counts)
+            _translation(page, vietnamese, {"title": specialty.name_vi} if specialty.name_vi else {}, counts)
 
         demo_doctors = list(Doctor.objects.filter(user__email__in=list(doctor_emails), is_active=True))
         counts["profile drafts"] += len(doctor_profile_pages_sync(doctor_ids=[d.pk for d in demo_doctors]))

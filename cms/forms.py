@@ -27,7 +27,7 @@ class DirectoryFilterForm(forms.Form):
     def __init__(self, *args, specialties=(), facilities=(), today: dt.date | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
-        self.fields["specialty"].choices = [("", _("All specialties")), *[(s.slug, s.name) for s in specialties]]
+        self.fields["specialty"].choices = [("", _("All specialties")), *[(s.slug, s.label) for s in specialties]]
         self.fields["mode"].choices = [("", _("In person or video")), *AppointmentMode.choices]
         self.fields["facility"].choices = [("", _("All clinics")), *[(f.slug, f.name) for f in facilities]]
         cities = sorted({f.city for f in facilities if f.city})

@@ -362,7 +362,7 @@ class DoctorAdmin(RoleExportMixin, AuditedModelAdmin):
 
     @display(description=gettext_lazy("specialties"))
     def specialty_list(self, obj):
-        return ", ".join(s.name for s in obj.specialties.all())
+        return ", ".join(s.label for s in obj.specialties.all())
 
 
 # --- availability ------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ the cache (Redis when REDIS_URL is set), the IP taken from core.net.client_ip.""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.test import Client, override_settings
 
@@ -78,8 +80,9 @@ def test_the_window_resets_and_retry_after_counts_down():
     assert hit("t", "a", limit=1, window=60, now=180.0).allowed  # the next window
 
 
-# a Redis db of its own: CI's black-box stack flushes db 1 and resets rate-limit counters there
-REDIS = "redis://127.0.0.1:6379/11"
+# a Redis db of its own: CI's black-box stack flushes db 1 and resets rate-limit counters there, and CI
+# runs the suite on SQLite and on PostgreSQL side by side, each clearing its cache after a test: one db each
+REDIS = f"redis://127.0.0.1:6379/{12 if os.environ.get('DATABASE_URL') else 11}"
 
 
 def redis_cache(location: str) -> dict:

@@ -118,7 +118,8 @@ def test_the_admin_runs_under_the_policy(browser_as, doctor, patient_dao, staff_
         visit(page, url)
         assert_no_violation(page, url)
 
-    # Alpine + htmx: the no-show button opens Unfold's dialog with the consequence in words
+    # Alpine + htmx: the no-show button (under "More") opens Unfold's dialog with the consequence in words
+    page.locator("li[x-data] > a", has_text="More").first.click()
     page.get_by_role("link", name=re.compile("No-show")).first.click()
     dialog = page.locator("#modal-content #dialog")
     dialog.wait_for(state="visible")

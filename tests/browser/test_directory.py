@@ -124,8 +124,8 @@ def test_from_the_home_search_to_a_quick_slot_on_the_booking_page(visitor, site,
 
     quick.first.click()
     page.wait_for_url(re.compile(rf"/portal/book/{lan.pk}/\?slot={first_slot.pk}$"))
-    chosen = page.locator(".slot-list a.selected")
-    assert chosen.count() == 1 and chosen.get_attribute("href") == f"?slot={first_slot.pk}"
+    chosen = page.locator(".picker-slot.selected")  # the booking page's picker (portal/includes/slot_picker)
+    assert chosen.count() == 1 and chosen.get_attribute("value") == str(first_slot.pk)
     assert page.locator(".visit-where").count() == 1  # the chosen time's details, ready to book
 
 

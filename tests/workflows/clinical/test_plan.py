@@ -8,8 +8,11 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import translation
+from django.utils.html import escape
 
 from booking.models import Appointment, AppointmentStatus
+from core.dates import day_text
 from core.errors import InvalidInput
 from tests.workflows.clinical.helpers import asthma_note, review_day
 from tests.workflows.clinical.test_admin import change_url, client_for, note_form
@@ -139,7 +142,8 @@ def test_no_follow_up_link_from_a_visit_that_has_not_started(doctor_binh, patien
 def test_the_patient_reads_goals_and_steps_in_the_visit_summary_and_my_health(visit, doctor_binh, patient_dao):
     signed(visit, doctor_binh)
     patient = client_for(patient_dao)
-    when = review_day().strftime("%d/%m/%Y")
+    with translation.override("en"):
+        when = escape(day_text(review_day()))  # the one date style (core.dates)
     page = patient.get(f"/portal/appointments/{visit.public_id}/").content.decode()
     for text in ("Goals", "Nights without wheezing", "Follow-up steps", "Review the inhaler technique", when):
         assert text in page, text

@@ -133,7 +133,7 @@ class DoctorApplicationAdmin(ModelAdmin):
 
     @display(description=_("specialties"))
     def specialty_list(self, obj):
-        return ", ".join(s.name for s in obj.specialties.all())
+        return ", ".join(s.label for s in obj.specialties.all())
 
     @display(
         description=_("status"),
