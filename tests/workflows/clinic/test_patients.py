@@ -107,7 +107,7 @@ def test_the_patient_page_shows_appointments_and_payments(client, staff_binh, pa
     client.force_login(staff_binh)
     html = client.get(f"/admin/accounts/patientprofile/{patient_dao.patient_profile.pk}/change/").content.decode()
     assert "Appointments and payments" in html
-    assert "01/03/2025" in html and "02/03/2025" in html
+    assert "1 Mar 2025" in html and "2 Mar 2025" in html  # the one date style (core.dates)
     assert "500,000" in html
     assert f"?patient__id__exact={patient_dao.pk}" in html
     listing = client.get("/admin/booking/appointment/", {"patient__id__exact": patient_dao.pk})
@@ -126,7 +126,7 @@ def test_a_doctor_sees_only_their_own_patients_and_only_their_visits_with_them(
     client.force_login(dr_an.user)
     html = client.get(f"/admin/accounts/patientprofile/{patient_dao.patient_profile.pk}/change/").content.decode()
     assert "penicillin" in html
-    assert "01/03/2025" in html and "02/03/2025" not in html  # Dr Bảo's visit is not Dr An's business
+    assert "1 Mar 2025" in html and "2 Mar 2025" not in html  # Dr Bảo's visit is not Dr An's business
     other = client.get(f"/admin/accounts/patientprofile/{patient_lan.patient_profile.pk}/change/")
     assert other.status_code == 302  # not in their list: the admin answers as for a missing object
     viewed = AuditLog.objects.filter(action="accounts.medical_record.viewed", actor=dr_an.user)
