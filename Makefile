@@ -21,12 +21,12 @@ install: $(VENV)/.installed
 
 # Migrate the embedded SQLite database (or DATABASE_URL), create schedules and the demo data.
 setup: install
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 SITE_URL=$(SITE_URL) $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py ensure_schedules
 
 # Web server and django-q2 worker together; Ctrl-C (or SIGTERM to the group) stops both.
 run: setup
-	@DEBUG=1 $(BIN)/python manage.py seed_demo
+	@DEBUG=1 SITE_URL=$(SITE_URL) $(BIN)/python manage.py seed_demo
 	@$(MAKE) --no-print-directory serve
 
 # Web + worker on an already set-up database (what `run` ends with).

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -395,5 +396,6 @@ class Command(BaseCommand):
             for demo in DEMO_USERS:
                 self.stdout.write(f"  {demo.role:<8} {demo.email}")
             self.stdout.write("")
-            self.stdout.write("  site   http://127.0.0.1:8000/        portal http://127.0.0.1:8000/portal/")
-            self.stdout.write("  admin  http://127.0.0.1:8000/admin/  cms    http://127.0.0.1:8000/cms/")
+            site = settings.SITE_URL.rstrip("/")  # `make run PORT=…` passes it on
+            self.stdout.write(f"  site   {site}/        portal {site}/portal/")
+            self.stdout.write(f"  admin  {site}/admin/  cms    {site}/cms/")
