@@ -31,6 +31,7 @@ import html
 import io
 import re
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -105,17 +106,31 @@ def api(stack):
         client.close()
 
 
-@pytest.fixture
-def reviewing_doctor(stack):
-    """doctor3 reviews paid requests (auto-confirm off), set by the clinic admin in the admin; restored after."""
+@contextmanager
+def _auto_confirm(stack, value: bool):
+    """doctor3's auto-confirm set by the clinic admin in the admin, restored after."""
     path = f"/admin/booking/doctor/{_doctor_id(stack, DOCTOR)}/change/"
     with stack.session(ADMIN) as admin:
         before = admin_checkbox(admin, path, "doctor_form", "auto_confirm")
-        saved = admin_change(admin, path, "doctor_form", auto_confirm=False)
+        saved = admin_change(admin, path, "doctor_form", auto_confirm=value)
         assert saved.status_code == 302, saved.text[:2000]
     yield
     with stack.session(ADMIN) as admin:
         assert admin_change(admin, path, "doctor_form", auto_confirm=before).status_code == 302
+
+
+@pytest.fixture
+def reviewing_doctor(stack):
+    """doctor3 reviews paid requests (auto-confirm off), as in the demo data."""
+    with _auto_confirm(stack, False):
+        yield
+
+
+@pytest.fixture
+def confirming_doctor(stack):
+    """doctor3 confirms paid visits automatically (the demo's doctor3 reviews them by hand)."""
+    with _auto_confirm(stack, True):
+        yield
 
 
 def _doctor_id(stack, email: str) -> int:
@@ -468,11 +483,12 @@ def test_a_follow_up_rejected_by_the_patient_records_who_and_why(stack, api):
 # --- cancellation ---------------------------------------------------------------------------------
 
 
-def test_a_paid_visit_cancelled_by_the_doctor_is_refunded_by_the_worker(stack, api):
+def test_a_paid_visit_cancelled_by_the_doctor_is_refunded_by_the_worker(stack, api, confirming_doctor):
     doctor, patient = api(DOCTOR), api(PATIENT)
     (slot,) = publish(doctor)["slots"]
     appointment = book(patient, slot)
     paid = pay(stack, patient, appointment)
+    assert ok(patient.get(f"/api/v1/appointments/{appointment['id']}"))["status"] == "confirmed"
 
     refused = doctor.patch(f"/api/v1/doctor/appointments/{appointment['id']}", json={"status": "cancelled"})
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "reason_required"
