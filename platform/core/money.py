@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import formats, numberformat
 
@@ -19,8 +19,10 @@ def money_text(amount: Decimal | int | float | None, currency: str = "VND") -> s
         return "—"
     places = 0 if currency in WHOLE else 2
     # Django's Vietnamese formats name "." as the thousand separator but set no grouping: group by 3
+    # rounded half up first: numberformat cuts the extra digits off (316,666.66 would read "316,666")
+    rounded = Decimal(str(amount)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     number = numberformat.format(
-        Decimal(amount),
+        rounded,
         formats.get_format("DECIMAL_SEPARATOR"),
         places,
         grouping=formats.get_format("NUMBER_GROUPING") or 3,
