@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy
 
 
 def _local(value: dt.datetime, zone: dt.tzinfo | None) -> dt.datetime:
@@ -59,22 +59,6 @@ def clock_text(value: dt.datetime | dt.time | None, zone: dt.tzinfo | None = Non
 def month_text(value: dt.date) -> str:
     """A calendar's heading: "December 2026" / "Tháng 12, 2026"."""
     return formats.date_format(value, "YEAR_MONTH_FORMAT")
-
-
-#: a month calendar's column headings, Monday first
-WEEKDAY_INITIALS = [
-    pgettext_lazy("calendar column", "Mon"),
-    pgettext_lazy("calendar column", "Tue"),
-    pgettext_lazy("calendar column", "Wed"),
-    pgettext_lazy("calendar column", "Thu"),
-    pgettext_lazy("calendar column", "Fri"),
-    pgettext_lazy("calendar column", "Sat"),
-    pgettext_lazy("calendar column", "Sun"),
-]
-
-
-def weekday_initials() -> list[str]:
-    return [str(name) for name in WEEKDAY_INITIALS]
 
 
 # --- time zones -------------------------------------------------------------------------------
