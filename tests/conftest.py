@@ -59,6 +59,17 @@ def personas(admin_an, staff_binh, doctor_chau, patient_dao, editor_em):
 
 
 @pytest.fixture(autouse=True)
+def _default_language_and_zone():
+    """A request for a Vietnamese user activates Vietnamese in this thread (the middleware sets the
+    user's language and zone per request); the next test starts from the defaults again."""
+    from django.utils import timezone, translation
+
+    yield
+    translation.deactivate()
+    timezone.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit counters live in the cache: every test starts with none."""
     from django.core.cache import cache
