@@ -8,7 +8,6 @@ import datetime as dt
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -17,6 +16,7 @@ from booking.models import AppointmentStatus, BookingDefaults, Slot
 from booking.rules import follow_up_price
 from booking.selectors.appointments import nearest_free_slots
 from booking.slotting import resolve_local
+from core.dates import short_day_text
 from core.errors import DomainError
 from portal.forms import ReasonForm
 from portal.picker import build_picker, parse_day, policy_text, slot_is_free, when_text
@@ -111,7 +111,7 @@ def follow_up_schedule(request, public_id):
 
 
 def _date_text(suggestion) -> str:
-    return date_format(suggestion.suggested_date, "l j F") if suggestion.suggested_date else ""
+    return short_day_text(suggestion.suggested_date)
 
 
 @patient_required
