@@ -17,6 +17,7 @@ from django.utils.translation import pgettext_lazy
 from booking.models import BookingDefaults, Doctor, Slot
 from booking.rules import ChangeTerms, change_terms
 from booking.selectors import free_slots
+from booking.services import SlotTaken
 from core.dates import short_when_text
 
 WEEK = dt.timedelta(days=7)
@@ -67,6 +68,14 @@ class Picker:
     @property
     def has_slots(self) -> bool:
         return any(day.slots for day in self.days)
+
+
+def offered_alternatives(taken: SlotTaken, *, doctor: Doctor) -> list[tuple[Slot, str]]:
+    """The nearest free times the booking service offers with a lost race, as (slot, "Mon 7 Dec,
+    10:00") for ``portal/includes/race_lost.html``; one query."""
+    ids = [alt["id"] for alt in taken.details.get("alternatives", [])]
+    found = Slot.objects.select_related("availability__facility").filter(pk__in=ids, doctor=doctor).order_by("start")
+    return [(slot, when_text(slot.start)) for slot in found]
 
 
 def parse_day(value: str | None) -> dt.date | None:
