@@ -34,7 +34,7 @@ def environment_label(request):
 
     if sandbox_enabled():
         # short: it shares the header with the breadcrumbs and the page's buttons
-        return [_("Test payments: no real money"), "danger"]
+        return [_("Test payments"), "danger"]
     return [_("Development"), "warning"] if settings.DEBUG else None
 
 

@@ -643,7 +643,8 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         )
 
     @button(
-        description=_("Mark paid at the desk"),
+        # short: the header's buttons share a 1366-pixel line with the breadcrumbs (the dialog says more)
+        description=_("Paid at the desk"),
         permissions=["mark_paid_detail"],
         icon="payments",
         dialog=confirm_dialog(
