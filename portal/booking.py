@@ -18,7 +18,7 @@ from booking.models import AppointmentType, BookingDefaults, Doctor, Slot, Speci
 from booking.rules import bookable_doctors_q, bookable_types_q, live_hold_q
 from core.errors import DomainError, InvalidInput
 from portal.forms import BookingDetailsForm
-from portal.picker import build_picker, parse_day, policy_text, slot_is_free, when_text
+from portal.picker import build_picker, offered_alternatives, parse_day, policy_text, slot_is_free, when_text
 
 
 def _doctor_slot(doctor: Doctor, value: str | None) -> Slot | None:
@@ -82,13 +82,7 @@ def book(request, doctor_id: int):
                     appointment = _book(request, form, selected_slot, types)
                 except svc.SlotTaken as exc:
                     taken, selected_slot = selected_slot, None
-                    ids = [alt["id"] for alt in exc.details.get("alternatives", [])]
-                    alternatives = [
-                        (slot, when_text(slot.start))
-                        for slot in Slot.objects.select_related("availability__facility")
-                        .filter(pk__in=ids, doctor=doctor)
-                        .order_by("start")
-                    ]
+                    alternatives = offered_alternatives(exc, doctor=doctor)
                 except InvalidInput as exc:
                     # each problem at its field (the booking service names them), the rest at the top
                     for name, problem in exc.field_errors.items():

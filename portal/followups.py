@@ -8,7 +8,6 @@ import datetime as dt
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -17,9 +16,10 @@ from booking.models import AppointmentStatus, BookingDefaults, Slot
 from booking.rules import follow_up_price
 from booking.selectors.appointments import nearest_free_slots
 from booking.slotting import resolve_local
+from core.dates import short_day_text
 from core.errors import DomainError
 from portal.forms import ReasonForm
-from portal.picker import build_picker, parse_day, policy_text, slot_is_free, when_text
+from portal.picker import build_picker, offered_alternatives, parse_day, policy_text, slot_is_free, when_text
 from portal.views import patient_required
 
 S = AppointmentStatus
@@ -68,12 +68,16 @@ def follow_up_schedule(request, public_id):
     )
     value = request.POST.get("slot") if request.method == "POST" else request.GET.get("slot")
     chosen = slots.filter(pk=value).first() if (value or "").isdigit() else None
+    taken, alternatives = None, []  # a time someone else got between the pick and the confirmation
     if request.method == "POST":
         if chosen is None:
             messages.error(request, _("Please pick a time."))
         else:
             try:
                 svc.follow_up_accept(appointment=suggestion, slot=chosen, actor=request.user)
+            except svc.SlotTaken as exc:
+                taken, chosen = chosen, None
+                alternatives = offered_alternatives(exc, doctor=suggestion.doctor)
             except DomainError as exc:
                 messages.error(request, str(exc))
                 chosen = None
@@ -85,6 +89,8 @@ def follow_up_schedule(request, public_id):
         chosen = None
     suggested = _suggested_moment(suggestion)
     focus = parse_day(request.GET.get("day"))
+    if taken is not None:  # the picker opens on the lost time's week, beside the offered times
+        focus = timezone.localtime(taken.start).date()
     chosen_is_suggested = False
     if chosen is None and focus is None and request.method == "GET" and suggested is not None:
         nearest = nearest_free_slots(doctor=suggestion.doctor, around=max(suggested, now), now=now, limit=1)
@@ -101,6 +107,9 @@ def follow_up_schedule(request, public_id):
             "chosen": chosen,
             "chosen_text": when_text(chosen.start) if chosen else "",
             "chosen_is_suggested": chosen_is_suggested,
+            "taken": taken,
+            "taken_text": when_text(taken.start) if taken is not None else "",
+            "alternatives": alternatives,
             "suggested_text": when_text(suggested) if suggestion.suggested_time else _date_text(suggestion),
             "policy": policy_text(starts_at=chosen.start, now=now, doctor=suggestion.doctor, defaults=defaults)
             if chosen
@@ -111,7 +120,7 @@ def follow_up_schedule(request, public_id):
 
 
 def _date_text(suggestion) -> str:
-    return date_format(suggestion.suggested_date, "l j F") if suggestion.suggested_date else ""
+    return short_day_text(suggestion.suggested_date)
 
 
 @patient_required

@@ -12,13 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
-from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from booking.models import BookingDefaults, Doctor, Slot
 from booking.rules import ChangeTerms, change_terms
 from booking.selectors import free_slots
+from booking.services import SlotTaken
+from core.dates import short_when_text
 
 WEEK = dt.timedelta(days=7)
 #: weekday names short enough for seven tabs on a 390px phone ("T2" … "CN" in Vietnamese)
@@ -34,9 +34,9 @@ SHORT_WEEKDAYS = (
 
 
 def when_text(moment: dt.datetime) -> str:
-    """A moment as people read it, in the viewer's zone and language: "Mon 7 Dec, 10:00"."""
-    # Translators: a date and time in Django's date format ("Mon 7 Dec, 10:00"); escape letters with \\
-    return date_format(timezone.localtime(moment), _("D j M, H:i"))
+    """A moment as people read it, in the viewer's zone and language, in the portal's one short style:
+    "Mon 7 Dec, 10:00" / "Thứ Hai, 7 thg 12, 10:00" (core.dates)."""
+    return short_when_text(moment)
 
 
 @dataclass
@@ -68,6 +68,14 @@ class Picker:
     @property
     def has_slots(self) -> bool:
         return any(day.slots for day in self.days)
+
+
+def offered_alternatives(taken: SlotTaken, *, doctor: Doctor) -> list[tuple[Slot, str]]:
+    """The nearest free times the booking service offers with a lost race, as (slot, "Mon 7 Dec,
+    10:00") for ``portal/includes/race_lost.html``; one query."""
+    ids = [alt["id"] for alt in taken.details.get("alternatives", [])]
+    found = Slot.objects.select_related("availability__facility").filter(pk__in=ids, doctor=doctor).order_by("start")
+    return [(slot, when_text(slot.start)) for slot in found]
 
 
 def parse_day(value: str | None) -> dt.date | None:

@@ -34,7 +34,7 @@ from portal.clinical import (
     visit_summary_for,
 )
 from portal.forms import ReasonForm, VoucherForm
-from portal.picker import build_picker, parse_day, policy_text, slot_is_free, when_text
+from portal.picker import build_picker, offered_alternatives, parse_day, policy_text, slot_is_free, when_text
 from workflows.ics import appointment_calendar as build_calendar
 from workflows.operations.qr import booking_qr_svg
 from workflows.operations.selectors import check_in_of, patient_waitlist, rating_for_patient, ratings_to_give
@@ -273,12 +273,16 @@ def appointment_reschedule(request, public_id):
     )
     value = request.POST.get("slot") if request.method == "POST" else request.GET.get("slot")
     chosen = candidates.exclude(pk=appointment.slot_id).filter(pk=value).first() if (value or "").isdigit() else None
+    taken, alternatives = None, []  # a time someone else got between the pick and the confirmation
     if request.method == "POST":
         if chosen is None:
             messages.error(request, _("Please pick a new time."))
         else:
             try:
                 svc.appointment_reschedule(appointment=appointment, new_slot=chosen, actor=request.user)
+            except svc.SlotTaken as exc:
+                taken, chosen = chosen, None
+                alternatives = offered_alternatives(exc, doctor=appointment.doctor)
             except DomainError as exc:
                 messages.error(request, str(exc))
                 chosen = None
@@ -289,6 +293,8 @@ def appointment_reschedule(request, public_id):
         messages.warning(request, _("That time is no longer available. Please pick another one."))
         chosen = None
     focus = parse_day(request.GET.get("day"))
+    if taken is not None:  # the picker opens on the lost time's week, beside the offered times
+        focus = timezone.localtime(taken.start).date()
     picker = build_picker(doctor=appointment.doctor, now=now, selected=chosen, focus=focus, defaults=defaults)
     return render(
         request,
@@ -299,6 +305,9 @@ def appointment_reschedule(request, public_id):
             "chosen": chosen,
             "from_text": when_text(appointment.starts_at),
             "to_text": when_text(chosen.start) if chosen else "",
+            "taken": taken,
+            "taken_text": when_text(taken.start) if taken is not None else "",
+            "alternatives": alternatives,
             "policy": policy_text(starts_at=chosen.start, now=now, doctor=appointment.doctor, defaults=defaults)
             if chosen
             else None,

@@ -33,7 +33,8 @@ def environment_label(request):
     from booking.payments import sandbox_enabled
 
     if sandbox_enabled():
-        return [_("Test payments: the sandbox gateway confirms visits without money"), "danger"]
+        # short: it shares the header with the breadcrumbs and the page's buttons
+        return [_("Test payments"), "danger"]
     return [_("Development"), "warning"] if settings.DEBUG else None
 
 

@@ -21,8 +21,8 @@ MAX_MARK_READ = 500
 class NotificationOut(OutSchema):
     id: int
     kind: str = Field(..., description="what happened, e.g. appointment.confirmed, follow_up.suggested")
-    title: str
-    body: str
+    title: str = Field(..., description="in the request's language (Accept-Language), else as first delivered")
+    body: str = Field(..., description="in the request's language (Accept-Language), else as first delivered")
     link: str = Field(..., description="a path on the site, or empty")
     created_at: str
     read_at: str | None
@@ -52,8 +52,8 @@ def notification_out(note: Notification) -> dict:
     return {
         "id": note.pk,
         "kind": note.kind,
-        "title": note.title,
-        "body": note.body,
+        "title": note.shown_title,
+        "body": note.shown_body,
         "link": note.link,
         "created_at": note.created_at.isoformat(),
         "read_at": note.read_at.isoformat() if note.read_at else None,

@@ -197,18 +197,21 @@ def check_still_relevant(message: OutboxMessage, appointment: Appointment, *, no
         raise ObsoleteMessage("the visit was moved to another time")
 
 
-def render_message(message: OutboxMessage, *, now: datetime | None = None) -> RenderedMessage:
-    """Render outbox ``message`` for its recipient. Raises UndeliverableMessage or ObsoleteMessage."""
+def render_message(
+    message: OutboxMessage, *, now: datetime | None = None, language: str | None = None
+) -> RenderedMessage:
+    """Render outbox ``message`` for its recipient (in ``language`` instead of theirs when given).
+    Raises UndeliverableMessage or ObsoleteMessage."""
     spec = REGISTRY.get(message.kind)
     if spec is None:
         raise UndeliverableMessage(f"no template for message kind {message.kind!r}")
     now = now or timezone.now()
     if spec.context:
-        return _render_other(spec, message)
+        return _render_other(spec, message, language=language)
     appointment = load_appointment(message)
     check_still_relevant(message, appointment, now=now)
     recipient = message.recipient
-    language = recipient.language or settings.LANGUAGE_CODE
+    language = language or recipient.language or settings.LANGUAGE_CODE
     zone = ZoneInfo(recipient.effective_time_zone)
     with translation.override(language), timezone.override(zone):
         context = _context(spec, message, appointment, recipient, zone=zone, now=now)
@@ -235,10 +238,10 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
         )
 
 
-def _render_other(spec: MessageKind, message: OutboxMessage) -> RenderedMessage:
+def _render_other(spec: MessageKind, message: OutboxMessage, *, language: str | None = None) -> RenderedMessage:
     """A message that is not about an appointment: its kind names the function giving the context."""
     recipient = message.recipient  # None: someone without an account, by email to ``to_email``
-    language = (recipient.language if recipient else message.language) or settings.LANGUAGE_CODE
+    language = language or (recipient.language if recipient else message.language) or settings.LANGUAGE_CODE
     zone = ZoneInfo(recipient.effective_time_zone if recipient else settings.CLINIC_TIME_ZONE)
     with translation.override(language), timezone.override(zone):
         own = import_string(spec.context)(message, recipient)
@@ -269,6 +272,24 @@ def _render_other(spec: MessageKind, message: OutboxMessage) -> RenderedMessage:
             url=context["url"],
             sms=spec.sms,
         )
+
+
+def in_app_texts(
+    message: OutboxMessage, rendered: RenderedMessage, *, now: datetime | None = None
+) -> dict[str, dict[str, str]]:
+    """The in-app notification's title and text in every site language, from the same moment as
+    ``rendered`` (the recipient's own): ``{"en": {"title": ..., "body": ...}, "vi": {...}}``. The
+    portal shows the reader's language of the day (``Notification.text_in``)."""
+    texts = {rendered.language.split("-")[0]: {"title": rendered.title[:200], "body": rendered.short[:1000]}}
+    for code, _name in settings.LANGUAGES:
+        if code in texts:
+            continue
+        try:
+            other = render_message(message, now=now, language=code)
+        except (UndeliverableMessage, ObsoleteMessage):  # as for the recipient's language: not shown
+            continue
+        texts[code] = {"title": other.title[:200], "body": other.short[:1000]}
+    return texts
 
 
 def _render(name: str, context: dict, *, autoescape: bool) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,6 +25,11 @@ class Notification(models.Model):
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("text"), blank=True, max_length=1000)
     link = models.CharField(_("link"), max_length=500, blank=True, help_text=_("A path on this site."))
+    #: ``{"en": {"title": ..., "body": ...}, "vi": {...}}``: the message rendered in every site language
+    #: when it was delivered, so that the portal shows it in the reader's language of the day. Rendering
+    #: again at display time would describe the appointment as it is now, not as it was then. Empty
+    #: for rows from before: ``title`` and ``body`` (the recipient's language then) are shown.
+    texts = models.JSONField(_("texts by language"), default=dict, blank=True)
     outbox = models.OneToOneField(
         "core.OutboxMessage",
         null=True,
@@ -47,6 +53,20 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def text_in(self, language: str | None = None) -> tuple[str, str]:
+        """(title, body) in ``language`` (default: the active one), else as first delivered."""
+        language = (language or get_language() or "").split("-")[0]
+        shown = (self.texts or {}).get(language) or {}
+        return shown.get("title") or self.title, shown.get("body") or self.body
+
+    @property
+    def shown_title(self) -> str:
+        return self.text_in()[0]
+
+    @property
+    def shown_body(self) -> str:
+        return self.text_in()[1]
 
     @property
     def is_read(self) -> bool:

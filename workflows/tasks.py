@@ -26,6 +26,7 @@ from workflows.messages import (
     ObsoleteMessage,
     RenderedMessage,
     UndeliverableMessage,
+    in_app_texts,
     render_message,
 )
 from workflows.messaging.models import SMSStatus
@@ -280,6 +281,8 @@ def _send(message: OutboxMessage, rendered: RenderedMessage) -> str:
             "title": rendered.title[:200],
             "body": rendered.short[:1000],
             "link": rendered.link[:500],
+            # a callable: rendered in the other languages only when the row is created
+            "texts": lambda: in_app_texts(message, rendered),
         },
     )
     preferences = notification_preferences(recipient)

@@ -53,6 +53,7 @@ from booking.slotting import local_day_bounds
 from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
 from core.admin_exports import RoleExportMixin
 from core.audit import audit_log
+from core.dates import zone_label
 from core.errors import DomainError
 from core.money import money_text
 from core.paginator import DeferredJoinPaginator
@@ -80,12 +81,8 @@ PatientProfileAdmin.doctor_patient_scope = staticmethod(_doctor_patients)
 
 
 def _zone_words() -> str:
-    """The viewer's time zone with its offset now: "Asia/Ho_Chi_Minh (GMT+7)"."""
-    minutes = int(timezone.localtime().utcoffset().total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    hours, rest = divmod(abs(minutes), 60)
-    offset = f"{sign}{hours}" + (f":{rest:02d}" if rest else "")
-    return f"{timezone.get_current_timezone_name()} (GMT{offset})"
+    """The viewer's time zone as people say it: "Vietnam time (GMT+7)" (core.dates)."""
+    return zone_label(timezone.get_current_timezone_name())
 
 
 # --- dialog forms ---------------------------------------------------------------------------------
@@ -646,7 +643,8 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         )
 
     @button(
-        description=_("Mark paid at the desk"),
+        # short: the header's buttons share a 1366-pixel line with the breadcrumbs (the dialog says more)
+        description=_("Paid at the desk"),
         permissions=["mark_paid_detail"],
         icon="payments",
         dialog=confirm_dialog(

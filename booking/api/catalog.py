@@ -1,5 +1,9 @@
 """The clinic's catalogue under /api/v1 (seed 002): specialties and services (visit types with their
-price and mode). Public reads: anyone may browse what the clinic offers."""
+price and mode). Public reads: anyone may browse what the clinic offers.
+
+Names are data kept per language (``TranslatedName``): each answer gives them in the caller's language
+(``Accept-Language``, chosen by Django's LocaleMiddleware; English when no translation is stored), and
+``q`` finds words in either language."""
 
 from __future__ import annotations
 
@@ -14,9 +18,13 @@ from core.errors import NotFound
 router = Router(tags=["catalogue"], by_alias=True, auth=None)
 
 
+#: the description of every translated name in the schema
+NAME_IN_LANGUAGE = "in the request's language (Accept-Language: en or vi); English when no translation is stored"
+
+
 class SpecialtyOut(OutSchema):
     id: int
-    name: str
+    name: str = Field(..., description=NAME_IN_LANGUAGE)
     slug: str
     description: str
 
@@ -29,7 +37,7 @@ class ServiceOut(OutSchema):
     """A visit type. ``price`` is null when the visit costs the doctor's consultation fee."""
 
     id: int
-    name: str
+    name: str = Field(..., description=NAME_IN_LANGUAGE)
     code: str = Field(..., description="the kind: initial, follow_up or other")
     duration_minutes: int
     price: str | None
@@ -42,7 +50,7 @@ class ServicePage(PageOut):
 
 
 class SearchQuery(ApiQuery):
-    q: Text = Field("", max_length=100, description="words in the name")
+    q: Text = Field("", max_length=100, description="words in the name (English or Vietnamese)")
 
 
 class ServiceQuery(SearchQuery):
@@ -51,13 +59,13 @@ class ServiceQuery(SearchQuery):
 
 
 def _specialty_out(specialty: Specialty) -> dict:
-    return {"id": specialty.pk, "name": specialty.name, "slug": specialty.slug, "description": specialty.description}
+    return {"id": specialty.pk, "name": specialty.label, "slug": specialty.slug, "description": specialty.description}
 
 
 def _service_out(kind: AppointmentType) -> dict:
     return {
         "id": kind.pk,
-        "name": kind.name,
+        "name": kind.label,
         "code": kind.kind,
         "duration_minutes": kind.duration_minutes,
         "price": str(kind.price) if kind.price is not None else None,
@@ -70,7 +78,8 @@ def _service_out(kind: AppointmentType) -> dict:
 def specialties(request, query: Query[SearchQuery], page: Query[Pagination]):
     qs = Specialty.objects.filter(is_active=True).order_by("name", "pk")
     if query.q.strip():
-        qs = qs.filter(Q(name__icontains=query.q.strip()) | Q(slug__icontains=query.q.strip()))
+        words = query.q.strip()
+        qs = qs.filter(Q(name__icontains=words) | Q(name_vi__icontains=words) | Q(slug__icontains=words))
     return paginate(qs, page, _specialty_out)
 
 
@@ -88,7 +97,7 @@ def specialty(request, specialty_id: Id):
 def services(request, query: Query[ServiceQuery], page: Query[Pagination]):
     qs = AppointmentType.objects.filter(is_active=True).order_by("name", "pk")
     if query.q.strip():
-        qs = qs.filter(name__icontains=query.q.strip())
+        qs = qs.filter(Q(name__icontains=query.q.strip()) | Q(name_vi__icontains=query.q.strip()))
     if query.mode:
         qs = qs.filter(mode=query.mode)
     if query.code:

@@ -154,7 +154,7 @@ class SchedulePage(PageOut):
 
 class SpecialtyRef(OutSchema):
     id: int
-    name: str
+    name: str = Field(..., description="in the request's language (Accept-Language: en or vi)")
     slug: str
 
 
@@ -341,7 +341,7 @@ def _doctor_out(doctor: Doctor, rating: dict | None = None) -> dict:
         "consultation_fee": str(doctor.consultation_fee),
         "currency": doctor.currency,
         "time_zone": doctor.time_zone,
-        "specialties": [{"id": s.pk, "name": s.name, "slug": s.slug} for s in doctor.specialties.all()],
+        "specialties": [{"id": s.pk, "name": s.label, "slug": s.slug} for s in doctor.specialties.all()],
         "next_free_slot": {
             "start": iso_utc(doctor.next_free_start),
             "local_start": doctor.next_free_start.astimezone(zone).isoformat(),

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
@@ -172,8 +171,9 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        when = timezone.localtime(self.starts_at).strftime("%Y-%m-%d %H:%M") if self.starts_at else "—"
-        return f"#{self.pk} {self.last_name} {self.first_name} · {when}"
+        # Short: it is the last crumb of the admin's breadcrumbs, beside the page's buttons. The
+        # number is the one the admin's lists and activity use; the time is on the page itself.
+        return " · ".join(part for part in (f"#{self.pk}", self.patient_name) if part)
 
     # --- row-local helpers -------------------------------------------------------------------
     @property

@@ -12,8 +12,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.utils import formats, timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 
 def _local(value: dt.datetime, zone: dt.tzinfo | None) -> dt.datetime:
@@ -45,6 +45,30 @@ def short_day_text(value: dt.date | dt.datetime | None, zone: dt.tzinfo | None =
     if isinstance(value, dt.datetime):
         value = _local(value, zone)
     return formats.date_format(value, "MONTH_DAY_FORMAT")
+
+
+def short_when_text(value: dt.datetime | None, zone: dt.tzinfo | None = None) -> str:
+    """A moment without the year, where the week around it is in sight (the time picker, the change
+    rules at booking): "Mon 7 Dec, 10:00" / "Thứ Hai, 7 thg 12, 10:00"."""
+    if value is None:
+        return ""
+    return f"{short_day_text(value, zone)}, {clock_text(value, zone)}"
+
+
+#: a day and month alone, for ranges and compact tabs ("7 Dec" / "7 thg 12"); not a Django format
+#: name (``formats.get_format`` knows only its own), so kept here per language
+DAY_MONTH_FORMATS = {"vi": r"j \t\h\g n"}
+DAY_MONTH_FORMAT = "j M"
+
+
+def day_month_text(value: dt.date | dt.datetime | None, zone: dt.tzinfo | None = None) -> str:
+    """A day and month without weekday or year: "7 Dec" / "7 thg 12"."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = _local(value, zone)
+    language = (get_language() or "en").split("-")[0]
+    return formats.date_format(value, DAY_MONTH_FORMATS.get(language, DAY_MONTH_FORMAT))
 
 
 def clock_text(value: dt.datetime | dt.time | None, zone: dt.tzinfo | None = None) -> str:

@@ -177,6 +177,37 @@ def test_reschedule_shows_from_and_to_and_moves_only_after_confirming(
     assert booked.slot_id == slots[3].pk
 
 
+def test_a_reschedule_that_loses_its_time_stays_on_the_picker_and_moves_to_an_offered_one(
+    open_page, doctor_with_times, patient_dao, staff_binh
+):
+    slots = list(doctor_with_times.slots.order_by("start"))[1:]
+    booked = svc.appointment_book(
+        slot=slots[0], patient=patient_dao, actor=patient_dao, details=details_for(patient_dao)
+    )
+    svc.payment_mark_cash_paid(appointment=booked, actor=staff_binh)
+    page = open_page(patient_dao)
+    page.goto(f"/portal/appointments/{booked.public_id}/reschedule/")
+    open_day_of(page, slots[3])
+    slot_button(page, slots[3]).click()
+    rival = make_user("rival.move@example.test", "patient", first_name="Rival")
+    svc.appointment_book(slot=slots[3], patient=rival, actor=rival, details=details_for(rival))
+    page.get_by_role("button", name="Yes, move my visit").click()
+
+    warning = page.locator("#race-lost")
+    assert warning.is_visible() and "Someone else has just taken that time." in warning.inner_text()
+    assert page.locator("[data-picker]").is_visible()
+    alternative = warning.get_by_role("button").first
+    chosen_id = int(alternative.get_attribute("value"))
+    assert chosen_id != slots[3].pk
+    alternative.click()
+    assert page.locator("#race-lost").count() == 0 and page.locator(".move-summary").is_visible()
+    page.get_by_role("button", name="Yes, move my visit").click()
+    page.wait_for_url(re.compile(rf"/portal/appointments/{booked.public_id}/$"))
+    booked.refresh_from_db()
+    assert booked.slot_id == chosen_id
+    assert page.errors == []
+
+
 @pytest.mark.parametrize("language", ["en", "vi"])
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_screens_in_both_languages_and_sizes(open_page, doctor_with_times, patient_dao, staff_binh, language, viewport):

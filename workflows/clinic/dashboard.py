@@ -82,6 +82,16 @@ def dashboard_period(request, *, now: dt.datetime) -> reports.DateRange:
     return reports.DateRange.this_month(now=now)
 
 
+def period_presets(presets: list[dict], *, period: reports.DateRange, chosen: str = "") -> list[dict]:
+    """The quick period links with exactly one marked ``active`` (or none for a period typed by hand).
+
+    Two links can cover the same days (on the 30th of a 30-day month "This month" is "Last 30
+    days"): the one clicked (``?preset=``) is the active one, else the first that matches."""
+    matching = [p for p in presets if (p["start"], p["end"]) == (period.first, period.last)]
+    active = next((p for p in matching if p["key"] == chosen), matching[0] if matching else None)
+    return [{**p, "active": p is active} for p in presets]
+
+
 def chart_options(*, unit: str = "") -> str:
     """Chart.js options for a bar chart people read: a value axis from zero with whole steps (and its
     unit), day or month labels, values in the tooltip; no legend for a single series."""
@@ -151,12 +161,21 @@ def admin_context(request, *, now: dt.datetime) -> dict:
     return {
         "role": "admin",
         "period": period,
-        "presets": [
-            {"label": _("This month"), "start": this_month.first, "end": this_month.last},
-            {"label": _("Last month"), "start": last_month_end.replace(day=1), "end": last_month_end},
-            {"label": _("Last 30 days"), "start": today - dt.timedelta(days=29), "end": today},
-            {"label": _("Next 30 days"), "start": today, "end": today + dt.timedelta(days=29)},
-        ],
+        "presets": period_presets(
+            [
+                {"key": "month", "label": _("This month"), "start": this_month.first, "end": this_month.last},
+                {
+                    "key": "last-month",
+                    "label": _("Last month"),
+                    "start": last_month_end.replace(day=1),
+                    "end": last_month_end,
+                },
+                {"key": "last-30", "label": _("Last 30 days"), "start": today - dt.timedelta(days=29), "end": today},
+                {"key": "next-30", "label": _("Next 30 days"), "start": today, "end": today + dt.timedelta(days=29)},
+            ],
+            period=period,
+            chosen=request.GET.get("preset", ""),
+        ),
         "visits_chart": _visits_chart(period),
         "visits_chart_options": chart_options(unit=str(_("Visits"))),
         "revenue_chart_options": chart_options(unit=" · ".join(money(0, c).split(" ", 1)[1] for c in currencies)),

@@ -1,7 +1,7 @@
 """``{% load dates %}``: the one date style (core.dates) in templates.
 
 ``{{ appointment.starts_at|when }}`` → "Mon 7 Dec 2026, 10:00" / "Thứ Hai, 7 thg 12, 2026, 10:00";
-``|day``, ``|short_day``, ``|clock``, ``|month``; ``{{ zone_name|zone_label }}`` → "Vietnam time (GMT+7)";
+``|day``, ``|short_day``, ``|short_when``, ``|day_month``, ``|clock``, ``|month``; ``{{ zone_name|zone_label }}`` → "Vietnam time (GMT+7)";
 ``{{ amount|money:currency }}`` → "250.000 ₫" (core.money).
 """
 
@@ -26,6 +26,16 @@ def day(value):
 @register.filter
 def short_day(value):
     return dates.short_day_text(value)
+
+
+@register.filter
+def short_when(value):
+    return dates.short_when_text(value)
+
+
+@register.filter
+def day_month(value):
+    return dates.day_month_text(value)
 
 
 @register.filter

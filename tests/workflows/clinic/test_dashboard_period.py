@@ -71,3 +71,31 @@ def test_recent_activity_is_in_words_and_links_to_the_object(client, admin_an, s
     assert link in activity
     assert f"{staff_binh.get_full_name() or staff_binh.email} booked appointment #{visit.pk}" in activity
     assert "booking.appointment" not in activity  # no raw codes
+
+
+def _active_presets(html: str) -> list[str]:
+    nav = re.search(r'<nav[^>]*id="dashboard-periods">(.*?)</nav>', html, re.S).group(1)
+    return re.findall(r'<a [^>]*aria-current="true"[^>]*>([^<]+)</a>', nav)
+
+
+def test_exactly_one_quick_period_is_active_even_when_two_cover_the_same_days(client, admin_an, rf):
+    # 30 November: "This month" (1–30 Nov) and "Last 30 days" (1–30 Nov) are the same days
+    now = dt.datetime(2026, 11, 30, 5, 0, tzinfo=dt.UTC)
+    request = rf.get("/admin/")
+    request.user = admin_an
+    presets = admin_context(request, now=now)["presets"]
+    same = [p["key"] for p in presets if (p["start"], p["end"]) == (dt.date(2026, 11, 1), dt.date(2026, 11, 30))]
+    assert same == ["month", "last-30"]  # the clash this test is about really happens on that day
+    assert [p["key"] for p in presets if p["active"]] == ["month"]
+    request = rf.get("/admin/", {"start": "2026-11-01", "end": "2026-11-30", "preset": "last-30"})
+    request.user = admin_an
+    assert [p["key"] for p in admin_context(request, now=now)["presets"] if p["active"]] == ["last-30"]
+    request = rf.get("/admin/", {"start": "2026-11-03", "end": "2026-11-09"})  # typed by hand
+    request.user = admin_an
+    assert not any(p["active"] for p in admin_context(request, now=now)["presets"])
+    # the page marks one link, and each link says which preset it is
+    client.force_login(admin_an)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert _active_presets(client.get("/admin/").content.decode()) == ["This month"]
+    html = client.get("/admin/", {"start": timezone.localdate().isoformat(), "end": timezone.localdate().isoformat()})
+    assert _active_presets(html.content.decode()) == []
