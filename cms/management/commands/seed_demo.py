@@ -238,7 +238,7 @@ DEMO_FACILITY = {
     "city": "Thành phố Hồ Chí Minh",
     "phone": "+84 28 3800 0000",
 }
-DEMO_ROOM = "Phòng 101"
+DEMO_ROOM = "101"  # pages write "Room 101" / "Phòng 101" around the name
 
 
 def _seed_clinic_visits(created: dict[str, int]) -> None:
