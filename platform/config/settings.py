@@ -331,12 +331,12 @@ ACCOUNT_LOGIN_METHODS = {"email", "phone"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "phone", "password1*"]
 # Phone numbers: verified by a 6-digit code texted through SMS_BACKEND; one new code per 30 seconds
 # (ACCOUNT_RATE_LIMITS), at most 3 tries of a code, at most 3 resends.
+# (A typo in the number: cancel and sign up again; allauth's "change number" form is off.)
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
 ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 10 * 60
 ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = 3
 ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = 3
-ACCOUNT_PHONE_VERIFICATION_SUPPORTS_CHANGE = 2
 # "Sign in with a code" texts a code to a patient's verified number (accounts.signup_forms.PhoneLoginCodeForm).
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 10 * 60
@@ -361,6 +361,8 @@ ACCOUNT_FORMS = {
     "signup": "accounts.signup_forms.MedbookSignupForm",
     "request_login_code": "accounts.signup_forms.PhoneLoginCodeForm",
     "change_phone": "accounts.signup_forms.PatientChangePhoneForm",
+    "verify_phone": "accounts.code_forms.PhoneVerificationCodeForm",
+    "confirm_login_code": "accounts.code_forms.LoginCodeForm",
 }
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
