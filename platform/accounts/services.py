@@ -74,7 +74,7 @@ def patient_signup_complete(*, user: User, first_name: str, last_name: str, phon
     user.save(update_fields=["role", "first_name", "last_name"])
     profile = patient_profile_ensure(user=user)
     if phone and profile.phone != phone:
-        profile.phone = to_e164_or_raw(phone)
+        profile.phone = phone
         profile.save(update_fields=["phone", "updated_at"])
     audit_log(actor=user, action="accounts.patient.signed_up", obj=user)
     return profile
@@ -174,10 +174,12 @@ def patient_profile_update(*, user: User, actor: User, **fields) -> PatientProfi
     if user_fields:
         user.save(update_fields=user_fields)
     profile_fields = [name for name in PROFILE_FIELDS if name in fields]
-    if "phone" in fields:
-        # one number, stored as E.164; a new number is not verified (it no longer signs the patient in)
-        fields["phone"] = to_e164_or_raw(fields["phone"])
-        if fields["phone"] != profile.phone and profile.phone_verified:
+    if "phone" in fields and profile.phone_verified:
+        # The verified number (E.164) signs the patient in. The same number written another way keeps
+        # it as it is; another number is stored as typed, unverified: it no longer signs anyone in.
+        if to_e164_or_raw(fields["phone"]) == profile.phone:
+            fields["phone"] = profile.phone
+        else:
             profile.phone_verified = False
             profile_fields.append("phone_verified")
     for name in profile_fields:
@@ -455,7 +457,7 @@ def patient_register(
         if email:
             user_mark_email_verified(user=user)
         profile = patient_profile_ensure(user=user)
-        profile.phone = to_e164_or_raw(phone)
+        profile.phone = phone
         profile.national_id = national_id
         profile.date_of_birth = date_of_birth
         profile.gender = gender

@@ -214,7 +214,7 @@ def test_changing_the_number_on_the_profile_unverifies_it(client, db, patient_la
     assert PatientProfile.objects.get(user=patient_lan).phone_verified is True
     patient_profile_update(user=patient_lan, actor=patient_lan, phone="0912 000 111")
     profile = PatientProfile.objects.get(user=patient_lan)
-    assert (profile.phone, profile.phone_verified) == ("+84912000111", False)
+    assert (profile.phone, profile.phone_verified) == ("0912 000 111", False)  # as typed, unverified
     response = client.post("/accounts/login/", {"login": "0912 000 111", "password": PASSWORD_LAN})
     assert "_auth_user_id" not in client.session and response.status_code == 200
 
@@ -246,3 +246,19 @@ def test_an_sms_backend_failure_is_an_error_not_a_silent_code(client, db, settin
     with pytest.raises(sms.SMSError):
         signup_by_phone(client)
     make_user("x@example.test", Role.PATIENT)  # the database is still usable
+
+
+def test_the_admin_shows_the_verification_and_a_number_changed_there_is_not_verified(rf, admin_an, patient_lan):
+    from django.contrib import admin
+
+    model_admin = admin.site._registry[PatientProfile]
+    request = rf.post("/admin/")
+    request.user = admin_an
+    profile = PatientProfile.objects.get(user=patient_lan)
+    assert "phone_verified" in model_admin.get_readonly_fields(request, profile)
+    form_class = model_admin.get_form(request, profile, fields=["phone"])
+    form = form_class(data={"phone": "0912 000 222"}, instance=profile)
+    assert form.is_valid(), form.errors
+    model_admin.save_model(request, form.save(commit=False), form, change=True)
+    profile.refresh_from_db()
+    assert (profile.phone, profile.phone_verified) == ("0912 000 222", False)
