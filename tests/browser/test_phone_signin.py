@@ -76,7 +76,7 @@ def test_a_patient_signs_up_and_signs_in_with_a_mobile_number_and_texted_codes(v
     page.wait_for_url(re.compile(r"/accounts/login/code/confirm/$"))
     assert len(sms_outbox) == 2
     page.locator("input[name=code]").fill(last_code(sms_outbox, "+84901234567"))
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Confirm").click()
     page.wait_for_url(re.compile(r"/portal/$"))
 
 
