@@ -262,3 +262,27 @@ def test_the_admin_shows_the_verification_and_a_number_changed_there_is_not_veri
     model_admin.save_model(request, form.save(commit=False), form, change=True)
     profile.refresh_from_db()
     assert (profile.phone, profile.phone_verified) == ("0912 000 222", False)
+
+
+def test_an_email_patient_adds_a_sign_in_number_from_the_profile_page(client, patient_dao, sms_outbox):
+    client.post("/accounts/login/", {"login": patient_dao.email, "password": PASSWORD})
+    page = client.get("/portal/profile/").content.decode()
+    assert "Add a mobile number to sign in with a code by SMS" in page and 'href="/accounts/phone/change/"' in page
+    response = client.post("/accounts/phone/change/", {"phone": "0933 000 222"})
+    assert response.status_code == 302
+    (message,) = sms_outbox
+    assert message.to == "+84933000222"
+    client.post("/accounts/phone/verify/", {"code": texted_code(message)})
+    profile = PatientProfile.objects.get(user=patient_dao)
+    assert (profile.phone, profile.phone_verified) == ("+84933000222", True)
+    assert "+84933000222" in client.get("/portal/profile/").content.decode()
+
+    client.logout()
+    response = client.post("/accounts/login/", {"login": "0933 000 222", "password": PASSWORD})
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(patient_dao.pk)
+
+
+def test_a_phone_only_patient_sees_no_placeholder_address(client, patient_lan):
+    client.force_login(patient_lan)
+    page = client.get("/portal/profile/").content.decode()
+    assert "no-email.invalid" not in page and "None yet" in page
