@@ -97,7 +97,12 @@ class MedbookAccountAdapter(DefaultAccountAdapter):
         return client_ip(request)
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        """Every account email in the recipient's language (their saved one, else the page's)."""
+        """Every account email in the recipient's language (their saved one, else the page's). Never
+        to a placeholder address (``no-email.invalid``: a phone-only or walk-in account)."""
+        from accounts.services import has_real_email
+
+        if not has_real_email(email):
+            return
         user = context.get("user") or User.objects.filter(email__iexact=email).first()
         language = getattr(user, "language", "") or translation.get_language() or settings.LANGUAGE_CODE
         with translation.override(language):

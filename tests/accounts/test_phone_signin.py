@@ -9,6 +9,7 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.core.cache import cache
 from django.test import Client
 
 from accounts.models import PatientProfile, Role, User
@@ -286,3 +287,25 @@ def test_a_phone_only_patient_sees_no_placeholder_address(client, patient_lan):
     client.force_login(patient_lan)
     page = client.get("/portal/profile/").content.decode()
     assert "no-email.invalid" not in page and "None yet" in page
+
+
+def test_signing_up_again_with_a_verified_number_creates_no_account_and_mails_no_placeholder(
+    client, patient_lan, sms_outbox
+):
+    cache.clear()  # Lan's own code a moment ago counts against the number
+    response = signup_by_phone(Client())
+    assert response.status_code == 302  # the same answer as a new number: nothing is revealed
+    assert User.objects.count() == 1 and mail.outbox == [] and sms_outbox == []
+
+
+def test_account_emails_never_go_to_a_placeholder_address(rf, patient_lan, patient_dao):
+    from allauth.account.adapter import get_adapter
+    from allauth.core.context import request_context
+
+    request = rf.get("/")
+    with request_context(request):
+        adapter = get_adapter(request)
+        adapter.send_mail("account/email/account_already_exists", patient_lan.email, {"user": patient_lan})
+        assert mail.outbox == []
+        adapter.send_mail("account/email/account_already_exists", patient_dao.email, {"user": patient_dao})
+        assert len(mail.outbox) == 1
