@@ -19,6 +19,7 @@ from unfold.enums import ActionVariant
 from unfold.forms import UserChangeForm as UnfoldUserChangeForm
 
 from accounts.models import Gender, MedicalRecord, PatientProfile, Role, User
+from accounts.phones import to_e164_or_raw
 from accounts.resources import PatientResource
 from accounts.services import (
     DuplicatePatient,
@@ -224,7 +225,8 @@ class PatientProfileAdmin(SafeExportMixin, ImportExportMixin, ModelAdmin):
     search_fields = ("user__email", "user__first_name", "user__last_name", "phone", "national_id")
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
-    readonly_fields = ("created_at", "updated_at")
+    # only the patient verifies a number (by the code texted to it); the admin shows whether they did
+    readonly_fields = ("phone_verified", "created_at", "updated_at")
     inlines = [MedicalRecordInline]
     paginator = DeferredJoinPaginator
     show_full_result_count = False
@@ -239,6 +241,15 @@ class PatientProfileAdmin(SafeExportMixin, ImportExportMixin, ModelAdmin):
     @admin.display(description=_("email"), ordering="user__email")
     def email(self, obj):
         return obj.user.email
+
+    def save_model(self, request, obj, form, change):
+        if change and "phone" in form.changed_data and obj.phone_verified:
+            # another number typed here is not verified: it must not sign anyone in
+            if to_e164_or_raw(obj.phone) == form.initial.get("phone"):
+                obj.phone = form.initial["phone"]
+            else:
+                obj.phone_verified = False
+        super().save_model(request, obj, form, change)
 
     @display(description=_("active"), boolean=True, ordering="user__is_active")
     def account_active(self, obj):

@@ -143,7 +143,13 @@ class PatientProfile(models.Model):
     """Contact and identity data of a patient; the medical record hangs off it."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="patient_profile", verbose_name=_("user"))
+    # E.164 ("+84901234567") when it is a valid number; verified by an SMS code, it signs the patient in
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    phone_verified = models.BooleanField(
+        _("phone verified"),
+        default=False,
+        help_text=_("Confirmed by a code sent by SMS: the patient may sign in with it."),
+    )
     national_id = models.CharField(
         _("national ID (NIC/CCCD)"), max_length=32, blank=True, help_text=_("Citizen identity card number.")
     )
@@ -168,6 +174,12 @@ class PatientProfile(models.Model):
         verbose_name = _("patient profile")
         verbose_name_plural = _("patient profiles")
         indexes = [models.Index(fields=["phone"]), models.Index(fields=["national_id"])]
+        constraints = [
+            # a verified number signs one account in: it belongs to one patient only
+            models.UniqueConstraint(
+                fields=["phone"], condition=models.Q(phone_verified=True), name="accounts_verified_phone_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.user)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Gender, MedicalRecord, PatientProfile, Role, User
+from accounts.phones import to_e164, to_e164_or_raw
 from core.audit import audit_log
 from core.db import retry_transaction
 from core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
@@ -79,6 +80,64 @@ def patient_signup_complete(*, user: User, first_name: str, last_name: str, phon
     return profile
 
 
+# --- phone sign-in ------------------------------------------------------------------------------
+
+
+def patient_phone_set(*, user: User, phone: str, verified: bool = False, actor: User | None = None) -> PatientProfile:
+    """Give patient ``user`` the mobile number ``phone`` (stored as E.164), verified (the patient typed
+    the code we texted to it: they may now sign in with it) or not. Only patients sign in by phone.
+    A number verified by another account is refused (``Conflict``, code ``phone_taken``)."""
+    if user.role != Role.PATIENT:
+        raise PermissionDenied(_("Only patients can sign in with a phone number."), code="not_a_patient")
+    try:
+        number = to_e164(phone)
+    except ValueError:
+        raise InvalidInput(_("Enter a valid mobile number."), fields=["phone"]) from None
+    try:
+        with transaction.atomic():
+            profile = patient_profile_ensure(user=user)
+            profile = PatientProfile.objects.select_for_update().get(pk=profile.pk)
+            if (profile.phone, profile.phone_verified) == (number, verified):
+                return profile
+            taken = PatientProfile.objects.filter(phone=number, phone_verified=True).exclude(pk=profile.pk)
+            if verified and taken.exists():
+                raise Conflict(_("Another account already signs in with this phone number."), code="phone_taken")
+            profile.phone, profile.phone_verified = number, verified
+            profile.save(update_fields=["phone", "phone_verified", "updated_at"])
+            # ids only: the number itself stays out of the audit log
+            action = "accounts.patient.phone_verified" if verified else "accounts.patient.phone_set"
+            audit_log(actor=actor or user, action=action, obj=user)
+    except IntegrityError:  # verified by another account between our check and the save
+        raise Conflict(_("Another account already signs in with this phone number."), code="phone_taken") from None
+    return profile
+
+
+def patient_phone_get(*, user: User) -> tuple[str, bool] | None:
+    """The patient's mobile number and whether it is verified; None for no number (or not a patient)."""
+    if getattr(user, "role", None) != Role.PATIENT or not user.pk:
+        return None
+    row = PatientProfile.objects.filter(user=user).values_list("phone", "phone_verified").first()
+    if not row or not row[0]:
+        return None
+    return row[0], row[1]
+
+
+def patient_by_verified_phone(phone: str) -> User | None:
+    """The active patient who signs in with ``phone`` (any spelling of the number), or None. Staff,
+    doctors and admins never sign in by phone: they keep email, password and MFA."""
+    try:
+        number = to_e164(phone)
+    except ValueError:
+        return None
+    return (
+        User.objects.filter(
+            role=Role.PATIENT, is_active=True, patient_profile__phone=number, patient_profile__phone_verified=True
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
 def user_set_preferences(*, user: User, language: str | None = None, time_zone: str | None = None) -> None:
     fields = []
     if language is not None and language != user.language:
@@ -115,8 +174,17 @@ def patient_profile_update(*, user: User, actor: User, **fields) -> PatientProfi
     if user_fields:
         user.save(update_fields=user_fields)
     profile_fields = [name for name in PROFILE_FIELDS if name in fields]
+    if "phone" in fields and profile.phone_verified:
+        # The verified number (E.164) signs the patient in. The same number written another way keeps
+        # it as it is; another number is stored as typed, unverified: it no longer signs anyone in.
+        if to_e164_or_raw(fields["phone"]) == profile.phone:
+            fields["phone"] = profile.phone
+        else:
+            profile.phone_verified = False
+            profile_fields.append("phone_verified")
     for name in profile_fields:
-        setattr(profile, name, fields[name])
+        if name != "phone_verified":
+            setattr(profile, name, fields[name])
     if profile_fields:
         profile.save(update_fields=[*profile_fields, "updated_at"])
     audit_log(actor=actor, action="accounts.patient.profile_updated", obj=user, data={"fields": sorted(fields)})

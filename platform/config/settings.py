@@ -321,10 +321,26 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "accounts_home"
 ACCOUNT_ADAPTER = "accounts.adapter.MedbookAccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_LOGIN_METHODS = {"email"}
-# The fewest fields first: name (PatientSignupForm), email and one password; phone and ID number are
-# asked at booking when the profile lacks them.
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+# Patients sign in with their email or their verified mobile number (password, or a code by SMS);
+# staff, doctors and admins with their email, password and MFA only (accounts.adapter: a phone
+# signs in patients only).
+ACCOUNT_LOGIN_METHODS = {"email", "phone"}
+# The fewest fields first: name (PatientSignupForm), an email or a mobile number (or both) and one
+# password (accounts.signup_forms.MedbookSignupForm: "email*" is listed because allauth's mandatory
+# email verification requires it, the form accepts a phone instead); ID number is asked at booking.
+ACCOUNT_SIGNUP_FIELDS = ["email*", "phone", "password1*"]
+# Phone numbers: verified by a 6-digit code texted through SMS_BACKEND; one new code per 30 seconds
+# (ACCOUNT_RATE_LIMITS), at most 3 tries of a code, at most 3 resends.
+# (A typo in the number: cancel and sign up again; allauth's "change number" form is off.)
+ACCOUNT_PHONE_VERIFICATION_ENABLED = True
+ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 10 * 60
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = 3
+ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = 3
+# "Sign in with a code" texts a code to a patient's verified number (accounts.signup_forms.PhoneLoginCodeForm).
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 10 * 60
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 # Verification by a 6-digit code typed in the same browser tab: a visitor who picked a slot never leaves
 # the booking flow for a link in the mail (a link opened elsewhere would lose the chosen slot).
@@ -340,7 +356,14 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 CLINIC_NAME = envstr("CLINIC_NAME") or "Medbook"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"{CLINIC_NAME}: "
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.PatientSignupForm"
-ACCOUNT_FORMS = {"confirm_email_verification_code": "accounts.code_forms.EmailVerificationCodeForm"}
+ACCOUNT_FORMS = {
+    "confirm_email_verification_code": "accounts.code_forms.EmailVerificationCodeForm",
+    "signup": "accounts.signup_forms.MedbookSignupForm",
+    "request_login_code": "accounts.signup_forms.PhoneLoginCodeForm",
+    "change_phone": "accounts.signup_forms.PatientChangePhoneForm",
+    "verify_phone": "accounts.code_forms.PhoneVerificationCodeForm",
+    "confirm_login_code": "accounts.code_forms.LoginCodeForm",
+}
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
@@ -350,6 +373,11 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
+    # every SMS costs money and can be abused to text strangers ("SMS pumping"): per number (key)
+    # and per client IP, per minute and per hour
+    "verify_phone": "1/30s/key,5/h/key,3/m/ip,20/h/ip",
+    "request_login_code": "1/30s/key,5/h/key,3/m/ip,20/h/ip",
+    "change_phone": "1/m/user,5/h/user",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Medbook"

@@ -84,7 +84,8 @@ def test_the_demo_shows_every_state_a_newcomer_tries(db):
     assert (no_show.patient.email, no_show.doctor.user.email) == ("patient2@example.com", "doctor1@example.com")
     voucher = Voucher.objects.get(code="WELCOME10")
     assert voucher.is_active and voucher.value == 10
-    assert User.objects.get(email="patient1@example.com").patient_profile.phone == "+84900000001"
+    profile = User.objects.get(email="patient1@example.com").patient_profile
+    assert (profile.phone, profile.phone_verified) == ("+84900000001", True)  # signs in by phone too
     counted = Appointment.objects.count()
     call_command("seed_demo", "--quiet")
     assert Appointment.objects.count() == counted and Voucher.objects.count() == 1

@@ -198,3 +198,13 @@ def sms_status_record(
                 fields["error_code"] = error_code[:32]
         _update(message, **fields)
     return message
+
+
+# --- account codes ---------------------------------------------------------------------------------
+
+
+def sms_send_account_code(phone: str, text: str) -> None:
+    """A sign-up or sign-in code (``accounts.phones`` sends through this; registered in ``ready``). The
+    person is waiting for it, so neither quiet hours nor the outbox delay it, and a failure reaches
+    them as an error page rather than a code that never comes."""
+    sms_send(phone=phone, text=text)

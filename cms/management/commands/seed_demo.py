@@ -222,6 +222,12 @@ def _seed_every_state(created: dict[str, int]) -> None:
     )
     created["vouchers"] += new
     PatientProfile.objects.filter(user__email="patient1@example.com", phone="").update(phone="+84900000001")
+    # patient1 also signs in with that number ("Send me a sign-in code": the code is in the SMS log)
+    PatientProfile.objects.filter(user__email="patient1@example.com", phone="+84900000001").exclude(
+        phone__in=PatientProfile.objects.filter(phone_verified=True)
+        .exclude(user__email="patient1@example.com")
+        .values("phone")
+    ).update(phone_verified=True)
     absent = User.objects.get(email="patient2@example.com")
     if Appointment.objects.filter(patient=absent).exists():
         return
