@@ -32,6 +32,7 @@ from booking.rules import follow_up_price
 from core.dates import clock_text, day_text, when_text, zone_label
 from core.models import AuditLog, OutboxMessage
 from workflows import ics
+from workflows.invoices import Attachment, attachments_for, documents_text, message_invoices
 from workflows.links import absolute, appointment_path, visit_location, visit_map_url
 
 S = AppointmentStatus
@@ -113,6 +114,8 @@ class RenderedMessage:
     #: the booking code a patient shows at the clinic's front desk (in-person visits; the email attaches
     #: it as a QR code)
     check_in_code: str = ""
+    #: PDF documents the email carries (the patient's invoice or credit note: workflows.invoices)
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def title(self) -> str:
@@ -217,6 +220,8 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
         check_in_code = ""
         if spec.kind in CHECK_IN_CODE_KINDS and context["audience"] == "patient" and not context["is_video"]:
             check_in_code = context["check_in_code"] = appointment.booking_code
+        documents = message_invoices(message, appointment, recipient)
+        context["attached_documents"] = documents_text(documents)
         subject = _one_line(_render(f"emails/{spec.kind}.subject.txt", context, autoescape=False))
         context["subject"] = subject
         return RenderedMessage(
@@ -232,6 +237,7 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
             calendar=calendar,
             calendar_method=method,
             check_in_code=check_in_code,
+            attachments=attachments_for(documents),
         )
 
 

@@ -342,6 +342,8 @@ def _email(to: str, rendered: RenderedMessage, *, message_id: str) -> None:
         email.attach(name, rendered.calendar, f"text/calendar; method={rendered.calendar_method}")
     if rendered.check_in_code:
         email.attach(f"check-in-{rendered.check_in_code}.png", booking_qr_png(rendered.check_in_code), "image/png")
+    for attachment in rendered.attachments:
+        email.attach(attachment.filename, attachment.content, attachment.mimetype)
     email.send()
 
 
