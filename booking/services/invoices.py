@@ -177,6 +177,8 @@ def _language(user) -> str:
 
 
 def _method(payment: Payment) -> str:
+    if payment.gateway == "cash":
+        return _("Cash at the clinic")  # the gateway's label is the patient's choice, "Pay at the clinic"
     gateway = GATEWAYS.get(payment.gateway)
     return str(gateway.label) if gateway is not None else payment.gateway
 
