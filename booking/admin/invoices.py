@@ -18,12 +18,13 @@ from booking.admin.scheduling import is_doctor_user
 from booking.invoice_pdf import invoice_pdf
 from booking.models import Invoice, InvoiceKind
 from core.admin_actions import ReadOnlyAdminMixin
+from core.money import money_text
 from core.paginator import DeferredJoinPaginator
 
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdminMixin, ModelAdmin):
-    list_display = ("number", "kind_badge", "issued_at", "recipient", "total", "currency", "corrects", "pdf_link")
+    list_display = ("number", "kind_badge", "issued_at", "recipient", "total_text", "corrects", "pdf_link")
     list_filter = ("kind", "year", ("issued_at", LocalRangeDateTimeFilter))
     list_filter_submit = True
     search_fields = ("=number", "recipient__email", "recipient__last_name", "=payment__appointment__id")
@@ -36,8 +37,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, ModelAdmin):
         "issued_at",
         "recipient",
         "language",
-        "total",
-        "currency",
+        "total_text",
         "payment",
         "refund",
         "corrects",
@@ -56,12 +56,18 @@ class InvoiceAdmin(ReadOnlyAdminMixin, ModelAdmin):
     def kind_badge(self, obj):
         return obj.kind, obj.get_kind_display()
 
+    @display(description=_("total"), ordering="total")
+    def total_text(self, obj):
+        return money_text(obj.total, obj.currency)
+
     @display(description=_("PDF"))
     def pdf_link(self, obj):
         if obj is None or obj.pk is None:
             return "—"
         return format_html(
-            '<a href="{}" download>{}</a>', reverse("admin:booking_invoice_pdf", args=[obj.pk]), obj.filename
+            '<a class="text-primary-600 underline" href="{}" download>{}</a>',
+            reverse("admin:booking_invoice_pdf", args=[obj.pk]),
+            obj.filename,
         )
 
     def get_urls(self):
