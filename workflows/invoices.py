@@ -68,8 +68,12 @@ def message_invoices(message: OutboxMessage, appointment: Appointment, recipient
     return []
 
 
-def attachments_for(documents: list[Invoice]) -> tuple[Attachment, ...]:
-    return tuple(Attachment(document.filename, invoice_pdf(document)) for document in documents)
+def attachments_for(invoice_ids: tuple[int, ...]) -> tuple[Attachment, ...]:
+    """The PDFs of the documents ``invoice_ids``, in that order."""
+    if not invoice_ids:
+        return ()
+    documents = Invoice.objects.in_bulk(invoice_ids)
+    return tuple(Attachment(documents[pk].filename, invoice_pdf(documents[pk])) for pk in invoice_ids)
 
 
 def documents_text(documents: list[Invoice]) -> str:

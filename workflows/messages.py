@@ -32,7 +32,7 @@ from booking.rules import follow_up_price
 from core.dates import clock_text, day_text, when_text, zone_label
 from core.models import AuditLog, OutboxMessage
 from workflows import ics
-from workflows.invoices import Attachment, attachments_for, documents_text, message_invoices
+from workflows.invoices import documents_text, message_invoices
 from workflows.links import absolute, appointment_path, visit_location, visit_map_url
 
 S = AppointmentStatus
@@ -114,8 +114,9 @@ class RenderedMessage:
     #: the booking code a patient shows at the clinic's front desk (in-person visits; the email attaches
     #: it as a QR code)
     check_in_code: str = ""
-    #: PDF documents the email carries (the patient's invoice or credit note: workflows.invoices)
-    attachments: tuple[Attachment, ...] = ()
+    #: the invoices and credit notes the email carries as PDFs (ids; workflows.invoices draws them
+    #: when the email is built, so rendering the texts alone costs no PDF)
+    invoice_ids: tuple[int, ...] = ()
 
     @property
     def title(self) -> str:
@@ -237,7 +238,7 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
             calendar=calendar,
             calendar_method=method,
             check_in_code=check_in_code,
-            attachments=attachments_for(documents),
+            invoice_ids=tuple(document.pk for document in documents),
         )
 
 
