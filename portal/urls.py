@@ -17,6 +17,11 @@ urlpatterns = [
     path("appointments/<uuid:public_id>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),
     path("appointments/<uuid:public_id>/receipt/", views.appointment_receipt, name="appointment_receipt"),
     path(
+        "appointments/<uuid:public_id>/invoices/<str:number>.pdf",
+        views.appointment_invoice,
+        name="appointment_invoice",
+    ),
+    path(
         "appointments/<uuid:public_id>/prescription.pdf",
         views.appointment_prescription,
         name="appointment_prescription",

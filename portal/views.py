@@ -19,9 +19,11 @@ from accounts.adapter import home_url_for
 from accounts.services import user_set_preferences
 from booking import rules
 from booking import services as svc
+from booking.invoice_pdf import invoice_pdf
 from booking.models import OPEN_STATUSES, Appointment, AppointmentStatus, BookingDefaults, Slot
 from booking.payments import enabled_gateways, get_gateway
 from booking.rules import Action
+from booking.selectors.invoices import visit_invoices
 from core.dates import canonical_zone
 from core.errors import DomainError
 from portal.clinical import (
@@ -322,7 +324,19 @@ def appointment_receipt(request, public_id):
     if not any(p.status in {"succeeded", "refunded"} for p in payments):
         messages.info(request, _("There is no payment to show a receipt for yet."))
         return redirect("portal:appointment_detail", public_id=public_id)
-    return render(request, "portal/receipt.html", {"appointment": appointment, "payments": payments})
+    invoices = visit_invoices(appointment=appointment, user=request.user)
+    return render(
+        request, "portal/receipt.html", {"appointment": appointment, "payments": payments, "invoices": invoices}
+    )
+
+
+@patient_required
+def appointment_invoice(request, public_id, number):
+    """An invoice or credit note of the patient's own visit as a PDF (another person's answers 404)."""
+    invoice = get_object_or_404(visit_invoices(appointment=_own(request, public_id), user=request.user), number=number)
+    response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.filename}"'
+    return response
 
 
 @patient_required

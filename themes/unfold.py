@@ -259,6 +259,12 @@ UNFOLD = {
                         "permission": has_perm("booking.view_refund"),
                     },
                     {
+                        "title": _("Invoices"),
+                        "icon": "receipt_long",
+                        "link": reverse_lazy("admin:booking_invoice_changelist"),
+                        "permission": has_perm("booking.view_invoice"),
+                    },
+                    {
                         "title": _("Vouchers"),
                         "icon": "sell",
                         "link": reverse_lazy("admin:booking_voucher_changelist"),

@@ -32,6 +32,7 @@ from booking.rules import follow_up_price
 from core.dates import clock_text, day_text, when_text, zone_label
 from core.models import AuditLog, OutboxMessage
 from workflows import ics
+from workflows.invoices import documents_text, message_invoices
 from workflows.links import absolute, appointment_path, visit_location, visit_map_url
 
 S = AppointmentStatus
@@ -113,6 +114,9 @@ class RenderedMessage:
     #: the booking code a patient shows at the clinic's front desk (in-person visits; the email attaches
     #: it as a QR code)
     check_in_code: str = ""
+    #: the invoices and credit notes the email carries as PDFs (ids; workflows.invoices draws them
+    #: when the email is built, so rendering the texts alone costs no PDF)
+    invoice_ids: tuple[int, ...] = ()
 
     @property
     def title(self) -> str:
@@ -220,6 +224,8 @@ def render_message(
         check_in_code = ""
         if spec.kind in CHECK_IN_CODE_KINDS and context["audience"] == "patient" and not context["is_video"]:
             check_in_code = context["check_in_code"] = appointment.booking_code
+        documents = message_invoices(message, appointment, recipient)
+        context["attached_documents"] = documents_text(documents)
         subject = _one_line(_render(f"emails/{spec.kind}.subject.txt", context, autoescape=False))
         context["subject"] = subject
         return RenderedMessage(
@@ -235,6 +241,7 @@ def render_message(
             calendar=calendar,
             calendar_method=method,
             check_in_code=check_in_code,
+            invoice_ids=tuple(document.pk for document in documents),
         )
 
 

@@ -21,6 +21,7 @@ from core.health import record_heartbeat
 from core.models import OutboxMessage
 from core.outbox import outbox_add
 from workflows.clinic.selectors import reminder_leads_minutes
+from workflows.invoices import attachments_for
 from workflows.messages import (
     REMINDER,
     ObsoleteMessage,
@@ -345,6 +346,8 @@ def _email(to: str, rendered: RenderedMessage, *, message_id: str) -> None:
         email.attach(name, rendered.calendar, f"text/calendar; method={rendered.calendar_method}")
     if rendered.check_in_code:
         email.attach(f"check-in-{rendered.check_in_code}.png", booking_qr_png(rendered.check_in_code), "image/png")
+    for attachment in attachments_for(rendered.invoice_ids):
+        email.attach(attachment.filename, attachment.content, attachment.mimetype)
     email.send()
 
 

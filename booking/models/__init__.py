@@ -15,6 +15,7 @@ from booking.models.appointments import (
     Voucher,
     money,
 )
+from booking.models.invoices import Invoice, InvoiceCounter, InvoiceKind
 from booking.models.scheduling import (
     AppointmentMode,
     AppointmentType,
@@ -37,6 +38,9 @@ __all__ = [
     "AppointmentStatus",
     "CancelledBy",
     "IdempotencyRecord",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceKind",
     "Payment",
     "PaymentEvent",
     "PaymentStatus",

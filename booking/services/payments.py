@@ -151,6 +151,8 @@ def payment_succeeded(*, payment: Payment, actor=None, provider_payment_intent: 
             _refund(payment, payment.amount, reason="duplicate payment", force_status=True)
             return payment
         audit_log(actor=actor, action="booking.payment.succeeded", obj=payment, data={"gateway": payment.gateway})
+        # the invoice is numbered and written by the worker once this commits (booking.services.invoices)
+        enqueue_on_commit(settings.INVOICE_ISSUE_TASK, payment.pk, task_name=f"invoice-payment-{payment.pk}")
 
         if appointment.status == S.PENDING_PAYMENT and appointment.hold_is_live(now):
             _finalize_paid(appointment, actor=actor, now=now, reinstated=False)
@@ -282,6 +284,7 @@ def _refund(
             extra={"refund": refund.pk},
         )
     enqueue_on_commit(settings.REFUND_DELIVERY_TASK, refund.pk, task_name=f"refund-{refund.pk}")
+    enqueue_on_commit(settings.CREDIT_NOTE_ISSUE_TASK, refund.pk, task_name=f"credit-note-refund-{refund.pk}")
     return refund
 
 

@@ -62,6 +62,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.view_payment",
         "booking.change_payment",
         "booking.view_refund",
+        "booking.view_invoice",
         # the clinic back office (workflows.clinic): answer support tickets, read doctor applications
         "clinic.view_supportticket",
         "clinic.change_supportticket",
@@ -93,6 +94,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.delete_blockedtime",
         "booking.view_appointment",
         "booking.change_appointment",
+        # their own subscription invoices (the admin narrows the list to the doctor's)
+        "booking.view_invoice",
         # clinic operations (workflows.operations): their own calendar feed
         "operations.view_calendarfeed",
         "operations.view_visitrating",

@@ -5,6 +5,7 @@ Production differs from a laptop only by environment variables (see README "Conf
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -226,6 +227,22 @@ if "sandbox" in PAYMENT_GATEWAYS and not PAYMENT_SANDBOX_ENABLED:
     )
 # Queued refunds (booking.models.Refund) are sent to their gateway by this task; a sweep retries.
 REFUND_DELIVERY_TASK = "workflows.tasks.deliver_refund"
+# Invoices and credit notes (booking.services.invoices): issued after commit by these tasks, numbered
+# <prefix>-<year>-<6 digits> without gaps; the seller's details printed on them (VAT: the percentage
+# included in prices, empty for services without VAT, such as medical examinations in Vietnam).
+INVOICE_ISSUE_TASK = "booking.services.invoices.invoice_issue_task"
+CREDIT_NOTE_ISSUE_TASK = "booking.services.invoices.credit_note_issue_task"
+INVOICE_NUMBER_PREFIX = envstr("INVOICE_NUMBER_PREFIX", "MB") or "MB"
+INVOICE_SELLER = {
+    "name": envstr("INVOICE_SELLER_NAME", "") or "",  # empty: CLINIC_NAME
+    "address": envstr("INVOICE_SELLER_ADDRESS", "") or "",
+    "tax_id": envstr("INVOICE_SELLER_TAX_ID", "") or "",
+    "phone": envstr("INVOICE_SELLER_PHONE", "") or "",
+    "email": envstr("INVOICE_SELLER_EMAIL", "") or "",
+}
+INVOICE_VAT_PERCENT = envstr("INVOICE_VAT_PERCENT", "") or ""
+if INVOICE_VAT_PERCENT and not re.fullmatch(r"\d{1,2}(\.\d{1,2})?", INVOICE_VAT_PERCENT.strip()):
+    raise ImproperlyConfigured(f"INVOICE_VAT_PERCENT={INVOICE_VAT_PERCENT!r} is not a percentage such as 8 or 10")
 STRIPE_SECRET_KEY = envstr("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = envstr("STRIPE_API_BASE", "https://api.stripe.com")

@@ -17,6 +17,8 @@ ADMIN_PAGES = {
     "/admin/booking/appointment/": {"admin", "staff", "doctor"},
     "/admin/booking/appointment/book/": {"admin", "staff"},
     "/admin/booking/payment/": {"admin", "staff"},
+    # issued invoices: every one for the clinic, a doctor's own (subscription) for the doctor
+    "/admin/booking/invoice/": {"admin", "staff", "doctor"},
     "/admin/booking/voucher/": {"admin"},
     "/admin/messaging/conversation/": {"admin", "staff", "doctor"},
     # the clinic back office (workflows.clinic)
@@ -80,6 +82,7 @@ SIDEBAR_LINKS = {
     "/admin/operations/arrival/": {"admin", "staff"},
     "/admin/operations/checkin/": {"admin", "staff", "doctor"},
     "/admin/operations/queueboard/": {"admin", "staff"},
+    "/admin/booking/invoice/": {"admin", "staff", "doctor"},
 }
 
 

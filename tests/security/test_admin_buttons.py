@@ -686,6 +686,15 @@ def _prescription_pdf(w):
     return Case(w["doctor"].user, f"/admin/clinical/visitnote/{note.pk}/prescription.pdf")
 
 
+def _invoice_pdf(w):
+    from workflows.clinic.invoices import subscription_invoice
+    from workflows.clinic.models import SubscriptionEvent
+
+    event = SubscriptionEvent.objects.get(subscription=w["subscription"], kind="started")
+    invoice = subscription_invoice(event_id=event.pk)
+    return Case(w["staff"], f"/admin/booking/invoice/{invoice.pk}/pdf/")
+
+
 PDF_BYTES = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n" + b" " * 200
 
 
@@ -789,6 +798,7 @@ CASES = {
     "booking_availability_week": _read("/admin/booking/availability/week/"),
     "booking_availability_open_week_view": _read("/admin/booking/availability/open-week-view/"),
     "booking_availability_open_weekly_generator": _read("/admin/booking/availability/open-weekly-generator/"),
+    "booking_invoice_pdf": _invoice_pdf,
     "booking_appointment_day_schedule_pdf": _read("/admin/booking/appointment/day-schedule.pdf"),
     "booking_appointment_book_patients": _read("/admin/booking/appointment/book/patients/?q=Nguyen"),
     "booking_exports": _read("/admin/booking/appointment/exports/"),

@@ -29,6 +29,7 @@ from booking.services.doctors import doctor_set_accepts_bookings
 from core.audit import audit_log
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from core.outbox import outbox_add
+from core.tasks import enqueue_on_commit
 from workflows.clinic.models import (
     ApplicationSource,
     ApplicationStatus,
@@ -294,13 +295,22 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+#: subscription history rows that charge the doctor for a period: each gets an invoice
+CHARGED_EVENTS = frozenset({SubscriptionEventKind.STARTED, SubscriptionEventKind.RENEWED})
+SUBSCRIPTION_INVOICE_TASK = "workflows.clinic.tasks.subscription_invoice_issue"
+
+
 def _event(subscription: DoctorSubscription, kind: str, *, actor=None, **fields) -> SubscriptionEvent:
-    return SubscriptionEvent.objects.create(
+    event = SubscriptionEvent.objects.create(
         subscription=subscription,
         kind=kind,
         actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
         **fields,
     )
+    if kind in CHARGED_EVENTS and event.amount:
+        # the invoice is numbered and written by the worker after commit (workflows.clinic.invoices)
+        enqueue_on_commit(SUBSCRIPTION_INVOICE_TASK, event.pk, task_name=f"invoice-subscription-event-{event.pk}")
+    return event
 
 
 def _locked_subscription(subscription: DoctorSubscription) -> DoctorSubscription:

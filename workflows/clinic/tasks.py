@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from workflows.clinic.invoices import subscription_invoice
 from workflows.clinic.selectors import subscriptions_due
 from workflows.clinic.services import subscription_process_due
 
@@ -23,3 +24,9 @@ def subscriptions_sweep(now: datetime | None = None) -> dict[str, int]:
         result = subscription_process_due(subscription_id=pk, now=now)
         outcome[result] = outcome.get(result, 0) + 1
     return outcome
+
+
+def subscription_invoice_issue(event_id: int) -> str:
+    """Enqueued on commit of a subscription charge: its invoice (idempotent)."""
+    invoice = subscription_invoice(event_id=event_id)
+    return invoice.number if invoice else "nothing charged"

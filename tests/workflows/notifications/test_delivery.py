@@ -56,11 +56,20 @@ def test_booking_and_paying_deliver_in_app_email_and_sms_to_each_person(
     assert "10:00–10:30 · Paris time (GMT+2)" in confirmation.body
     assert confirmation.alternatives[0].mimetype == "text/html"
     assert "10:00–10:30 · Paris time (GMT+2)" in confirmation.alternatives[0].content
+    # the calendar invitation, and the invoice of the cash payment (booking.services.invoices)
     assert [(name, mimetype) for name, _, mimetype in confirmation.attachments] == [
-        ("appointment.ics", "text/calendar; method=REQUEST")
+        ("appointment.ics", "text/calendar; method=REQUEST"),
+        (f"MB-{NOW.year}-000001.pdf", "application/pdf"),
     ]
     parts = [part.get_content_type() for part in confirmation.message().walk()]
-    assert parts == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html", "text/calendar"]
+    assert parts == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "text/calendar",
+        "application/pdf",
+    ]
     assert "15:00–15:30 · Vietnam time (GMT+7)" in to_doctor[0].body
 
     # SMS: only the confirmation, only to the patient (the doctor has no phone on file)
