@@ -329,6 +329,7 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         "status_words",
         "place",
         "follow_ups",
+        "account_holder",
     ]
     fieldsets = (
         (
@@ -338,6 +339,8 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
                     "status_words",
                     "doctor",
                     "patient",
+                    "account_holder",
+                    "booked_by",
                     "appointment_type",
                     "mode",
                     "place",
@@ -428,6 +431,14 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
     def patient_name_display(self, obj):
         return obj.patient_name
 
+    @display(description=_("account holder"))
+    def account_holder(self, obj):
+        """A family member's visit: the account holder who manages it and receives its messages."""
+        guardian = obj.patient.guardian if obj.patient.guardian_id else None
+        if guardian is None:
+            return "—"
+        return f"{guardian} ({obj.patient.get_relationship_display()})"
+
     @display(description=_("Status"), ordering="status", label={**STATUS_COLOURS, "declined": "danger"})
     def status_badge(self, obj):
         if obj.status == S.CANCELLED and obj.is_follow_up_suggestion and obj.cancelled_by == CancelledBy.PATIENT:
@@ -510,6 +521,10 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
                     fields = tuple(f for f in fields if f != "video_link")
                 if obj.facility is None:
                     fields = tuple(f for f in fields if f != "place")
+                if not obj.patient.guardian_id:
+                    fields = tuple(f for f in fields if f != "account_holder")
+                if not obj.booked_by_id:
+                    fields = tuple(f for f in fields if f != "booked_by")
                 if name == _("Follow-up"):
                     hide = {"is_follow_up_suggestion"} | (
                         {"follow_ups"}
