@@ -42,6 +42,7 @@ class BookingDetailsForm(forms.Form):
                 label=_("Who is this visit for?"),
                 choices=[("", me), *((str(member.pk), member.get_full_name()) for member in family)],
                 required=False,
+                initial="",  # "Me" until they choose
                 widget=forms.RadioSelect(attrs={"class": "visit-for-choice"}),
             )
             self.order_fields(["patient"])

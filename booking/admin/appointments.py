@@ -437,7 +437,10 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         guardian = obj.patient.guardian if obj.patient.guardian_id else None
         if guardian is None:
             return "—"
-        return f"{guardian} ({obj.patient.get_relationship_display()})"
+        return _("%(holder)s; the patient is their %(relationship)s") % {
+            "holder": guardian,
+            "relationship": str(obj.patient.get_relationship_display()).lower(),
+        }
 
     @display(description=_("Status"), ordering="status", label={**STATUS_COLOURS, "declined": "danger"})
     def status_badge(self, obj):

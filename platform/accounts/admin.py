@@ -249,7 +249,10 @@ class PatientProfileAdmin(SafeExportMixin, ImportExportMixin, ModelAdmin):
         """A family member without a login: who manages them (accounts.family)."""
         if not obj.user.guardian_id:
             return "—"
-        return f"{obj.user.guardian} ({obj.user.get_relationship_display()})"
+        return _("%(holder)s; the patient is their %(relationship)s") % {
+            "holder": obj.user.guardian,
+            "relationship": str(obj.user.get_relationship_display()).lower(),
+        }
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

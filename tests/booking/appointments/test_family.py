@@ -76,6 +76,11 @@ def test_the_rulebook_gives_the_holder_the_patients_part_and_nobody_else(
     assert Action.PAY in rules.available_actions(appointment=appointment, user=patient_dao, now=now)
     assert rules.available_actions(appointment=appointment, user=patient_lan, now=now) == frozenset()
     assert isinstance(rules.refusal(Action.CANCEL, appointment=appointment, user=patient_lan, now=now), NotFound)
+    from booking.video import video_participant_role
+
+    assert video_participant_role(appointment=appointment, user=patient_dao) == "patient"  # a parent joins
+    with pytest.raises(NotFound):
+        video_participant_role(appointment=appointment, user=patient_lan)
     own = book_for(slots[1], patient_dao, patient_dao)
     assert set(visible_appointments(user=patient_dao)) == {appointment, own}
     assert list(visible_appointments(user=patient_lan)) == []
@@ -115,3 +120,26 @@ def test_after_conversion_the_history_stays_with_the_former_dependant_and_leaves
     # from now on his own messages reach him
     svc.appointment_cancel(appointment=appointment, actor=staff_binh, reason="Doctor ill")
     assert OutboxMessage.objects.filter(recipient=minh, kind="appointment.cancelled").exists()
+
+
+def test_the_api_books_for_a_family_member_with_patient_id_and_lists_the_familys_visits(
+    client, slots, patient_dao, minh, patient_lan
+):
+    import json
+
+    def post(data):
+        return client.post("/api/v1/appointments", data=json.dumps(data), content_type="application/json")
+
+    client.force_login(patient_dao)
+    response = post({"doctorId": slots[0].doctor_id, "scheduleId": slots[0].pk, "patientId": minh.pk})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["patientId"] == minh.pk
+    appointment = Appointment.objects.get(pk=body["id"])
+    assert appointment.booked_by == patient_dao and appointment.email == patient_dao.email
+    assert [a["id"] for a in client.get("/api/v1/appointments").json()["items"]] == [body["id"]]
+
+    client.force_login(patient_lan)  # someone else's child: 404, never a hint that he exists
+    response = post({"doctorId": slots[1].doctor_id, "scheduleId": slots[1].pk, "patientId": minh.pk})
+    assert response.status_code == 404
+    assert client.get("/api/v1/appointments").json()["items"] == []
