@@ -135,7 +135,7 @@ def test_the_api_books_for_a_family_member_with_patient_id_and_lists_the_familys
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["patientId"] == minh.pk
-    appointment = Appointment.objects.get(pk=body["id"])
+    appointment = Appointment.objects.get(public_id=body["id"])
     assert appointment.booked_by == patient_dao and appointment.email == patient_dao.email
     assert [a["id"] for a in client.get("/api/v1/appointments").json()["items"]] == [body["id"]]
 
