@@ -78,27 +78,40 @@ CHECK_IN_STATUSES = (S.PENDING, S.CONFIRMED)
 # --- who is this person to the appointment --------------------------------------------------------
 
 
+def speaks_for(*, user, patient) -> bool:
+    """Whether ``user`` acts as ``patient``: it is them, or they are the account holder of this
+    dependant (a child, an elderly parent managed from the holder's account). Runs no query when
+    ``patient`` is loaded."""
+    if user is None or patient is None or getattr(user, "role", None) != "patient":
+        return False
+    return patient.pk == user.pk or (patient.guardian_id is not None and patient.guardian_id == user.pk)
+
+
 def role_in(*, appointment: Appointment, user) -> str | None:
-    """``user``'s relation to ``appointment``: "patient", "doctor", "staff", "admin", or None (a
-    stranger, an inactive account or anonymous)."""
+    """``user``'s relation to ``appointment``: "patient" (the patient, or the account holder of a
+    dependant patient), "doctor", "staff", "admin", or None (a stranger, an inactive account or
+    anonymous). Reads ``appointment.patient`` when the user is a patient who is not the patient."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     if user.role in {"admin", "staff"}:
         return user.role
     if user.role == "doctor" and appointment.doctor.user_id == user.pk:
         return "doctor"
-    if user.role == "patient" and appointment.patient_id == user.pk:
+    if user.role == "patient" and (
+        appointment.patient_id == user.pk or speaks_for(user=user, patient=appointment.patient)
+    ):
         return "patient"
     return None
 
 
 def visibility_q(*, user) -> Q | None:
     """The appointments ``user`` may see (a ``Q`` on Appointment), or None for none at all: a patient
-    their own, a doctor theirs, staff and admins all."""
+    their own and their dependants' (the holder manages a dependant's visits), a doctor theirs, staff
+    and admins all."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     if user.role == "patient":
-        return Q(patient=user)
+        return Q(patient=user) | Q(patient__guardian=user)
     if user.role == "doctor":
         return Q(doctor__user=user)
     if user.role in {"staff", "admin"}:
@@ -466,14 +479,16 @@ def slot_refusal(slot: Slot, *, now: datetime, policy: EffectivePolicy | None = 
 
 
 def booking_for_refusal(*, actor, patient) -> DomainError | None:
-    """Who may book for whom: a patient for themselves; staff and admins for any active patient;
-    doctors never (they suggest follow-ups instead)."""
+    """Who may book for whom: a patient for themselves and their dependants; staff and admins for any
+    active patient; doctors never (they suggest follow-ups instead)."""
     if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
         return PermissionDenied(_("Please sign in to book."))
     if patient.role != "patient" or not patient.is_active:
         return PolicyViolation(_("Appointments are booked for patients."), code="not_a_patient")
     if actor.role == "patient":
-        return None if actor.pk == patient.pk else PermissionDenied(_("You can only book for yourself."))
+        if speaks_for(user=actor, patient=patient):
+            return None
+        return PermissionDenied(_("You can only book for yourself and your family members."))
     if actor.role in {"staff", "admin"}:
         return None
     return PermissionDenied(_("Only patients (or clinic staff on their behalf) can book."))

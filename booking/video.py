@@ -93,7 +93,9 @@ def video_participant_role(*, appointment: Appointment, user) -> str:
     are not in the room) gets NotFound, never a hint that the appointment exists."""
     if user is None or not user.is_authenticated or not user.is_active:
         raise NotFound(_("Appointment not found."))
-    if user.role == "patient" and appointment.patient_id == user.pk:
+    if user.role == "patient" and (
+        appointment.patient_id == user.pk or appointment.patient.guardian_id == user.pk  # a child's parent joins
+    ):
         return "patient"
     if user.role == "doctor" and appointment.doctor.user_id == user.pk:
         return "doctor"

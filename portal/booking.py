@@ -13,9 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.family import dependant_of, dependants_of
 from booking import services as svc
-from booking.models import AppointmentType, BookingDefaults, Doctor, Slot, Specialty
-from booking.rules import bookable_doctors_q, bookable_types_q, live_hold_q
+from booking.models import Appointment, AppointmentType, BookingDefaults, Doctor, Slot, Specialty
+from booking.rules import bookable_doctors_q, bookable_types_q, live_hold_q, visibility_q
 from core.errors import DomainError, InvalidInput
 from portal.forms import BookingDetailsForm
 from portal.picker import build_picker, offered_alternatives, parse_day, policy_text, slot_is_free, when_text
@@ -61,20 +62,25 @@ def book(request, doctor_id: int):
         and (choosing or not posted)
         and not slot_is_free(selected_slot, now=now, defaults=defaults)
     ):
-        if request.user.is_authenticated:
-            mine = request.user.appointments.filter(live_hold_q(now=now), slot=selected_slot).first()
+        if is_patient:  # their own holds and their family members'
+            mine = Appointment.objects.filter(
+                visibility_q(user=request.user), live_hold_q(now=now), slot=selected_slot
+            ).first()
             if mine is not None:  # a double submit, or back to a slot the patient already holds
                 return redirect("portal:appointment_detail", public_id=mine.public_id)
         messages.warning(request, _("That time is no longer available. Please pick another one."))
         selected_slot = None
 
     types = list(AppointmentType.objects.filter(bookable_types_q()).order_by("name"))
+    # the family members this account books for ("who is this visit for?")
+    family = list(dependants_of(request.user)) if is_patient and request.user.guardian_id is None else []
+    form_options = {"appointment_types": types, "family": family, "holder": request.user}
     form = None
     taken = None  # the time someone else got between page load and submit
     alternatives = []
     if is_patient and (selected_slot is not None or posted):
         if posted and not choosing:
-            form = BookingDetailsForm(request.POST, appointment_types=types)
+            form = BookingDetailsForm(request.POST, **form_options)
             if form.is_valid() and selected_slot is None:
                 form.add_error(None, _("Please pick a time."))
             elif form.is_valid():
@@ -93,10 +99,10 @@ def book(request, doctor_id: int):
                     return redirect("portal:appointment_detail", public_id=appointment.public_id)
         elif posted:
             form = BookingDetailsForm(
-                initial=_kept_details(request.POST, BookingDetailsForm.base_fields), appointment_types=types
+                initial=_kept_details(request.POST, [*BookingDetailsForm.base_fields, "patient"]), **form_options
             )
         else:
-            form = BookingDetailsForm(initial=_initial_details(request.user), appointment_types=types)
+            form = BookingDetailsForm(initial=_initial_details(request.user), **form_options)
     elif posted and selected_slot is not None and not request.user.is_authenticated:
         # not logged in: come back to this slot after signing in
         return redirect(_login_url(request, doctor, selected_slot))
@@ -124,6 +130,7 @@ def book(request, doctor_id: int):
             "alternatives": alternatives,
             "login_url": _login_url(request, doctor, selected_slot) if selected_slot else None,
             "signup_url": _signup_url(request, doctor, selected_slot) if selected_slot else None,
+            "family": family,
         },
     )
 
@@ -131,20 +138,28 @@ def book(request, doctor_id: int):
 def _book(request, form, slot, types):
     data = form.cleaned_data
     kind = next((t for t in types if str(t.pk) == data.get("appointment_type")), None)
-    return svc.appointment_book(
-        slot=slot,
-        patient=request.user,
-        actor=request.user,
-        appointment_type=kind,
-        details=svc.BookingDetails(
-            first_name=data["first_name"],
-            last_name=data["last_name"],
+    details = svc.BookingDetails(
+        first_name=data["first_name"],
+        last_name=data["last_name"],
+        phone=data["phone"],
+        email=data["email"],
+        national_id=data["national_id"],
+        reason=data["reason"],
+    )
+    patient = request.user
+    if data.get("patient"):
+        # a family member's visit: their name and ID from their record, the holder's contact details
+        patient = dependant_of(request.user, data["patient"])
+        own = svc.BookingDetails.from_patient(patient)
+        details = svc.BookingDetails(
+            first_name=own.first_name,
+            last_name=own.last_name,
             phone=data["phone"],
             email=data["email"],
-            national_id=data["national_id"],
+            national_id=own.national_id,
             reason=data["reason"],
-        ),
-    )
+        )
+    return svc.appointment_book(slot=slot, patient=patient, actor=request.user, appointment_type=kind, details=details)
 
 
 def _return_path(doctor, slot) -> str:

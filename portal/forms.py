@@ -28,13 +28,24 @@ class BookingDetailsForm(forms.Form):
     )
     appointment_type = forms.ChoiceField(label=_("Visit type"), required=False)
 
-    def __init__(self, *args, appointment_types=(), **kwargs):
+    def __init__(self, *args, appointment_types=(), family=(), holder=None, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [(str(t.pk), t.label) for t in appointment_types]
         if choices:
             self.fields["appointment_type"].choices = choices
         else:
             del self.fields["appointment_type"]
+        if family:
+            # "who is this visit for?": the account holder or one of the family members they manage
+            me = _("Me (%(name)s)") % {"name": holder.get_full_name() or holder.email} if holder else _("Me")
+            self.fields["patient"] = forms.ChoiceField(
+                label=_("Who is this visit for?"),
+                choices=[("", me), *((str(member.pk), member.get_full_name()) for member in family)],
+                required=False,
+                initial="",  # "Me" until they choose
+                widget=forms.RadioSelect(attrs={"class": "visit-for-choice"}),
+            )
+            self.order_fields(["patient"])
 
 
 class ReasonForm(forms.Form):

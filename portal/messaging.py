@@ -63,7 +63,7 @@ def message_list(request):
     now = timezone.now()
     startable = list(
         Appointment.objects.select_related("doctor__user")
-        .filter(patient=user, starts_at__gte=now - timedelta(days=30))
+        .filter(rules.visibility_q(user=user), starts_at__gte=now - timedelta(days=30))  # family's too
         .filter(status__in=rules.CONVERSATION_STATUSES)  # the rulebook: visits that were paid for
         .exclude(conversations__kind=ConversationKind.APPOINTMENT)
         .order_by("starts_at")[:20]

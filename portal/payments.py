@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from booking.models import Payment, PaymentStatus
 from booking.payments import sandbox, sandbox_enabled
+from booking.rules import speaks_for
 from booking.services import payment_webhook_process
 from core.errors import DomainError
 
@@ -23,10 +24,12 @@ def sandbox_checkout(request, reference: str):
     if not sandbox_enabled():
         raise Http404("The sandbox gateway is not enabled.")  # no test checkout on a real clinic's site
     payment = get_object_or_404(
-        Payment.objects.select_related("appointment__doctor__user"), gateway="sandbox", provider_reference=reference
+        Payment.objects.select_related("appointment__doctor__user", "appointment__patient"),
+        gateway="sandbox",
+        provider_reference=reference,
     )
     appointment = payment.appointment
-    if appointment.patient_id != request.user.pk:
+    if not speaks_for(user=request.user, patient=appointment.patient):  # the patient, or their account holder
         raise Http404
     if request.method == "POST" and payment.status == PaymentStatus.PENDING:
         outcome = "succeeded" if request.POST.get("action") == "pay" else "failed"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import account, booking, followups, payments, ratings, support, views, waitlist
+from portal import account, booking, family, followups, payments, ratings, support, views, waitlist
 from portal.urls_visits import urlpatterns as visit_urlpatterns
 
 app_name = "portal"
@@ -49,6 +49,9 @@ urlpatterns = [
     path("follow-ups/<uuid:public_id>/reject/", followups.follow_up_reject, name="follow_up_reject"),
     path("profile/", account.profile, name="profile"),
     path("profile/medical-record/", account.medical_record, name="medical_record"),
+    path("family/", family.family, name="family"),
+    path("family/<int:pk>/", family.family_member, name="family_member"),
+    path("family/<int:pk>/login/", family.family_member_login, name="family_member_login"),
     path("profile/calendar/new/", account.calendar_feed_new, name="calendar_feed_new"),
     path("profile/calendar/names/", account.calendar_feed_names, name="calendar_feed_names"),
     path("profile/calendar/off/", account.calendar_feed_off, name="calendar_feed_off"),

@@ -59,7 +59,10 @@ def patient_required(view):
 
 
 def _appointments(request):
-    return Appointment.objects.filter(patient=request.user).select_related("doctor__user", "appointment_type")
+    # the rulebook's: the patient's own visits and those of the family members they manage
+    return Appointment.objects.filter(rules.visibility_q(user=request.user)).select_related(
+        "doctor__user", "appointment_type", "patient"
+    )
 
 
 def _own(request, public_id) -> Appointment:

@@ -32,7 +32,10 @@ def video_path(appointment) -> str:
 def appointment_path(appointment, user) -> str:
     """The page ``user`` opens for ``appointment``: patients by public id in the portal, clinic people
     in the admin."""
-    return portal_path(appointment) if user.pk == appointment.patient_id else workspace_path(appointment)
+    patient_side = (
+        user.pk == appointment.patient_id or user.pk == appointment.patient.guardian_id
+    )  # a dependant's holder
+    return portal_path(appointment) if patient_side else workspace_path(appointment)
 
 
 def absolute(path: str) -> str:

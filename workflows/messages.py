@@ -80,6 +80,7 @@ KINDS: tuple[MessageKind, ...] = (
     MessageKind("message.unread", context="workflows.messaging.emails.unread_context"),
     MessageKind("rating.invited", context="workflows.operations.messages.rating_invitation_context"),
     MessageKind("waitlist.offered", sms=True, context="workflows.operations.messages.waitlist_offer_context"),
+    MessageKind("account.invitation", context="workflows.messages.account_invitation_context"),
 )
 REGISTRY: dict[str, MessageKind] = {spec.kind: spec for spec in KINDS}
 #: the patient's messages that carry the check-in code of an in-person visit
@@ -306,7 +307,8 @@ def _render(name: str, context: dict, *, autoescape: bool) -> str:
 
 
 def _audience(appointment: Appointment, recipient) -> str:
-    if recipient.pk == appointment.patient_id:
+    # the account holder of a dependant patient reads the patient's messages (the visit is for them)
+    if recipient.pk == appointment.patient_id or recipient.pk == appointment.patient.guardian_id:
         return "patient"
     if recipient.pk == appointment.doctor.user_id:
         return "doctor"
@@ -368,6 +370,8 @@ def _context(spec, message, appointment: Appointment, recipient, *, zone: ZoneIn
         "appointment_number": appointment.pk,
         "doctor_name": str(appointment.doctor),
         "patient_name": appointment.patient_name or str(appointment.patient),
+        # a message to the account holder about a family member's visit names whom it is for
+        "for_dependant": recipient.pk != appointment.patient_id and audience == "patient",
         "zone_name": zone.key,
         "when": format_span(starts_at, ends_at, zone) if starts_at else "",
         "clinic_when": "",
@@ -427,3 +431,23 @@ def _calendar(spec: MessageKind, appointment: Appointment, recipient, *, now) ->
         return "", ""
     event = ics.appointment_event(appointment, recipient=recipient, cancelled=cancelled)
     return ics.render_calendar(event, now=now), event.method
+
+
+def account_invitation_context(message, recipient) -> dict | None:
+    """``account.invitation``: a family member was given a login of their own (accounts.family); they
+    set a password with a one-time link (fresh each time the message is rendered). None when the
+    account is gone or is somebody's dependant again."""
+    from allauth.account import app_settings as account_settings
+    from allauth.account.utils import user_pk_to_url_str
+    from django.urls import reverse
+
+    if recipient is None or recipient.guardian_id is not None or not recipient.is_active:
+        return None
+    token = account_settings.PASSWORD_RESET_TOKEN_GENERATOR().make_token(recipient)
+    setup = reverse("account_reset_password_from_key", kwargs={"uidb36": user_pk_to_url_str(recipient), "key": token})
+    return {
+        "email": recipient.email,
+        "setup_url": settings.SITE_URL + setup,
+        "login_url": settings.SITE_URL + reverse("account_login"),
+        "link": reverse("account_login"),
+    }

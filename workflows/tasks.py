@@ -421,11 +421,12 @@ def send_due_reminders(now: datetime | None = None) -> int:
             starts_at__gt=now + timedelta(minutes=shorter),
             starts_at__lte=now + timedelta(minutes=lead),
             confirmed_at__lte=F("starts_at") - timedelta(minutes=lead),
-        ).select_related("doctor__user", "patient")
+        ).select_related("doctor__user", "patient__guardian")
         wanted = {
             reminder_dedupe_key(appointment, lead, recipient): (appointment, recipient)
             for appointment in due
-            for recipient in (appointment.patient, appointment.doctor.user)
+            # a dependant's reminder goes to the account holder who manages their visits
+            for recipient in (appointment.patient.notification_recipient, appointment.doctor.user)
         }
         if not wanted:
             continue

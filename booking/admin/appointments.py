@@ -326,6 +326,7 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
         "status_words",
         "place",
         "follow_ups",
+        "account_holder",
     ]
     fieldsets = (
         (
@@ -335,6 +336,8 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
                     "status_words",
                     "doctor",
                     "patient",
+                    "account_holder",
+                    "booked_by",
                     "appointment_type",
                     "mode",
                     "place",
@@ -425,6 +428,17 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
     def patient_name_display(self, obj):
         return obj.patient_name
 
+    @display(description=_("account holder"))
+    def account_holder(self, obj):
+        """A family member's visit: the account holder who manages it and receives its messages."""
+        guardian = obj.patient.guardian if obj.patient.guardian_id else None
+        if guardian is None:
+            return "—"
+        return _("%(holder)s; the patient is their %(relationship)s") % {
+            "holder": guardian,
+            "relationship": str(obj.patient.get_relationship_display()).lower(),
+        }
+
     @display(description=_("Status"), ordering="status", label={**STATUS_COLOURS, "declined": "danger"})
     def status_badge(self, obj):
         if obj.status == S.CANCELLED and obj.is_follow_up_suggestion and obj.cancelled_by == CancelledBy.PATIENT:
@@ -507,6 +521,10 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
                     fields = tuple(f for f in fields if f != "video_link")
                 if obj.facility is None:
                     fields = tuple(f for f in fields if f != "place")
+                if not obj.patient.guardian_id:
+                    fields = tuple(f for f in fields if f != "account_holder")
+                if not obj.booked_by_id:
+                    fields = tuple(f for f in fields if f != "booked_by")
                 if name == _("Follow-up"):
                     hide = {"is_follow_up_suggestion"} | (
                         {"follow_ups"}

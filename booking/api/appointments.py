@@ -67,7 +67,9 @@ class BookIn(ApiSchema):
     doctor_id: Id
     schedule_id: Id = Field(..., description="the slot to book")
     appointment_type_id: Id | None = None
-    patient_id: Id | None = Field(None, description="staff booking on behalf of a patient")
+    patient_id: Id | None = Field(
+        None, description="staff booking on behalf of a patient; a patient booking for a family member (dependant)"
+    )
     first_name: str | None = Field(None, max_length=150)
     last_name: str | None = Field(None, max_length=150)
     phone: str | None = Field(None, max_length=32)
@@ -431,14 +433,23 @@ def _appointment_type(*, by_id: int | None = None, code: int | str | None = None
     "/appointments",
     summary="Book a slot (holds it until payment)",
     description="Seed 000: `{doctorId, scheduleId}` books with the patient's profile details. Staff book for "
-    "a patient with `patientId`. Honours `Idempotency-Key`.",
+    "a patient with `patientId`; a patient books for a family member they manage with `patientId`. Honours "
+    "`Idempotency-Key`.",
     response={201: AppointmentOut, **ERRORS},
 )
 def book(request, payload: BookIn):
     user = request.auth
 
     def handler():
-        if user.role == "patient":
+        if user.role == "patient" and payload.patient_id and payload.patient_id != user.pk:
+            # a family member the caller manages (accounts.family); anyone else's answers 404
+            patient = get_object_or_404(
+                get_user_model()
+                .objects.filter(role="patient", guardian=user, is_active=True)
+                .select_related("patient_profile", "guardian__patient_profile"),
+                pk=payload.patient_id,
+            )
+        elif user.role == "patient":
             patient = user
         elif user.role in {"staff", "admin"} and payload.patient_id:
             patient = get_object_or_404(
@@ -461,7 +472,8 @@ def book(request, payload: BookIn):
 
 @router.get("/appointments", summary="My appointments", response={200: AppointmentPage, **ERRORS})
 def my_appointments(request, filters: Query[AppointmentFilters], page: Query[Pagination]):
-    qs = appointments_for_user(user=request.auth).filter(patient=request.auth)
+    # the caller's own visits and those of the family members they manage
+    qs = appointments_for_user(user=request.auth).filter(Q(patient=request.auth) | Q(patient__guardian=request.auth))
     return paginate(_filtered(qs, filters).order_by("-starts_at", "-id"), page, _appointments_out())
 
 

@@ -56,6 +56,16 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("patient")
     )
+    # who made the booking when it was not the patient: the account holder for a dependant (a child, an
+    # elderly parent), or the clinic's staff; history of who booked, not who may see it (booking.rules)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("booked by"),
+    )
     slot = models.ForeignKey(
         Slot, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments", verbose_name=_("slot")
     )

@@ -26,18 +26,21 @@ def nearest_free_slots(*, doctor: Doctor, around: datetime, now: datetime, limit
 
 
 def appointments_for_user(*, user) -> QuerySet[Appointment]:
-    """Appointments ``user`` may see: a patient their own, a doctor theirs, staff and admins all."""
+    """Appointments ``user`` may see: a patient their own and their dependants', a doctor theirs, staff
+    and admins all (``rules.visibility_q``)."""
     qs = Appointment.objects.select_related("doctor__user", "patient", "appointment_type", "slot")
     visible = visibility_q(user=user)
     return qs.none() if visible is None else qs.filter(visible)
 
 
 def payments_for_user(*, user) -> QuerySet[Payment]:
-    """Payments ``user`` may see: a patient those of their own appointments, staff and admins all,
+    """Payments ``user`` may see: a patient those of their own and their dependants' appointments
+    (``rules.visibility_q``), staff and admins all,
     anyone else none (doctors do not handle money, as in the admin)."""
     qs = Payment.objects.select_related("appointment__doctor__user").prefetch_related("refunds")
     if user.role == "patient":
-        return qs.filter(appointment__patient=user)
+        visible = visibility_q(user=user)
+        return qs.none() if visible is None else qs.filter(appointment__in=Appointment.objects.filter(visible))
     if user.role in {"staff", "admin"}:
         return qs
     return qs.none()

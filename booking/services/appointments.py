@@ -75,7 +75,8 @@ def appointment_book(
 ) -> Appointment:
     """Hold ``slot`` for ``patient`` and create the appointment in ``pending_payment``.
 
-    ``actor`` is the patient, or staff booking on their behalf (``rules.booking_for_refusal``). Raises
+    ``actor`` is the patient, the account holder of a dependant patient, or staff booking on their
+    behalf (``rules.booking_for_refusal``); anyone but the patient is kept as ``booked_by``. Raises
     InvalidInput (details naming the fields), SlotTaken (with the nearest alternatives) when the slot
     was claimed first, HoldLimitReached, PolicyViolation. A second call for a slot the patient already
     holds returns that appointment.
@@ -101,6 +102,7 @@ def appointment_book(
         appointment = Appointment(
             doctor=slot.doctor,
             patient=patient,
+            booked_by=actor if actor.pk != patient.pk else None,
             slot=slot,
             appointment_type=appointment_type,
             starts_at=slot.start,
@@ -126,7 +128,13 @@ def appointment_book(
             actor=actor,
             action="booking.appointment.booked",
             obj=appointment,
-            data={"slot": slot.pk, "doctor": slot.doctor_id, "on_behalf": actor.pk != patient.pk},
+            data={
+                "slot": slot.pk,
+                "doctor": slot.doctor_id,
+                "on_behalf": actor.pk != patient.pk,
+                # a family member's visit: the account holder who manages it (ids only)
+                **({"holder": patient.guardian_id} if patient.guardian_id else {}),
+            },
         )
         _notify("appointment.held", appointment, patient)
     return appointment

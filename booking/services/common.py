@@ -121,12 +121,16 @@ class BookingDetails:
 
     @classmethod
     def from_patient(cls, patient, *, reason: str = "") -> BookingDetails:
+        """The patient's name and identity; for a dependant (no address of their own), the account
+        holder's email and, unless the dependant has one, phone: the clinic reaches the holder."""
         profile = getattr(patient, "patient_profile", None)
+        contact = patient.guardian if patient.guardian_id else patient
+        contact_profile = getattr(contact, "patient_profile", None)
         return cls(
             first_name=patient.first_name,
             last_name=patient.last_name,
-            phone=getattr(profile, "phone", "") or "",
-            email=patient.email,
+            phone=getattr(profile, "phone", "") or getattr(contact_profile, "phone", "") or "",
+            email=contact.email,
             national_id=getattr(profile, "national_id", "") or "",
             reason=reason,
         )
@@ -241,9 +245,12 @@ def _save(appointment: Appointment, *fields: str) -> None:
 
 
 def _notify(kind: str, appointment: Appointment, *recipients, key_suffix: str = "", extra: dict | None = None) -> None:
-    for recipient in recipients:
-        if recipient is None:
+    """One outbox row per recipient. A dependant patient (a child, an elderly parent) has no login or
+    address of their own: their messages go to the account holder (``User.notification_recipient``)."""
+    for person in recipients:
+        if person is None:
             continue
+        recipient = person.notification_recipient
         suffix = f":{key_suffix}" if key_suffix else ""
         outbox_add(
             kind=kind,

@@ -76,11 +76,11 @@ class UserAdmin(ModelAdmin):
     list_filter = ("role", "is_active")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)
-    readonly_fields = ("last_login", "date_joined", "is_staff", "is_superuser")
+    readonly_fields = ("last_login", "date_joined", "is_staff", "is_superuser", "guardian", "relationship")
     filter_horizontal = ("groups", "user_permissions")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Person"), {"fields": ("first_name", "last_name", "language", "time_zone")}),
+        (_("Person"), {"fields": ("first_name", "last_name", "language", "time_zone", "guardian", "relationship")}),
         (_("Access"), {"fields": ("role", "is_active", "is_staff", "is_superuser")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
@@ -219,14 +219,14 @@ class PatientProfileAdmin(SafeExportMixin, ImportExportMixin, ModelAdmin):
     ``(request, profile) -> dict | None`` giving a template and its context, e.g. the appointment
     history from the clinic back office)."""
 
-    list_display = ("__str__", "email", "phone", "national_id", "date_of_birth", "account_active")
+    list_display = ("__str__", "email", "phone", "national_id", "date_of_birth", "account_active", "account_holder")
     list_filter = ("user__is_active", ("created_at", RangeDateFilter))
     list_filter_submit = True
     search_fields = ("user__email", "user__first_name", "user__last_name", "phone", "national_id")
-    list_select_related = ("user",)
+    list_select_related = ("user", "user__guardian")
     autocomplete_fields = ("user",)
     # only the patient verifies a number (by the code texted to it); the admin shows whether they did
-    readonly_fields = ("phone_verified", "created_at", "updated_at")
+    readonly_fields = ("phone_verified", "created_at", "updated_at", "account_holder")
     inlines = [MedicalRecordInline]
     paginator = DeferredJoinPaginator
     show_full_result_count = False
@@ -254,6 +254,16 @@ class PatientProfileAdmin(SafeExportMixin, ImportExportMixin, ModelAdmin):
     @display(description=_("active"), boolean=True, ordering="user__is_active")
     def account_active(self, obj):
         return obj.user.is_active
+
+    @admin.display(description=_("account holder"))
+    def account_holder(self, obj):
+        """A family member without a login: who manages them (accounts.family)."""
+        if not obj.user.guardian_id:
+            return "—"
+        return _("%(holder)s; the patient is their %(relationship)s") % {
+            "holder": obj.user.guardian,
+            "relationship": str(obj.user.get_relationship_display()).lower(),
+        }
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

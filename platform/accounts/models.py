@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,17 @@ class Role(models.TextChoices):
     PATIENT = "patient", _("Patient")
     # Content editors work only in Wagtail (/cms/): no Django admin access, no clinical data.
     EDITOR = "editor", _("Content editor")
+
+
+class Relationship(models.TextChoices):
+    """What a dependant is to the account holder who manages them."""
+
+    CHILD = "child", _("Child")
+    PARENT = "parent", _("Parent")
+    SPOUSE = "spouse", _("Spouse or partner")
+    SIBLING = "sibling", _("Brother or sister")
+    GRANDPARENT = "grandparent", _("Grandparent")
+    OTHER = "other", _("Other family member")
 
 
 #: roles that work in the Django admin (``is_staff``)
@@ -71,6 +83,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True, choices=_time_zone_choices)
+    # families: a dependant (a child, an elderly parent) is a patient account without a login of its
+    # own, managed by its guardian (the account holder), who books for it and gets its messages
+    guardian = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dependants",
+        verbose_name=_("account holder"),
+        help_text=_("Set for a family member without a login of their own: the holder books and is notified."),
+    )
+    relationship = models.CharField(
+        _("relationship to the account holder"), max_length=16, choices=Relationship.choices, blank=True
+    )
 
     objects = UserManager()
 
@@ -82,6 +108,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(guardian__isnull=True) | ~Q(guardian=F("pk")), name="user_not_own_guardian"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
@@ -121,6 +152,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_patient(self) -> bool:
         return self.role == Role.PATIENT
+
+    @property
+    def is_dependant(self) -> bool:
+        """A family member managed by an account holder, with no login of their own."""
+        return self.guardian_id is not None
+
+    @property
+    def notification_recipient(self) -> User:
+        """Who hears about this person's visits: the account holder for a dependant, else themselves."""
+        return self.guardian if self.guardian_id is not None else self
 
     @property
     def is_doctor(self) -> bool:

@@ -3,7 +3,10 @@
 - The **treating doctor** (the appointment's doctor) writes, signs and amends the visit's note.
 - **Doctors the patient has visits with** (and admins) read the notes of that patient.
 - **Staff** see that a note exists and its state, never its content, unless ``CLINICAL_STAFF_READ_NOTES``.
-- The **patient** sees the signed summary of their own visits (assessment, plan, prescription).
+- The **patient** sees the signed summary of their own visits (assessment, plan, prescription); the
+  account holder of a dependant (a child, an elderly parent) sees the dependant's, visit by visit, as
+  the patient (``booking.rules.speaks_for``). A dependant's record is their own: a doctor of the
+  dependant's visit reads the dependant's notes, never the holder's (the patient ids differ).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from booking.models import Appointment, AppointmentStatus
+from booking.rules import speaks_for
 
 S = AppointmentStatus
 
@@ -57,7 +61,7 @@ def may_read(*, user, appointment: Appointment) -> bool:
 
 
 def patient_may_see_summary(*, user, note) -> bool:
-    return _active(user) and user.role == "patient" and note.appointment.patient_id == user.pk and note.is_signed
+    return _active(user) and note.is_signed and _patient_side(user, note.appointment)
 
 
 def listable_notes_q(*, user) -> Q | None:
@@ -77,20 +81,25 @@ def listable_notes_q(*, user) -> Q | None:
 DOCUMENT_STATUSES = (S.PENDING, S.CONFIRMED, S.COMPLETED)
 
 
+def _patient_side(user, appointment: Appointment) -> bool:
+    """``user`` is the visit's patient, or the account holder of its dependant patient."""
+    return user.role == "patient" and (
+        appointment.patient_id == user.pk or speaks_for(user=user, patient=appointment.patient)
+    )
+
+
 def may_upload_document(*, user, appointment: Appointment) -> bool:
     if appointment.status not in DOCUMENT_STATUSES or not _active(user):
         return False
     if user.role == "patient":
-        return appointment.patient_id == user.pk
+        return _patient_side(user, appointment)
     return is_treating_doctor(user=user, appointment=appointment)
 
 
 def may_read_document(*, user, document) -> bool:
     appointment = document.appointment
     if _active(user) and user.role == "patient":
-        return appointment.patient_id == user.pk and (
-            document.shared_with_patient or document.uploaded_by_id == user.pk
-        )
+        return _patient_side(user, appointment) and (document.shared_with_patient or document.uploaded_by_id == user.pk)
     return may_read(user=user, appointment=appointment)
 
 
@@ -98,7 +107,6 @@ def may_fill_intake(*, user, appointment: Appointment) -> bool:
     """The patient tells the doctor about the visit until the doctor has started the note."""
     return (
         _active(user)
-        and user.role == "patient"
-        and appointment.patient_id == user.pk
+        and _patient_side(user, appointment)
         and appointment.status in (S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED)
     )

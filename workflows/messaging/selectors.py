@@ -51,7 +51,8 @@ def participant_q(user, prefix: str = "") -> Q:
     """Conversations ``user`` takes part in (``prefix`` reaches Conversation from another model)."""
     side = user_side(user)
     if side == Side.PATIENT:
-        return Q(**{f"{prefix}patient": user})
+        # their own, and their family members' (the account holder speaks for a dependant)
+        return Q(**{f"{prefix}patient": user}) | Q(**{f"{prefix}patient__guardian": user})
     if side == Side.DOCTOR:
         return Q(**{f"{prefix}kind": ConversationKind.APPOINTMENT, f"{prefix}appointment__doctor__user": user})
     if side == Side.CLINIC:
@@ -63,7 +64,8 @@ def conversation_side(*, conversation: Conversation, user) -> str | None:
     """The side of ``conversation`` that ``user`` is on, or None when they are not a participant."""
     side = user_side(user)
     if side == Side.PATIENT:
-        return side if conversation.patient_id == user.pk else None
+        mine = conversation.patient_id == user.pk or conversation.patient.guardian_id == user.pk
+        return side if mine else None
     if side == Side.DOCTOR:
         if conversation.kind == ConversationKind.APPOINTMENT and conversation.appointment.doctor.user_id == user.pk:
             return side

@@ -101,7 +101,7 @@ def _announce(state_id: int, *, cutoff: datetime) -> int:
 def _recipients(state: ConversationRead) -> list:
     conversation = state.conversation
     if state.side == Side.PATIENT:
-        people = [conversation.patient]
+        people = [conversation.patient.notification_recipient]  # a dependant's: the account holder
     elif state.side == Side.DOCTOR:
         people = [conversation.appointment.doctor.user]
     else:

@@ -382,8 +382,31 @@ def seed_demo() -> dict[str, int]:
         _seed_visits(created)
         _seed_every_state(created)
         _seed_clinic_visits(created)
+        _seed_family(created)
     created.update(seed_demo_site(doctor_emails=[d.email for d in DEMO_DOCTORS]))
     return created
+
+
+def _seed_family(created: dict[str, int]) -> None:
+    """patient1's daughter, a family member without a login (accounts.family): patient1 books for her
+    ("Who is this visit for?") and manages her visits from the Family page. Made once."""
+    import datetime as dt
+
+    from accounts.family import dependant_add
+
+    holder = User.objects.get(email="patient1@example.com")
+    if holder.dependants.exists():
+        return
+    dependant_add(
+        holder=holder,
+        actor=holder,
+        first_name="Bảo An",
+        last_name="Hoàng",
+        date_of_birth=dt.date(2017, 9, 2),
+        gender="female",
+        relationship="child",
+    )
+    created["family_members"] = created.get("family_members", 0) + 1
 
 
 class Command(BaseCommand):
