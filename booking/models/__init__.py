@@ -1,9 +1,11 @@
 """Booking domain models. Split by area (scheduling, appointments); import them from here."""
 
 from booking.models.appointments import (
+    MAX_SERIES_VISITS,
     OPEN_STATUSES,
     SLOT_OCCUPYING,
     Appointment,
+    AppointmentSeries,
     AppointmentStatus,
     CancelledBy,
     IdempotencyRecord,
@@ -19,6 +21,7 @@ from booking.models.scheduling import (
     AppointmentMode,
     AppointmentType,
     Availability,
+    AvailabilityRule,
     BlockedTime,
     BookingDefaults,
     Doctor,
@@ -31,9 +34,11 @@ from booking.models.scheduling import (
 )
 
 __all__ = [
+    "MAX_SERIES_VISITS",
     "OPEN_STATUSES",
     "SLOT_OCCUPYING",
     "Appointment",
+    "AppointmentSeries",
     "AppointmentStatus",
     "CancelledBy",
     "IdempotencyRecord",
@@ -47,6 +52,7 @@ __all__ = [
     "AppointmentMode",
     "AppointmentType",
     "Availability",
+    "AvailabilityRule",
     "BlockedTime",
     "BookingDefaults",
     "Doctor",

@@ -35,6 +35,7 @@ from booking.services.payments import (
     refund_deliver,
     refunds_due,
 )
+from booking.services.availability_rules import availability_rule_extend, availability_rules_extend
 from booking.services.scheduling import (
     MAX_WEEKLY_DAYS,
     AvailabilityLocked,
@@ -53,6 +54,16 @@ from booking.services.scheduling import (
     blocked_time_delete,
     slot_hold,
     slot_release_hold,
+)
+from booking.services.series import (
+    SeriesChangeFailed,
+    SeriesNotBooked,
+    SeriesOccurrence,
+    series_book,
+    series_cancel,
+    series_preview,
+    series_reschedule,
+    series_times,
 )
 
 __all__ = [
@@ -104,4 +115,14 @@ __all__ = [
     "blocked_time_delete",
     "slot_hold",
     "slot_release_hold",
+    "availability_rule_extend",
+    "availability_rules_extend",
+    "SeriesChangeFailed",
+    "SeriesNotBooked",
+    "SeriesOccurrence",
+    "series_book",
+    "series_cancel",
+    "series_preview",
+    "series_reschedule",
+    "series_times",
 ]
