@@ -7,89 +7,237 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('booking', '0013_names_in_each_language'),
+        ("booking", "0013_names_in_each_language"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AppointmentSeries',
+            name="AppointmentSeries",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('interval_weeks', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(4)], verbose_name='every (weeks)')),
-                ('planned_count', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(2), django.core.validators.MaxValueValidator(26)], verbose_name='visits planned')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='booked by')),
-                ('doctor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='series', to='booking.doctor', verbose_name='doctor')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointment_series', to=settings.AUTH_USER_MODEL, verbose_name='patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "interval_weeks",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(4),
+                        ],
+                        verbose_name="every (weeks)",
+                    ),
+                ),
+                (
+                    "planned_count",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(2),
+                            django.core.validators.MaxValueValidator(26),
+                        ],
+                        verbose_name="visits planned",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="booked by",
+                    ),
+                ),
+                (
+                    "doctor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="series",
+                        to="booking.doctor",
+                        verbose_name="doctor",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointment_series",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'appointment series',
-                'verbose_name_plural': 'appointment series',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "appointment series",
+                "verbose_name_plural": "appointment series",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='series',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='booking.appointmentseries', verbose_name='series'),
+            model_name="appointment",
+            name="series",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="visits",
+                to="booking.appointmentseries",
+                verbose_name="series",
+            ),
         ),
         migrations.CreateModel(
-            name='AvailabilityRule',
+            name="AvailabilityRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')], verbose_name='weekday')),
-                ('start_time', models.TimeField(verbose_name='start time')),
-                ('end_time', models.TimeField(verbose_name='end time')),
-                ('slot_minutes', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(480)], verbose_name='visit length (minutes)')),
-                ('mode', models.CharField(choices=[('in_person', 'In person'), ('video', 'Video')], default='video', max_length=16, verbose_name='mode')),
-                ('weeks_ahead', models.PositiveSmallIntegerField(blank=True, help_text='How far ahead the slots are published. Empty: the clinic default.', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(12)], verbose_name='weeks ahead')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('generated_through', models.DateField(blank=True, editable=False, null=True, verbose_name='published through')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('doctor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='availability_rules', to='booking.doctor', verbose_name='doctor')),
-                ('facility', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='availability_rules', to='booking.facility', verbose_name='facility')),
-                ('room', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='availability_rules', to='booking.room', verbose_name='room')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ],
+                        verbose_name="weekday",
+                    ),
+                ),
+                ("start_time", models.TimeField(verbose_name="start time")),
+                ("end_time", models.TimeField(verbose_name="end time")),
+                (
+                    "slot_minutes",
+                    models.PositiveIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(5),
+                            django.core.validators.MaxValueValidator(480),
+                        ],
+                        verbose_name="visit length (minutes)",
+                    ),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("in_person", "In person"), ("video", "Video")],
+                        default="video",
+                        max_length=16,
+                        verbose_name="mode",
+                    ),
+                ),
+                (
+                    "weeks_ahead",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="How far ahead the slots are published. Empty: the clinic default.",
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(12),
+                        ],
+                        verbose_name="weeks ahead",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "generated_through",
+                    models.DateField(blank=True, editable=False, null=True, verbose_name="published through"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "doctor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="availability_rules",
+                        to="booking.doctor",
+                        verbose_name="doctor",
+                    ),
+                ),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="availability_rules",
+                        to="booking.facility",
+                        verbose_name="facility",
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="availability_rules",
+                        to="booking.room",
+                        verbose_name="room",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'weekly availability rule',
-                'verbose_name_plural': 'weekly availability rules',
-                'ordering': ['doctor', 'weekday', 'start_time'],
+                "verbose_name": "weekly availability rule",
+                "verbose_name_plural": "weekly availability rules",
+                "ordering": ["doctor", "weekday", "start_time"],
             },
         ),
         migrations.AddConstraint(
-            model_name='appointmentseries',
-            constraint=models.CheckConstraint(condition=models.Q(('interval_weeks__gte', 1), ('interval_weeks__lte', 4)), name='series_interval_range'),
+            model_name="appointmentseries",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("interval_weeks__gte", 1), ("interval_weeks__lte", 4)), name="series_interval_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointmentseries',
-            constraint=models.CheckConstraint(condition=models.Q(('planned_count__gte', 2), ('planned_count__lte', 26)), name='series_count_range'),
+            model_name="appointmentseries",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("planned_count__gte", 2), ("planned_count__lte", 26)), name="series_count_range"
+            ),
         ),
         migrations.AddIndex(
-            model_name='availabilityrule',
-            index=models.Index(condition=models.Q(('is_active', True)), fields=['generated_through'], name='availabilityrule_due_idx'),
+            model_name="availabilityrule",
+            index=models.Index(
+                condition=models.Q(("is_active", True)), fields=["generated_through"], name="availabilityrule_due_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='availabilityrule',
-            constraint=models.CheckConstraint(condition=models.Q(('start_time', models.F('end_time')), _negated=True), name='availabilityrule_start_not_end'),
+            model_name="availabilityrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start_time", models.F("end_time")), _negated=True),
+                name="availabilityrule_start_not_end",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='availabilityrule',
-            constraint=models.CheckConstraint(condition=models.Q(('slot_minutes__gte', 5), ('slot_minutes__lte', 480)), name='availabilityrule_slot_length'),
+            model_name="availabilityrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("slot_minutes__gte", 5), ("slot_minutes__lte", 480)),
+                name="availabilityrule_slot_length",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='availabilityrule',
-            constraint=models.CheckConstraint(condition=models.Q(('weekday__lte', 6)), name='availabilityrule_weekday_range'),
+            model_name="availabilityrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("weekday__lte", 6)), name="availabilityrule_weekday_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='availabilityrule',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('mode', 'in_person'), ('facility__isnull', False)), models.Q(('mode', 'video'), ('facility__isnull', True), ('room__isnull', True)), _connector='OR'), name='availabilityrule_mode_place'),
+            model_name="availabilityrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("mode", "in_person"), ("facility__isnull", False)),
+                    models.Q(("mode", "video"), ("facility__isnull", True), ("room__isnull", True)),
+                    _connector="OR",
+                ),
+                name="availabilityrule_mode_place",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='availabilityrule',
-            constraint=models.UniqueConstraint(fields=('doctor', 'weekday', 'start_time'), name='availabilityrule_unique_doctor_day_start'),
+            model_name="availabilityrule",
+            constraint=models.UniqueConstraint(
+                fields=("doctor", "weekday", "start_time"), name="availabilityrule_unique_doctor_day_start"
+            ),
         ),
     ]

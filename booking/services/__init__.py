@@ -14,6 +14,7 @@ from booking.services.appointments import (
     appointments_expire_lapsed_holds,
     cancellation_terms,
 )
+from booking.services.availability_rules import availability_rule_extend, availability_rules_extend
 from booking.services.common import (
     BookingDetails,
     HoldLimitReached,
@@ -35,7 +36,6 @@ from booking.services.payments import (
     refund_deliver,
     refunds_due,
 )
-from booking.services.availability_rules import availability_rule_extend, availability_rules_extend
 from booking.services.scheduling import (
     MAX_WEEKLY_DAYS,
     AvailabilityLocked,

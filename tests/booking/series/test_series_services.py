@@ -14,7 +14,6 @@ from booking.slotting import resolve_local
 from core.errors import InvalidInput, PermissionDenied
 from tests.booking.appointments.helpers import details_for, make_doctor
 from tests.booking.series.conftest import book_series, slot_at
-from tests.factories import make_user
 
 S = AppointmentStatus
 pytestmark = pytest.mark.django_db
@@ -221,7 +220,11 @@ def test_series_times_keep_the_wall_clock_across_daylight_saving():
     berlin = ZoneInfo("Europe/Berlin")
     first = dt.datetime(2027, 3, 23, 9, 0, tzinfo=berlin)  # summer time starts on 28 March 2027
     times = svc.series_times(first_start=first, count=3, interval_weeks=1, zone=berlin)
-    assert [t.astimezone(berlin).strftime("%m-%d %H:%M") for t in times] == ["03-23 09:00", "03-30 09:00", "04-06 09:00"]
+    assert [t.astimezone(berlin).strftime("%m-%d %H:%M") for t in times] == [
+        "03-23 09:00",
+        "03-30 09:00",
+        "04-06 09:00",
+    ]
     assert [t.astimezone(dt.UTC).hour for t in times] == [8, 7, 7]
 
 
