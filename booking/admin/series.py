@@ -7,6 +7,7 @@ is then an ordinary appointment, moved or cancelled on its page (alone, or "this
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from django import forms
 from django.contrib import admin, messages
@@ -69,6 +70,7 @@ class SeriesForm(forms.Form):
         required=False,
         widget=UnfoldAdminSelectWidget,
     )
+    phone = forms.CharField(label=gettext_lazy("Phone for these visits"), max_length=32, required=False)
     reason = forms.CharField(
         label=gettext_lazy("Reason for visit"),
         widget=UnfoldAdminTextareaWidget(attrs={"rows": 2}),
@@ -236,6 +238,7 @@ class AppointmentSeriesAdmin(ModelAdmin):
             "number": item.number,
             "wanted": timezone.localtime(item.wanted, zone),
             "slot": item.slot,
+            "published": item.published,
             "local": local(item.slot) if item.slot else None,
             "alternatives": [{"slot": slot, "local": local(slot)} for slot in item.alternatives],
             "chosen": chosen,
@@ -255,6 +258,8 @@ class AppointmentSeriesAdmin(ModelAdmin):
             form.add_error(None, _("Pick at least two visits to book a series."))
             return None
         details = svc.BookingDetails.from_patient(data["patient"], reason=data["reason"])
+        if data["phone"]:
+            details = replace(details, phone=data["phone"])
         try:
             return svc.series_book(
                 doctor=data["doctor"],

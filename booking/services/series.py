@@ -89,6 +89,9 @@ class SeriesOccurrence:
     wanted: datetime
     slot: Slot | None
     alternatives: list[Slot] = field(default_factory=list)
+    #: a slot is published at the wanted time (taken, held or blocked when ``slot`` is None); False:
+    #: the doctor has no hours then (not published yet, or outside their hours)
+    published: bool = True
 
     @property
     def free(self) -> bool:
@@ -127,9 +130,9 @@ def series_preview(
     alternatives: int = 3,
 ) -> list[SeriesOccurrence]:
     """What booking the series would give, before anything is booked: for each visit the free slot at
-    the wanted time, or (taken, blocked or not published) up to ``alternatives`` free slots the same
+    the wanted time, or (taken, blocked or not published: ``published`` tells) up to ``alternatives`` free slots the same
     day, nearest first. One query for the whole series. Reads only: the answer may be stale by the
-    time the clinic confirms, and ``series_book`` checks again under its locks."""
+    time the clinic confirms, and ``series_book`` checks again under its locks. Two queries."""
     now = now or timezone.now()
     _check_shape(count=count, interval_weeks=interval_weeks)
     zone = doctor.zone
@@ -139,6 +142,7 @@ def series_preview(
     by_day: dict = defaultdict(list)
     for slot in clinic_free_slots(doctor=doctor, start=low, end=high, now=now):
         by_day[slot.start.astimezone(zone).date()].append(slot)
+    published = set(Slot.objects.filter(doctor=doctor, start__in=wanted).values_list("start", flat=True))
     occurrences = []
     for number, start in enumerate(wanted, start=1):
         same_day = by_day.get(start.astimezone(zone).date(), [])
@@ -147,7 +151,11 @@ def series_preview(
         if exact is None:
             nearest = sorted(same_day, key=lambda slot: (abs((slot.start - start).total_seconds()), slot.start))
             nearest = nearest[:alternatives]
-        occurrences.append(SeriesOccurrence(number=number, wanted=start, slot=exact, alternatives=nearest))
+        occurrences.append(
+            SeriesOccurrence(
+                number=number, wanted=start, slot=exact, alternatives=nearest, published=start in published
+            )
+        )
     return occurrences
 
 

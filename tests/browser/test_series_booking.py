@@ -57,7 +57,7 @@ def test_staff_book_a_weekly_series_with_a_preview_of_every_date(browser_as, sta
     table = page.locator("#series-dates")
     table.wait_for()
     assert "3 of 4 times are free." in page.content()
-    third = table.locator('tr[data-visit="3"]')
+    third = table.locator('[data-visit="3"]')
     assert "taken" in third.inner_text()
     assert third.get_by_label("skip").is_checked()
     third.get_by_label("09:30").check()

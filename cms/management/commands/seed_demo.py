@@ -179,6 +179,21 @@ def _seed_scheduling(created: dict[str, int]) -> None:
                 created["slots"] += availability.slots.count()
 
 
+def _seed_weekly_rule(created: dict[str, int]) -> None:
+    """The first demo doctor keeps Saturday mornings as a standing weekly rule (issue 17 item 4), published
+    a few weeks ahead as the worker's hourly task would (idempotent: nothing is made twice)."""
+    from booking.models import AvailabilityRule
+    from booking.services import availability_rule_extend
+
+    doctor = Doctor.objects.filter(user__email=DEMO_DOCTORS[0].email).first()
+    if doctor is None:
+        return
+    rule, _new = AvailabilityRule.objects.get_or_create(
+        doctor=doctor, weekday=5, start_time=dt.time(8), defaults={"end_time": dt.time(11), "slot_minutes": 30}
+    )
+    created["availability"] += availability_rule_extend(rule_id=rule.pk)
+
+
 def _seed_visits(created: dict[str, int]) -> None:
     """A confirmed visit for patient1 with doctor1, paid at the desk, and a follow-up suggestion from
     doctor2 — made once (only while patient1 has no appointment at all), through the booking services."""
@@ -373,6 +388,7 @@ def seed_demo() -> dict[str, int]:
             )
             created["users"] += 1
         _seed_scheduling(created)
+        _seed_weekly_rule(created)
         _seed_visits(created)
         _seed_every_state(created)
         _seed_clinic_visits(created)

@@ -60,6 +60,7 @@ def test_preview_treats_blocked_time_and_unpublished_weeks_as_taken(dr_binh, tue
     preview = svc.series_preview(doctor=dr_binh, first_start=tuesdays, count=8)
     assert [item.free for item in preview] == [True, True, True, False, True, True, False, False]
     assert preview[3].alternatives == [] and preview[7].alternatives == []
+    assert preview[3].published and not preview[6].published  # blocked, versus no hours published
 
 
 # --- booking ---------------------------------------------------------------------------------------
