@@ -282,6 +282,20 @@ def series_book(
     return series
 
 
+def _require_on_asked(appointment: Appointment, *, actor, now: datetime, cancel: bool) -> Appointment:
+    """The visit "this and following" starts from, re-read: the actor must be allowed to change it now
+    (a stranger gets NotFound, a closed visit NotAllowedNow) before anything about its series is read
+    or said."""
+    fresh = Appointment.objects.select_related("doctor__user", "patient").get(pk=appointment.pk)
+    role = rules.role_in(appointment=fresh, user=actor)
+    if cancel:
+        action = rules.Action.FORCE_CANCEL if role == "admin" else rules.Action.CANCEL
+    else:
+        action = rules.Action.RESCHEDULE
+    rules.require(action, appointment=fresh, user=actor, now=now)
+    return fresh
+
+
 def _this_and_following(appointment: Appointment) -> list[Appointment]:
     if appointment.series_id is None:
         return [appointment]
@@ -301,6 +315,7 @@ def series_cancel(
     now = now or timezone.now()
     if not following:
         return [appointment_cancel(appointment=appointment, actor=actor, reason=reason, now=now)]
+    appointment = _require_on_asked(appointment, actor=actor, now=now, cancel=True)
     with transaction.atomic():
         visits = _this_and_following(appointment)
         _lock_slots(*(visit.slot_id for visit in visits))
@@ -330,6 +345,7 @@ def series_reschedule(
     now = now or timezone.now()
     if not following:
         return [appointment_reschedule(appointment=appointment, new_slot=new_slot, actor=actor, now=now)]
+    appointment = _require_on_asked(appointment, actor=actor, now=now, cancel=False)
     zone = appointment.doctor.zone
     old_wall = appointment.starts_at.astimezone(zone).replace(tzinfo=None)
     new_wall = new_slot.start.astimezone(zone).replace(tzinfo=None)
@@ -360,6 +376,8 @@ def series_reschedule(
             try:
                 done.append(appointment_reschedule(appointment=visit, new_slot=target, actor=actor, now=now))
             except DomainError as exc:
+                if visit.pk == appointment.pk and not isinstance(exc, Conflict):
+                    raise  # the visit asked for gives its own answer (another doctor's time…)
                 failed.append(_failure(target.pk, target.start, exc))
         if failed:
             raise SeriesChangeFailed(_failed_message(failed, zone, booked=False), details={"failed": failed})

@@ -234,3 +234,29 @@ def test_a_series_has_two_to_twenty_six_visits(dr_binh, tuesdays):
         svc.series_preview(doctor=dr_binh, first_start=tuesdays, count=1)
     with pytest.raises(InvalidInput, match="2 to 26"):
         svc.series_preview(doctor=dr_binh, first_start=tuesdays, count=27)
+
+
+def test_a_stranger_learns_nothing_about_a_series(dr_binh, tuesdays, first_tuesday, patient_lan, front_desk):
+    from core.errors import NotFound
+
+    series = book_series(dr_binh, patient_lan, front_desk, tuesdays, count=3)
+    first = series.visits.order_by("starts_at").first()
+    other = make_doctor("giang.doctor@clinic.test")
+    with pytest.raises(NotFound):
+        svc.series_cancel(appointment=first, actor=other.user, reason="x", following=True)
+    with pytest.raises(NotFound):
+        svc.series_reschedule(
+            appointment=first, new_slot=slot_at(dr_binh, first_tuesday, 10), actor=other.user, following=True
+        )
+    assert series.visits.filter(status=S.CONFIRMED).count() == 3
+
+
+def test_following_from_a_cancelled_visit_changes_nothing(dr_binh, tuesdays, first_tuesday, patient_lan, front_desk):
+    from booking.rules import NotAllowedNow
+
+    series = book_series(dr_binh, patient_lan, front_desk, tuesdays, count=3)
+    first = series.visits.order_by("starts_at").first()
+    svc.series_cancel(appointment=first, actor=front_desk, reason="Holiday")
+    with pytest.raises(NotAllowedNow):
+        svc.series_cancel(appointment=first, actor=front_desk, reason="again", following=True)
+    assert series.visits.filter(status=S.CONFIRMED).count() == 2
