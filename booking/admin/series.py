@@ -12,6 +12,7 @@ from dataclasses import replace
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -104,7 +105,11 @@ class AppointmentSeriesAdmin(ModelAdmin):
     fields = readonly_fields
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
+        qs = (
+            super()
+            .get_queryset(request)
+            .annotate(open_visits=Count("visits", filter=Q(visits__status__in=OPEN_STATUSES)))
+        )
         if is_doctor_user(request):
             return qs.filter(doctor__user=request.user)
         return qs
@@ -131,7 +136,7 @@ class AppointmentSeriesAdmin(ModelAdmin):
 
     @display(description=gettext_lazy("Open visits"))
     def visit_count(self, obj):
-        return obj.visits.filter(status__in=OPEN_STATUSES).count()
+        return obj.open_visits
 
     @display(description=gettext_lazy("Visits"))
     def visits(self, obj):

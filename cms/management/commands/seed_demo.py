@@ -180,18 +180,16 @@ def _seed_scheduling(created: dict[str, int]) -> None:
 
 
 def _seed_weekly_rule(created: dict[str, int]) -> None:
-    """The first demo doctor keeps Saturday mornings as a standing weekly rule (issue 17 item 4), published
-    a few weeks ahead as the worker's hourly task would (idempotent: nothing is made twice)."""
+    """The first demo doctor keeps Saturday mornings as a standing weekly rule (issue 17 item 4). The
+    seed only writes the rule: the worker's hourly task publishes it (its first run is at the worker's
+    start), or staff press "Publish the selected rules now"; so the seed stays the same on any day."""
     from booking.models import AvailabilityRule
-    from booking.services import availability_rule_extend
 
     doctor = Doctor.objects.filter(user__email=DEMO_DOCTORS[0].email).first()
-    if doctor is None:
-        return
-    rule, _new = AvailabilityRule.objects.get_or_create(
-        doctor=doctor, weekday=5, start_time=dt.time(8), defaults={"end_time": dt.time(11), "slot_minutes": 30}
-    )
-    created["availability"] += availability_rule_extend(rule_id=rule.pk)
+    if doctor is not None:
+        AvailabilityRule.objects.get_or_create(
+            doctor=doctor, weekday=5, start_time=dt.time(8), defaults={"end_time": dt.time(11), "slot_minutes": 30}
+        )
 
 
 def _seed_visits(created: dict[str, int]) -> None:
