@@ -494,6 +494,36 @@ def booking_for_refusal(*, actor, patient) -> DomainError | None:
     return PermissionDenied(_("Only patients (or clinic staff on their behalf) can book."))
 
 
+def series_booking_refusal(*, actor, patient, doctor: Doctor) -> DomainError | None:
+    """Who may book a series of visits (issue 17 item 4): staff and admins for any active patient with
+    any bookable doctor; a doctor for their own diary only. Patients book one visit at a time. A series
+    is booked by the clinic, so its visits are confirmed at once (paid at the desk, visit by visit) and
+    the patient-facing notice and advance window do not apply, as for a staff reschedule; past times,
+    blocked time and taken slots still refuse. Runs one query for a doctor (is this their patient?)."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return PermissionDenied(_("Please sign in to book."))
+    if actor.role not in {"staff", "admin", "doctor"}:
+        return PermissionDenied(_("Only clinic staff and doctors can book a series of visits."))
+    if actor.role == "doctor" and doctor.user_id != actor.pk:
+        return PermissionDenied(_("Doctors book series in their own diary only."))
+    if patient is None or patient.role != "patient" or not patient.is_active:
+        return PolicyViolation(_("Appointments are booked for patients."), code="not_a_patient")
+    if actor.role == "doctor" and not series_patients(actor=actor).filter(pk=patient.pk).exists():
+        return PermissionDenied(_("Doctors book series for their own patients only."))
+    return doctor_refusal(doctor)
+
+
+def series_patients(*, actor):
+    """The patients ``actor`` may book a series for (a queryset of users; runs when evaluated): staff
+    and admins any active patient, a doctor the active patients who have had a visit with them."""
+    from django.contrib.auth import get_user_model
+
+    patients = get_user_model().objects.filter(role="patient", is_active=True)
+    if actor.role == "doctor":
+        return patients.filter(appointments__doctor__user=actor).distinct()
+    return patients
+
+
 def appointment_type_refusal(kind: AppointmentType | None, *, follow_up: bool = False) -> DomainError | None:
     """Visit types on offer: active ones; follow-up-only types only through a follow-up suggestion."""
     if kind is None:

@@ -223,6 +223,12 @@ UNFOLD = {
                         "permission": has_perm("booking.add_appointment"),
                     },
                     {
+                        "title": _("Series of visits"),
+                        "icon": "event_repeat",
+                        "link": reverse_lazy("admin:booking_appointmentseries_changelist"),
+                        "permission": has_perm("booking.view_appointmentseries"),
+                    },
+                    {
                         "title": _("Check in"),
                         "icon": "how_to_reg",
                         "link": reverse_lazy("admin:operations_arrival_changelist"),
@@ -293,6 +299,12 @@ UNFOLD = {
                         "icon": "calendar_view_week",
                         "link": reverse_lazy("admin:booking_availability_week"),
                         "permission": has_perm("booking.view_availability"),
+                    },
+                    {
+                        "title": _("Weekly hours"),
+                        "icon": "event_repeat",
+                        "link": reverse_lazy("admin:booking_availabilityrule_changelist"),
+                        "permission": has_perm("booking.view_availabilityrule"),
                     },
                     {
                         "title": _("Blocked time"),

@@ -25,6 +25,7 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask(name="medbook.outbox_retry", func="workflows.tasks.retry_pending_outbox", minutes=1),
     PeriodicTask(name="medbook.webhooks_retry", func="workflows.integrations.tasks.retry_due_webhooks", minutes=1),
     PeriodicTask(name="medbook.refunds", func="workflows.tasks.retry_due_refunds", minutes=1),
+    PeriodicTask(name="medbook.availability_rules", func="workflows.tasks.extend_availability_rules", minutes=60),
     PeriodicTask(name="medbook.subscriptions", func="workflows.clinic.tasks.subscriptions_sweep", minutes=15),
     PeriodicTask(
         name="medbook.unread_message_emails", func="workflows.messaging.tasks.email_unread_messages", minutes=1

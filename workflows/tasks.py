@@ -16,7 +16,12 @@ from django.utils import timezone
 
 from accounts.services import has_real_email
 from booking.models import Appointment, AppointmentStatus
-from booking.services import appointments_expire_lapsed_holds, refund_deliver, refunds_due
+from booking.services import (
+    appointments_expire_lapsed_holds,
+    availability_rules_extend,
+    refund_deliver,
+    refunds_due,
+)
 from core.health import record_heartbeat
 from core.models import OutboxMessage
 from core.outbox import outbox_add
@@ -477,3 +482,9 @@ def retry_due_refunds(*, now: datetime | None = None) -> int:
     for refund_id in ids:
         async_task(settings.REFUND_DELIVERY_TASK, refund_id, task_name=f"refund-{refund_id}-retry")
     return len(ids)
+
+
+def extend_availability_rules() -> dict[str, int]:
+    """Hourly: publish doctors' standing weekly hours up to AVAILABILITY_RULES_WEEKS_AHEAD weeks ahead
+    (idempotent; a rule already published through the horizon costs one query)."""
+    return availability_rules_extend()

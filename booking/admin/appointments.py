@@ -338,6 +338,7 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
                     "patient",
                     "account_holder",
                     "booked_by",
+                    "series",
                     "appointment_type",
                     "mode",
                     "place",
@@ -396,6 +397,8 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
                 "decline_detail",
                 "cancel_detail",
                 "force_cancel_detail",
+                "series_move_following_detail",
+                "series_cancel_following_detail",
             ],
         },
     ]
@@ -633,6 +636,17 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
     def has_suggest_follow_up_detail_permission(self, request, object_id=None):
         return Action.SUGGEST_FOLLOW_UP in self._allowed(request, object_id)
 
+    def _in_series(self, request, object_id) -> bool:
+        appointment = self.get_object(request, object_id) if object_id is not None else None
+        return appointment is not None and appointment.series_id is not None
+
+    def has_series_move_following_detail_permission(self, request, object_id=None):
+        return Action.RESCHEDULE in self._allowed(request, object_id) and self._in_series(request, object_id)
+
+    def has_series_cancel_following_detail_permission(self, request, object_id=None):
+        allowed = self._allowed(request, object_id)
+        return bool({Action.CANCEL, Action.FORCE_CANCEL} & allowed) and self._in_series(request, object_id)
+
     # --- running a service and reporting ---
     def _run(self, request, object_id, work, success):
         appointment = self._get(request, object_id)
@@ -853,6 +867,62 @@ class AppointmentAdmin(RoleExportMixin, ModelAdmin):
             )
 
         return self._run(request, object_id, work, _("Follow-up suggested to the patient."))
+
+    # --- a visit of a series: this and following ---
+    @button(
+        description=_("Move this and following"),
+        permissions=["series_move_following_detail"],
+        icon="event_repeat",
+        dialog=confirm_dialog(
+            title=_("Move this visit and the following ones"),
+            submit=_("Move visits"),
+            form_class=RescheduleForm,
+            consequence=_appointment_says(
+                _(
+                    "%(patient)s's visit with %(doctor)s on %(when)s moves to the time you pick, and every "
+                    "later open visit of the series moves by the same shift. If one of those times is not "
+                    "free, nothing moves."
+                )
+            ),
+        ),
+    )
+    def series_move_following_detail(self, request, form, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda a: svc.series_reschedule(
+                appointment=a, new_slot=form.cleaned_data["new_slot"], actor=request.user, following=True
+            ),
+            _("This visit and the following ones were moved."),
+        )
+
+    @button(
+        description=_("Cancel this and following"),
+        permissions=["series_cancel_following_detail"],
+        icon="event_busy",
+        variant=ActionVariant.DANGER,
+        dialog=confirm_dialog(
+            title=_("Cancel this visit and the following ones"),
+            submit=_("Cancel visits"),
+            form_class=ReasonForm,
+            consequence=_appointment_says(
+                _(
+                    "%(patient)s's visit with %(doctor)s on %(when)s and every later open visit of the "
+                    "series are cancelled: the times are freed and the patient receives your reason. "
+                    "Earlier visits stay booked. This cannot be undone."
+                )
+            ),
+        ),
+    )
+    def series_cancel_following_detail(self, request, form, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda a: svc.series_cancel(
+                appointment=a, actor=request.user, reason=form.cleaned_data["reason"], following=True
+            ),
+            _("This visit and the following ones were cancelled."),
+        )
 
     # --- staff booking on behalf of a patient ---
     def get_urls(self):

@@ -1,9 +1,11 @@
 """Booking domain models. Split by area (scheduling, appointments); import them from here."""
 
 from booking.models.appointments import (
+    MAX_SERIES_VISITS,
     OPEN_STATUSES,
     SLOT_OCCUPYING,
     Appointment,
+    AppointmentSeries,
     AppointmentStatus,
     CancelledBy,
     IdempotencyRecord,
@@ -20,6 +22,7 @@ from booking.models.scheduling import (
     AppointmentMode,
     AppointmentType,
     Availability,
+    AvailabilityRule,
     BlockedTime,
     BookingDefaults,
     Doctor,
@@ -32,9 +35,11 @@ from booking.models.scheduling import (
 )
 
 __all__ = [
+    "MAX_SERIES_VISITS",
     "OPEN_STATUSES",
     "SLOT_OCCUPYING",
     "Appointment",
+    "AppointmentSeries",
     "AppointmentStatus",
     "CancelledBy",
     "IdempotencyRecord",
@@ -51,6 +56,7 @@ __all__ = [
     "AppointmentMode",
     "AppointmentType",
     "Availability",
+    "AvailabilityRule",
     "BlockedTime",
     "BookingDefaults",
     "Doctor",

@@ -36,6 +36,8 @@ S = AppointmentStatus
 SLOT_OCCUPYING = (S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
 #: statuses a patient still "has" (upcoming, counted for the two-holds limit etc.)
 OPEN_STATUSES = (S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED)
+#: the most visits one series books in one step (half a year of weekly visits)
+MAX_SERIES_VISITS = 26
 
 
 class CancelledBy(models.TextChoices):
@@ -48,6 +50,48 @@ class CancelledBy(models.TextChoices):
 
 def money(value) -> Decimal:
     return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+class AppointmentSeries(models.Model):
+    """Visits booked together in one step (weekly physiotherapy, 8 sessions): each visit is an
+    ``Appointment`` of its own (moved or cancelled on its own, or "this and following"); the series
+    only groups them and says who booked it and how it was meant to repeat."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="series", verbose_name=_("doctor"))
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointment_series", verbose_name=_("patient")
+    )
+    interval_weeks = models.PositiveSmallIntegerField(
+        _("every (weeks)"), default=1, validators=[MinValueValidator(1), MaxValueValidator(4)]
+    )
+    planned_count = models.PositiveSmallIntegerField(
+        _("visits planned"), validators=[MinValueValidator(2), MaxValueValidator(MAX_SERIES_VISITS)]
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("booked by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("appointment series")
+        verbose_name_plural = _("appointment series")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(interval_weeks__gte=1) & Q(interval_weeks__lte=4), name="series_interval_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_count__gte=2) & Q(planned_count__lte=MAX_SERIES_VISITS), name="series_count_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Series #%(number)s (%(count)s visits)") % {"number": self.pk, "count": self.planned_count}
 
 
 class Appointment(ConcurrentTransitionMixin, models.Model):
@@ -141,6 +185,15 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     follow_up_notes = models.TextField(_("follow-up notes"), blank=True, max_length=2000)
+    # a visit booked as part of a series (issue 17 item 4)
+    series = models.ForeignKey(
+        AppointmentSeries,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="visits",
+        verbose_name=_("series"),
+    )
 
     class Meta:
         verbose_name = _("appointment")

@@ -498,3 +498,85 @@ class BlockedTime(models.Model):
 
     def __str__(self) -> str:
         return f"{self.doctor}: {self.reason or _('blocked')}"
+
+
+class AvailabilityRule(models.Model):
+    """A doctor's standing weekly hours (seed 004's ``doctor_availability``): every ``weekday`` from
+    ``start_time`` to ``end_time`` (the doctor's local time), visits of ``slot_minutes``, by video or at
+    a facility. A worker task publishes them as ``Availability`` a rolling number of weeks ahead
+    (``booking.services.availability_rules_extend``); ``generated_through`` is the last local date
+    already published, so a run only adds the dates after it and a date the doctor cleared by hand is
+    not made again."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    doctor = models.ForeignKey(
+        Doctor, on_delete=models.CASCADE, related_name="availability_rules", verbose_name=_("doctor")
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start_time = models.TimeField(_("start time"))
+    end_time = models.TimeField(_("end time"))
+    slot_minutes = models.PositiveIntegerField(
+        _("visit length (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    mode = models.CharField(_("mode"), max_length=16, choices=AppointmentMode.choices, default=AppointmentMode.VIDEO)
+    facility = models.ForeignKey(
+        Facility,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="availability_rules",
+        verbose_name=_("facility"),
+    )
+    room = models.ForeignKey(
+        Room,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="availability_rules",
+        verbose_name=_("room"),
+    )
+    weeks_ahead = models.PositiveSmallIntegerField(
+        _("weeks ahead"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text=_("How far ahead the slots are published. Empty: the clinic default."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    generated_through = models.DateField(_("published through"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("weekly availability rule")
+        verbose_name_plural = _("weekly availability rules")
+        ordering = ["doctor", "weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(start_time=F("end_time")), name="availabilityrule_start_not_end"),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5) & Q(slot_minutes__lte=480), name="availabilityrule_slot_length"
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="availabilityrule_weekday_range"),
+            models.CheckConstraint(
+                condition=(Q(mode="in_person") & Q(facility__isnull=False))
+                | (Q(mode="video") & Q(facility__isnull=True) & Q(room__isnull=True)),
+                name="availabilityrule_mode_place",
+            ),
+            models.UniqueConstraint(
+                fields=["doctor", "weekday", "start_time"], name="availabilityrule_unique_doctor_day_start"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["generated_through"], condition=Q(is_active=True), name="availabilityrule_due_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} {self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"

@@ -84,6 +84,20 @@ def free_slots(
     return slots
 
 
+def clinic_free_slots(*, doctor: Doctor, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> QuerySet[Slot]:
+    """``doctor``'s slots starting in ``[start, end)`` that the clinic itself may still book: nobody
+    holds them, no blocked time covers them, they start after ``now``. Unlike ``free_slots`` the
+    patient-facing notice and advance window do not apply (``rules.series_booking_refusal``)."""
+    return (
+        Slot.objects.filter(doctor=doctor, start__gte=max(start, now), start__lt=end)
+        .exclude(start=now)
+        .filter(slot_free_q(now=now))
+        .exclude(_not_blocked())
+        .select_related("availability__facility", "availability__room")
+        .order_by("start")
+    )
+
+
 #: the columns a free-slot listing needs (``free_slot_rows``): the slot, its availability's mode and place
 FREE_SLOT_COLUMNS = (
     "pk",

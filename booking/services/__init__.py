@@ -14,6 +14,7 @@ from booking.services.appointments import (
     appointments_expire_lapsed_holds,
     cancellation_terms,
 )
+from booking.services.availability_rules import availability_rule_extend, availability_rules_extend
 from booking.services.common import (
     BookingDetails,
     HoldLimitReached,
@@ -53,6 +54,16 @@ from booking.services.scheduling import (
     blocked_time_delete,
     slot_hold,
     slot_release_hold,
+)
+from booking.services.series import (
+    SeriesChangeFailed,
+    SeriesNotBooked,
+    SeriesOccurrence,
+    series_book,
+    series_cancel,
+    series_preview,
+    series_reschedule,
+    series_times,
 )
 
 __all__ = [
@@ -104,4 +115,14 @@ __all__ = [
     "blocked_time_delete",
     "slot_hold",
     "slot_release_hold",
+    "availability_rule_extend",
+    "availability_rules_extend",
+    "SeriesChangeFailed",
+    "SeriesNotBooked",
+    "SeriesOccurrence",
+    "series_book",
+    "series_cancel",
+    "series_preview",
+    "series_reschedule",
+    "series_times",
 ]

@@ -56,6 +56,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.add_blockedtime",
         "booking.change_blockedtime",
         "booking.delete_blockedtime",
+        # standing weekly hours (published ahead by the worker) and series of visits
+        "booking.view_availabilityrule",
+        "booking.add_availabilityrule",
+        "booking.change_availabilityrule",
+        "booking.delete_availabilityrule",
+        "booking.view_appointmentseries",
         "booking.view_appointment",
         "booking.add_appointment",
         "booking.change_appointment",
@@ -92,6 +98,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.add_blockedtime",
         "booking.change_blockedtime",
         "booking.delete_blockedtime",
+        # standing weekly hours (published ahead by the worker) and series of visits
+        "booking.view_availabilityrule",
+        "booking.add_availabilityrule",
+        "booking.change_availabilityrule",
+        "booking.delete_availabilityrule",
+        "booking.view_appointmentseries",
         "booking.view_appointment",
         "booking.change_appointment",
         # their own subscription invoices (the admin narrows the list to the doctor's)

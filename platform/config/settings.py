@@ -214,6 +214,9 @@ OUTBOX_DELIVERY_TASK = "workflows.tasks.deliver_outbox_message"
 
 # --- booking, payments, messaging ---------------------------------------------------------------
 BOOKING_MAX_HOLDS_PER_PATIENT = envint("BOOKING_MAX_HOLDS_PER_PATIENT", 2, minimum=1)
+# Doctors' standing weekly hours (booking.AvailabilityRule) are published this many weeks ahead by the
+# worker (a rule may set its own); the generator's one-run limit caps it at 12.
+AVAILABILITY_RULES_WEEKS_AHEAD = envint("AVAILABILITY_RULES_WEEKS_AHEAD", 4, minimum=1, maximum=12)
 # The sandbox gateway is a local checkout page whose Pay button confirms a visit without money: on by
 # default only with DEBUG; in production it needs PAYMENT_SANDBOX_ENABLED=1, and then the portal and the
 # admin show a "test payments" banner.

@@ -233,6 +233,66 @@ def _book(w):
     )
 
 
+def _series(w, count=2):
+    """A series of ``count`` weekly visits of ``w["doctor"]`` for the patient, booked by the front desk."""
+    from booking.models import Slot
+
+    start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    slots = [publish_slots(w["doctor"], start=start + timedelta(weeks=k), count=2)[0] for k in range(count)]
+    series = booking_services.series_book(
+        doctor=w["doctor"], patient=w["patient"], actor=w["staff"], slots=slots, details=details_for(w["patient"])
+    )
+    free = list(Slot.objects.filter(doctor=w["doctor"], status="free", start__gt=start).order_by("start"))
+    return series, free
+
+
+def _series_move_following(w):
+    series, free = _series(w)
+    first = series.visits.order_by("starts_at").first()
+    return Case(
+        w["staff"],
+        appointment_url(first, "series_move_following_detail"),
+        {"new_slot": free[0].pk},
+        lambda: Appointment.objects.get(pk=first.pk).slot_id == free[0].pk,
+    )
+
+
+def _series_cancel_following(w):
+    series, _free = _series(w)
+    first = series.visits.order_by("starts_at").first()
+    return Case(
+        w["staff"],
+        appointment_url(first, "series_cancel_following_detail"),
+        {"reason": "Treatment ended"},
+        lambda: not series.visits.filter(status__in=["confirmed"]).exists(),
+    )
+
+
+def _book_series(w):
+    start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    slots = [publish_slots(w["doctor"], start=start + timedelta(weeks=k), count=1)[0] for k in range(2)]
+    profile = w["patient"].patient_profile
+    profile.phone = "0912345678"
+    profile.save(update_fields=["phone"])
+    local = start.astimezone(w["doctor"].zone)
+    return Case(
+        w["staff"],
+        "/admin/booking/appointmentseries/book/",
+        {
+            "patient": w["patient"].pk,
+            "doctor": w["doctor"].pk,
+            "first_date": local.date().isoformat(),
+            "time": local.strftime("%H:%M"),
+            "count": 2,
+            "interval_weeks": 1,
+            "visit_1": slots[0].pk,
+            "visit_2": slots[1].pk,
+            "step": "book",
+        },
+        lambda: Appointment.objects.filter(slot__in=slots, series__isnull=False).count() == 2,
+    )
+
+
 def _register_patient(w):
     return Case(
         w["staff"],
@@ -752,6 +812,9 @@ CASES = {
     "booking_appointment_force_cancel_detail": _force_cancel,
     "booking_appointment_suggest_follow_up_detail": _suggest_follow_up,
     "booking_appointment_book": _book,
+    "booking_appointment_series_move_following_detail": _series_move_following,
+    "booking_appointment_series_cancel_following_detail": _series_cancel_following,
+    "booking_appointmentseries_book": _book_series,
     "accounts_patientprofile_register": _register_patient,
     "accounts_patientprofile_deactivate_patient": _deactivate,
     "accounts_patientprofile_reactivate_patient": _reactivate,

@@ -179,6 +179,19 @@ def _seed_scheduling(created: dict[str, int]) -> None:
                 created["slots"] += availability.slots.count()
 
 
+def _seed_weekly_rule(created: dict[str, int]) -> None:
+    """The first demo doctor keeps Saturday mornings as a standing weekly rule (issue 17 item 4). The
+    seed only writes the rule: the worker's hourly task publishes it (its first run is at the worker's
+    start), or staff press "Publish the selected rules now"; so the seed stays the same on any day."""
+    from booking.models import AvailabilityRule
+
+    doctor = Doctor.objects.filter(user__email=DEMO_DOCTORS[0].email).first()
+    if doctor is not None:
+        AvailabilityRule.objects.get_or_create(
+            doctor=doctor, weekday=5, start_time=dt.time(8), defaults={"end_time": dt.time(11), "slot_minutes": 30}
+        )
+
+
 def _seed_visits(created: dict[str, int]) -> None:
     """A confirmed visit for patient1 with doctor1, paid at the desk, and a follow-up suggestion from
     doctor2 — made once (only while patient1 has no appointment at all), through the booking services."""
@@ -379,6 +392,7 @@ def seed_demo() -> dict[str, int]:
             )
             created["users"] += 1
         _seed_scheduling(created)
+        _seed_weekly_rule(created)
         _seed_visits(created)
         _seed_every_state(created)
         _seed_clinic_visits(created)
