@@ -9,12 +9,14 @@ from the services as ``DomainError``s and leave through the API's one error form
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from typing import Annotated
 
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Status
 from pydantic.alias_generators import to_camel
@@ -22,7 +24,13 @@ from pydantic.alias_generators import to_camel
 from accounts.models import Role
 from booking.models import AppointmentMode, Availability, Doctor, Facility, Room, Slot, SlotStatus
 from booking.rules import bookable_doctors_q
-from booking.selectors import available_dates, doctor_for_user, doctor_search, free_slot_rows
+from booking.selectors import (
+    available_dates,
+    bookable_doctor_for_slots,
+    doctor_for_user,
+    doctor_search,
+    free_slot_rows,
+)
 from booking.services import availability_create, availability_delete, availability_update
 from booking.slotting import resolve_local
 from core.apitypes import (
@@ -38,6 +46,7 @@ from core.apitypes import (
     Pagination,
     Text,
     paginate,
+    parse_api_date,
 )
 from core.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -269,43 +278,54 @@ def _slot_out(slot: Slot, zone, zone_name: str, now: dt.datetime, availability: 
     }
 
 
-def _slot_row_out(row: dict, zone, zone_name: str, now: dt.datetime, facilities: dict[int, dict]) -> dict:
-    """``_slot_out`` of a ``free_slot_rows`` row, already in the JSON shape of ``SlotOut`` (camelCase keys,
-    strings for dates); ``facilities`` caches each facility's reference for the other rows."""
-    start, end = row["start"], row["end"]
-    local_start = start.astimezone(zone)
-    local_end = end.astimezone(zone)
-    status = row["status"]
-    if status == SlotStatus.HELD and row["hold_expires_at"] is not None and row["hold_expires_at"] <= now:
-        status = SlotStatus.FREE
-    facility_id = row["availability__facility_id"]
-    facility = None
-    if facility_id is not None:
-        facility = facilities.get(facility_id)
-        if facility is None:
-            ref = _facility_ref(
-                Facility(
-                    pk=facility_id,
-                    **{name: row[f"availability__facility__{name}"] for name in FACILITY_REF_COLUMNS},
-                )
-            )
-            facility = facilities[facility_id] = {to_camel(key): value for key, value in ref.items()}
+def _facility_json(row: tuple, facilities: dict[int, dict]) -> dict | None:
+    """The ``FacilityRef`` JSON of a ``free_slot_rows`` row's facility; ``facilities`` caches it for the
+    other rows."""
+    facility_id = row[8]
+    if facility_id is None:
+        return None
+    facility = facilities.get(facility_id)
+    if facility is None:
+        ref = _facility_ref(Facility(pk=facility_id, **dict(zip(FACILITY_REF_COLUMNS, row[9:17], strict=True))))
+        facility = facilities[facility_id] = {to_camel(key): value for key, value in ref.items()}
+    return facility
+
+
+def _instant_texts(value: dt.datetime, zone, texts: dict) -> tuple[str, str]:
+    """``(UTC text, local text)`` of an instant; ``texts`` remembers them for the other rows (a slot's
+    end is usually the next slot's start)."""
+    found = texts.get(value)
+    if found is None:
+        utc = value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
+        found = texts[value] = (utc.isoformat().replace("+00:00", "Z"), value.astimezone(zone).isoformat())
+    return found
+
+
+def _slot_row_out(row: tuple, zone, zone_name: str, now: dt.datetime, facilities: dict[int, dict], texts: dict) -> dict:
+    """``_slot_out`` of a ``free_slot_rows`` row (``FREE_SLOT_COLUMNS``), already in the JSON shape of
+    ``SlotOut`` (camelCase keys, strings for dates); ``facilities`` and ``texts`` are per answer."""
+    _pk, _doctor, start, end, status, hold_expires_at = row[:6]
+    start_utc, local_start = _instant_texts(start, zone, texts)
+    end_utc, local_end = _instant_texts(end, zone, texts)
+    shown = status
+    if status == SlotStatus.HELD and hold_expires_at is not None and hold_expires_at <= now:
+        shown = SlotStatus.FREE.value
     return {
-        "id": row["pk"],
-        "doctorId": row["doctor_id"],
-        "start": iso_utc(start),
-        "end": iso_utc(end),
-        "localStart": local_start.isoformat(),
-        "localEnd": local_end.isoformat(),
-        "date": local_start.date().isoformat(),
-        "startTime": local_start.strftime("%H:%M"),
-        "endTime": local_end.strftime("%H:%M"),
+        "id": row[0],
+        "doctorId": row[1],
+        "start": start_utc,
+        "end": end_utc,
+        "localStart": local_start,
+        "localEnd": local_end,
+        "date": local_start[:10],
+        "startTime": local_start[11:16],
+        "endTime": local_end[11:16],
         "timeZone": zone_name,
-        "status": str(status),
-        "isBooked": row["status"] == SlotStatus.BOOKED,
-        "mode": row["availability__mode"],
-        "facility": facility,
-        "room": row["availability__room__name"],
+        "status": str(shown),
+        "isBooked": status == SlotStatus.BOOKED,
+        "mode": row[6],
+        "facility": _facility_json(row, facilities),
+        "room": row[7],
     }
 
 
@@ -519,11 +539,10 @@ def doctors_search(request, search: Query[DoctorSearchQuery], page: Query[Pagina
     summary="A doctor's free slots between two local dates (inclusive; default: the next 14 days)",
 )
 def doctor_free_slots(request, doctor_id: int, period: Query[FromToQuery]):
-    doctor = _public_doctor(doctor_id)
-    now = timezone.now()
-    zone = doctor.zone
-    date_from = period.date_from or now.astimezone(zone).date()
-    date_to = period.date_to or date_from + dt.timedelta(days=13)
+    doctor = bookable_doctor_for_slots(doctor_id)
+    if doctor is None:
+        raise NotFound(_("No such doctor."))
+    date_from, date_to = _free_slot_period(doctor, period.date_from, period.date_to, timezone.now())
     if date_to < date_from:
         raise InvalidInput(_("“to” must not be before “from”."), fields=["to"], source="query")
     if (date_to - date_from).days + 1 > MAX_FREE_SLOT_DAYS:
@@ -532,20 +551,69 @@ def doctor_free_slots(request, doctor_id: int, period: Query[FromToQuery]):
             fields=["to"],
             source="query",
         )
+    return _free_slots_response(request, doctor, date_from, date_to)
+
+
+def _free_slot_period(
+    doctor: Doctor, date_from: dt.date | None, date_to: dt.date | None, now: dt.datetime
+) -> tuple[dt.date, dt.date]:
+    date_from = date_from or now.astimezone(doctor.zone).date()
+    return date_from, date_to or date_from + dt.timedelta(days=13)
+
+
+def _free_slots_response(request, doctor: Doctor, date_from: dt.date, date_to: dt.date) -> HttpResponse:
+    """The ``FreeSlotsOut`` answer, rendered straight from the rows (its JSON shape is built here: a test
+    checks it against the schema) with an ``ETag`` of its content, so a client that has it gets 304."""
+    now = timezone.now()
+    zone = doctor.zone
     start = resolve_local(date_from, dt.time(0), zone)
     end = resolve_local(date_to + dt.timedelta(days=1), dt.time(0), zone)
     rows = free_slot_rows(doctor=doctor, start=start, end=end, now=now)
     facilities: dict[int, dict] = {}
-    payload = {
-        "doctorId": doctor.pk,
-        "timeZone": doctor.time_zone,
-        "fromDate": date_from.isoformat(),
-        "toDate": date_to.isoformat(),
-        "slots": [_slot_row_out(row, zone, doctor.time_zone, now, facilities) for row in rows],
-    }
-    # Already in the answer's JSON shape (FreeSlotsOut, camelCase; a test checks the two agree):
-    # rendered as it is, without validating hundreds of slots through the schema again.
-    return HttpResponse(json.dumps(payload), content_type="application/json; charset=utf-8")
+    texts: dict = {}
+    body = json.dumps(
+        {
+            "doctorId": doctor.pk,
+            "timeZone": doctor.time_zone,
+            "fromDate": date_from.isoformat(),
+            "toDate": date_to.isoformat(),
+            "slots": [_slot_row_out(row, zone, doctor.time_zone, now, facilities, texts) for row in rows],
+        }
+    ).encode()
+    etag = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        return not_modified
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["ETag"] = etag
+    return response
+
+
+#: the query parameters the free slots take
+_FREE_SLOT_PARAMS = frozenset({"from", "to"})
+
+
+def fast_free_slots(request, doctor_id: str) -> HttpResponse | None:
+    """``doctor_free_slots`` for an anonymous GET, answered at the API edge (``API_FAST_READS``) before
+    sessions, authentication, locale, the router and parameter validation run, which cost several
+    times the read itself. Only the plain case: anything to refuse or to explain (a bad or unknown
+    parameter, an unknown doctor, a range too long) answers None and takes the regular route, which
+    gives the API's error answer in the caller's language."""
+    query = request.GET
+    if not _FREE_SLOT_PARAMS.issuperset(query) or any(len(query.getlist(name)) != 1 for name in query):
+        return None
+    dates = {}
+    for name in query:
+        dates[name] = parse_api_date(query[name])
+        if dates[name] is None:
+            return None
+    doctor = bookable_doctor_for_slots(int(doctor_id))
+    if doctor is None:
+        return None
+    date_from, date_to = _free_slot_period(doctor, dates.get("from"), dates.get("to"), timezone.now())
+    if not 0 <= (date_to - date_from).days < MAX_FREE_SLOT_DAYS:
+        return None
+    return _free_slots_response(request, doctor, date_from, date_to)
 
 
 @router.get(

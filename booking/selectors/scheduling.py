@@ -32,8 +32,10 @@ from django.db.models.functions import Coalesce, RowNumber, TruncDate
 from django.utils import timezone
 
 from booking.models import AppointmentMode, BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus, Specialty
-from booking.rules import bookable_doctors_q
+from booking.rules import bookable_doctors_q, overdue_blocks_booking
 from booking.slotting import local_day_bounds, resolve_local
+from core.apitypes import MAX_ID
+from core.prepared import PreparedQuery
 
 MAX_PER_PAGE = 100
 
@@ -59,6 +61,28 @@ def _not_blocked() -> Exists:
     )
 
 
+def _free_slot_queryset(
+    *, doctor_id: int, earliest: dt.datetime, end: dt.datetime, latest: dt.datetime, now: dt.datetime
+) -> QuerySet[Slot]:
+    """The rule of ``free_slots`` once the doctor's policy has turned into instants (``free_slot_rows``
+    compiles it once with placeholders)."""
+    return (
+        Slot.objects.filter(doctor_id=doctor_id, start__gte=earliest, start__lt=end, start__lte=latest)
+        .filter(slot_free_q(now=now))
+        .exclude(_not_blocked())
+        .filter(bookable_doctors_q(prefix="doctor__"))
+        .order_by("start")
+    )
+
+
+def _free_slot_window(
+    doctor: Doctor, start: dt.datetime, now: dt.datetime, defaults: BookingDefaults | None
+) -> tuple[dt.datetime, dt.datetime]:
+    """``(earliest, latest)`` start of a bookable slot: after the minimum notice, inside the advance window."""
+    policy = doctor.policy(defaults)
+    return max(start, now + policy.min_notice), now + policy.max_advance
+
+
 def free_slots(
     *,
     doctor: Doctor,
@@ -70,18 +94,10 @@ def free_slots(
     """``doctor``'s bookable slots starting in ``[start, end)``, earliest first (one query when evaluated,
     plus one for the clinic defaults unless ``defaults`` is given)."""
     now = now or timezone.now()
-    policy = doctor.policy(defaults)
-    earliest = max(start, now + policy.min_notice)
-    latest = now + policy.max_advance
-    slots = (
-        Slot.objects.filter(doctor=doctor, start__gte=earliest, start__lt=end, start__lte=latest)
-        .filter(slot_free_q(now=now))
-        .exclude(_not_blocked())
-        .filter(bookable_doctors_q(prefix="doctor__"))
-        .select_related("availability__facility", "availability__room")  # each slot's mode and place
-        .order_by("start")
-    )
-    return slots
+    earliest, latest = _free_slot_window(doctor, start, now, defaults)
+    return _free_slot_queryset(doctor_id=doctor.pk, earliest=earliest, end=end, latest=latest, now=now).select_related(
+        "availability__facility", "availability__room"
+    )  # each slot's mode and place
 
 
 def clinic_free_slots(*, doctor: Doctor, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> QuerySet[Slot]:
@@ -120,6 +136,16 @@ FREE_SLOT_COLUMNS = (
 )
 
 
+#: ``_free_slot_queryset`` as ``FREE_SLOT_COLUMNS`` rows, compiled once per process (and per the
+#: subscription setting, which changes the doctor condition)
+_FREE_SLOT_ROWS = PreparedQuery(
+    lambda **bounds: _free_slot_queryset(**bounds).values_list(*FREE_SLOT_COLUMNS),
+    ints=("doctor_id",),
+    datetimes=("earliest", "end", "latest", "now"),
+    key=overdue_blocks_booking,
+)
+
+
 def free_slot_rows(
     *,
     doctor: Doctor,
@@ -127,10 +153,35 @@ def free_slot_rows(
     end: dt.datetime,
     now: dt.datetime | None = None,
     defaults: BookingDefaults | None = None,
-) -> list[dict]:
-    """``free_slots`` as plain dicts of ``FREE_SLOT_COLUMNS`` (one query, no model instances): for
-    listings that only present them."""
-    return list(free_slots(doctor=doctor, start=start, end=end, now=now, defaults=defaults).values(*FREE_SLOT_COLUMNS))
+) -> list[tuple]:
+    """``free_slots`` as plain tuples of ``FREE_SLOT_COLUMNS`` (one query, no model instances, no
+    queryset built per call): for listings that only present them."""
+    now = now or timezone.now()
+    earliest, latest = _free_slot_window(doctor, start, now, defaults)
+    return _FREE_SLOT_ROWS.rows(doctor_id=doctor.pk, earliest=earliest, end=end, latest=latest, now=now)
+
+
+#: the doctor fields a free-slot listing needs (their zone and booking policy), in model order
+_SLOT_DOCTOR_FIELDS = tuple(
+    field.attname
+    for field in Doctor._meta.concrete_fields
+    if field.attname in {"id", "time_zone", "min_notice_hours", "max_advance_days", "buffer_minutes",
+                         "cancellation_notice_hours"}
+)  # fmt: skip
+_BOOKABLE_DOCTOR = PreparedQuery(
+    lambda doctor_id: Doctor.objects.filter(bookable_doctors_q(), pk=doctor_id).values_list(*_SLOT_DOCTOR_FIELDS),
+    ints=("doctor_id",),
+    key=overdue_blocks_booking,
+)
+
+
+def bookable_doctor_for_slots(doctor_id: int) -> Doctor | None:
+    """The doctor patients can book with this id, or None: one query, compiled once per process, of
+    the fields the free-slot reads use (zone and booking policy; any other field loads on access)."""
+    if not 0 < doctor_id <= MAX_ID:
+        return None  # beyond the column: no such row (as the ORM answers)
+    rows = _BOOKABLE_DOCTOR.rows(doctor_id=doctor_id)
+    return Doctor.from_db(_BOOKABLE_DOCTOR.using, _SLOT_DOCTOR_FIELDS, rows[0]) if rows else None
 
 
 def _month_bounds(year: int, month: int, zone) -> tuple[dt.datetime, dt.datetime]:

@@ -454,6 +454,9 @@ HEADLESS_FRONTEND_URLS = {
 API_RATE_LIMIT_WINDOW = envint("API_RATE_LIMIT_WINDOW", 60, minimum=1, maximum=3600)
 API_RATE_LIMIT_PER_IP = envint("API_RATE_LIMIT_PER_IP", 600, minimum=0)
 API_RATE_LIMIT_PER_USER = envint("API_RATE_LIMIT_PER_USER", 300, minimum=0)
+# Public reads whose anonymous GETs the API edge answers before sessions, auth, locale and the router
+# (core.apimiddleware): {path regex: handler}; a handler leaves anything it would refuse to the route.
+API_FAST_READS = {r"^/api/v1/doctor/(?P<doctor_id>[0-9]+)/schedules$": "booking.api.scheduling.fast_free_slots"}
 # A CSRF failure under /api/ answers in the API's JSON error shape; elsewhere Django's page.
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 

@@ -108,6 +108,15 @@ def _api_date(value: Any) -> dt.date:
     return day
 
 
+def parse_api_date(value: str) -> dt.date | None:
+    """``value`` as an ``ApiDate`` would accept it, or None where it would refuse it (for the API edge's
+    fast reads, which leave every refusal to the regular route and its error answer)."""
+    try:
+        return _api_date(value)
+    except PydanticCustomError:
+        return None
+
+
 #: a calendar date "YYYY-MM-DD" between MIN_DATE and MAX_DATE
 ApiDate = Annotated[
     dt.date,
