@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.apps import apps
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -65,29 +66,57 @@ def _who(user) -> str:
     return user.get_full_name() or user.email
 
 
-def _target(entry: AuditLog, cache: dict) -> tuple[str, str]:
-    """The object's name and its admin page (or "" when it has none or is gone)."""
+def _model_of(entry: AuditLog):
+    try:
+        return apps.get_model(entry.object_type) if entry.object_type else None
+    except (LookupError, ValueError):
+        return None
+
+
+def _load_targets(entries: list[AuditLog]) -> dict:
+    """The entries' objects, one query per kind of object (not one per entry): {(type, id): obj}."""
+    wanted: dict = {}
+    for entry in entries:
+        model = _model_of(entry)
+        if model is not None and entry.object_id and model._meta.label_lower != "booking.appointment":
+            wanted.setdefault(model, set()).add(entry.object_id)
+    found: dict = {}
+    for model, ids in wanted.items():
+        keys = {}
+        for raw in ids:
+            try:
+                keys[model._meta.pk.to_python(raw)] = raw
+            except ValidationError:
+                continue  # an id the table cannot hold: the object is gone
+        names = {field.name for field in model._meta.get_fields() if field.many_to_one}
+        # what the objects' names read (a slot's or schedule's doctor, a room's clinic)
+        related = [path for path in ("doctor__user", "user", "facility") if path.split("__")[0] in names]
+        rows = model._default_manager.select_related(*related).in_bulk(list(keys))
+        for pk, obj in rows.items():
+            found[(model._meta.label_lower, keys[pk])] = obj
+    return found
+
+
+def _target(entry: AuditLog, cache: dict, objects: dict) -> tuple[str, str]:
+    """The object's name and its admin page (or "" when it has none or is gone); ``objects`` from
+    ``_load_targets``."""
     key = (entry.object_type, entry.object_id)
     if key in cache:
         return cache[key]
     name, url = "", ""
-    try:
-        model = apps.get_model(entry.object_type) if entry.object_type else None
-    except (LookupError, ValueError):
-        model = None
+    model = _model_of(entry)
     if model is not None and entry.object_id:
+        obj = objects.get((model._meta.label_lower, entry.object_id))
         if model._meta.label_lower == "booking.appointment":
             name = gettext("appointment #%(id)s") % {"id": entry.object_id}
         elif model._meta.label_lower == "booking.payment":
-            payment = model._default_manager.filter(pk=entry.object_id).first()
             name = (
                 gettext("%(amount)s for appointment #%(id)s")
-                % {"amount": money_text(payment.amount, payment.currency), "id": payment.appointment_id}
-                if payment is not None
+                % {"amount": money_text(obj.amount, obj.currency), "id": obj.appointment_id}
+                if obj is not None
                 else f"{model._meta.verbose_name} #{entry.object_id}"
             )
         else:
-            obj = model._default_manager.filter(pk=entry.object_id).first()
             name = str(obj) if obj is not None else f"{model._meta.verbose_name} #{entry.object_id}"
         if model in admin.site._registry:
             try:
@@ -109,9 +138,10 @@ def recent_activity(*, limit: int = 12) -> list[ActivityEntry]:
         .order_by("-created_at", "-id")[: limit * 3]
     )
     cache: dict = {}
+    objects = _load_targets(entries)
     result = []
     for entry in entries:
-        what, url = _target(entry, cache)
+        what, url = _target(entry, cache, objects)
         words = WORDS.get(entry.action)
         if words is not None:
             text = str(words) % {"who": _who(entry.actor), "what": what}

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import (
+    Case,
     DateTimeField,
     DurationField,
     Exists,
@@ -26,9 +27,12 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
     Window,
 )
-from django.db.models.functions import Coalesce, RowNumber, TruncDate
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import RowNumber, TruncDate
+from django.db.models.lookups import IsNull
 from django.utils import timezone
 
 from booking.models import AppointmentMode, BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus, Specialty
@@ -38,6 +42,8 @@ from core.apitypes import MAX_ID
 from core.prepared import PreparedQuery
 
 MAX_PER_PAGE = 100
+#: ``first_free_slots`` reads each doctor's first slots separately up to this many doctors (one query)
+FIRST_SLOTS_BRANCHES = 50
 
 
 def doctor_for_user(user) -> Doctor | None:
@@ -270,24 +276,34 @@ def _matching_doctor_ids(q: str) -> list[int]:
     return matches
 
 
-def _policy_span(field: str, default: int, unit: dt.timedelta, *, ref=OuterRef):
-    """The doctor's ``field`` (``ref``: the outer row's, or ``F`` for a path from this row) or the clinic
-    default, times ``unit``, as a duration."""
-    count = Coalesce(ref(field), Value(default), output_field=IntegerField())
-    return ExpressionWrapper(count * Value(unit), output_field=DurationField())
+def _policy_bound(field: str, default: int, unit: dt.timedelta, *, now: dt.datetime, ref=OuterRef):
+    """``now`` plus the doctor's ``field`` (``ref``: the outer row's, or ``F`` for a path from this row)
+    times ``unit``; the clinic default when the doctor has none.
+
+    A CASE, so that a doctor without their own value (most of them) is compared with a constant worked
+    out here: date arithmetic on a column costs a Python call per row on SQLite (Django's
+    ``django_format_dtdelta``), which was most of the directory's and the doctor search's time."""
+    own = ExpressionWrapper(
+        Value(now)
+        + ExpressionWrapper(
+            ExpressionWrapper(ref(field), output_field=IntegerField()) * Value(unit), output_field=DurationField()
+        ),
+        output_field=DateTimeField(),
+    )
+    return Case(
+        When(IsNull(ref(field), True), then=Value(now + default * unit)),
+        default=own,
+        output_field=DateTimeField(),
+    )
 
 
 def _policy_window(*, now: dt.datetime, defaults: BookingDefaults, ref=OuterRef, prefix: str = "") -> Q:
     """Slots inside their doctor's booking window: after the minimum notice, before the advance limit."""
-    earliest = ExpressionWrapper(
-        Value(now)
-        + _policy_span(f"{prefix}min_notice_hours", defaults.min_notice_hours, dt.timedelta(hours=1), ref=ref),
-        output_field=DateTimeField(),
+    earliest = _policy_bound(
+        f"{prefix}min_notice_hours", defaults.min_notice_hours, dt.timedelta(hours=1), now=now, ref=ref
     )
-    latest = ExpressionWrapper(
-        Value(now)
-        + _policy_span(f"{prefix}max_advance_days", defaults.max_advance_days, dt.timedelta(days=1), ref=ref),
-        output_field=DateTimeField(),
+    latest = _policy_bound(
+        f"{prefix}max_advance_days", defaults.max_advance_days, dt.timedelta(days=1), now=now, ref=ref
     )
     return Q(start__gte=earliest, start__lte=latest)
 
@@ -373,6 +389,31 @@ def doctor_search(
     return DoctorPage(doctors=rows, page=page, per_page=per_page, total=total)
 
 
+#: stands for "this doctor" in the one compiled branch of ``_first_slot_ids_sql`` (no real id is negative)
+_THIS_DOCTOR = -7_340_021_913
+
+
+def _first_slot_ids_sql(bookable: QuerySet[Slot], *, ids: list[int], per_doctor: int) -> tuple[str, list]:
+    """SQL for the ids of the first ``per_doctor`` slots of ``bookable`` of each doctor in ``ids``: one
+    ``ORDER BY start LIMIT n`` branch per doctor, joined by UNION ALL, so each reads the (doctor, start)
+    index and stops after ``per_doctor`` matches, rather than numbering every upcoming free slot of
+    every doctor. The branch is compiled once by the ORM and repeated with each doctor's id (compiling
+    one queryset per doctor cost more Python time than the database saved)."""
+    branch = bookable.filter(doctor_id=_THIS_DOCTOR).order_by("start").values("pk")[:per_doctor]
+    sql, params = branch.query.get_compiler(using=bookable.db).as_sql()
+    where = [index for index, value in enumerate(params) if value == _THIS_DOCTOR]
+    if len(where) != 1:
+        raise RuntimeError("the first-slots branch must name its doctor exactly once")
+    parts, all_params = [], []
+    for number, pk in enumerate(ids):
+        # the ORM's own SQL and a number; the values go as parameters. SQLite takes LIMIT only in a subquery
+        parts.append(f"SELECT * FROM ({sql}) first_{number}")  # noqa: S608
+        branch_params = list(params)
+        branch_params[where[0]] = pk
+        all_params.extend(branch_params)
+    return " UNION ALL ".join(parts), all_params
+
+
 def first_free_slots(
     *,
     doctor_ids: list[int],
@@ -390,8 +431,10 @@ def first_free_slots(
     and advance window, the same place and ``start``/``end`` filters as ``doctor_search``), earliest
     first, with their availability's facility and room.
 
-    One query for all the doctors (a row number per doctor, counted in the database), however many
-    doctors or slots there are; plus one for the clinic defaults unless ``defaults`` is given.
+    One query for all the doctors, however many doctors or slots there are (plus one for the clinic
+    defaults unless ``defaults`` is given): for up to ``FIRST_SLOTS_BRANCHES`` doctors (a page of
+    cards) a bounded index read per doctor (``_first_slot_ids_sql``); for more, a row number per
+    doctor counted in the database.
     """
     ids = list(doctor_ids)
     if not ids:
@@ -400,18 +443,23 @@ def first_free_slots(
         raise ValueError(f"mode must be one of {AppointmentMode.values}")
     now = now or timezone.now()
     defaults = defaults or BookingDefaults.load()
-    slots = (
-        Slot.objects.filter(doctor_id__in=ids, start__gte=max(now, start or now))
+    bookable = (
+        Slot.objects.filter(start__gte=max(now, start or now))
         .filter(Q(start__lt=end) if end is not None else Q())
         .filter(slot_free_q(now=now))
         .filter(_policy_window(now=now, defaults=defaults, ref=F, prefix="doctor__"))
         .exclude(_not_blocked())
         .filter(_place_q(facility=facility, city=city, district=district, mode=mode))
-        .annotate(rank=Window(RowNumber(), partition_by=F("doctor_id"), order_by=(F("start").asc(), F("pk").asc())))
-        .filter(rank__lte=per_doctor)
-        .select_related("availability__facility", "availability__room")
-        .order_by("doctor_id", "start")
     )
+    if len(ids) <= FIRST_SLOTS_BRANCHES:
+        slots = Slot.objects.filter(pk__in=RawSQL(*_first_slot_ids_sql(bookable, ids=ids, per_doctor=per_doctor)))  # noqa: S611
+    else:
+        slots = (
+            bookable.filter(doctor_id__in=ids)
+            .annotate(rank=Window(RowNumber(), partition_by=F("doctor_id"), order_by=(F("start").asc(), F("pk").asc())))
+            .filter(rank__lte=per_doctor)
+        )
+    slots = slots.select_related("availability__facility", "availability__room").order_by("doctor_id", "start", "pk")
     found: dict[int, list[Slot]] = {pk: [] for pk in ids}
     for slot in slots:
         found[slot.doctor_id].append(slot)

@@ -60,3 +60,42 @@ def test_a_doctors_own_list_costs_the_same_queries_for_any_number(client):
     few = query_counts(client, PAGES[:2])
     book_many(binh, 12, first_day=3)
     assert query_counts(client, PAGES[:2]) == few
+
+
+def add_rows(doctors, patient, count: int) -> None:
+    """``count`` appointments of every kind the filters pick, in bulk (the list is what is measured)."""
+    from tests.workflows.clinic.conftest import appointment
+
+    start = timezone.now().replace(minute=0, second=0, microsecond=0)
+    kinds = ["confirmed", "pending_payment", "completed", "cancelled"]
+    for index in range(count):
+        appointment(
+            doctors[index % len(doctors)],
+            patient,
+            status=kinds[index % len(kinds)],
+            starts_at=start + timedelta(days=index % 20 - 10, minutes=30 * index),
+            mode="video" if index % 2 else "in_person",
+        )
+
+
+def test_the_list_with_search_filters_and_pages_costs_the_same_for_n_and_3n_rows(client, admin_an):
+    binh, khanh = make_doctor(), make_doctor("khanh.doctor@clinic.test")
+    patient = make_user("list.nguyen@mail.test", "patient", first_name="Lan", last_name="Nguyễn")
+    today = timezone.localdate()
+    pages = (
+        *PAGES,
+        "/admin/booking/appointment/?q=Nguy&status__exact=confirmed",
+        f"/admin/booking/appointment/?doctor__id__exact={binh.pk}&mode__exact=video",
+        f"/admin/booking/appointment/?starts_at_from_0={today - timedelta(days=30)}&starts_at_from_1=00:00"
+        f"&starts_at_to_0={today + timedelta(days=30)}&starts_at_to_1=23:59",
+        "/admin/booking/appointment/?p=2",
+    )
+    # N already spans two pages: a list of one page loads its rows in one query, a longer one finds
+    # the page's ids first (``DeferredJoinPaginator``), one query more whatever its length
+    add_rows([binh, khanh], patient, 60)
+    client.force_login(admin_an)
+    query_counts(client, pages)  # warm-up
+    with_n = query_counts(client, pages)
+    add_rows([binh, khanh], patient, 120)
+    assert query_counts(client, pages) == with_n
+    assert max(with_n) <= 12

@@ -98,3 +98,20 @@ def test_one_query_whatever_the_number_of_doctors(now, clinic_defaults, django_a
     with django_assert_num_queries(1):
         many = first_free_slots(doctor_ids=[d.pk for d in doctors + more], now=now, defaults=clinic_defaults)
     assert all(len(slots) == 4 for slots in many.values()) and len(many) == 12 and len(few) == 3
+
+
+def test_many_doctors_get_the_same_first_slots_as_a_page_of_them(dr_chau, dr_giang, now, clinic_defaults, monkeypatch):
+    """Past ``FIRST_SLOTS_BRANCHES`` doctors the slots are numbered per doctor in one query instead of one
+    index read each: both ways give the same slots."""
+    from booking.selectors import scheduling
+
+    slots = list(make_availability(dr_chau, days=2, start="09:00", end="12:00", now=now).slots.order_by("start"))
+    make_availability(dr_giang, days=3, start="14:00", end="15:00", now=now)
+    book(slots[1])
+    blocked_time_create(doctor=dr_chau, starts_at=slots[3].start, ends_at=slots[3].end, actor=None, reason="")
+    ids = [dr_chau.pk, dr_giang.pk]
+    by_branches = first_free_slots(doctor_ids=ids, per_doctor=3, now=now, defaults=clinic_defaults)
+    monkeypatch.setattr(scheduling, "FIRST_SLOTS_BRANCHES", 1)
+    by_numbers = first_free_slots(doctor_ids=ids, per_doctor=3, now=now, defaults=clinic_defaults)
+    assert by_branches == by_numbers
+    assert by_branches[dr_chau.pk] == [slots[0], slots[2], slots[4]]
