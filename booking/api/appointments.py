@@ -458,12 +458,14 @@ def book(request, payload: BookIn):
             )
         else:
             raise PermissionDenied(_("Only patients (or staff on their behalf) can book."))
-        slot = Slot.objects.filter(pk=payload.schedule_id, doctor_id=payload.doctor_id).first()
-        if slot is None:
-            raise NotFound(_("This time slot does not exist."))
         kind = _appointment_type(by_id=payload.appointment_type_id)
         appointment = svc.appointment_book(
-            slot=slot, patient=patient, actor=user, appointment_type=kind, details=_booking_details(payload, patient)
+            # the slot asked for, by id and doctor: the service's claim reads it (404 when there is none)
+            slot=Slot(pk=payload.schedule_id, doctor_id=payload.doctor_id),
+            patient=patient,
+            actor=user,
+            appointment_type=kind,
+            details=_booking_details(payload, patient),
         )
         return 201, appointment_out(appointment)
 

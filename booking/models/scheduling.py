@@ -126,6 +126,11 @@ class BookingDefaults(models.Model):
             cache.set(cls.CACHE_KEY, defaults, cls.CACHE_SECONDS)
         return defaults
 
+    @property
+    def hold(self) -> timedelta:
+        """How long a booking holds its slot for payment (the clinic's, for every doctor)."""
+        return timedelta(minutes=self.hold_minutes)
+
     @classmethod
     def forget_cached(cls) -> None:
         cache.delete(cls.CACHE_KEY)
@@ -221,7 +226,7 @@ class Doctor(models.Model):
             cancellation_notice=timedelta(
                 hours=pick(self.cancellation_notice_hours, defaults.cancellation_notice_hours)
             ),
-            hold=timedelta(minutes=defaults.hold_minutes),
+            hold=defaults.hold,
             late_cancellation_refund_percent=defaults.late_cancellation_refund_percent,
         )
 

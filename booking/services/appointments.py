@@ -23,6 +23,7 @@ from booking.models import (
     Appointment,
     AppointmentStatus,
     AppointmentType,
+    BookingDefaults,
     CancelledBy,
     PaymentStatus,
     Slot,
@@ -87,18 +88,29 @@ def appointment_book(
     _raise_if(rules.appointment_type_refusal(appointment_type))
     with transaction.atomic():
         _lock_patient(patient)  # the patient's bookings queue here: hold limit and double submits
-        already = Appointment.objects.filter(rules.live_hold_q(now=now), patient=patient, slot_id=slot.pk).first()
+        # the patient's live holds, once: a double submit for this slot, and the hold limit
+        holds = list(
+            Appointment.objects.filter(rules.live_hold_q(now=now), patient=patient).values_list("pk", "slot_id")
+        )
+        already = next((pk for pk, slot_id in holds if slot_id == slot.pk), None)
         if already is not None:
-            return already  # a double submit or a retry: the patient already holds this slot
-        _check_hold_limit(patient, now=now)
-        target = Slot.objects.select_related("doctor").filter(pk=slot.pk).first()
-        if target is None:
-            raise NotFound(_("This time slot does not exist."))
-        hold_until = now + target.doctor.policy().hold
-        if not _claim(target.pk, now=now, status=SlotStatus.HELD, hold_until=hold_until):
+            # a double submit or a retry: the patient already holds this slot
+            return Appointment.objects.select_related("doctor__user").get(pk=already)
+        _check_hold_limit(patient, now=now, live=len(holds))
+        defaults = BookingDefaults.load()  # read once (in the transaction: from the database)
+        hold_until = now + defaults.hold
+        # ``slot`` may be an unsaved ``Slot(pk=…, doctor_id=…)`` naming the one asked for: the claim
+        # takes it only if it is that doctor's, and a failed claim finds out why
+        if not _claim(slot.pk, now=now, status=SlotStatus.HELD, hold_until=hold_until, doctor_id=slot.doctor_id):
+            target = Slot.objects.select_related("doctor").filter(pk=slot.pk)
+            target = (target.filter(doctor_id=slot.doctor_id) if slot.doctor_id else target).first()
+            if target is None:
+                raise NotFound(_("This time slot does not exist."))
             raise _slot_taken(target, now=now)
-        slot = _check_claimed_slot(target.pk, now=now)  # the claim is ours: now check it under the lock
-        _retire_lapsed_holder(slot.pk, now=now)
+        # the claim is ours: now check it under the lock
+        slot = _check_claimed_slot(slot.pk, now=now, defaults=defaults)
+        if slot.has_lapsed_holder:
+            _retire_lapsed_holder(slot.pk, now=now)
         appointment = Appointment(
             doctor=slot.doctor,
             patient=patient,
@@ -366,7 +378,8 @@ def appointment_reschedule(
         new_slot = _check_claimed_slot(new_slot.pk, now=now, check_policy=role == "patient")
         if new_slot.doctor_id != appointment.doctor_id:
             raise rules.PolicyViolation(_("Pick a time with the same doctor."), code="other_doctor")
-        _retire_lapsed_holder(new_slot.pk, now=now)
+        if new_slot.has_lapsed_holder:
+            _retire_lapsed_holder(new_slot.pk, now=now)
         old_slot_id, old_start = appointment.slot_id, appointment.starts_at
         _release_slot(appointment, now=now)
         appointment.slot = new_slot

@@ -33,7 +33,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import F, Q
+from django.db import connections, router
+from django.db.models import BooleanField, F, Q
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
@@ -43,6 +45,7 @@ from booking.models import (
     AppointmentStatus,
     AppointmentType,
     BlockedTime,
+    BookingDefaults,
     PaymentStatus,
     Slot,
     SlotStatus,
@@ -274,28 +277,68 @@ def _base_price(doctor, appointment_type: AppointmentType | None) -> Decimal:
 # --- the slot -----------------------------------------------------------------------------------
 
 
-def _claim(slot_id: int, *, now: datetime, status: str, hold_until: datetime | None) -> bool:
-    """One conditional UPDATE: take the slot if nobody holds it (free, or held with a lapsed hold).
-    False means someone else has it. This statement is the only arbiter of who gets a slot."""
+def _claim(
+    slot_id: int, *, now: datetime, status: str, hold_until: datetime | None, doctor_id: int | None = None
+) -> bool:
+    """One conditional UPDATE: take the slot if nobody holds it (free, or held with a lapsed hold) —
+    and, given ``doctor_id``, if it is that doctor's. False means someone else has it (or there is no
+    such slot). This statement is the only arbiter of who gets a slot."""
+    mine = Q(pk=slot_id) if doctor_id is None else Q(pk=slot_id, doctor_id=doctor_id)
     return (
-        Slot.objects.filter(slot_free_q(now=now), pk=slot_id).update(
+        Slot.objects.filter(slot_free_q(now=now), mine).update(
             status=status, hold_expires_at=hold_until, updated_at=now
         )
         == 1
     )
 
 
-def _check_claimed_slot(slot_id: int, *, now: datetime, check_policy: bool = True) -> Slot:
+def _q(name: str) -> str:
+    """An identifier quoted for SQL (double quotes: SQLite and PostgreSQL alike)."""
+    return f'"{name}"'
+
+
+# The two checks of a claimed slot, as subqueries of the one query that re-reads it. Written out: Django's
+# Exists(…OuterRef…) costs three times the CPU of this whole query to build, on every booking.
+_SLOT = _q(Slot._meta.db_table)
+#: blocked time of the slot's doctor overlapping the slot
+_SLOT_BLOCKED_SQL = (
+    f"EXISTS (SELECT 1 FROM {_q(BlockedTime._meta.db_table)} b WHERE b.{_q('doctor_id')} = {_SLOT}.{_q('doctor_id')}"  # noqa: S608
+    f" AND b.{_q('starts_at')} < {_SLOT}.{_q('end')} AND b.{_q('ends_at')} > {_SLOT}.{_q('start')})"
+)
+#: an appointment on the slot whose payment hold lapsed (params: the pending-payment status, now)
+_SLOT_LAPSED_HOLDER_SQL = (
+    f"EXISTS (SELECT 1 FROM {_q(Appointment._meta.db_table)} a WHERE a.{_q('slot_id')} = {_SLOT}.{_q('id')}"  # noqa: S608
+    f" AND a.{_q('status')} = %s AND a.{_q('hold_expires_at')} <= %s)"
+)
+
+
+def _check_claimed_slot(
+    slot_id: int, *, now: datetime, check_policy: bool = True, defaults: BookingDefaults | None = None
+) -> Slot:
     """After the claim, under the transaction: re-read the (now locked) slot and check that its time
     may be booked — the doctor is bookable, the booking policy allows the time, no blocked time covers
-    it. Raising rolls the claim back."""
-    slot = Slot.objects.select_related("doctor__user", "availability__facility", "availability__room").get(pk=slot_id)
+    it. Raising rolls the claim back. One query: the slot comes with ``is_blocked`` and
+    ``has_lapsed_holder`` (an appointment whose hold lapsed still sits on it: ``_retire_lapsed_holder``).
+    ``defaults``: the clinic's booking defaults when the caller has read them already."""
+    connection = connections[router.db_for_write(Slot)]
+    slot = (
+        Slot.objects.select_related("doctor__user", "availability")  # the slot's mode is its availability's
+        .annotate(
+            is_blocked=RawSQL(_SLOT_BLOCKED_SQL, (), output_field=BooleanField()),  # noqa: S611 (constant SQL)
+            has_lapsed_holder=RawSQL(  # noqa: S611 (constant SQL, values as parameters)
+                _SLOT_LAPSED_HOLDER_SQL,
+                (S.PENDING_PAYMENT, connection.ops.adapt_datetimefield_value(now)),
+                output_field=BooleanField(),
+            ),
+        )
+        .get(pk=slot_id)
+    )
     if check_policy:
-        _raise_if(rules.slot_refusal(slot, now=now))
+        policy = slot.doctor.policy(defaults) if defaults is not None else None
+        _raise_if(rules.slot_refusal(slot, now=now, policy=policy))
     elif slot.start <= now:
         raise PolicyViolation(_("This time has already passed."), code="slot_in_past")
-    blocked = BlockedTime.objects.filter(doctor_id=slot.doctor_id, starts_at__lt=slot.end, ends_at__gt=slot.start)
-    if blocked.exists():
+    if slot.is_blocked:
         raise PolicyViolation(_("The doctor is not available at this time."), code="slot_blocked")
     return slot
 
@@ -324,9 +367,11 @@ def _slot_taken(slot: Slot, *, now: datetime) -> SlotTaken:
     )
 
 
-def _check_hold_limit(patient, *, now: datetime) -> None:
-    """Count the patient's live holds; call after ``_lock_patient`` so two bookings cannot both pass."""
-    live = Appointment.objects.filter(rules.live_hold_q(now=now), patient=patient).count()
+def _check_hold_limit(patient, *, now: datetime, live: int | None = None) -> None:
+    """Count the patient's live holds (or take ``live``, counted by the caller under the same lock);
+    call after ``_lock_patient`` so two bookings cannot both pass."""
+    if live is None:
+        live = Appointment.objects.filter(rules.live_hold_q(now=now), patient=patient).count()
     if live >= settings.BOOKING_MAX_HOLDS_PER_PATIENT:
         raise HoldLimitReached(
             _("You already have %(count)s bookings waiting for payment. Pay or cancel one first.") % {"count": live}

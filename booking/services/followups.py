@@ -157,7 +157,8 @@ def follow_up_accept(*, appointment: Appointment, slot: Slot, actor, now: dateti
         if not _claim(target.pk, now=now, status=SlotStatus.HELD, hold_until=hold_until):
             raise _slot_taken(target, now=now)
         slot = _check_claimed_slot(target.pk, now=now)
-        _retire_lapsed_holder(slot.pk, now=now)
+        if slot.has_lapsed_holder:
+            _retire_lapsed_holder(slot.pk, now=now)
         _transition(appointment, "accept_follow_up", actor=actor)
         appointment.slot = slot
         appointment.starts_at = slot.start

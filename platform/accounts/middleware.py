@@ -111,7 +111,11 @@ def _api_identity(request):
         payload = decode_token(header[7:].strip(), "access")
         session = get_token_session(payload) if payload else None
         user = validate_token_user(payload, session) if session is not None else None
-        return (user, session) if user is not None else (None, None)
+        if user is None:
+            return None, None
+        # the same validation as allauth's stateful JWT check: the API's BearerAuth takes it from here
+        request.bearer_checked = (header, user)
+        return user, session
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return user, request.session

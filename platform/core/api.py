@@ -45,8 +45,16 @@ class BearerAuth(JWTTokenAuth):
     openapi_scheme = "bearer"
 
     def __call__(self, request):
-        payload = super().__call__(request)
-        if payload is None or not request.user.is_active:
+        # accounts.middleware.StaffAreaMFAMiddleware checked this very header already (signature,
+        # expiry, its session, the session's user): take its answer instead of reading all again
+        checked = getattr(request, "bearer_checked", None)
+        if checked is not None and checked[0] == request.headers.get("Authorization"):
+            request.user = checked[1]
+        else:
+            payload = super().__call__(request)
+            if payload is None:
+                return None
+        if not request.user.is_active:
             return None
         return request.user
 

@@ -2,12 +2,16 @@
 slots), then the idempotent re-run, inside one transaction that is rolled back (the database is left as
 it was). Not a pytest module. usage, from the checkout with the environment set (DATABASE_URL etc.):
 
-    .venv/bin/python tests/bench/perf_generate.py [N=200]
+    .venv/bin/python tests/bench/perf_generate.py [N=200] [--profile]
+
+``--profile`` prints a cProfile (CPU time) of the first run.
 """
 
+import cProfile
 import datetime as dt
 import json
 import os
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -43,7 +47,7 @@ def db_cpu_seconds() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def main(n: int) -> None:
+def main(n: int, profile: bool = False) -> None:
     try:
         with transaction.atomic():
             doctors = [
@@ -66,6 +70,9 @@ def main(n: int) -> None:
                     queries.append(sql)
                     return execute(sql, *rest)
 
+                profiler = cProfile.Profile(time.process_time) if profile and run == "first" else None
+                if profiler:
+                    profiler.enable()
                 with connection.execute_wrapper(count):
                     for doctor in doctors:
                         result = availability_generate_weekly(
@@ -74,6 +81,8 @@ def main(n: int) -> None:
                         )  # fmt: skip
                         created += len(result.created)
                         skipped += len(result.skipped)
+                if profiler:
+                    profiler.disable()
                 figures = {
                     "seconds": round(time.perf_counter() - started, 2),
                     "python_cpu_s": round(time.process_time() - cpu, 2),
@@ -84,10 +93,14 @@ def main(n: int) -> None:
                     "slots": Slot.objects.filter(doctor__in=doctors).count(),
                 }
                 print("GEN", connection.vendor, n, run, json.dumps(figures), flush=True)
+                if profiler:
+                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+                    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
             raise Rollback
     except Rollback:
         print("rolled back")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(args[0]) if args else 200, profile="--profile" in sys.argv)

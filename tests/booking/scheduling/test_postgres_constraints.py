@@ -95,3 +95,19 @@ def test_the_database_rejects_two_blocks_in_one_room_at_once_whoever_the_doctors
         starts_at=mine.ends_at,
         ends_at=mine.ends_at + dt.timedelta(hours=1),
     )
+
+
+def test_the_bulk_slot_insert_of_the_weekly_pattern_is_checked_too(dr_chau, now):
+    """The weekly pattern writes its slots with COPY (issue 19): the exclusion constraint still checks
+    every row, and a refusal is Django's IntegrityError, which the service turns into a conflict."""
+    from booking.services.scheduling import _insert_slots
+
+    availability = make_availability(dr_chau, start="09:00", end="10:00", now=now)
+    first = availability.slots.order_by("start").first()
+    shifted = (first.start + dt.timedelta(minutes=10), first.end + dt.timedelta(minutes=10))
+    with pytest.raises(IntegrityError, match="slot_no_overlap"), transaction.atomic():
+        _insert_slots([(dr_chau.pk, availability.pk, *shifted, "free")])
+    _insert_slots(
+        [(dr_chau.pk, availability.pk, availability.ends_at, availability.ends_at + dt.timedelta(minutes=30), "free")]
+    )
+    assert availability.slots.count() == 3

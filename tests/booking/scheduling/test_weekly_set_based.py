@@ -82,3 +82,26 @@ def test_a_partly_overlapping_date_is_skipped_and_its_neighbours_are_made(dr_cha
     assert result.skipped[0].code == "schedule_overlap" and "11:30" in result.skipped[0].reason
     assert [a.date for a in result.created] == [d for d in workdays if d != workdays[2]]
     assert Slot.objects.filter(availability=clash).count() == 3
+
+
+def test_generation_costs_the_same_queries_for_every_doctor_and_month(now, general_medicine):
+    """Issue 19: the weekly pattern for many doctors is one call per doctor at a fixed cost: the
+    queries per call do not grow with the number of dates or with the doctors (and their slots)
+    already there. On PostgreSQL the slots go in with one COPY (not in Django's query log)."""
+    from tests.booking.scheduling.factories import DoctorFactory
+
+    doctors = [DoctorFactory(specialties=[general_medicine]) for _ in range(4)]
+    counts = []
+    for index, doctor in enumerate(doctors):
+        with CaptureQueriesContext(connection) as queries:
+            result = weekly(doctor, now, first=tomorrow(doctor, now), days=7 if index == 0 else 30)
+        counts.append(len(queries.captured_queries))
+        assert result.created and not result.skipped
+        assert Slot.objects.filter(doctor=doctor).count() == len(result.created) * 8
+    assert len(set(counts)) == 1 and counts[0] <= 12, counts
+    # every slot stored as planned: inside its availability, free, one per start
+    for doctor in doctors:
+        for availability in Availability.objects.filter(doctor=doctor):
+            starts = list(availability.slots.order_by("start").values_list("start", "end", "status"))
+            assert len(starts) == 8 and all(status == SlotStatus.FREE for _s, _e, status in starts)
+            assert starts[0][0] == availability.starts_at and starts[-1][1] == availability.ends_at
