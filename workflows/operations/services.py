@@ -166,13 +166,15 @@ def _invite(*, appointment_id: int, now: dt.datetime) -> bool:
         except IntegrityError:  # another worker invited this patient a moment ago
             return False
         audit_log(actor=None, action="operations.rating.invited", obj=rating, data={"appointment": appointment.pk})
-        outbox_add(kind=RATING_INVITATION, recipient=appointment.patient, obj=rating)
+        # a dependant (a child, an elderly parent) has no login: the account holder is asked, once
+        outbox_add(kind=RATING_INVITATION, recipient=appointment.patient.notification_recipient, obj=rating)
         return True
 
 
 def rating_refusal(rating: VisitRating, *, user, now: dt.datetime) -> str | None:
-    """Why ``user`` may not rate ``rating``'s visit now, or None when they may."""
-    if user is None or user.pk != rating.patient_id:
+    """Why ``user`` may not rate ``rating``'s visit now, or None when they may: the visit's patient, or
+    the account holder who speaks for a dependant patient (``rules.speaks_for``)."""
+    if user is None or not getattr(user, "is_active", False) or not rules.speaks_for(user=user, patient=rating.patient):
         return _("Only the patient of a visit can rate it.")
     if rating.appointment.status != AppointmentStatus.COMPLETED:
         return _("Only a completed visit can be rated.")
