@@ -187,17 +187,26 @@ def ratings_to_give(patient, *, now: dt.datetime | None = None) -> list[VisitRat
 
 
 def patient_waitlist(patient) -> list:
-    """The patient's waiting entries, each with its open offer (or None), newest first."""
+    """The patient's waiting entries, their dependants' included (the account holder answers their
+    offers), each with its open offer (or None), newest first."""
+    from booking.rules import speaks_for
     from workflows.operations.models import OfferStatus, SlotOffer, WaitlistEntry, WaitlistStatus
 
-    entries = list(
-        WaitlistEntry.objects.filter(patient=patient, status=WaitlistStatus.WAITING)
-        .select_related("doctor__user")
-        .order_by("-created_at", "-id")
+    if getattr(patient, "role", None) != "patient":
+        return []
+    waiting = WaitlistEntry.objects.filter(
+        Q(patient=patient) | Q(patient__guardian=patient), status=WaitlistStatus.WAITING
     )
+    entries = [
+        entry
+        for entry in waiting.select_related("doctor__user", "patient").order_by("-created_at", "-id")
+        if speaks_for(user=patient, patient=entry.patient)  # the rulebook has the last word
+    ]
     offers = {
         offer.entry_id: offer
-        for offer in SlotOffer.objects.filter(entry__in=entries, status=OfferStatus.OPEN).select_related("slot")
+        for offer in SlotOffer.objects.filter(
+            entry__in=[e.pk for e in entries], status=OfferStatus.OPEN
+        ).select_related("slot")
     }
     return [(entry, offers.get(entry.pk)) for entry in entries]
 
