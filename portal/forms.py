@@ -139,12 +139,23 @@ class WaitlistForm(forms.Form):
     part_of_day = forms.ChoiceField(label=_("Part of the day"))
     mode = forms.ChoiceField(label=_("Visit"), required=False)  # left out: in person or video
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, family=(), holder=None, **kwargs):
         from workflows.operations.models import PartOfDay, WaitlistMode
 
         super().__init__(*args, **kwargs)
         self.fields["part_of_day"].choices = PartOfDay.choices
         self.fields["mode"].choices = WaitlistMode.choices
+        if family:
+            # "who is this for?": the account holder or one of the family members they manage
+            me = _("Me (%(name)s)") % {"name": holder.get_full_name() or holder.email} if holder else _("Me")
+            self.fields["patient"] = forms.ChoiceField(
+                label=_("Who is this visit for?"),
+                choices=[("", me), *((str(member.pk), member.get_full_name()) for member in family)],
+                required=False,
+                initial="",
+                widget=forms.RadioSelect(attrs={"class": "visit-for-choice"}),
+            )
+            self.order_fields(["patient"])
 
     def clean_mode(self) -> str:
         from workflows.operations.models import WaitlistMode

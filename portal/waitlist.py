@@ -12,9 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.family import dependant_of, dependants_of
 from booking import services as svc
 from booking.models import Doctor
-from booking.rules import bookable_doctors_q
+from booking.rules import bookable_doctors_q, speaks_for
 from core.errors import DomainError
 from portal.forms import WaitlistForm
 from portal.views import patient_required
@@ -40,13 +41,20 @@ def waitlist(request):
 def waitlist_join_view(request, doctor_id: int):
     doctor = get_object_or_404(Doctor.objects.select_related("user").filter(bookable_doctors_q()), pk=doctor_id)
     today = timezone.now().astimezone(doctor.zone).date()
+    # "who is this for?", as when booking: the account holder or one of their family members
+    family = list(dependants_of(request.user)) if request.user.guardian_id is None else []
     form = WaitlistForm(
         request.POST or None,
         initial={"date_from": today, "date_to": today + dt.timedelta(days=14), "part_of_day": "any", "mode": "either"},
+        family=family,
+        holder=request.user,
     )
     if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data)
+        member = values.pop("patient", "")
         try:
-            waitlist_join(patient=request.user, doctor=doctor, **form.cleaned_data)
+            patient = dependant_of(request.user, member) if member else request.user
+            waitlist_join(patient=patient, doctor=doctor, actor=request.user, **values)
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
@@ -58,15 +66,17 @@ def waitlist_join_view(request, doctor_id: int):
 @patient_required
 @require_POST
 def waitlist_leave_view(request, entry_id: int):
-    entry = get_object_or_404(WaitlistEntry, pk=entry_id, patient=request.user)
+    entry = get_object_or_404(WaitlistEntry.objects.select_related("patient"), pk=entry_id)
+    if not speaks_for(user=request.user, patient=entry.patient):
+        raise Http404  # another patient's entry answers like a missing one
     waitlist_leave(entry=entry, actor=request.user)
     messages.success(request, _("You left the waitlist."))
     return redirect("portal:waitlist")
 
 
 def _own_offer(request, offer_id: int) -> SlotOffer:
-    offer = SlotOffer.objects.select_related("entry", "slot").filter(pk=offer_id, entry__patient=request.user).first()
-    if offer is None:
+    offer = SlotOffer.objects.select_related("entry__patient", "slot").filter(pk=offer_id).first()
+    if offer is None or not speaks_for(user=request.user, patient=offer.entry.patient):
         raise Http404  # another patient's offer answers like a missing one
     return offer
 
@@ -75,7 +85,7 @@ def _own_offer(request, offer_id: int) -> SlotOffer:
 @require_POST
 def offer_accept(request, offer_id: int):
     offer = _own_offer(request, offer_id)
-    details = svc.BookingDetails.from_patient(request.user)
+    details = svc.BookingDetails.from_patient(offer.entry.patient)  # a dependant's: the holder's contact
     phone = request.POST.get("phone", "").strip()
     if phone:  # the form asks for it when the profile has none
         details = dataclasses.replace(details, phone=phone)

@@ -66,6 +66,17 @@ class UserChangeForm(UnfoldUserChangeForm):
         model = User
         fields = "__all__"
 
+    def clean(self):
+        cleaned_data = super().clean()
+        # unticking "active" deactivates: an account holder's family members must not be left behind
+        if self.instance.pk and self.instance.is_active and cleaned_data.get("is_active") is False:
+            from accounts.family import deactivation_refusal
+
+            refusal = deactivation_refusal(self.instance)
+            if refusal is not None:
+                self.add_error("is_active", str(refusal))
+        return cleaned_data
+
 
 @admin.register(User)
 class UserAdmin(ModelAdmin):

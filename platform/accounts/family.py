@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Gender, Relationship, Role, User
 from accounts.services import NO_EMAIL_DOMAIN, patient_profile_ensure, user_mark_email_verified
 from core.audit import audit_log
-from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.outbox import outbox_add
 
 #: the message a converted dependant gets: set a password for the account that keeps their history
@@ -50,6 +50,24 @@ def dependant_of(holder: User, pk) -> User:
     if dependant is None:
         raise NotFound(_("Family member not found."))
     return dependant
+
+
+def deactivation_refusal(user: User) -> Conflict | None:
+    """Why ``user`` may not be deactivated now, or None. An account holder with active dependants is
+    refused, naming them: their family members cannot sign in, so a locked holder would leave them
+    with nobody to book for them or to receive their messages. Give each member a login of their own
+    (``dependant_convert``) or deactivate them first. Runs one query."""
+    names = [str(member) for member in dependants_of(user).filter(is_active=True)]
+    if not names:
+        return None
+    return Conflict(
+        _(
+            "This account holds family members who have no login of their own: %(names)s. Give each of them "
+            "a login of their own or deactivate them first."
+        )
+        % {"names": ", ".join(names)},
+        code="has_dependants",
+    )
 
 
 def may_manage(*, actor, dependant: User) -> bool:

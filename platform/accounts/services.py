@@ -260,6 +260,11 @@ def patient_deactivate(*, user: User, actor: User) -> None:
         locked = User.objects.select_for_update().get(pk=user.pk)
         if not locked.is_active:
             raise Conflict(_("This account is already deactivated."), code="not_allowed_now")
+        from accounts.family import deactivation_refusal  # family builds on this module
+
+        refusal = deactivation_refusal(locked)
+        if refusal is not None:
+            raise refusal
         locked.is_active = False
         locked.save(update_fields=["is_active"])
         user.is_active = False

@@ -57,3 +57,25 @@ def set_language(request):
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
         user_set_preferences(user=request.user, language=language)
     return response
+
+
+# --- apps (allauth headless): sign-in codes by SMS to a patient's number only -----------------------
+
+from allauth.headless.account.inputs import RequestLoginCodeInput  # noqa: E402
+from allauth.headless.account.views import RequestLoginCodeView  # noqa: E402
+
+
+class PhoneLoginCodeInput(RequestLoginCodeInput):
+    """The app API's "send me a sign-in code", as the HTML page asks it (``PhoneLoginCodeForm``): a
+    code texted to a patient's verified number. allauth's default would also mail a code to any
+    address, which would let a clinic account without MFA in on an emailed code alone, past its
+    password; clinic accounts keep email, password and MFA."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.pop("email", None)
+        self.fields["phone"].required = True
+
+
+class PhoneLoginCodeView(RequestLoginCodeView):
+    input_class = PhoneLoginCodeInput

@@ -25,6 +25,15 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("allauth.urls")),
     path("accounts/home/", account_views.accounts_home, name="accounts_home"),
+    # sign-in codes over the app/browser API: by SMS to a patient's number only, as on the HTML page
+    *(
+        path(
+            f"_allauth/{client}/v1/auth/code/request",
+            account_views.PhoneLoginCodeView.as_api_view(client=client),
+            name=f"{client}_request_login_code_by_phone",
+        )
+        for client in ("app", "browser")
+    ),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/docs/accounts", api_accounts_docs, name="api_accounts_docs"),
     path("api/v1/", api.urls),

@@ -121,3 +121,40 @@ def test_nobody_is_their_own_guardian(patient_dao):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.filter(pk=patient_dao.pk).update(guardian=patient_dao.pk)
+
+
+def test_an_account_holder_with_family_members_is_not_deactivated_until_they_are_looked_after(
+    client, patient_dao, admin_an
+):
+    from accounts.services import patient_deactivate
+    from core.errors import Conflict
+
+    minh = add_minh(patient_dao)
+    hoa = add_minh(patient_dao, first_name="Hoa", date_of_birth=dt.date(1950, 1, 2), relationship="parent")
+    with pytest.raises(Conflict) as refused:
+        patient_deactivate(user=patient_dao, actor=admin_an)
+    assert "Minh Nguyễn" in str(refused.value) and "Hoa Nguyễn" in str(refused.value)
+    patient_dao.refresh_from_db()
+    assert patient_dao.is_active
+
+    # the admin's "active" box says the same, naming them, and changes nothing
+    client.force_login(admin_an)
+    page = client.get(f"/admin/accounts/user/{patient_dao.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name in form.fields}
+    data.pop("is_active")
+    data.pop("password", None)
+    for name in ("groups", "user_permissions"):
+        data[name] = [getattr(pk, "pk", pk) for pk in data.get(name, [])]
+    response = client.post(f"/admin/accounts/user/{patient_dao.pk}/change/", data)
+    assert response.status_code == 200
+    assert "Minh Nguyễn" in response.content.decode() and "Give each of them" in response.content.decode()
+    patient_dao.refresh_from_db()
+    assert patient_dao.is_active
+
+    # once each has a login of their own (or is deactivated), the holder can be deactivated
+    dependant_convert(dependant=minh, actor=patient_dao, email="minh@example.test")
+    patient_deactivate(user=hoa, actor=admin_an)
+    patient_deactivate(user=patient_dao, actor=admin_an)
+    patient_dao.refresh_from_db()
+    assert not patient_dao.is_active

@@ -309,3 +309,70 @@ def test_account_emails_never_go_to_a_placeholder_address(rf, patient_lan, patie
         assert mail.outbox == []
         adapter.send_mail("account/email/account_already_exists", patient_dao.email, {"user": patient_dao})
         assert len(mail.outbox) == 1
+
+
+def _api(app, path, body, token=None):
+    headers = {"X-Session-Token": token} if token else {}
+    return app.post(path, json.dumps(body), content_type="application/json", headers=headers)
+
+
+def test_an_app_signs_a_patient_up_with_a_phone_verifies_the_texted_code_then_signs_in(db, sms_outbox):
+    app = Client(enforce_csrf_checks=True)
+    body = {"email": "lan@example.test", "phone": LAN_LOCAL, "password": PASSWORD_LAN}
+    response = _api(app, "/_allauth/app/v1/auth/signup", {**body, "first_name": "Lan", "last_name": "Hoàng"})
+    assert response.status_code == 401, response.content  # pending: the number is verified first
+    token = response.json()["meta"]["session_token"]
+    assert any(flow.get("is_pending") and flow["id"] == "verify_phone" for flow in response.json()["data"]["flows"])
+    (message,) = sms_outbox
+    assert message.to == LAN_E164
+    user = User.objects.get(email="lan@example.test")
+    assert user.role == Role.PATIENT and user.patient_profile.phone_verified is False
+
+    response = _api(app, "/_allauth/app/v1/auth/phone/verify", {"code": wrong(texted_code(message))}, token)
+    assert response.status_code == 400
+    response = _api(app, "/_allauth/app/v1/auth/phone/verify", {"code": texted_code(message)}, token)
+    assert PatientProfile.objects.get(user=user).phone_verified is True
+    # then the email, by its emailed code
+    assert response.status_code == 401 and any(
+        flow.get("is_pending") and flow["id"] == "verify_email" for flow in response.json()["data"]["flows"]
+    )
+    code = re.search(r"^(\d{6})$", mail.outbox[-1].body, re.MULTILINE).group(1)
+    response = _api(app, "/_allauth/app/v1/auth/email/verify", {"key": code}, token)
+    assert response.status_code == 200, response.content
+
+    # a fresh app signs in with the verified number and password and uses the API
+    fresh = Client(enforce_csrf_checks=True)
+    response = _api(fresh, "/_allauth/app/v1/auth/login", {"phone": LAN_E164, "password": PASSWORD_LAN})
+    assert response.status_code == 200, response.content
+    access = response.json()["meta"]["access_token"]
+    assert fresh.get("/api/v1/me", headers={"Authorization": f"Bearer {access}"}).status_code == 200
+
+
+def test_an_app_cannot_sign_a_clinic_account_in_with_an_emailed_code(db, sms_outbox, staff_binh, doctor_chau):
+    from allauth.mfa.models import Authenticator
+
+    Authenticator.objects.create(user=doctor_chau, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    for person in (staff_binh, doctor_chau):
+        app = Client(enforce_csrf_checks=True)
+        mail.outbox.clear()
+        response = _api(app, "/_allauth/app/v1/auth/code/request", {"email": person.email})
+        token = (response.json().get("meta") or {}).get("session_token")
+        # allauth's sign-in code by email looks like "SFMC-HMZL"
+        codes = [m for m in mail.outbox if re.search(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$", m.body, re.MULTILINE)]
+        if response.status_code == 401 and codes:
+            code = re.search(r"^([A-Z0-9]{4}-[A-Z0-9]{4})$", codes[-1].body, re.MULTILINE).group(1)
+            response = _api(app, "/_allauth/app/v1/auth/code/confirm", {"code": code}, token)
+        # never a session, never an access token without the password and the second factor; no code mailed
+        assert response.status_code != 200, (person.role, response.content)
+        assert codes == []
+        assert "access_token" not in (response.json().get("meta") or {})
+
+
+def test_an_app_still_gets_a_sign_in_code_texted_to_a_patients_number(patient_lan, sms_outbox):
+    app = Client(enforce_csrf_checks=True)
+    response = _api(app, "/_allauth/app/v1/auth/code/request", {"phone": LAN_LOCAL})
+    assert response.status_code == 401 and response.json()["meta"]["session_token"]
+    (message,) = sms_outbox
+    token = response.json()["meta"]["session_token"]
+    response = _api(app, "/_allauth/app/v1/auth/code/confirm", {"code": texted_code(message)}, token)
+    assert response.status_code == 200 and response.json()["meta"]["access_token"]

@@ -139,24 +139,42 @@ def doctor_feedback(doctor_id: int, *, limit: int = 100) -> list[VisitRating]:
     )
 
 
+def _rated_by_q(patient) -> Q:
+    """The ratings ``patient`` gives: of the visits the rulebook shows them as the patient (their own
+    and their dependants': the account holder answers for a child or an elderly parent). Call it for
+    a patient only (a doctor's visibility is their diary, not visits to rate)."""
+    from booking.rules import visibility_q
+
+    visible = visibility_q(user=patient)
+    if visible is None:
+        return Q(pk__in=[])
+    return Q(appointment__in=Appointment.objects.filter(visible).values("pk"))
+
+
 def rating_for_patient(*, patient, public_id) -> VisitRating | None:
-    """The rating row of the patient's visit ``public_id`` (None: not invited, or not theirs)."""
+    """The rating row of the patient's (or their dependant's) visit ``public_id`` (None: not invited,
+    or not theirs)."""
+    if getattr(patient, "role", None) != "patient":
+        return None
     return (
-        VisitRating.objects.select_related("appointment__doctor__user")
-        .filter(patient=patient, appointment__public_id=public_id)
+        VisitRating.objects.select_related("appointment__doctor__user", "patient")
+        .filter(_rated_by_q(patient), appointment__public_id=public_id)
         .first()
     )
 
 
 def ratings_to_give(patient, *, now: dt.datetime | None = None) -> list[VisitRating]:
-    """The patient's invitations that are still open (not rated, within the window)."""
+    """The patient's invitations that are still open (not rated, within the window), their dependants'
+    included."""
     from workflows.operations.services import RATING_WINDOW
 
     now = now or timezone.now()
+    if getattr(patient, "role", None) != "patient":
+        return []
     return list(
-        VisitRating.objects.select_related("appointment__doctor__user")
+        VisitRating.objects.select_related("appointment__doctor__user", "patient")
         .filter(
-            patient=patient,
+            _rated_by_q(patient),
             score__isnull=True,
             invited_at__gte=now - RATING_WINDOW,
             appointment__status=AppointmentStatus.COMPLETED,
@@ -169,17 +187,26 @@ def ratings_to_give(patient, *, now: dt.datetime | None = None) -> list[VisitRat
 
 
 def patient_waitlist(patient) -> list:
-    """The patient's waiting entries, each with its open offer (or None), newest first."""
+    """The patient's waiting entries, their dependants' included (the account holder answers their
+    offers), each with its open offer (or None), newest first."""
+    from booking.rules import speaks_for
     from workflows.operations.models import OfferStatus, SlotOffer, WaitlistEntry, WaitlistStatus
 
-    entries = list(
-        WaitlistEntry.objects.filter(patient=patient, status=WaitlistStatus.WAITING)
-        .select_related("doctor__user")
-        .order_by("-created_at", "-id")
+    if getattr(patient, "role", None) != "patient":
+        return []
+    waiting = WaitlistEntry.objects.filter(
+        Q(patient=patient) | Q(patient__guardian=patient), status=WaitlistStatus.WAITING
     )
+    entries = [
+        entry
+        for entry in waiting.select_related("doctor__user", "patient").order_by("-created_at", "-id")
+        if speaks_for(user=patient, patient=entry.patient)  # the rulebook has the last word
+    ]
     offers = {
         offer.entry_id: offer
-        for offer in SlotOffer.objects.filter(entry__in=entries, status=OfferStatus.OPEN).select_related("slot")
+        for offer in SlotOffer.objects.filter(
+            entry__in=[e.pk for e in entries], status=OfferStatus.OPEN
+        ).select_related("slot")
     }
     return [(entry, offers.get(entry.pk)) for entry in entries]
 

@@ -166,13 +166,15 @@ def _invite(*, appointment_id: int, now: dt.datetime) -> bool:
         except IntegrityError:  # another worker invited this patient a moment ago
             return False
         audit_log(actor=None, action="operations.rating.invited", obj=rating, data={"appointment": appointment.pk})
-        outbox_add(kind=RATING_INVITATION, recipient=appointment.patient, obj=rating)
+        # a dependant (a child, an elderly parent) has no login: the account holder is asked, once
+        outbox_add(kind=RATING_INVITATION, recipient=appointment.patient.notification_recipient, obj=rating)
         return True
 
 
 def rating_refusal(rating: VisitRating, *, user, now: dt.datetime) -> str | None:
-    """Why ``user`` may not rate ``rating``'s visit now, or None when they may."""
-    if user is None or user.pk != rating.patient_id:
+    """Why ``user`` may not rate ``rating``'s visit now, or None when they may: the visit's patient, or
+    the account holder who speaks for a dependant patient (``rules.speaks_for``)."""
+    if user is None or not getattr(user, "is_active", False) or not rules.speaks_for(user=user, patient=rating.patient):
         return _("Only the patient of a visit can rate it.")
     if rating.appointment.status != AppointmentStatus.COMPLETED:
         return _("Only a completed visit can be rated.")
@@ -288,14 +290,21 @@ def waitlist_join(
     date_to: dt.date,
     part_of_day: str = PartOfDay.ANY,
     mode: str = WaitlistMode.EITHER,
+    actor: User | None = None,
     now=None,
 ) -> WaitlistEntry:
     """Put ``patient`` on ``doctor``'s waitlist for ``date_from``–``date_to`` (the doctor's local dates),
     for visits in ``mode`` (in person, video, or either). A patient waits once per doctor: joining again
-    replaces the dates and mode of the waiting entry."""
+    replaces the dates and mode of the waiting entry. ``actor`` (default: the patient) is who may book
+    for them (``rules.booking_for_refusal``): an account holder joins for a dependant, whose offers then
+    reach the holder."""
     now = now or timezone.now()
+    actor = actor or patient
     if not (patient.is_active and patient.role == Role.PATIENT):
         raise PermissionDenied(_("Only patients can join a waitlist."))
+    refused = rules.booking_for_refusal(actor=actor, patient=patient)
+    if refused is not None:
+        raise refused
     today = now.astimezone(doctor.zone).date()
     if part_of_day not in PartOfDay.values:
         raise InvalidInput(_("Choose a part of the day."), fields=["part_of_day"])
@@ -325,18 +334,21 @@ def waitlist_join(
                 part_of_day=part_of_day,
                 mode=mode,
             )
-            audit_log(actor=patient, action="operations.waitlist.joined", obj=entry, data={"doctor": doctor.pk})
+            data = {"doctor": doctor.pk, **({"holder": actor.pk} if actor.pk != patient.pk else {})}
+            audit_log(actor=actor, action="operations.waitlist.joined", obj=entry, data=data)
         else:
             entry.date_from, entry.date_to, entry.part_of_day, entry.mode = date_from, date_to, part_of_day, mode
             entry.save(update_fields=["date_from", "date_to", "part_of_day", "mode", "updated_at"])
-            audit_log(actor=patient, action="operations.waitlist.changed", obj=entry)
+            audit_log(actor=actor, action="operations.waitlist.changed", obj=entry)
         return entry
 
 
 @retry_transaction
 def waitlist_leave(*, entry: WaitlistEntry, actor: User, now=None) -> WaitlistEntry:
-    """Leave the waitlist; an open offer is declined with it (its slot is freed for the next patient)."""
-    _require_owner_or_admin(user=entry.patient, actor=actor)
+    """Leave the waitlist; an open offer is declined with it (its slot is freed for the next patient).
+    The patient, their account holder (a dependant's entry) or a clinic admin may."""
+    if not rules.speaks_for(user=actor, patient=entry.patient):
+        _require_owner_or_admin(user=entry.patient, actor=actor)
     now = now or timezone.now()
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=entry.patient_id).first()
@@ -393,7 +405,8 @@ def _offer(*, slot, entry_id: int, now: dt.datetime, hold: dt.timedelta) -> Slot
             except IntegrityError:
                 raise _OfferLost from None  # another worker offered this slot (or to this entry) first
             audit_log(actor=None, action="operations.slot_offer.offered", obj=offer, data={"slot": slot.pk})
-            outbox_add(kind=WAITLIST_OFFER, recipient=entry.patient, obj=offer)
+            # a dependant's offer reaches the account holder, who answers it
+            outbox_add(kind=WAITLIST_OFFER, recipient=entry.patient.notification_recipient, obj=offer)
             return offer
     except _OfferLost:
         return None
@@ -461,8 +474,9 @@ def waitlist_refill(*, now: dt.datetime | None = None, hold: dt.timedelta = OFFE
 
 
 def offer_refusal(offer: SlotOffer, *, user, now: dt.datetime) -> str | None:
-    """Why ``user`` may not answer ``offer`` now, or None."""
-    if user is None or user.pk != offer.entry.patient_id:
+    """Why ``user`` may not answer ``offer`` now, or None: the entry's patient answers, or the account
+    holder of a dependant patient (``rules.speaks_for``)."""
+    if user is None or not user.is_active or not rules.speaks_for(user=user, patient=offer.entry.patient):
         return _("This offer is not yours.")
     if offer.status != OfferStatus.OPEN:
         return _("This offer is closed.")
@@ -473,18 +487,25 @@ def offer_refusal(offer: SlotOffer, *, user, now: dt.datetime) -> str | None:
 
 @retry_transaction
 def waitlist_offer_accept(*, offer: SlotOffer, patient: User, details, now: dt.datetime | None = None):
-    """Take the offered slot: it becomes the patient's booking, held for payment as any booking is
-    (``appointment_book``), all in one transaction. Returns the appointment."""
+    """Take the offered slot: it becomes the entry's patient's booking, held for payment as any booking
+    is (``appointment_book``), all in one transaction. ``patient`` is who answers: the entry's patient,
+    or the account holder of a dependant (the visit is then the dependant's, booked by the holder).
+    Returns the appointment."""
     now = now or timezone.now()
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=patient.pk).first()
+        entry_patient_id = WaitlistEntry.objects.filter(pk=offer.entry_id).values_list("patient_id", flat=True).first()
+        User.objects.select_for_update().filter(pk=entry_patient_id).first()
         entry = WaitlistEntry.objects.select_for_update().get(pk=offer.entry_id)
-        row = SlotOffer.objects.select_for_update(of=("self",)).select_related("entry", "slot").get(pk=offer.pk)
+        row = (
+            SlotOffer.objects.select_for_update(of=("self",)).select_related("entry__patient", "slot").get(pk=offer.pk)
+        )
         problem = offer_refusal(row, user=patient, now=now)
         if problem:
-            raise (PermissionDenied if row.entry.patient_id != patient.pk else Conflict)(problem)
+            raise (Conflict if rules.speaks_for(user=patient, patient=row.entry.patient) else PermissionDenied)(problem)
         slot_release_hold(slot_id=row.slot_id, until=row.expires_at, now=now)
-        appointment = appointment_book(slot=row.slot, patient=patient, actor=patient, details=details, now=now)
+        appointment = appointment_book(
+            slot=row.slot, patient=row.entry.patient, actor=patient, details=details, now=now
+        )
         row.status, row.answered_at, row.appointment = OfferStatus.ACCEPTED, now, appointment
         row.save(update_fields=["status", "answered_at", "appointment"])
         entry.status = WaitlistStatus.BOOKED
@@ -506,12 +527,13 @@ def waitlist_offer_decline(*, offer: SlotOffer, patient: User, now: dt.datetime 
 @retry_transaction
 def _decline(*, offer: SlotOffer, patient: User, now: dt.datetime) -> SlotOffer:
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=patient.pk).first()
+        entry_patient_id = WaitlistEntry.objects.filter(pk=offer.entry_id).values_list("patient_id", flat=True).first()
+        User.objects.select_for_update().filter(pk=entry_patient_id).first()
         WaitlistEntry.objects.select_for_update().filter(pk=offer.entry_id).first()
-        row = SlotOffer.objects.select_for_update(of=("self",)).select_related("entry").get(pk=offer.pk)
+        row = SlotOffer.objects.select_for_update(of=("self",)).select_related("entry__patient").get(pk=offer.pk)
         problem = offer_refusal(row, user=patient, now=now)
         if problem:
-            raise (PermissionDenied if row.entry.patient_id != patient.pk else Conflict)(problem)
+            raise (Conflict if rules.speaks_for(user=patient, patient=row.entry.patient) else PermissionDenied)(problem)
         _close_offer(row, status=OfferStatus.DECLINED, now=now, actor=patient)
         return row
 

@@ -225,3 +225,45 @@ def test_the_portal_home_invites_to_rate(visit, patient_dao):
     client = Client()
     client.force_login(patient_dao)
     assert f"/portal/appointments/{visit.public_id}/rate/" in client.get("/portal/").content.decode()
+
+
+def test_a_dependants_visit_is_rated_by_the_account_holder(doctor_binh, patient_dao):
+    import datetime as dt
+
+    from accounts.family import dependant_add
+
+    minh = dependant_add(
+        holder=patient_dao,
+        actor=patient_dao,
+        first_name="Minh",
+        last_name="Nguyễn",
+        date_of_birth=dt.date(2018, 3, 14),
+        relationship="child",
+    )
+    visit = completed_visit(doctor_binh, minh, days_ago=1)
+    assert rating_invite_completed() == 1 and rating_invite_completed() == 0
+    rating = VisitRating.objects.get(appointment=visit)
+    # the holder is asked, once; the child's placeholder account never is
+    [message] = OutboxMessage.objects.filter(kind="rating.invited")
+    assert message.recipient == patient_dao
+    assert ratings_to_give(patient_dao) == [rating] and ratings_to_give(minh) == [rating]
+
+    # another patient cannot see or rate it
+    lan = patient(901)
+    lan_browser = Client()
+    lan_browser.force_login(lan)
+    assert lan_browser.get(f"/portal/appointments/{visit.public_id}/rate/").status_code == 404
+    with pytest.raises(PermissionDenied):
+        rating_submit(rating=rating, patient=lan, score=1)
+
+    # the holder rates it in the portal; it counts for the doctor as usual
+    browser = Client()
+    browser.force_login(patient_dao)
+    page = browser.get(f"/portal/appointments/{visit.public_id}/rate/")
+    assert page.status_code == 200 and "For Minh Nguyễn" in page.content.decode()
+    response = browser.post(f"/portal/appointments/{visit.public_id}/rate/", {"score": "5", "comment": ""})
+    assert response.status_code == 302
+    rating.refresh_from_db()
+    assert rating.score == 5 and rating.patient == minh
+    assert rating_summary(visit.doctor_id).count == 1
+    assert ratings_to_give(patient_dao) == []

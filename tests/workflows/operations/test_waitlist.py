@@ -274,3 +274,84 @@ def test_the_portal_home_points_to_an_offer(booked_slot, doctor_binh, start, pat
     client.force_login(patient_dao)
     html = client.get("/portal/").content.decode()
     assert "A time is offered to you" in html and "/portal/waitlist/" in html
+
+
+@pytest.fixture
+def minh(patient_dao):
+    import datetime as dt
+
+    from accounts.family import dependant_add
+
+    profile = patient_dao.patient_profile
+    profile.phone = "+84 90 000 0001"
+    profile.save(update_fields=["phone"])
+    return dependant_add(
+        holder=patient_dao,
+        actor=patient_dao,
+        first_name="Minh",
+        last_name="Nguyễn",
+        date_of_birth=dt.date(2018, 3, 14),
+        relationship="child",
+    )
+
+
+def test_the_holder_waits_for_a_child_gets_the_offer_and_books_it_for_the_child(
+    booked_slot, doctor_binh, start, patient_dao, minh
+):
+    slot, visit = booked_slot
+    day = start.astimezone(doctor_binh.zone).date()
+    holder = Client()
+    holder.force_login(patient_dao)
+    page = holder.get(f"/portal/waitlist/join/{doctor_binh.pk}/").content.decode()
+    assert "Who is this visit for?" in page and "Minh Nguyễn" in page
+    response = holder.post(
+        f"/portal/waitlist/join/{doctor_binh.pk}/",
+        {"patient": str(minh.pk), "date_from": day, "date_to": day, "part_of_day": "any", "mode": "either"},
+    )
+    assert response.status_code == 302
+    entry = WaitlistEntry.objects.get()
+    assert entry.patient == minh
+
+    booking_services.appointment_cancel(appointment=visit, actor=visit.patient, reason="Better")
+    assert waitlist_refill()["offered"] == 1
+    offer = SlotOffer.objects.get(entry=entry)
+    # the offer reaches the holder, never the child's placeholder account
+    assert OutboxMessage.objects.get(kind="waitlist.offered").recipient == patient_dao
+    assert not OutboxMessage.objects.filter(recipient=minh).exists()
+    assert "For Minh Nguyễn" in holder.get("/portal/waitlist/").content.decode()
+
+    # another patient cannot answer or leave it
+    lan = Client()
+    lan.force_login(visit.patient)
+    assert lan.post(f"/portal/waitlist/offers/{offer.pk}/accept/").status_code == 404
+    assert lan.post(f"/portal/waitlist/{entry.pk}/leave/").status_code == 404
+    with pytest.raises(PermissionDenied):
+        waitlist_offer_accept(offer=offer, patient=visit.patient, details=details_for(visit.patient))
+
+    response = holder.post(f"/portal/waitlist/offers/{offer.pk}/accept/")
+    assert response.status_code == 302
+    booked = Appointment.objects.get(slot=slot, status=AppointmentStatus.PENDING_PAYMENT)
+    assert booked.patient == minh and booked.booked_by == patient_dao and booked.email == patient_dao.email
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.BOOKED
+
+
+def test_a_child_with_a_visit_that_day_is_not_offered_another_but_the_holder_still_is_asked_for_others(
+    booked_slot, doctor_binh, start, patient_dao, minh, staff_binh
+):
+    slot, visit = booked_slot
+    [later] = publish_slots(doctor_binh, start=start + timedelta(hours=3), count=1)
+    own = booking_services.appointment_book(slot=later, patient=minh, actor=patient_dao, details=details_for(minh))
+    booking_services.payment_mark_cash_paid(appointment=own, actor=staff_binh)
+    day = start.astimezone(doctor_binh.zone).date()
+    for_minh = waitlist_join(patient=minh, doctor=doctor_binh, actor=patient_dao, date_from=day, date_to=day)
+    for_dao = waitlist_join(patient=patient_dao, doctor=doctor_binh, date_from=day, date_to=day)
+    assert for_minh.created_at <= for_dao.created_at
+
+    booking_services.appointment_cancel(appointment=visit, actor=visit.patient, reason="Better")
+    assert waitlist_refill()["offered"] == 1
+    # Minh already sees this doctor that day: the slot goes to the next in line (his mother)
+    assert SlotOffer.objects.get().entry == for_dao
+    # and only the holder (or the clinic) joins for a child
+    with pytest.raises(PermissionDenied):
+        waitlist_join(patient=minh, doctor=doctor_binh, actor=visit.patient, date_from=day, date_to=day)
