@@ -236,3 +236,15 @@ def test_a_sandbox_event_for_an_unknown_charge_is_not_found(subscription, dr_an)
     with pytest.raises(NotFound):
         payment_webhook_process(gateway="sandbox", body=body, headers={sandbox.SIGNATURE_HEADER: sandbox.sign(body)})
     assert not PaymentEvent.objects.exists()  # refused events are not stored: the gateway retries
+
+
+def test_the_doctor_workspace_says_what_is_due_and_links_to_pay_now(client, subscription, dr_an):
+    client.force_login(dr_an.user)
+    page = client.get("/admin/").content.decode()
+    assert 'id="subscription-due"' in page and "1,000,000 ₫" in page and url(subscription, "change/") in page
+    type(dr_an.user).objects.filter(pk=dr_an.user.pk).update(language="vi")
+    client.cookies["django_language"] = "vi"
+    assert "cho kỳ tiếp theo" in client.get("/admin/").content.decode()
+    # paid ahead: nothing due, no banner
+    DoctorSubscription.objects.filter(pk=subscription.pk).update(current_period_end=timezone.now() + timedelta(days=60))
+    assert 'id="subscription-due"' not in client.get("/admin/").content.decode()

@@ -21,7 +21,7 @@ from booking.admin.history import HistoryInline
 from booking.models import Doctor
 from booking.payments import Charge, sandbox, sandbox_enabled
 from booking.services import payment_webhook_process
-from core.admin_actions import ConfirmForm, button, confirm_dialog, run_service
+from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
 from core.audit import audit_log
 from core.errors import DomainError
 from core.money import money_text
@@ -196,9 +196,10 @@ class DoctorSubscriptionAdmin(ModelAdmin):
         return self._subscription(request, object_id).status in statuses
 
     def has_pay_now_detail_permission(self, request, object_id=None):
-        if object_id is None:
+        if object_id is None or request.user.is_superuser:
             return False
-        return svc.subscription_can_pay(subscription=self._subscription(request, object_id), user=request.user)
+        subscription = find(self.get_queryset(request), object_id)  # their own, or nothing
+        return subscription is not None and svc.subscription_can_pay(subscription=subscription, user=request.user)
 
     def has_record_payment_detail_permission(self, request, object_id=None):
         return self._state_allows(request, object_id, SubscriptionStatus.ACTIVE, SubscriptionStatus.OVERDUE)
