@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
 from booking.payments.base import (
+    Charge,
     Gateway,
     GatewayError,
     GatewayNotConfigured,
@@ -51,13 +54,38 @@ def require_enabled(name: str) -> str:
     return name
 
 
+#: webhook handlers for charges that are not a visit's Payment, by ``Charge.kind``. A later layer
+#: (e.g. workflows.clinic for "subscription") registers at ``ready()``: booking never imports it.
+CHARGE_HANDLERS: dict[str, Callable[..., None]] = {}
+
+
+def register_charge_kind(kind: str, handler: Callable[..., None]) -> None:
+    """``handler(*, gateway, event, now)`` applies a verified event for a ``kind`` charge. It runs inside
+    the webhook's transaction, after the event id was stored (a replay never reaches it twice), and
+    must not call the network."""
+    if kind == "payment":
+        raise ImproperlyConfigured("'payment' is the visits' own kind.")
+    CHARGE_HANDLERS[kind] = handler
+
+
+def redirect_gateway() -> str:
+    """The gateway a charge that is paid online goes through: the first enabled one with a checkout
+    page (the sandbox by default, Stripe when configured)."""
+    for name in enabled_gateways():
+        if GATEWAYS[name].redirects:
+            return name
+    raise GatewayNotEnabled(_("No online payment method is configured."))
+
+
 def sandbox_enabled() -> bool:
     """True while test payments are possible: the portal and the admin show a banner."""
     return SandboxGateway.name in settings.PAYMENT_GATEWAYS
 
 
 __all__ = [
+    "CHARGE_HANDLERS",
     "GATEWAYS",
+    "Charge",
     "Gateway",
     "GatewayError",
     "GatewayNotConfigured",
@@ -66,6 +94,8 @@ __all__ = [
     "WebhookEvent",
     "enabled_gateways",
     "get_gateway",
+    "redirect_gateway",
+    "register_charge_kind",
     "require_enabled",
     "sandbox_enabled",
 ]

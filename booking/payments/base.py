@@ -41,6 +41,28 @@ class StartResult:
 
 
 @dataclass(frozen=True)
+class Charge:
+    """Money the clinic asks for that is not a visit's ``Payment``: e.g. a doctor's subscription.
+
+    ``kind`` names the handler the webhook is dispatched to (``register_charge_kind``); ``pk`` is the
+    id of that kind's own charge row. ``sandbox_page``: where the sandbox gateway's test checkout for
+    this kind lives (a real gateway hosts its own page).
+    """
+
+    kind: str
+    pk: int
+    amount: Decimal
+    currency: str
+    description: str
+    email: str = ""
+    sandbox_page: str = ""
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"medbook-{self.kind}-charge-{self.pk}"
+
+
+@dataclass(frozen=True)
 class WebhookEvent:
     """A verified gateway event, reduced to what Medbook acts on."""
 
@@ -51,6 +73,9 @@ class WebhookEvent:
     amount: Decimal | None = None
     failure_reason: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    #: "payment" (a visit's Payment, ``payment_id``) or a registered ``Charge.kind`` (``charge_id``)
+    kind: str = "payment"
+    charge_id: int | None = None
 
 
 class Gateway:
@@ -61,6 +86,10 @@ class Gateway:
 
     def start(self, payment: Payment, *, success_url: str, cancel_url: str) -> StartResult:
         raise NotImplementedError
+
+    def start_charge(self, charge: Charge, *, success_url: str, cancel_url: str) -> StartResult:
+        """A checkout for a ``Charge`` (not a visit); its webhook comes back with ``kind``/``charge_id``."""
+        raise GatewayError(_("This gateway does not take such payments."))
 
     def refund(self, payment: Payment, amount: Decimal, *, idempotency_key: str) -> str:
         """Refund ``amount`` of ``payment``; returns the gateway's refund reference. ``idempotency_key``

@@ -17,7 +17,15 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from booking.payments.base import Gateway, GatewayError, GatewayNotConfigured, InvalidWebhook, StartResult, WebhookEvent
+from booking.payments.base import (
+    Charge,
+    Gateway,
+    GatewayError,
+    GatewayNotConfigured,
+    InvalidWebhook,
+    StartResult,
+    WebhookEvent,
+)
 
 # Stripe amounts are in the currency's smallest unit; these have none (VND, JPY, KRW, …).
 ZERO_DECIMAL_CURRENCIES = {
@@ -138,6 +146,26 @@ class StripeGateway(Gateway):
         session = self._post("/v1/checkout/sessions", data, idempotency_key=f"medbook-payment-{payment.pk}")
         return StartResult(checkout_url=session["url"], provider_reference=session["id"])
 
+    def start_charge(self, charge: Charge, *, success_url: str, cancel_url: str) -> StartResult:
+        data = {
+            "mode": "payment",
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            # not a number: a visit's webhook reads client_reference_id as its payment id
+            "client_reference_id": f"{charge.kind}-{charge.pk}",
+            "line_items[0][quantity]": "1",
+            "line_items[0][price_data][currency]": charge.currency.lower(),
+            "line_items[0][price_data][unit_amount]": str(to_minor_units(charge.amount, charge.currency)),
+            "line_items[0][price_data][product_data][name]": charge.description[:250],
+            "metadata[kind]": charge.kind,
+            "metadata[charge_id]": str(charge.pk),
+            "expires_at": str(int(time.time() + 3600)),
+        }
+        if charge.email:
+            data["customer_email"] = charge.email
+        session = self._post("/v1/checkout/sessions", data, idempotency_key=charge.idempotency_key)
+        return StartResult(checkout_url=session["url"], provider_reference=session["id"])
+
     def refund(self, payment, amount: Decimal, *, idempotency_key: str) -> str:
         data = {
             "payment_intent": payment.provider_payment_intent or "",
@@ -160,15 +188,19 @@ class StripeGateway(Gateway):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
             raise InvalidWebhook(_("Malformed Stripe event.")) from None
-        kind = event.get("type", "")
+        stripe_type = event.get("type", "")
         metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-        payment_id = metadata.get("payment_id") or obj.get("client_reference_id")
-        if kind in {"checkout.session.completed", "checkout.session.async_payment_succeeded"}:
+        kind = str(metadata.get("kind") or "payment")
+        if kind == "payment":
+            payment_id, charge_id = metadata.get("payment_id") or obj.get("client_reference_id"), None
+        else:
+            payment_id, charge_id = None, metadata.get("charge_id")
+        if stripe_type in {"checkout.session.completed", "checkout.session.async_payment_succeeded"}:
             if obj.get("payment_status") not in {"paid", "no_payment_required"}:
                 mapped = "ignored"  # async methods settle later with their own event
             else:
                 mapped = "payment.succeeded"
-        elif kind in {"checkout.session.expired", "checkout.session.async_payment_failed"}:
+        elif stripe_type in {"checkout.session.expired", "checkout.session.async_payment_failed"}:
             mapped = "payment.failed"
         else:
             mapped = "ignored"
@@ -184,6 +216,8 @@ class StripeGateway(Gateway):
             provider_reference=str(obj.get("id", "")),
             payment_id=_as_payment_id(payment_id),
             amount=amount,
-            failure_reason=kind if mapped == "payment.failed" else "",
-            payload={"id": event.get("id"), "type": kind, "payment_intent": obj.get("payment_intent")},
+            failure_reason=stripe_type if mapped == "payment.failed" else "",
+            payload={"id": event.get("id"), "type": stripe_type, "payment_intent": obj.get("payment_intent")},
+            kind=kind,
+            charge_id=_as_payment_id(charge_id),
         )

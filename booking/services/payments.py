@@ -30,7 +30,7 @@ from booking.models import (
     SlotStatus,
     money,
 )
-from booking.payments import GatewayError, WebhookEvent, get_gateway, require_enabled
+from booking.payments import CHARGE_HANDLERS, GatewayError, WebhookEvent, get_gateway, require_enabled
 from booking.rules import Action
 from booking.services.common import (
     _claim,
@@ -233,6 +233,13 @@ def payment_webhook_process(*, gateway: str, body: bytes, headers: dict[str, str
             return "duplicate"
         if event.event_type == "ignored":
             return "ignored"
+        if event.kind != "payment":
+            # a charge of another kind (a doctor's subscription): its registered handler applies it
+            handler = CHARGE_HANDLERS.get(event.kind)
+            if handler is None:
+                raise NotFound(_("No payment matches this event."))
+            handler(gateway=gateway, event=event, now=now)
+            return "processed"
         payment = None
         if event.payment_id is not None:
             payment = Payment.objects.filter(pk=event.payment_id, gateway=gateway).first()

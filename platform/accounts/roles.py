@@ -108,6 +108,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.change_appointment",
         # their own subscription invoices (the admin narrows the list to the doctor's)
         "booking.view_invoice",
+        # their own subscription, to see what is due and pay it online ("Pay now")
+        "clinic.view_doctorsubscription",
         # clinic operations (workflows.operations): their own calendar feed
         "operations.view_calendarfeed",
         "operations.view_visitrating",

@@ -24,7 +24,8 @@ ADMIN_PAGES = {
     # the clinic back office (workflows.clinic)
     "/admin/clinic/doctorapplication/": {"admin", "staff"},
     "/admin/clinic/doctorapplication/add/": {"admin"},
-    "/admin/clinic/doctorsubscription/": {"admin"},
+    # a doctor sees their own subscription (what is due, "Pay now")
+    "/admin/clinic/doctorsubscription/": {"admin", "doctor"},
     "/admin/clinic/doctorsubscription/add/": {"admin"},
     "/admin/clinic/subscriptionplan/": {"admin"},
     "/admin/clinic/supportticket/": {"admin", "staff"},

@@ -36,6 +36,7 @@ from workflows.clinic.models import (
     ApplicationStatus,
     DoctorApplication,
     DoctorSubscription,
+    SubscriptionCharge,
     SubscriptionPlan,
     SubscriptionStatus,
     SupportTicket,
@@ -393,6 +394,27 @@ def _resume(w):
         f"/admin/clinic/doctorsubscription/{w['subscription'].pk}/resume_detail/",
         {},
         lambda: _subscription(w).status == SubscriptionStatus.ACTIVE,
+    )
+
+
+def _pay_now(w):
+    return Case(
+        w["doctor"].user,
+        f"/admin/clinic/doctorsubscription/{w['subscription'].pk}/pay_now_detail/",
+        {},
+        lambda: SubscriptionCharge.objects.filter(subscription=w["subscription"], gateway="sandbox").exists(),
+    )
+
+
+def _subscription_sandbox_checkout(w):
+    charge = clinic.subscription_checkout_start(
+        subscription=w["subscription"], actor=w["doctor"].user, sandbox_page=str
+    )
+    return Case(
+        w["doctor"].user,
+        f"/admin/clinic/doctorsubscription/{w['subscription'].pk}/pay/{charge.pk}/sandbox/",
+        {"action": "pay"},
+        lambda: SubscriptionCharge.objects.get(pk=charge.pk).status == "succeeded",
     )
 
 
@@ -825,6 +847,8 @@ CASES = {
     "clinic_doctorsubscription_change_plan_detail": _change_plan,
     "clinic_doctorsubscription_cancel_detail": _cancel_subscription,
     "clinic_doctorsubscription_resume_detail": _resume,
+    "clinic_doctorsubscription_pay_now_detail": _pay_now,
+    "clinic_doctorsubscription_sandbox_checkout": _subscription_sandbox_checkout,
     "clinic_supportticket_reply_detail": _reply,
     "clinic_supportticket_resolve_detail": _resolve,
     "clinic_supportticket_reopen_detail": _reopen,

@@ -17,3 +17,9 @@ class ClinicConfig(AppConfig):
 
         if patient_history_section not in PatientProfileAdmin.page_sections:
             PatientProfileAdmin.page_sections.append(patient_history_section)
+
+        # subscription charges paid online come back through booking's payment webhook
+        from booking.payments import register_charge_kind
+        from workflows.clinic.services import CHARGE_KIND, subscription_charge_apply
+
+        register_charge_kind(CHARGE_KIND, subscription_charge_apply)

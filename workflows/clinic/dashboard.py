@@ -18,6 +18,8 @@ from booking.rules import Action
 from booking.selectors import doctor_for_user
 from core.money import money_text as money
 from workflows.clinic import reports
+from workflows.clinic.models import DoctorSubscription, SubscriptionStatus
+from workflows.clinic.services import subscription_amount_due
 
 S = AppointmentStatus
 
@@ -281,6 +283,24 @@ def doctor_context(request, *, now: dt.datetime) -> dict:
         "schedule": [_row(a, zone=zone) for a in reports.day_schedule(day=today, doctor=doctor)],
         "pending": [_row(a, zone=zone) for a in reports.pending_requests(doctor=doctor)],
         "upcoming": upcoming,
+        "subscription_due": _subscription_due(doctor, now=now),
+    }
+
+
+def _subscription_due(doctor, *, now: dt.datetime) -> dict | None:
+    """The doctor's subscription when something is due on it: the workspace shows "Pay now"."""
+    subscription = DoctorSubscription.objects.select_related("plan").filter(doctor=doctor).first()
+    if subscription is None:
+        return None
+    amount = subscription_amount_due(subscription, now=now)
+    if amount <= 0:
+        return None
+    return {
+        "amount": money(amount, subscription.plan.currency),
+        "plan": subscription.plan.name,
+        "renewal": subscription.current_period_end,
+        "overdue": subscription.status == SubscriptionStatus.OVERDUE,
+        "url": reverse("admin:clinic_doctorsubscription_change", args=[subscription.pk]),
     }
 
 

@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from booking.models import Invoice, money
+from booking.payments import GATEWAYS
 from booking.services.invoices import Line, invoice_issue
 from core.dates import day_text
 from workflows.clinic.models import SubscriptionEvent
@@ -23,7 +24,7 @@ def subscription_invoice(*, event_id: int) -> Invoice | None:
     """The invoice of subscription charge ``event_id`` (issued now if it has none); None for an event
     that charges nothing."""
     event = (
-        SubscriptionEvent.objects.select_related("subscription__plan", "subscription__doctor__user")
+        SubscriptionEvent.objects.select_related("subscription__plan", "subscription__doctor__user", "charge")
         .filter(pk=event_id)
         .first()
     )
@@ -47,6 +48,10 @@ def subscription_invoice(*, event_id: int) -> Invoice | None:
         )
         reference = _("Subscription #%(number)s") % {"number": subscription.pk}
         paid = {"method": _("Subscription credit"), "when": "", "reference": event.reference}
+        charge = getattr(event, "charge", None)  # paid online ("Pay now"): say how and when
+        if charge is not None and charge.gateway in GATEWAYS:
+            paid["method"] = str(GATEWAYS[charge.gateway].label)
+            paid["when"] = day_text(charge.paid_at, zone) if charge.paid_at else ""
     return invoice_issue(
         source=subscription_invoice_source(event),
         recipient=user,

@@ -282,6 +282,63 @@ class SubscriptionEvent(models.Model):
         return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d}"
 
 
+class ChargeStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for payment")
+    SUCCEEDED = "succeeded", _("Paid")
+    FAILED = "failed", _("Failed or cancelled")
+
+
+class SubscriptionCharge(models.Model):
+    """A doctor paying their subscription online ("Pay now"): a checkout at a payment gateway for the
+    next period. The gateway's verified webhook credits and renews the subscription once
+    (``workflows.clinic.services.subscription_charge_apply``)."""
+
+    subscription = models.ForeignKey(
+        DoctorSubscription, on_delete=models.PROTECT, related_name="charges", verbose_name=_("subscription")
+    )
+    gateway = models.CharField(_("gateway"), max_length=16)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=12, choices=ChargeStatus.choices, default=ChargeStatus.PENDING)
+    provider_reference = models.CharField(_("provider reference"), max_length=255, blank=True)
+    checkout_url = models.CharField(_("checkout URL"), max_length=1000, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=255, blank=True)
+    #: the renewal this charge paid for (its invoice says how it was paid)
+    renewal = models.OneToOneField(
+        SubscriptionEvent,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="charge",
+        verbose_name=_("renewal"),
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("subscription charge")
+        verbose_name_plural = _("subscription charges")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="subscriptioncharge_amount_positive"),
+            models.UniqueConstraint(
+                fields=["gateway", "provider_reference"],
+                condition=~Q(provider_reference=""),
+                name="subscriptioncharge_unique_reference",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.amount} {self.currency} ({self.get_status_display()})"
+
+
 # --- support tickets ------------------------------------------------------------------------------
 
 

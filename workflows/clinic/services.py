@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import calendar
 import logging
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from importlib.util import find_spec
 
@@ -25,6 +26,7 @@ from django_fsm import TransitionNotAllowed
 from accounts.models import Role
 from accounts.services import patient_profile_update, user_create
 from booking.models import Doctor, Specialty, money
+from booking.payments import Charge, WebhookEvent, get_gateway, redirect_gateway
 from booking.services.doctors import doctor_set_accepts_bookings
 from core.audit import audit_log
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -33,9 +35,11 @@ from core.tasks import enqueue_on_commit
 from workflows.clinic.models import (
     ApplicationSource,
     ApplicationStatus,
+    ChargeStatus,
     DoctorApplication,
     DoctorSubscription,
     ReminderSettings,
+    SubscriptionCharge,
     SubscriptionEvent,
     SubscriptionEventKind,
     SubscriptionPlan,
@@ -347,7 +351,7 @@ def subscription_start(
     return subscription
 
 
-def _renew(subscription: DoctorSubscription, *, now: datetime, actor=None) -> None:
+def _renew(subscription: DoctorSubscription, *, now: datetime, actor=None, reference: str = "") -> SubscriptionEvent:
     """Start the next period: right after the current one, or from now if the doctor was overdue."""
     plan = subscription.plan
     if subscription.status == SubscriptionStatus.ACTIVE:
@@ -371,11 +375,12 @@ def _renew(subscription: DoctorSubscription, *, now: datetime, actor=None) -> No
         ]
     )
     _sync_bookability(subscription, actor=actor)
-    _event(
+    event = _event(
         subscription,
         SubscriptionEventKind.RENEWED,
         actor=actor,
         amount=plan.price,
+        reference=reference[:120],
         period_start=subscription.current_period_start,
         period_end=subscription.current_period_end,
     )
@@ -385,6 +390,7 @@ def _renew(subscription: DoctorSubscription, *, now: datetime, actor=None) -> No
         obj=subscription,
         data={"until": subscription.current_period_end.isoformat()},
     )
+    return event
 
 
 def _sync_bookability(subscription: DoctorSubscription, *, actor=None) -> None:
@@ -450,6 +456,167 @@ def subscription_process_due(*, subscription_id: int, now: datetime | None = Non
         _event(subscription, SubscriptionEventKind.OVERDUE, period_end=subscription.current_period_end)
         audit_log(actor=None, action="clinic.subscription.overdue", obj=subscription)
         return "overdue"
+
+
+# --- paying online ("Pay now") ----------------------------------------------------------------------
+
+#: ``booking.payments.Charge.kind`` of subscription charges; webhooks of this kind come to
+#: ``subscription_charge_apply`` (registered in ``ClinicConfig.ready``)
+CHARGE_KIND = "subscription"
+#: a pending checkout younger than this is offered again instead of opening a second one
+CHECKOUT_REUSE = timedelta(minutes=30)
+
+
+#: the next period can be paid from this long before its renewal date (or any time while overdue)
+PAY_AHEAD = timedelta(days=31)
+
+
+def subscription_amount_due(subscription: DoctorSubscription, *, now: datetime | None = None) -> Decimal:
+    """What the doctor pays now for the next period: the plan's price less the credit already held.
+    Zero on a free plan, a cancelled subscription, when the credit covers it, or while the renewal
+    date is more than ``PAY_AHEAD`` away (the next period is already paid)."""
+    now = now or timezone.now()
+    if subscription.status == SubscriptionStatus.CANCELLED or subscription.plan.is_free:
+        return Decimal("0")
+    if subscription.status == SubscriptionStatus.ACTIVE and subscription.current_period_end > now + PAY_AHEAD:
+        return Decimal("0")
+    return money(max(subscription.plan.price - subscription.credit, Decimal("0")))
+
+
+def subscription_can_pay(*, subscription: DoctorSubscription, user, now: datetime | None = None) -> bool:
+    """Only the subscription's own doctor pays it online, and only when something is due."""
+    return (
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and subscription.doctor.user_id == user.pk
+        and subscription_amount_due(subscription, now=now) > 0
+    )
+
+
+def _charge_open(
+    *, subscription: DoctorSubscription, actor, gateway: str, now: datetime
+) -> tuple[SubscriptionCharge, bool]:
+    """The pending charge to send the doctor to (created if needed); True: it still needs a checkout."""
+    with transaction.atomic():
+        subscription = _locked_subscription(subscription)
+        if subscription.doctor.user_id != getattr(actor, "pk", None):
+            raise NotFound(_("Subscription not found."))
+        amount = subscription_amount_due(subscription, now=now)
+        if not subscription_can_pay(subscription=subscription, user=actor, now=now):
+            raise NotAllowedNow(_("Nothing is due on this subscription now."))
+        charge = (
+            subscription.charges.filter(
+                status=ChargeStatus.PENDING, gateway=gateway, amount=amount, created_at__gte=now - CHECKOUT_REUSE
+            )
+            .order_by("-pk")
+            .first()
+        )
+        if charge is not None:
+            return charge, not charge.provider_reference
+        charge = SubscriptionCharge.objects.create(
+            subscription=subscription,
+            gateway=gateway,
+            amount=amount,
+            currency=subscription.plan.currency,
+            started_by=actor,
+        )
+        audit_log(
+            actor=actor, action="clinic.subscription.checkout_started", obj=subscription, data={"charge": charge.pk}
+        )
+    return charge, True
+
+
+def subscription_checkout_start(
+    *,
+    subscription: DoctorSubscription,
+    actor,
+    sandbox_page: Callable[[int], str],
+    success_url: str = "",
+    cancel_url: str = "",
+    now: datetime | None = None,
+) -> SubscriptionCharge:
+    """The doctor's "Pay now": a checkout through the clinic's online gateway for what is due for the
+    next period; returns the charge with its ``checkout_url``. ``sandbox_page(charge_id)`` is the URL
+    of the sandbox gateway's test checkout for a charge. The gateway is called with no
+    transaction open; a retry within half an hour returns the same checkout."""
+    now = now or timezone.now()
+    gateway = redirect_gateway()
+    gw = get_gateway(gateway)
+    charge, needs_checkout = _charge_open(subscription=subscription, actor=actor, gateway=gateway, now=now)
+    if not needs_checkout:
+        return charge
+    plan = charge.subscription.plan
+    request = Charge(
+        kind=CHARGE_KIND,
+        pk=charge.pk,
+        amount=charge.amount,
+        currency=charge.currency,
+        description=f"Medbook subscription {plan.name} #{charge.subscription_id}",
+        email=actor.email,
+        sandbox_page=sandbox_page(charge.pk),
+    )
+    try:
+        result = gw.start_charge(request, success_url=success_url, cancel_url=cancel_url)  # network: no lock held
+    except DomainError as exc:
+        SubscriptionCharge.objects.filter(pk=charge.pk, status=ChargeStatus.PENDING, provider_reference="").update(
+            status=ChargeStatus.FAILED, failure_reason=str(exc)[:255]
+        )
+        raise
+    with transaction.atomic():
+        SubscriptionCharge.objects.filter(pk=charge.pk, provider_reference="").update(
+            checkout_url=result.checkout_url, provider_reference=result.provider_reference
+        )
+    charge.refresh_from_db()
+    return charge
+
+
+def subscription_charge_apply(*, gateway: str, event: WebhookEvent, now: datetime | None = None) -> None:
+    """A verified gateway event for a subscription charge (``booking``'s webhook dispatches here, inside
+    its transaction, after storing the event id: a replayed event never arrives twice). Paid: the
+    amount is credited and the subscription renewed for the next period, once per charge (the
+    renewal is invoiced after commit). Failed or cancelled: the charge is closed, nothing else
+    changes. Locks subscription → charge."""
+    now = now or timezone.now()
+    found = SubscriptionCharge.objects.filter(gateway=gateway)
+    charge = found.filter(pk=event.charge_id).first() if event.charge_id is not None else None
+    if charge is None and event.provider_reference:
+        charge = found.filter(provider_reference=event.provider_reference).first()
+    if charge is None:
+        raise NotFound(_("No payment matches this event."))
+    subscription = _locked_subscription(charge.subscription)
+    charge = SubscriptionCharge.objects.select_for_update().get(pk=charge.pk)
+    if charge.status != ChargeStatus.PENDING:
+        return  # already settled (a second event for the same checkout)
+    if event.event_type != "payment.succeeded":
+        charge.status = ChargeStatus.FAILED
+        charge.failure_reason = event.failure_reason[:255]
+        charge.save(update_fields=["status", "failure_reason"])
+        audit_log(actor=None, action="clinic.subscription.charge_failed", obj=subscription, data={"charge": charge.pk})
+        return
+    if event.amount is not None and money(event.amount) != money(charge.amount):
+        raise Conflict(_("The amount paid does not match the amount due."), code="amount_mismatch")
+    reference = charge.provider_reference or event.provider_reference
+    charge.status = ChargeStatus.SUCCEEDED
+    charge.paid_at = now
+    subscription.credit = money(subscription.credit + charge.amount)
+    subscription.save(update_fields=["credit", "updated_at"])
+    _event(
+        subscription,
+        SubscriptionEventKind.PAYMENT_RECORDED,
+        actor=charge.started_by,
+        amount=charge.amount,
+        reference=reference[:120],
+    )
+    audit_log(
+        actor=charge.started_by,
+        action="clinic.subscription.paid_online",
+        obj=subscription,
+        data={"charge": charge.pk, "gateway": gateway, "amount": str(charge.amount)},
+    )
+    if subscription.status != SubscriptionStatus.CANCELLED and _can_pay_next_period(subscription):
+        charge.renewal = _renew(subscription, now=now, actor=charge.started_by, reference=reference)
+    charge.save(update_fields=["status", "paid_at", "renewal"])
 
 
 def subscription_cancel(*, subscription: DoctorSubscription, actor, now: datetime | None = None) -> None:

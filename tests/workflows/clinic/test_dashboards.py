@@ -120,7 +120,7 @@ def test_staff_cannot_change_reminder_times(client, staff_binh):
     [
         ("admin", {"doctorapplication", "doctorsubscription", "supportticket", "exports", "medicalrecordaccess"}),
         ("staff", {"doctorapplication", "supportticket", "exports"}),
-        ("doctor", {"exports"}),
+        ("doctor", {"doctorsubscription", "exports"}),  # their own subscription ("Pay now")
     ],
 )
 def test_the_sidebar_clinic_section_follows_the_role(client, personas, role, visible):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
-from django.http import Http404
-from django.urls import reverse
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
@@ -17,13 +19,19 @@ from unfold.enums import ActionVariant
 
 from booking.admin.history import HistoryInline
 from booking.models import Doctor
-from core.admin_actions import ConfirmForm, button, confirm_dialog, run_service
+from booking.payments import Charge, sandbox, sandbox_enabled
+from booking.services import payment_webhook_process
+from core.admin_actions import ConfirmForm, button, confirm_dialog, find, run_service
 from core.audit import audit_log
+from core.errors import DomainError
+from core.money import money_text
 from core.paginator import DeferredJoinPaginator
 from workflows.clinic import services as svc
 from workflows.clinic.admin.common import ReadOnlyInline, _says, _subscriber_words
 from workflows.clinic.models import (
+    ChargeStatus,
     DoctorSubscription,
+    SubscriptionCharge,
     SubscriptionEvent,
     SubscriptionPlan,
     SubscriptionStatus,
@@ -108,19 +116,36 @@ class DoctorSubscriptionAdmin(ModelAdmin):
     list_select_related = ("doctor__user", "plan")
     show_full_result_count = False
     inlines = [SubscriptionEventInline, HistoryInline]
-    actions_detail = ["record_payment_detail", "change_plan_detail", "cancel_detail", "resume_detail"]
+    actions_detail = [
+        "pay_now_detail",
+        "record_payment_detail",
+        "change_plan_detail",
+        "cancel_detail",
+        "resume_detail",
+    ]
     readonly_fields = (
         "doctor",
         "plan",
         "status",
         "current_period_start",
         "current_period_end",
+        "amount_due",
         "billing_anchor",
         "credit",
         "cancelled_at",
         "created_at",
         "updated_at",
     )
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("doctor__user", "plan")
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(doctor__user=request.user)  # a doctor sees their own subscription only
+
+    @display(description=_("due for the next period"))
+    def amount_due(self, obj):
+        return money_text(svc.subscription_amount_due(obj), obj.plan.currency)
 
     def get_inline_instances(self, request, obj=None):
         return super().get_inline_instances(request, obj) if obj is not None else []
@@ -170,6 +195,12 @@ class DoctorSubscriptionAdmin(ModelAdmin):
             return False
         return self._subscription(request, object_id).status in statuses
 
+    def has_pay_now_detail_permission(self, request, object_id=None):
+        if object_id is None or request.user.is_superuser:
+            return False
+        subscription = find(self.get_queryset(request), object_id)  # their own, or nothing
+        return subscription is not None and svc.subscription_can_pay(subscription=subscription, user=request.user)
+
     def has_record_payment_detail_permission(self, request, object_id=None):
         return self._state_allows(request, object_id, SubscriptionStatus.ACTIVE, SubscriptionStatus.OVERDUE)
 
@@ -184,6 +215,110 @@ class DoctorSubscriptionAdmin(ModelAdmin):
 
     def _back(self, object_id):
         return reverse("admin:clinic_doctorsubscription_change", args=[object_id])
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/pay/<int:charge_id>/sandbox/",
+                self.admin_site.admin_view(self.sandbox_checkout_view),
+                name="clinic_doctorsubscription_sandbox_checkout",
+            ),
+            *super().get_urls(),
+        ]
+
+    @button(
+        description=_("Pay now"),
+        permissions=["pay_now_detail"],
+        icon="credit_card",
+        variant=ActionVariant.PRIMARY,
+        dialog=confirm_dialog(
+            title=_("Pay your subscription"),
+            submit=_("Go to payment"),
+            consequence=_says(
+                DoctorSubscription,
+                _(
+                    "You pay %(amount)s for the next period of %(plan)s; the subscription is renewed once the payment arrives."
+                ),
+                lambda obj: {
+                    "amount": money_text(svc.subscription_amount_due(obj), obj.plan.currency),
+                    "plan": obj.plan.name,
+                },
+            ),
+        ),
+    )
+    def pay_now_detail(self, request, form, object_id):
+        subscription = self._subscription(request, object_id)
+        back = self._back(object_id)
+        try:
+            charge = svc.subscription_checkout_start(
+                subscription=subscription,
+                actor=request.user,
+                sandbox_page=lambda pk: reverse(
+                    "admin:clinic_doctorsubscription_sandbox_checkout", args=[subscription.pk, pk]
+                ),
+                success_url=request.build_absolute_uri(back),
+                cancel_url=request.build_absolute_uri(back),
+            )
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            return redirect(back)
+        return redirect(charge.checkout_url or back)
+
+    def _sandbox_checkout(self, request, subscription, charge):
+        back = reverse("admin:clinic_doctorsubscription_change", args=[subscription.pk])
+        if request.method == "POST" and charge.status == ChargeStatus.PENDING:
+            outcome = "succeeded" if request.POST.get("action") == "pay" else "failed"
+            body = sandbox.build_event(
+                outcome=outcome,
+                charge=Charge(
+                    kind=svc.CHARGE_KIND,
+                    pk=charge.pk,
+                    amount=charge.amount,
+                    currency=charge.currency,
+                    description="",
+                ),
+                reference=charge.provider_reference,
+            )
+            try:
+                payment_webhook_process(
+                    gateway="sandbox", body=body, headers={sandbox.SIGNATURE_HEADER: sandbox.sign(body)}
+                )
+            except DomainError as exc:
+                messages.error(request, str(exc))
+            else:
+                charge.refresh_from_db()
+                if charge.status == ChargeStatus.SUCCEEDED:
+                    messages.success(request, _("Payment received: your subscription is renewed."))
+                else:
+                    messages.warning(request, _("The payment was cancelled; nothing was charged."))
+            return redirect(back)
+        return TemplateResponse(
+            request,
+            "admin/clinic/subscription_sandbox_checkout.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": _("Checkout (sandbox)"),
+                "subscription": subscription,
+                "charge": charge,
+                "back": back,
+            },
+        )
+
+    def sandbox_checkout_view(self, request, object_id, charge_id):
+        """The sandbox gateway's test checkout for a subscription charge: Pay / Cancel post a signed
+        event through the same webhook processing as a real gateway. The charge's doctor only."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        if not sandbox_enabled():
+            raise Http404
+        subscription = self._subscription(request, object_id)
+        charge = SubscriptionCharge.objects.filter(
+            pk=charge_id, subscription=subscription, gateway="sandbox", subscription__doctor__user=request.user
+        ).first()
+        if charge is None:
+            raise Http404
+        return self._sandbox_checkout(request, subscription, charge)
 
     @button(
         description=_("Record payment"),
