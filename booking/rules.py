@@ -30,6 +30,7 @@ from booking.models import (
     AppointmentType,
     Doctor,
     EffectivePolicy,
+    PaymentStatus,
     Slot,
     money,
 )
@@ -288,6 +289,14 @@ def refusal(
         if role not in {"staff", "admin"}:
             return PermissionDenied(_("Only clinic staff can record a payment at the desk."))
         if status == S.PENDING_PAYMENT or (status == S.EXPIRED and not started):
+            return None
+        # a visit of a series is booked confirmed and paid at the desk, visit by visit
+        if (
+            appointment.series_id is not None
+            and status in (S.CONFIRMED, S.COMPLETED)
+            and appointment.amount_due > 0
+            and not appointment.payments.filter(status=PaymentStatus.SUCCEEDED).exists()
+        ):
             return None
         return _not_now(_("This appointment has nothing to pay."))
 

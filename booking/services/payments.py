@@ -171,6 +171,8 @@ def payment_succeeded(*, payment: Payment, actor=None, provider_payment_intent: 
             if not claimed:
                 _refund(payment, payment.amount, reason="paid after the hold expired; slot taken", notify=False)
                 _notify("payment.late_refunded", appointment, appointment.patient, *_clinic_staff())
+        elif appointment.series_id is not None and appointment.status in (S.CONFIRMED, S.COMPLETED):
+            pass  # a visit of a series, booked confirmed and paid at the desk: the payment stands
         else:
             # cancelled (or otherwise closed) before the money arrived
             _refund(payment, payment.amount, reason=f"paid while {appointment.status}", notify=False)

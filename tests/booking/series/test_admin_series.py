@@ -174,3 +174,17 @@ def test_staff_manage_every_doctors_rules_and_a_visit_that_does_not_fit_is_refus
     )
     assert response.status_code == 200 and "does not fit" in response.content.decode()
     assert not AvailabilityRule.objects.exists()
+
+
+def test_the_front_desk_records_a_series_visit_paid_from_its_page(client, dr_binh, tuesdays, patient_lan, front_desk):
+    first, _second = book_series(dr_binh, patient_lan, front_desk, tuesdays, count=2).visits.order_by("starts_at")
+    client.force_login(front_desk)
+    page = f"/admin/booking/appointment/{first.pk}/change/"
+    button = f"/admin/booking/appointment/{first.pk}/mark_paid_detail/"
+    assert button in client.get(page).content.decode()
+    response = client.post(button, {"_form_submitted": "on"})
+    assert response.status_code == 302
+    assert first.payments.get().status == "succeeded"
+    first.refresh_from_db()
+    assert first.status == S.CONFIRMED
+    assert button not in client.get(page).content.decode()  # paid: nothing more to record

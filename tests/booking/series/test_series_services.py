@@ -7,6 +7,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from booking import services as svc
 from booking.models import Appointment, AppointmentSeries, AppointmentStatus, BlockedTime, Slot, SlotStatus
@@ -260,3 +261,36 @@ def test_following_from_a_cancelled_visit_changes_nothing(dr_binh, tuesdays, fir
     with pytest.raises(NotAllowedNow):
         svc.series_cancel(appointment=first, actor=front_desk, reason="again", following=True)
     assert series.visits.filter(status=S.CONFIRMED).count() == 2
+
+
+def test_a_visit_of_a_series_is_paid_at_the_desk_once(dr_binh, tuesdays, patient_lan, front_desk):
+    from booking import rules
+    from booking.models import PaymentStatus
+    from booking.rules import Action
+    from core.errors import Conflict
+
+    first, second = list(book_series(dr_binh, patient_lan, front_desk, tuesdays, count=2).visits.order_by("starts_at"))
+    assert Action.MARK_PAID in rules.available_actions(appointment=first, user=front_desk, now=timezone.now())
+    payment = svc.payment_mark_cash_paid(appointment=first, actor=front_desk)
+    first.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED and payment.amount == first.amount_due > 0
+    assert first.status == S.CONFIRMED  # the money is kept, not refunded; the visit stays as it was
+    assert not payment.refunds.exists()
+    # once paid there is nothing more to pay; the other visit of the series is still open to pay
+    assert Action.MARK_PAID not in rules.available_actions(appointment=first, user=front_desk, now=timezone.now())
+    with pytest.raises(Conflict):
+        svc.payment_mark_cash_paid(appointment=first, actor=front_desk)
+    assert Action.MARK_PAID in rules.available_actions(appointment=second, user=front_desk, now=timezone.now())
+    # a patient does not record desk payments
+    with pytest.raises(PermissionDenied):
+        svc.payment_mark_cash_paid(appointment=second, actor=patient_lan)
+
+
+def test_a_confirmed_visit_outside_a_series_still_has_nothing_to_pay(dr_binh, tuesdays, patient_lan, front_desk):
+    from booking import rules
+    from booking.rules import Action
+
+    visit = book_series(dr_binh, patient_lan, front_desk, tuesdays, count=2).visits.order_by("starts_at").first()
+    Appointment.objects.filter(pk=visit.pk).update(series=None)
+    visit.refresh_from_db()
+    assert Action.MARK_PAID not in rules.available_actions(appointment=visit, user=front_desk, now=timezone.now())
