@@ -151,11 +151,7 @@ def dependant_add(
         language=holder.language,
         time_zone=holder.time_zone,
     )
-    profile = patient_profile_ensure(user=dependant)
-    profile.date_of_birth = values["date_of_birth"]
-    profile.gender = values["gender"]
-    profile.national_id = values["national_id"]
-    profile.save(update_fields=["date_of_birth", "gender", "national_id", "updated_at"])
+    _save_demographics(dependant, values)
     # ids and the relationship, never the demographics
     audit_log(
         actor=actor,
@@ -164,6 +160,15 @@ def dependant_add(
         data={"holder": holder.pk, "relationship": values["relationship"]},
     )
     return dependant
+
+
+def _save_demographics(dependant: User, values: dict) -> None:
+    """The dependant's date of birth, gender and national ID live on their patient profile."""
+    profile = patient_profile_ensure(user=dependant)
+    profile.date_of_birth = values["date_of_birth"]
+    profile.gender = values["gender"]
+    profile.national_id = values["national_id"]
+    profile.save(update_fields=["date_of_birth", "gender", "national_id", "updated_at"])
 
 
 @transaction.atomic
@@ -192,11 +197,7 @@ def dependant_update(
     dependant.first_name, dependant.last_name = values["first_name"], values["last_name"]
     dependant.relationship = values["relationship"]
     dependant.save(update_fields=["first_name", "last_name", "relationship"])
-    profile = patient_profile_ensure(user=dependant)
-    profile.date_of_birth = values["date_of_birth"]
-    profile.gender = values["gender"]
-    profile.national_id = values["national_id"]
-    profile.save(update_fields=["date_of_birth", "gender", "national_id", "updated_at"])
+    _save_demographics(dependant, values)
     audit_log(
         actor=actor,
         action="accounts.dependant.updated",
