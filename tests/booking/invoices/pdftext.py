@@ -13,6 +13,7 @@ import zlib
 
 OBJECT = re.compile(rb"(\d+) 0 obj\s*(.*?)endobj", re.S)
 STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+LENGTH = re.compile(rb"/Length (\d+)")
 ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")", b"\\": b"\\"}
 
 
@@ -25,6 +26,11 @@ def _stream(body: bytes) -> bytes:
     if match is None:
         return b""
     raw = match.group(1)
+    length = LENGTH.search(body[: match.start()])
+    if length is not None:
+        # the dictionary's /Length, not the regex: compressed data may itself end in "\r"
+        start = match.start(1)
+        raw = body[start : start + int(length.group(1))]
     return zlib.decompress(raw) if b"/FlateDecode" in body else raw
 
 
