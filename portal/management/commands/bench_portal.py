@@ -34,8 +34,9 @@ class Command(BaseCommand):
             raise CommandError("No demo data: run `manage.py seed_demo` first.")
         client = Client()
         client.force_login(patient)
-        # the doctor list is the public site's directory (/portal/doctors/ redirects there)
-        directory = client.get("/find-a-doctor/").get("Location") or "/find-a-doctor/"
+        with override_settings(ALLOWED_HOSTS=["testserver", *settings.ALLOWED_HOSTS]):
+            # the doctor list is the public site's directory (/find-a-doctor/ redirects there)
+            directory = client.get("/find-a-doctor/").get("Location") or "/find-a-doctor/"
         pages = [
             "/portal/",
             directory,
