@@ -125,7 +125,12 @@ class HomePage(PublicPageMixin, Page):
     def route(self, request, path_components):
         """Route ``path_components`` in this language's tree; an address that only exists in another
         language's tree (an untranslated page, or a slug changed in one language) still finds its
-        page. Either way the visitor gets the page's live translation in the active language, if any."""
+        page. Either way the visitor gets the page's live translation in the active language, if any.
+
+        Routing a request starts at the served home page (the site's root in the active language):
+        ``cms_tags.served_home`` takes it from here rather than looking it up again."""
+        if not hasattr(request, "_wagtail_route_for_request"):  # Page.route_for_request is routing
+            request.__dict__.setdefault("_medbook_served_home", self)
         try:
             result = super().route(request, path_components)
         except Http404:

@@ -13,6 +13,8 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import (
     Case,
     DateTimeField,
@@ -30,7 +32,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Col, RawSQL
 from django.db.models.functions import RowNumber, TruncDate
 from django.db.models.lookups import IsNull
 from django.utils import timezone
@@ -375,18 +377,63 @@ def doctor_search(
         doctors = doctors.filter(Exists(Doctor.specialties.through.objects.filter(doctor_id=OuterRef("pk"), **by)))
     if q and q.strip():
         doctors = doctors.filter(pk__in=_matching_doctor_ids(q))
-    doctors = doctors.annotate(next_free_start=Subquery(next_free, output_field=DateTimeField())).filter(
-        next_free_start__isnull=False
-    )
-    total = doctors.count()
     if offset is None:
         offset = (page - 1) * per_page
-    rows = list(
-        doctors.select_related("user")
-        .prefetch_related(Prefetch("specialties", queryset=Specialty.objects.filter(is_active=True).order_by("name")))
-        .order_by("next_free_start", "pk")[offset : offset + per_page]
+    found = doctors.annotate(next_free_start=Subquery(next_free, output_field=DateTimeField())).values_list(
+        "pk", "next_free_start"
     )
+    first, total = _next_free_page(found, offset=offset, limit=per_page)
+    by_pk = (
+        Doctor.objects.select_related("user")
+        .prefetch_related(Prefetch("specialties", queryset=Specialty.objects.filter(is_active=True).order_by("name")))
+        .order_by()
+        .in_bulk([pk for pk, _ in first])
+    )
+    rows = []
+    for pk, next_free_start in first:
+        doctor = by_pk.get(pk)
+        if doctor is not None:  # gone since the first query
+            doctor.next_free_start = next_free_start
+            rows.append(doctor)
     return DoctorPage(doctors=rows, page=page, per_page=per_page, total=total)
+
+
+def _next_free_page(found: QuerySet, *, offset: int, limit: int) -> tuple[list[tuple[int, dt.datetime]], int]:
+    """``(pk, next free start)`` of the doctors of ``found`` (a ``values_list`` of both) that have a next
+    free slot, soonest first, ``limit`` rows after ``offset``, and how many there are in all.
+
+    One query (two for a page past the end): the doctors' next free slot is worked out once per doctor
+    in a materialized CTE. Filtering and ordering the annotated queryset instead made the database
+    run that subquery for the filter and again for the result, and once more for the page's count:
+    most of the database's time for a directory page or a search (issue 19)."""
+    try:
+        sql, params = found.order_by().query.get_compiler(using=found.db).as_sql()
+    except EmptyResultSet:  # a filter nothing can match (a name search that found nobody)
+        return [], 0
+    connection = connections[found.db]
+    cte = f"WITH found (id, next_free) AS MATERIALIZED ({sql}) "  # noqa: S608 - the ORM's own SQL
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{cte}SELECT id, next_free, COUNT(*) OVER () FROM found WHERE next_free IS NOT NULL "  # noqa: S608
+            "ORDER BY next_free, id LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        rows = cursor.fetchall()
+        if rows:
+            total = rows[0][2]
+        elif offset:
+            cursor.execute(f"{cte}SELECT COUNT(*) FROM found WHERE next_free IS NOT NULL", params)  # noqa: S608
+            total = cursor.fetchone()[0]
+        else:
+            total = 0
+    field = DateTimeField()
+    converters = connection.ops.get_db_converters(Col(None, field)) + field.get_db_converters(connection)
+    page = []
+    for pk, value, _total in rows:
+        for converter in converters:
+            value = converter(value, None, connection)
+        page.append((pk, value))
+    return page, total
 
 
 #: stands for "this doctor" in the one compiled branch of ``_first_slot_ids_sql`` (no real id is negative)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from wagtail.models import Site
 
 from cms import links, selectors, seo
+from cms.cards import CardWriter
 from cms.models import ClinicSettings
 from core.money import money_text
 
@@ -84,6 +85,15 @@ def clinic_footer(context):
         )
     legal = [page.localized for page in (clinic.privacy_page, clinic.terms_page) if page is not None and page.live]
     return {"request": request, "clinic": clinic, "hours": hours, "legal_pages": legal}
+
+
+@register.simple_tag(takes_context=True)
+def doctor_card(context, entry, heading="h2"):
+    """A directory card (``cms.cards``); the page's cards share one writer."""
+    writer = context.render_context.get(CardWriter)
+    if writer is None:
+        writer = context.render_context[CardWriter] = CardWriter(context.get("request"))
+    return writer.card(entry, heading)
 
 
 @register.simple_tag
