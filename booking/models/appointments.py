@@ -231,6 +231,8 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
             models.Index(
                 fields=["hold_expires_at"], condition=Q(status="pending_payment"), name="appt_hold_expiry_idx"
             ),
+            # the dashboards' cancellation and follow-up rates read the appointments made in a period
+            models.Index(fields=["created_at"], name="appt_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -417,6 +419,8 @@ class Payment(models.Model):
                 fields=["appointment"], condition=Q(status="succeeded"), name="payment_one_success_per_appointment"
             ),
         ]
+        # the dashboard's revenue reads the payments received in a period
+        indexes = [models.Index(fields=["paid_at"], name="payment_paid_idx")]
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.amount} {self.currency} ({self.get_status_display()})"
@@ -455,7 +459,9 @@ class Refund(models.Model):
                 fields=["next_attempt_at"],
                 condition=Q(status__in=["pending", "sending"]),
                 name="refund_due_idx",
-            )
+            ),
+            # the dashboard's revenue reads the refunds made in a period
+            models.Index(fields=["created_at"], name="refund_created_idx"),
         ]
 
     def __str__(self) -> str:

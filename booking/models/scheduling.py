@@ -452,6 +452,8 @@ class Slot(models.Model):
         indexes = [
             models.Index(fields=["doctor", "status", "start"], name="slot_doctor_status_start_idx"),
             models.Index(fields=["start"], condition=Q(status="free"), name="slot_free_start_idx"),
+            # the dashboard's utilisation reads every doctor's slots of a period
+            models.Index(fields=["start"], name="slot_start_idx"),
         ]
 
     def __str__(self) -> str:
