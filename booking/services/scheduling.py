@@ -1121,7 +1121,8 @@ def availability_generate_weekly_batch(
     each for their availability, stray slots and blocked time (and the room's time), one insert of
     availability, one read of its ids, one insert of slots (PostgreSQL: ``COPY``; every constraint still
     checks every row) and one of audit entries: a fixed number of queries for up to 500 doctors,
-    whatever the number of dates or the data already there. A row the database refuses (only a writer
+    whatever the number of dates or the data already there (on SQLite the audit insert is split into
+    Django's 999-parameter batches: one more query per 166 doctors). A row the database refuses (only a writer
     that bypasses the services can cause one) rolls the whole batch back as a ``ScheduleConflict``.
     """
     _require_wall_clock(start_time=start_time, end_time=end_time)
