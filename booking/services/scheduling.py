@@ -3,10 +3,11 @@
 Every function here runs in one transaction, checks its rules there and writes an audit entry there.
 A rule that says "no" raises a ``DomainError`` with a translated message; callers (admin, API) show it.
 
-Concurrency: each write first locks the doctor's row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the
-IMMEDIATE transaction already holds the database's write lock), so two writers for one doctor queue up and
-the overlap check cannot race. An in-person block in a room then locks the room's row (doctor → room), so
-two doctors asking for one room queue up too. PostgreSQL's exclusion constraints stay as the last line
+Concurrency: each write first locks the doctor's row (``SELECT … FOR NO KEY UPDATE`` on PostgreSQL; on
+SQLite the IMMEDIATE transaction already holds the database's write lock), so two writers for one doctor
+queue up and the overlap check cannot race. A weekly batch locks all its doctors at once, in ascending id,
+so batches sharing doctors queue up rather than deadlock. An in-person block in a room then locks the
+room's row (doctor(s) → room), so two doctors asking for one room queue up too. PostgreSQL's exclusion constraints stay as the last line
 of defence: an overlap they reject becomes the same ``ScheduleConflict`` as one the check finds.
 
 Booked slots, and slots held by a live payment hold, are never changed or deleted here.
@@ -15,10 +16,12 @@ Booked slots, and slots held by a live payment hold, are never changed or delete
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -37,7 +40,7 @@ from booking.models import (
 )
 from booking.selectors.scheduling import slot_free_q
 from booking.slotting import SlotPlan, ends_next_day, plan_day, resolve_local, wall_duration
-from core.audit import audit_log
+from core.audit import audit_log, audit_log_many
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
 
 MIN_SLOT_MINUTES = 5
@@ -89,8 +92,12 @@ def _actor_or_none(actor):
 
 
 def _lock_doctor(doctor: Doctor) -> None:
-    """Serialise scheduling writes for one doctor (a no-op on SQLite, whose transaction holds the lock)."""
-    list(Doctor.objects.select_for_update().filter(pk=doctor.pk).values_list("pk", flat=True))
+    """Serialise scheduling writes for one doctor (a no-op on SQLite, whose transaction holds the lock).
+
+    ``FOR NO KEY UPDATE``: scheduling writers queue up behind each other as with ``FOR UPDATE``, but a
+    booking's foreign-key check on the doctor (``FOR KEY SHARE``, at its commit) does not wait for a
+    long scheduling write such as a weekly batch."""
+    list(Doctor.objects.select_for_update(no_key=True).filter(pk=doctor.pk).values_list("pk", flat=True))
 
 
 def _lock_room(room: Room | None) -> None:
@@ -662,6 +669,15 @@ class WeeklyResult:
     skipped: list[SkippedDate]
 
 
+#: doctors per round of reads in one batch: each doctor's id is one parameter of those queries
+WEEKLY_BATCH_CHUNK = 500
+#: every field of an availability the weekly pattern writes, in the model's order (``from_db`` needs it)
+_AVAILABILITY_FIELDS = [
+    "doctor", "date", "start_time", "end_time", "slot_minutes", "mode", "facility", "room", "starts_at", "ends_at",
+    "created_by", "created_at", "updated_at",
+]  # fmt: skip
+
+
 def _weekly_plans(
     *,
     doctor: Doctor,
@@ -695,40 +711,98 @@ def _weekly_plans(
             skipped.append(SkippedDate(date=day, reason=str(error), code=error.code))
             continue
         plans.append((day, plan))
+    plans.sort(key=lambda item: item[1].starts_at)
     return plans, skipped
 
 
-def _first_overlap(items, starts_at: dt.datetime, ends_at: dt.datetime):
-    """The earliest-starting item of ``items`` (sorted by start, ``(start, end, item)``) overlapping the interval."""
-    for item_start, item_end, item in items:
-        if item_start >= ends_at:
-            return None
-        if item_end > starts_at:
-            return item
-    return None
+class _Timeline:
+    """Intervals ``(start, end, item)`` (they may overlap each other): the earliest-starting one that
+    overlaps ``[start, end)``, found by bisection, so checking every date of many doctors stays
+    O(dates × log n) however much time is already there."""
+
+    def __init__(self, intervals) -> None:
+        self._intervals = sorted(intervals, key=lambda interval: interval[0])
+        self._starts = [start for start, _end, _item in self._intervals]
+        self._reach = []  # the latest end among the intervals up to each one (never decreases)
+        latest = None
+        for _start, end, _item in self._intervals:
+            latest = end if latest is None or end > latest else latest
+            self._reach.append(latest)
+
+    def first_overlap(self, starts_at: dt.datetime, ends_at: dt.datetime):
+        """The earliest-starting ``(start, end, item)`` overlapping ``[starts_at, ends_at)``, or None."""
+        starting_before_end = bisect_left(self._starts, ends_at)
+        # the first interval reaching past starts_at is the first that ends after it
+        index = bisect_right(self._reach, starts_at, 0, starting_before_end)
+        return self._intervals[index] if index < starting_before_end else None
+
+
+@dataclass(frozen=True)
+class _OtherAvailability:
+    """What an overlap message names of existing availability (read as plain rows, not models)."""
+
+    pk: int
+    date: dt.date
+    start_time: dt.time
+    end_time: dt.time
+
+
+def _insert_rows(model, names: list[str], rows, *, prepared: bool = False) -> None:
+    """Insert ``rows`` (tuples in the order of the fields ``names``) into ``model``'s table without
+    building a model instance for each: tens of thousands of slots. PostgreSQL takes them in one
+    ``COPY`` (one round trip and no SQL to parse per row; every constraint and trigger applies as to an
+    INSERT — the exclusion constraints too, row by row, and the foreign keys, deferred to the commit as
+    for an INSERT), SQLite in one prepared ``executemany`` (in process, no round trips). Values are
+    prepared for the database as the ORM would (``get_db_prep_save``, once per distinct value of a
+    column); ``prepared`` says the caller did it already. Unlike ``bulk_create`` this returns nothing
+    and skips ``auto_now`` and defaults: give every field. The COPY does not pass through Django's query
+    log (``connection.queries``)."""
+    fields = [model._meta.get_field(name) for name in names]
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)  # names from the model, never input
+    if connection.vendor == "postgresql":
+        # psycopg adapts the Python values itself. wrap_database_errors: a refused row raises Django's
+        # IntegrityError, as an INSERT would.
+        copy_sql = f"COPY {table} ({columns}) FROM STDIN"
+        with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    if not prepared:
+        caches: list[dict] = [{} for _field in fields]
+
+        def prepare(value, field, cache):
+            try:
+                return cache[value]
+            except KeyError:
+                cache[value] = ready = field.get_db_prep_save(value, connection)
+                return ready
+            except TypeError:  # not hashable
+                return field.get_db_prep_save(value, connection)
+
+        columns_of = list(zip(fields, caches, strict=True))
+        rows = (
+            tuple(prepare(value, field, cache) for value, (field, cache) in zip(row, columns_of, strict=True))
+            for row in rows
+        )
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        # a list: Django's debug cursor counts the rows
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", list(rows))  # noqa: S608
 
 
 def _insert_slots(rows) -> None:
-    """Insert new slots ``(doctor_id, availability_id, start, end, status)`` without building a model
-    instance for each: tens of thousands of rows. PostgreSQL takes them in one ``COPY`` (one round trip
-    and no SQL to parse per row; every constraint and trigger applies as to an INSERT, the exclusion
-    constraint ``slot_no_overlap`` too), SQLite in one prepared ``executemany`` (in process, no round
-    trips). Unlike ``bulk_create`` this returns nothing, so only for callers that need no slot objects
-    back. The COPY does not pass through Django's query log (``connection.queries``)."""
-    table = Slot._meta.db_table
-    fields = [Slot._meta.get_field(name) for name in ("doctor", "availability", "start", "end", "status", "updated_at")]
+    """Insert new slots ``(doctor_id, availability_id, start, end, status)`` (see ``_insert_rows``)."""
     connection = connections[router.db_for_write(Slot)]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)  # names from the model, never input
     updated_at = timezone.now()
+    names = ["doctor", "availability", "start", "end", "status", "updated_at"]
     if connection.vendor == "postgresql":
-        # wrap_database_errors: a refused row raises Django's IntegrityError, as an INSERT would
-        copy_sql = f"COPY {quote(table)} ({columns}) FROM STDIN"
-        with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
-            for doctor_id, availability_id, start, end, status in rows:
-                copy.write_row((doctor_id, availability_id, start, end, status, updated_at))
+        _insert_rows(Slot, names, (row + (updated_at,) for row in rows))
         return
-    sql = f"INSERT INTO {quote(table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+    # SQLite stores instants as text: each distinct instant is formatted once (the doctors of a batch
+    # share their dates' times), the rest of a row needs nothing
     adapt = connection.ops.adapt_datetimefield_value
     instants: dict[dt.datetime, object] = {}
 
@@ -740,142 +814,217 @@ def _insert_slots(rows) -> None:
             return adapted
 
     stamp = adapt(updated_at)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            sql,
-            [
-                (doctor_id, availability_id, instant(start), instant(end), status, stamp)
-                for doctor_id, availability_id, start, end, status in rows
-            ],
+    _insert_rows(
+        Slot,
+        names,
+        (
+            (doctor_id, availability_id, instant(start), instant(end), status, stamp)
+            for doctor_id, availability_id, start, end, status in rows
+        ),
+        prepared=True,
+    )
+
+
+def _lock_doctors(doctor_ids: list[int]) -> None:
+    """Serialise scheduling writes for many doctors at once: their rows in ascending id (as two batches
+    sharing doctors take them, so they queue up instead of deadlocking); a no-op on SQLite."""
+    ordered = sorted(set(doctor_ids))
+    for first in range(0, len(ordered), WEEKLY_BATCH_CHUNK):
+        chunk = ordered[first : first + WEEKLY_BATCH_CHUNK]
+        list(
+            Doctor.objects.select_for_update(no_key=True)
+            .filter(pk__in=chunk)
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
+
+
+@dataclass
+class _DoctorRun:
+    """One doctor's part of a weekly batch: the dates to try, and what became of them."""
+
+    doctor: Doctor
+    plans: list[tuple[dt.date, SlotPlan]]
+    skipped: list[SkippedDate]
+    accepted: list[tuple[dt.date, SlotPlan]] = field(default_factory=list)
+    created: list[Availability] = field(default_factory=list)
 
 
 def _weekly_bulk_create(
     *,
-    doctor: Doctor,
+    runs: list[_DoctorRun],
     place: Place,
-    plans: list[tuple[dt.date, SlotPlan]],
     start_time: dt.time,
     end_time: dt.time,
     slot_minutes: int,
     actor,
-) -> tuple[list[Availability], list[SkippedDate]]:
-    """Check every date against the doctor's time (and the room's) with one query each for the whole
-    range, then insert the dates that are clear with one bulk insert of availability and one of slots.
-    The same rules, in the same order, as ``_evaluate`` applies to one date. Run under the doctor's lock
-    (and the room's); the database's constraints stay the last line of defence."""
-    if not plans:
-        return [], []
-    low = min(plan.starts_at for _day, plan in plans)
-    high = max(plan.ends_at for _day, plan in plans)
-    others = list(
-        Availability.objects.filter(doctor=doctor, starts_at__lt=high, ends_at__gt=low)
-        .only("pk", "date", "start_time", "end_time", "starts_at", "ends_at")
-        .order_by("starts_at")
-    )
-    # Slots outside any of these availabilities (a slot lies inside its own availability's time)
-    strays = sorted(
-        Slot.objects.filter(doctor=doctor, start__lt=high, end__gt=low)
-        .exclude(availability_id__in=[other.pk for other in others])
-        .values_list("start", "end")
-    )
-    taken_room = []
+    room_in_batch: list[tuple[dt.datetime, dt.datetime]],
+) -> None:
+    """Check the dates of every doctor of ``runs`` against their time (and the room's) with one query
+    each for all of them, then insert the dates that are clear: one insert of availability, one read of
+    their ids, one insert of slots. The same rules, in the same order, as ``_evaluate`` applies to one
+    date. Run under the doctors' locks (and the room's); the database's constraints stay the last line
+    of defence. ``room_in_batch`` collects the room's time taken by this batch so far."""
+    runs = [run for run in runs if run.plans]
+    if not runs:
+        return
+    ids = [run.doctor.pk for run in runs]
+    low = min(run.plans[0][1].starts_at for run in runs)
+    high = max(plan.ends_at for run in runs for _day, plan in run.plans)
+    others: dict[int, list] = {}
+    for pk, doctor_id, date, other_start, other_end, starts_at, ends_at in (
+        Availability.objects.filter(doctor_id__in=ids, starts_at__lt=high, ends_at__gt=low)
+        .order_by()
+        .values_list("pk", "doctor_id", "date", "start_time", "end_time", "starts_at", "ends_at")
+    ):
+        others.setdefault(doctor_id, []).append(
+            (starts_at, ends_at, _OtherAvailability(pk=pk, date=date, start_time=other_start, end_time=other_end))
+        )
+    # Slots not lying inside an availability of their doctor (there should be none: a slot is cut from
+    # its availability); their time is taken all the same
+    strays: dict[int, list] = {}
+    for doctor_id, start, end in (
+        Slot.objects.filter(doctor_id__in=ids, start__lt=high, end__gt=low)
+        .exclude(
+            availability__doctor_id=F("doctor_id"),
+            availability__starts_at__lte=F("start"),
+            availability__ends_at__gte=F("end"),
+        )
+        .order_by()
+        .values_list("doctor_id", "start", "end")
+    ):
+        strays.setdefault(doctor_id, []).append((start, end, None))
+    blocks: dict[int, list] = {}
+    for doctor_id, starts_at, ends_at in (
+        BlockedTime.objects.filter(doctor_id__in=ids, starts_at__lt=high, ends_at__gt=low)
+        .order_by()
+        .values_list("doctor_id", "starts_at", "ends_at")
+    ):
+        blocks.setdefault(doctor_id, []).append((starts_at, ends_at))
+    room_taken = _Timeline([])
     if place.room is not None:
-        taken_room = list(
-            Availability.objects.filter(room=place.room, starts_at__lt=high, ends_at__gt=low)
-            .select_related("doctor__user")
-            .order_by("starts_at")
+        room_taken = _Timeline(
+            (a.starts_at, a.ends_at, a)
+            for a in Availability.objects.filter(room=place.room, starts_at__lt=high, ends_at__gt=low).select_related(
+                "doctor__user"
+            )
         )
-    blocks = list(
-        BlockedTime.objects.filter(doctor=doctor, starts_at__lt=high, ends_at__gt=low).values_list(
-            "starts_at", "ends_at"
-        )
-    )
-    others_by_start = [(o.starts_at, o.ends_at, o) for o in others]
-    strays_by_start = [(start, end, None) for start, end in strays]
-    room_by_start = [(a.starts_at, a.ends_at, a) for a in taken_room]
-    accepted: list[tuple[dt.date, SlotPlan]] = []
-    skipped: list[SkippedDate] = []
-    for day, plan in plans:
-        error: DomainError | None = None
-        other = _first_overlap(others_by_start, plan.starts_at, plan.ends_at)
-        if other is not None:
-            error = _overlap_conflict(other)
-        elif _first_overlap(strays_by_start, plan.starts_at, plan.ends_at) is not None or any(
-            earlier.starts_at < plan.ends_at and earlier.ends_at > plan.starts_at for _d, earlier in accepted
-        ):
-            error = _overlap_conflict()
-        else:
-            taken = _first_overlap(room_by_start, plan.starts_at, plan.ends_at)
-            if taken is not None:
-                error = _room_conflict(taken)
-        if error is not None:
-            skipped.append(SkippedDate(date=day, reason=str(error), code=error.code))
-        else:
-            accepted.append((day, plan))
-    if not accepted:
-        return [], skipped
+
+    # the doctors of a batch mostly clash with the same dates: each message is written once
+    messages: dict[tuple, str] = {}
+
+    def overlap_reason(other: _OtherAvailability) -> str:
+        key = (other.date, other.start_time, other.end_time)
+        if key not in messages:
+            messages[key] = str(_overlap_conflict(other))
+        return messages[key]
+
+    for run in runs:
+        mine = _Timeline(others.get(run.doctor.pk, ()))
+        loose = _Timeline(strays.get(run.doctor.pk, ()))
+        reach = None  # the latest end among this doctor's accepted dates (the plans go by start)
+        for day, plan in run.plans:
+            reason = code = None
+            other = mine.first_overlap(plan.starts_at, plan.ends_at)
+            if other is not None:
+                reason, code = overlap_reason(other[2]), ScheduleConflict.code
+            elif loose.first_overlap(plan.starts_at, plan.ends_at) is not None or (
+                reach is not None and reach > plan.starts_at
+            ):
+                error = _overlap_conflict()
+                reason, code = str(error), error.code
+            elif place.room is not None:
+                taken = room_taken.first_overlap(plan.starts_at, plan.ends_at)
+                if taken is not None:
+                    error = _room_conflict(taken[2])
+                elif any(start < plan.ends_at and end > plan.starts_at for start, end in room_in_batch):
+                    error = _room_conflict()
+                else:
+                    error = None
+                if error is not None:
+                    reason, code = str(error), error.code
+            if reason is not None:
+                run.skipped.append(SkippedDate(date=day, reason=reason, code=code))
+                continue
+            run.accepted.append((day, plan))
+            reach = plan.ends_at if reach is None or plan.ends_at > reach else reach
+            if place.room is not None:
+                room_in_batch.append((plan.starts_at, plan.ends_at))
+    runs = [run for run in runs if run.accepted]
+    if not runs:
+        return
 
     created_by = _actor_or_none(actor)
-    availabilities = Availability.objects.bulk_create(
-        [
-            Availability(
-                doctor=doctor,
-                date=day,
-                start_time=start_time,
-                end_time=end_time,
-                slot_minutes=slot_minutes,
-                mode=place.mode,
-                facility=place.facility,
-                room=place.room,
-                starts_at=plan.starts_at,
-                ends_at=plan.ends_at,
-                created_by=created_by,
-            )
-            for day, plan in accepted
-        ]
+    stamp = timezone.now()
+    facility_id = place.facility.pk if place.facility is not None else None
+    room_id = place.room.pk if place.room is not None else None
+    created_by_id = created_by.pk if created_by is not None else None
+
+    where, by = (place.mode, facility_id, room_id), (created_by_id, stamp, stamp)
+
+    def values(run: _DoctorRun, day: dt.date, plan: SlotPlan) -> tuple:  # in the order of _AVAILABILITY_FIELDS
+        return (run.doctor.pk, day, start_time, end_time, slot_minutes, *where, plan.starts_at, plan.ends_at, *by)
+
+    _insert_rows(
+        Availability, _AVAILABILITY_FIELDS, (values(run, day, plan) for run in runs for day, plan in run.accepted)
     )
+    # Their ids: the doctors are locked, and one doctor's availability never overlaps (checked above;
+    # on PostgreSQL also a constraint), so (doctor, start) names each row made here
+    made_low = min(run.accepted[0][1].starts_at for run in runs)
+    made_high = max(run.accepted[-1][1].starts_at for run in runs)
+    pks = {
+        (doctor_id, starts_at): pk
+        for pk, doctor_id, starts_at in Availability.objects.filter(
+            doctor_id__in=[run.doctor.pk for run in runs], starts_at__gte=made_low, starts_at__lte=made_high
+        )
+        .order_by()
+        .values_list("pk", "doctor_id", "starts_at")
+    }
+    # the models handed back, as a query would load them (no query: every value is known)
+    db = router.db_for_write(Availability)
+    attnames = ["id"] + [Availability._meta.get_field(name).attname for name in _AVAILABILITY_FIELDS]
+    related = [
+        (Availability._meta.get_field(name), value)
+        for name, value in (("facility", place.facility), ("room", place.room), ("created_by", created_by))
+    ]
+    doctor_field = Availability._meta.get_field("doctor")
+    for run in runs:
+        for day, plan in run.accepted:
+            row = values(run, day, plan)
+            availability = Availability.from_db(db, attnames, (pks[(run.doctor.pk, plan.starts_at)], *row))
+            doctor_field.set_cached_value(availability, run.doctor)
+            for relation, value in related:
+                relation.set_cached_value(availability, value)
+            run.created.append(availability)
 
-    def status(start: dt.datetime, end: dt.datetime) -> str:
-        if any(b_start < end and b_end > start for b_start, b_end in blocks):
-            return SlotStatus.BLOCKED
-        return SlotStatus.FREE
+    def slot_rows():
+        free, blocked = SlotStatus.FREE.value, SlotStatus.BLOCKED.value
+        for run in runs:
+            doctor_id = run.doctor.pk
+            doctor_blocks = blocks.get(doctor_id)
+            for availability, (_day, plan) in zip(run.created, run.accepted, strict=True):
+                availability_id = availability.pk
+                if doctor_blocks is None:
+                    for start, end in plan.slots:
+                        yield (doctor_id, availability_id, start, end, free)
+                    continue
+                for start, end in plan.slots:
+                    inside = any(b_start < end and b_end > start for b_start, b_end in doctor_blocks)
+                    yield (doctor_id, availability_id, start, end, blocked if inside else free)
 
-    _insert_slots(
-        (doctor.pk, availability.pk, start, end, status(start, end))
-        for availability, (_day, plan) in zip(availabilities, accepted, strict=True)
-        for start, end in plan.slots
-    )
-    return availabilities, skipped
+    _insert_slots(slot_rows())
 
 
-def availability_generate_weekly(
+def _weekly_checked_arguments(
     *,
-    doctor: Doctor,
     weekdays: set[int],
     start_time: dt.time,
     end_time: dt.time,
     slot_minutes: int,
     date_from: dt.date,
     date_to: dt.date,
-    actor,
-    now: dt.datetime | None = None,
-    mode: str | None = None,
-    facility: Facility | None = None,
-    room: Room | None = None,
-) -> WeeklyResult:
-    """Create availability on every date from ``date_from`` to ``date_to`` (inclusive) whose weekday
-    (Monday = 0 … Sunday = 6) is in ``weekdays``. Dates that cannot take it (past, overlap, a DST gap
-    swallowing the hours) are skipped with their reason; the rest are created. At most 92 days per run.
-
-    Set-based: one lock of the doctor (and of the room), one overlap check for the whole range, one
-    bulk insert of availability and one of slots, one audit entry for the run; a fixed number of
-    queries however many dates. Running it again skips every date it made (idempotent).
-    """
-    _require_wall_clock(start_time=start_time, end_time=end_time)
-    place = _place(mode=mode, facility=facility, room=room)  # a bad place is refused once, not per date
-    now = now or timezone.now()
-    weekdays = set(weekdays)
+) -> list[dt.date]:
+    """The dates a weekly pattern covers, after refusing what no date could take."""
     if not weekdays:
         raise SchedulingError(_("Pick at least one weekday."), code="no_weekdays")
     if not weekdays <= set(range(7)):
@@ -904,58 +1053,160 @@ def availability_generate_weekly(
             % {"minutes": slot_minutes, "start": _hhmm(start_time), "end": _hhmm(end_time)},
             code="visit_does_not_fit",
         )
-
     dates = [date_from + dt.timedelta(days=offset) for offset in range(days)]
-    dates = [day for day in dates if day.weekday() in weekdays]
+    return [day for day in dates if day.weekday() in weekdays]
+
+
+def availability_generate_weekly(
+    *,
+    doctor: Doctor,
+    weekdays: set[int],
+    start_time: dt.time,
+    end_time: dt.time,
+    slot_minutes: int,
+    date_from: dt.date,
+    date_to: dt.date,
+    actor,
+    now: dt.datetime | None = None,
+    mode: str | None = None,
+    facility: Facility | None = None,
+    room: Room | None = None,
+) -> WeeklyResult:
+    """Create availability on every date from ``date_from`` to ``date_to`` (inclusive) whose weekday
+    (Monday = 0 … Sunday = 6) is in ``weekdays``. Dates that cannot take it (past, overlap, a DST gap
+    swallowing the hours) are skipped with their reason; the rest are created. At most 92 days per run.
+
+    Set-based: one lock of the doctor (and of the room), one overlap check for the whole range, one
+    bulk insert of availability and one of slots, one audit entry for the run; a fixed number of
+    queries however many dates. Running it again skips every date it made (idempotent). For many
+    doctors at once use ``availability_generate_weekly_batch`` (the same, in one transaction).
+    """
+    return availability_generate_weekly_batch(
+        doctors=[doctor],
+        weekdays=weekdays,
+        start_time=start_time,
+        end_time=end_time,
+        slot_minutes=slot_minutes,
+        date_from=date_from,
+        date_to=date_to,
+        actor=actor,
+        now=now,
+        mode=mode,
+        facility=facility,
+        room=room,
+    )[doctor.pk]
+
+
+def availability_generate_weekly_batch(
+    *,
+    doctors: Iterable[Doctor],
+    weekdays: set[int],
+    start_time: dt.time,
+    end_time: dt.time,
+    slot_minutes: int,
+    date_from: dt.date,
+    date_to: dt.date,
+    actor,
+    now: dt.datetime | None = None,
+    mode: str | None = None,
+    facility: Facility | None = None,
+    room: Room | None = None,
+) -> dict[int, WeeklyResult]:
+    """``availability_generate_weekly`` for many doctors in one transaction: each doctor's result by
+    their id, each doctor's dates made or skipped exactly as a run of their own would (a date that
+    clashes with the doctor's own time, or with the room's — including another doctor of this batch —
+    is skipped with the reason), one audit entry per doctor.
+
+    Set-based over the whole batch: the doctors are locked together (ascending id), then one query
+    each for their availability, stray slots and blocked time (and the room's time), one insert of
+    availability, one read of its ids, one insert of slots (PostgreSQL: ``COPY``; every constraint still
+    checks every row) and one of audit entries: a fixed number of queries for up to 500 doctors,
+    whatever the number of dates or the data already there (on SQLite the audit insert is split into
+    Django's 999-parameter batches: one more query per 166 doctors). A row the database refuses (only a writer
+    that bypasses the services can cause one) rolls the whole batch back as a ``ScheduleConflict``.
+    """
+    _require_wall_clock(start_time=start_time, end_time=end_time)
+    place = _place(mode=mode, facility=facility, room=room)  # a bad place is refused once, not per date
+    weekdays = set(weekdays)
+    dates = _weekly_checked_arguments(
+        weekdays=weekdays,
+        start_time=start_time,
+        end_time=end_time,
+        slot_minutes=slot_minutes,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    now = now or timezone.now()
+    unique = list({doctor.pk: doctor for doctor in doctors}.values())
+    if not unique:
+        return {}
+    runs = []
     with transaction.atomic():
-        _lock_doctor(doctor)
+        _lock_doctors([doctor.pk for doctor in unique])
         _lock_room(place.room)
-        buffer_minutes = int(doctor.policy(BookingDefaults.load()).buffer.total_seconds() // 60)
-        plans, skipped = _weekly_plans(
-            doctor=doctor,
-            days=dates,
-            start_time=start_time,
-            end_time=end_time,
-            slot_minutes=slot_minutes,
-            buffer_minutes=buffer_minutes,
-            now=now,
-        )
-        try:
-            with transaction.atomic():
-                created, clashes = _weekly_bulk_create(
+        defaults = BookingDefaults.load()
+        plans_by_kind: dict[tuple[str, int], tuple] = {}  # the doctors of one zone and buffer share their plans
+        for doctor in sorted(unique, key=lambda doctor: doctor.pk):
+            buffer_minutes = int(doctor.policy(defaults).buffer.total_seconds() // 60)
+            kind = (doctor.time_zone, buffer_minutes)
+            if kind not in plans_by_kind:
+                plans_by_kind[kind] = _weekly_plans(
                     doctor=doctor,
+                    days=dates,
+                    start_time=start_time,
+                    end_time=end_time,
+                    slot_minutes=slot_minutes,
+                    buffer_minutes=buffer_minutes,
+                    now=now,
+                )
+            plans, skipped = plans_by_kind[kind]
+            runs.append(_DoctorRun(doctor=doctor, plans=plans, skipped=list(skipped)))
+        room_in_batch: list[tuple[dt.datetime, dt.datetime]] = []
+        try:
+            for first in range(0, len(runs), WEEKLY_BATCH_CHUNK):
+                _weekly_bulk_create(
+                    runs=runs[first : first + WEEKLY_BATCH_CHUNK],
                     place=place,
-                    plans=plans,
                     start_time=start_time,
                     end_time=end_time,
                     slot_minutes=slot_minutes,
                     actor=actor,
+                    room_in_batch=room_in_batch,
                 )
         except IntegrityError as exc:
             # Every scheduling write takes the doctor's lock first, so only a writer that bypasses the
-            # services gets here: the database's constraints refuse the run as a whole, nothing is made.
+            # services gets here: the database's constraints refuse the run as a whole, nothing is made
+            # (the error leaves this transaction, which rolls back; no savepoint needed to go on).
             if "room_no_overlap" in str(exc):
                 raise _room_conflict() from exc
             if _is_overlap_error(exc):
                 raise _overlap_conflict() from exc
             raise
-        skipped = sorted(skipped + clashes, key=lambda item: item.date)
-        audit_log(
-            actor=actor,
-            action="booking.availability.weekly_generated",
-            obj=doctor,
-            data={
-                "weekdays": sorted(weekdays),
-                "start_time": _hhmm(start_time),
-                "end_time": _hhmm(end_time),
-                "slot_minutes": slot_minutes,
-                "date_from": date_from.isoformat(),
-                "date_to": date_to.isoformat(),
-                "created": [a.pk for a in created],
-                "skipped": [{"date": s.date.isoformat(), "code": s.code} for s in skipped],
-            },
-        )
-    return WeeklyResult(created=created, skipped=skipped)
+        common = {
+            "weekdays": sorted(weekdays),
+            "start_time": _hhmm(start_time),
+            "end_time": _hhmm(end_time),
+            "slot_minutes": slot_minutes,
+            "date_from": date_from.isoformat(),
+            "date_to": date_to.isoformat(),
+        }
+        results: dict[int, WeeklyResult] = {}
+        entries = []
+        for run in runs:
+            skipped = sorted(run.skipped, key=lambda item: item.date)
+            results[run.doctor.pk] = WeeklyResult(created=run.created, skipped=skipped)
+            entries.append(
+                (
+                    run.doctor,
+                    {
+                        **common,
+                        "created": [a.pk for a in run.created],
+                        "skipped": [{"date": s.date.isoformat(), "code": s.code} for s in skipped],
+                    },
+                )
+            )
+        audit_log_many(actor=actor, action="booking.availability.weekly_generated", entries=entries)
+    return {doctor.pk: results[doctor.pk] for doctor in unique}
 
 
 # --- blocked time ------------------------------------------------------------------------------

@@ -29,3 +29,23 @@ def audit_log(*, actor, action: str, obj: models.Model | None = None, data: dict
     )
     audit_recorded.send(sender=AuditLog, entry=entry, obj=obj)
     return entry
+
+
+def audit_log_many(*, actor, action: str, entries: list[tuple[models.Model, dict[str, Any]]]) -> list[AuditLog]:
+    """Record ``action`` by ``actor`` once for each ``(obj, data)`` of ``entries`` with one bulk insert
+    (for a service that changes many objects in one transaction, e.g. a weekly schedule for many
+    doctors); each entry is sent to ``audit_recorded`` as ``audit_log`` would."""
+    actor_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+    rows = AuditLog.objects.bulk_create(
+        AuditLog(
+            actor_id=actor_id,
+            action=action,
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            data=data or {},
+        )
+        for obj, data in entries
+    )
+    for entry, (obj, _data) in zip(rows, entries, strict=True):
+        audit_recorded.send(sender=AuditLog, entry=entry, obj=obj)
+    return rows

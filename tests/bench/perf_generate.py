@@ -2,9 +2,14 @@
 slots), then the idempotent re-run, inside one transaction that is rolled back (the database is left as
 it was). Not a pytest module. usage, from the checkout with the environment set (DATABASE_URL etc.):
 
-    .venv/bin/python tests/bench/perf_generate.py [N=200] [--profile]
+    .venv/bin/python tests/bench/perf_generate.py [N=200] [--profile] [--per-doctor]
 
-``--profile`` prints a cProfile (CPU time) of the first run.
+All doctors go through one call of ``availability_generate_weekly_batch`` (what the bench's seeding
+times); ``--per-doctor`` calls ``availability_generate_weekly`` once per doctor instead (the way it was
+before the batch existed). On PostgreSQL the foreign keys are checked at the commit (deferred): the timed
+part ends with ``SET CONSTRAINTS ALL IMMEDIATE``, which runs those checks, so a rolled-back run costs
+what a committed one would (but the commit's WAL flush). ``--profile`` prints a cProfile (CPU time) of
+the first run.
 """
 
 import cProfile
@@ -47,7 +52,26 @@ def db_cpu_seconds() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def main(n: int, profile: bool = False) -> None:
+def generate(doctors, *, per_doctor: bool, **pattern) -> tuple[int, int]:
+    """Days created and skipped for ``doctors``, by one batch call or one call per doctor."""
+    if per_doctor:
+        results = [availability_generate_weekly(doctor=doctor, **pattern) for doctor in doctors]
+    else:
+        from booking.services.scheduling import availability_generate_weekly_batch
+
+        results = list(availability_generate_weekly_batch(doctors=doctors, **pattern).values())
+    return sum(len(r.created) for r in results), sum(len(r.skipped) for r in results)
+
+
+def run_deferred_checks() -> None:
+    """Run the checks PostgreSQL defers to the commit (the foreign keys) now, inside the timing."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def main(n: int, profile: bool = False, per_doctor: bool = False) -> None:
     try:
         with transaction.atomic():
             doctors = [
@@ -63,7 +87,6 @@ def main(n: int, profile: bool = False) -> None:
             date_from, date_to = today + dt.timedelta(days=1), today + dt.timedelta(days=30)
             for run in ("first", "rerun"):
                 started, cpu, db_cpu = time.perf_counter(), time.process_time(), db_cpu_seconds()
-                created = skipped = 0
                 queries: list[str] = []
 
                 def count(execute, sql, *rest, queries=queries):
@@ -74,13 +97,12 @@ def main(n: int, profile: bool = False) -> None:
                 if profiler:
                     profiler.enable()
                 with connection.execute_wrapper(count):
-                    for doctor in doctors:
-                        result = availability_generate_weekly(
-                            doctor=doctor, weekdays={0, 1, 2, 3, 4}, start_time=dt.time(8), end_time=dt.time(17),
-                            slot_minutes=30, date_from=date_from, date_to=date_to, actor=None, now=now,
-                        )  # fmt: skip
-                        created += len(result.created)
-                        skipped += len(result.skipped)
+                    created, skipped = generate(
+                        doctors, per_doctor=per_doctor, weekdays={0, 1, 2, 3, 4}, start_time=dt.time(8),
+                        end_time=dt.time(17), slot_minutes=30, date_from=date_from, date_to=date_to, actor=None,
+                        now=now,
+                    )  # fmt: skip
+                    run_deferred_checks()
                 if profiler:
                     profiler.disable()
                 figures = {
@@ -92,7 +114,8 @@ def main(n: int, profile: bool = False) -> None:
                     "queries": len(queries),
                     "slots": Slot.objects.filter(doctor__in=doctors).count(),
                 }
-                print("GEN", connection.vendor, n, run, json.dumps(figures), flush=True)
+                mode = "per-doctor" if per_doctor else "batch"
+                print("GEN", connection.vendor, n, mode, run, json.dumps(figures), flush=True)
                 if profiler:
                     pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
                     pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
@@ -103,4 +126,4 @@ def main(n: int, profile: bool = False) -> None:
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    main(int(args[0]) if args else 200, profile="--profile" in sys.argv)
+    main(int(args[0]) if args else 200, profile="--profile" in sys.argv, per_doctor="--per-doctor" in sys.argv)

@@ -111,3 +111,31 @@ def test_the_bulk_slot_insert_of_the_weekly_pattern_is_checked_too(dr_chau, now)
         [(dr_chau.pk, availability.pk, availability.ends_at, availability.ends_at + dt.timedelta(minutes=30), "free")]
     )
     assert availability.slots.count() == 3
+
+
+def test_the_exclusion_constraint_checks_rows_of_one_copy_against_each_other(dr_chau, now):
+    """A weekly batch sends the slots of all its doctors in one COPY (issue 19): two overlapping new
+    rows of one doctor in it are refused, rows of two doctors at the same time are not."""
+    from booking.services.scheduling import _insert_slots
+
+    mine = make_availability(dr_chau, start="09:00", end="10:00", now=now)
+    later = (mine.ends_at + dt.timedelta(hours=1), mine.ends_at + dt.timedelta(hours=1, minutes=30))
+    shifted = (later[0] + dt.timedelta(minutes=10), later[1] + dt.timedelta(minutes=10))
+    with pytest.raises(IntegrityError, match="slot_no_overlap"), transaction.atomic():
+        _insert_slots([(dr_chau.pk, mine.pk, *later, "free"), (dr_chau.pk, mine.pk, *shifted, "free")])
+    assert mine.slots.count() == 2
+
+
+def test_the_bulk_availability_insert_of_the_weekly_pattern_is_checked_too(dr_chau, now):
+    from booking.services.scheduling import _insert_rows
+
+    mine = make_availability(dr_chau, start="09:00", end="10:00", now=now)
+    names = ["doctor", "date", "start_time", "end_time", "slot_minutes", "mode", "facility", "room", "starts_at"]
+    names += ["ends_at", "created_by", "created_at", "updated_at"]
+    row = (
+        dr_chau.pk, mine.date, dt.time(9, 30), dt.time(10, 30), 30, "video", None, None,
+        mine.starts_at + dt.timedelta(minutes=30), mine.ends_at + dt.timedelta(minutes=30), None, now, now,
+    )  # fmt: skip
+    with pytest.raises(IntegrityError, match="availability_no_overlap"), transaction.atomic():
+        _insert_rows(Availability, names, [row])
+    assert Availability.objects.filter(doctor=dr_chau).count() == 1
