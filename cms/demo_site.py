@@ -1,5 +1,6 @@
 """The demo public site, in English and Vietnamese: home, doctor directory with a published profile
-per demo doctor, specialties, two articles, about and legal pages, and the clinic's details.
+per demo doctor, specialties, the clinics (a page per facility), two articles, about and legal pages,
+and the clinic's details.
 
 Called at the end of ``seed_demo``. Idempotent: it only creates what is missing (matched by slug under
 the same parent, or by translation), so a second run changes nothing.
@@ -14,13 +15,15 @@ from collections.abc import Iterable
 from django.db import transaction
 from wagtail.models import Locale, Page, Site
 
-from booking.models import Doctor, Specialty
+from booking.models import Doctor, Facility, Specialty
 from cms.models import (
     ArticleIndexPage,
     ArticlePage,
     ClinicSettings,
     DoctorDirectoryPage,
     DoctorProfilePage,
+    FacilityIndexPage,
+    FacilityPage,
     HomePage,
     SpecialtyIndexPage,
     SpecialtyPage,
@@ -101,6 +104,13 @@ SECTIONS = {
             "vi": {"title": "Chuyên khoa", "intro": "Các chuyên khoa của phòng khám."},
         },
     ),
+    "clinics": (
+        FacilityIndexPage,
+        {
+            "en": {"title": "Our clinics", "intro": "Where we see patients in person: address, hours and photos."},
+            "vi": {"title": "Phòng khám", "intro": "Nơi chúng tôi khám trực tiếp: địa chỉ, giờ mở cửa và hình ảnh."},
+        },
+    ),
     "news": (
         ArticleIndexPage,
         {
@@ -146,7 +156,13 @@ SECTIONS = {
         },
     ),
 }
-IN_MENUS = {"doctors", "specialties", "news", "about"}
+IN_MENUS = {"doctors", "specialties", "clinics", "news", "about"}
+
+#: the intro of each clinic's page (the address, hours and photos come from the facility's record)
+FACILITY_INTRO = {
+    "en": "In the centre of the city, a short walk from Bến Thành market; visits in person on weekdays and Saturday mornings.",
+    "vi": "Ở trung tâm thành phố, cách chợ Bến Thành vài phút đi bộ; khám trực tiếp các ngày trong tuần và sáng thứ Bảy.",
+}
 
 ARTICLES = {
     "video-visit-checklist": {
@@ -293,6 +309,12 @@ def seed_demo_site(*, doctor_emails: Iterable[str]) -> dict[str, int]:
             fields = {"title": specialty.name, "specialty": specialty, "intro": specialty.description[:300]}
             page = _child(sections["specialties"], SpecialtyPage, specialty.slug, fields, counts)
             _translation(page, vietnamese, {"title": specialty.name_vi} if specialty.name_vi else {}, counts)
+
+        have_pages = set(FacilityPage.objects.values_list("facility_id", flat=True))
+        for facility in Facility.objects.filter(is_active=True).exclude(pk__in=have_pages).order_by("pk"):
+            fields = {"title": facility.name, "facility": facility, "intro": FACILITY_INTRO["en"]}
+            page = _child(sections["clinics"], FacilityPage, facility.slug, fields, counts)
+            _translation(page, vietnamese, {"intro": FACILITY_INTRO["vi"]}, counts)
 
         demo_doctors = list(Doctor.objects.filter(user__email__in=list(doctor_emails), is_active=True))
         counts["profile drafts"] += len(doctor_profile_pages_sync(doctor_ids=[d.pk for d in demo_doctors]))

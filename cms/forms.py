@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
@@ -9,7 +10,17 @@ from django.utils.translation import gettext_lazy as _
 from booking.models import AppointmentMode
 
 #: the directory's filters, as they appear in its address (and in the portal's old doctor search)
-FILTER_NAMES = ("q", "specialty", "mode", "date", "facility", "city", "week")
+FILTER_NAMES = ("q", "specialty", "mode", "date", "facility", "city", "district", "week")
+
+
+@dataclass(frozen=True)
+class DistrictOption:
+    """One district in the directory's district list: its city (the page hides the districts of other
+    cities than the one chosen, and ``site.js`` keeps that true while the visitor changes the city)."""
+
+    value: str
+    city: str
+    hidden: bool = False
 
 
 class DirectoryFilterForm(forms.Form):
@@ -21,6 +32,7 @@ class DirectoryFilterForm(forms.Form):
     date = forms.DateField(label=_("Free on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     facility = forms.ChoiceField(label=_("Clinic"), required=False)
     city = forms.ChoiceField(label=_("City"), required=False)
+    district = forms.ChoiceField(label=_("District"), required=False)
     week = forms.BooleanField(label=_("Available this week"), required=False)
     page = forms.IntegerField(required=False, min_value=1, max_value=10_000, widget=forms.HiddenInput)
 
@@ -32,6 +44,17 @@ class DirectoryFilterForm(forms.Form):
         self.fields["facility"].choices = [("", _("All clinics")), *[(f.slug, f.name) for f in facilities]]
         cities = sorted({f.city for f in facilities if f.city})
         self.fields["city"].choices = [("", _("All cities")), *[(city, city) for city in cities]]
+        # the districts of the chosen city (of every city while none is chosen): another city's district
+        # is not a choice, so a stale one left from an earlier search falls back to "no filter"
+        city = self.data.get("city", "") if self.is_bound else ""
+        city = city if city in cities else ""
+        places = sorted({(f.city, f.district) for f in facilities if f.district})
+        self.district_options = [
+            DistrictOption(value=district, city=place_city, hidden=bool(city) and place_city != city)
+            for place_city, district in places
+        ]
+        districts = dict.fromkeys(option.value for option in self.district_options if not option.hidden)
+        self.fields["district"].choices = [("", _("All districts")), *[(d, d) for d in districts]]
         if today is not None:
             self.fields["date"].widget.attrs["min"] = today.isoformat()
 
@@ -54,6 +77,7 @@ class DirectoryFilterForm(forms.Form):
             "date": data.get("date"),
             "facility": data.get("facility") or None,
             "city": data.get("city") or "",
+            "district": data.get("district") or "",
             "available_this_week": bool(data.get("week")),
             "page": data.get("page") or 1,
         }
@@ -62,7 +86,8 @@ class DirectoryFilterForm(forms.Form):
         """How many of the filters besides the search box are set (for the collapsed filter panel)."""
         filters = self.filters()
         return sum(
-            bool(filters[name]) for name in ("specialty", "mode", "date", "facility", "city", "available_this_week")
+            bool(filters[name])
+            for name in ("specialty", "mode", "date", "facility", "city", "district", "available_this_week")
         )
 
     def query_string(self, *, exclude=()) -> str:
@@ -75,6 +100,7 @@ class DirectoryFilterForm(forms.Form):
             "date": filters["date"].isoformat() if filters["date"] else "",
             "facility": filters["facility"] or "",
             "city": filters["city"],
+            "district": filters["district"],
             "week": "on" if filters["available_this_week"] else "",
             "page": filters["page"] if filters["page"] != 1 else "",
         }

@@ -395,6 +395,10 @@ class FacilityPage(PublicPageMixin, Page):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("photo"),
+        help_text=_(
+            "Optional: a picture above the page. The clinic's photos are kept with the facility by the "
+            "clinic's staff (admin: Facilities) and shown below it."
+        ),
     )
     body = _content_stream(verbose_name=_("about the facility"))
 
@@ -423,10 +427,12 @@ class FacilityPage(PublicPageMixin, Page):
 
         context = super().get_context(request, *args, **kwargs)
         facility = self.facility
+        photos = selectors.facility_photos(facility=facility)
         context.update(
             facility=facility,
+            photos=photos,
             entries=selectors.facility_doctors(facility=facility),
-            jsonld=seo.medical_clinic_jsonld(page=self, facility=facility, request=request),
+            jsonld=seo.medical_clinic_jsonld(page=self, facility=facility, request=request, photos=photos),
         )
         return context
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
-from django.utils.translation import get_language, get_language_info
+from django.utils.translation import get_language, get_language_info, pgettext
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.images import get_image_model
 from wagtail.models import Locale
 
-from booking.models import AppointmentMode, BookingDefaults, Doctor, Facility, Slot, Specialty
+from booking.models import AppointmentMode, BookingDefaults, Doctor, Facility, FacilityPhoto, Slot, Specialty
 from booking.rules import bookable_doctors_q, doctor_refusal
 from booking.selectors import doctor_search, first_free_slots, free_slots
 from booking.slotting import resolve_local
@@ -191,13 +191,14 @@ def doctor_directory(
     mode: str = "",
     facility: str | None = None,
     city: str = "",
+    district: str = "",
     date: dt.date | None = None,
     page: int = 1,
     per_page: int = 12,
     now: dt.datetime | None = None,
 ) -> DirectoryResult:
     """Bookable doctors matching ``q`` and ``specialty`` with a free slot matching the place filters
-    (``mode``, ``facility``, ``city``) and, given a ``date``, on that day of the visitor's; soonest
+    (``mode``, ``facility``, ``city``, ``district``) and, given a ``date``, on that day of the visitor's; soonest
     available first (``doctor_search``), each as a card (``directory_entries``).
 
     ``doctor_search`` orders doctors by their next free slot, so "available this week" keeps a prefix
@@ -207,7 +208,7 @@ def doctor_directory(
     """
     now = now or timezone.now()
     defaults = BookingDefaults.load()
-    place = {"mode": mode, "facility": facility, "city": city}
+    place = {"mode": mode, "facility": facility, "city": city, "district": district}
     start, end = day_bounds(date) if date is not None else (None, None)
     search = {"q": q, "specialty": specialty, "now": now, "defaults": defaults, "start": start, "end": end, **place}
     found = doctor_search(page=page, per_page=per_page, **search)
@@ -351,13 +352,20 @@ def specialty_doctors(*, specialty_id: int) -> list[Doctor]:
 
 
 def language_names(codes: Iterable[str]) -> list[str]:
-    """Language codes as names in the active language ("vi" → "Vietnamese" / "Tiếng Việt")."""
+    """Language codes as names in the active language ("vi" → "Vietnamese" / "Tiếng Việt").
+
+    The language switcher names each site language in itself ("English" stays "English" in the
+    Vietnamese catalogue), so a language a doctor speaks is looked up in its own context first, and
+    Django's translated name serves the languages that context does not list."""
     names = []
     for code in codes:
         try:
-            names.append(str(get_language_info(code)["name_translated"]))
+            info = get_language_info(code)
         except KeyError:
             names.append(code)
+            continue
+        spoken = pgettext("a language a doctor speaks", info["name"])
+        names.append(spoken if spoken != info["name"] else str(info["name_translated"]))
     return names
 
 
@@ -427,14 +435,21 @@ def profile_comments(doctor: Doctor, *, limit: int = 6) -> list:
 
 
 def facility_pages(*, index) -> list[FacilityPage]:
-    """The live facility pages under ``index`` with their facilities, by city then name."""
+    """The live facility pages under ``index`` with their facilities (and their photos, in order), by city
+    then name."""
     return list(
         FacilityPage.objects.child_of(index)
         .live()
         .select_related("facility")
+        .prefetch_related(Prefetch("facility__photos", queryset=FacilityPhoto.objects.order_by("position", "pk")))
         .filter(facility__is_active=True)
         .order_by("facility__city", "facility__name")
     )
+
+
+def facility_photos(*, facility: Facility) -> list[FacilityPhoto]:
+    """The photos of ``facility``, first ``position`` first."""
+    return list(facility.photos.order_by("position", "pk"))
 
 
 def facility_doctors(*, facility, limit: int = 24, now: dt.datetime | None = None) -> list[DirectoryEntry]:

@@ -107,9 +107,10 @@ def physician_jsonld(*, page, doctor, request, bookable: bool, rating=None) -> S
     return jsonld_script(data)
 
 
-def medical_clinic_jsonld(*, page, facility, request) -> SafeString:
+def medical_clinic_jsonld(*, page, facility, request, photos=()) -> SafeString:
     """schema.org ``MedicalClinic`` for a facility's page: address, coordinates, phone, hours (as the
-    facility's text) and a map link."""
+    facility's text), a map link, and as ``image`` the page's own picture and the facility's ``photos``
+    (``booking.FacilityPhoto``, in their order; a list as soon as the facility has photos)."""
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "MedicalClinic",
@@ -137,9 +138,10 @@ def medical_clinic_jsonld(*, page, facility, request) -> SafeString:
     if facility.opening_hours.strip():
         # free text kept by staff ("Mon–Fri 07:30–17:00"); schema.org accepts a description here
         data["openingHours"] = [line.strip() for line in facility.opening_hours.splitlines() if line.strip()]
-    image = social_image_url(request, page, None)
-    if image:
-        data["image"] = image
-    elif facility.photo:
-        data["image"] = request.build_absolute_uri(facility.photo.url)
+    page_image = social_image_url(request, page, None)
+    images = [request.build_absolute_uri(photo.image.url) for photo in photos]
+    if images:
+        data["image"] = [page_image, *images] if page_image else images
+    elif page_image:
+        data["image"] = page_image
     return jsonld_script(data)

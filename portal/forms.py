@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -117,10 +118,20 @@ class MedicalRecordForm(forms.ModelForm):
         widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in fields}
 
 
+SCORE_WORDS = [
+    (5, _("Excellent")),
+    (4, _("Good")),
+    (3, _("Fair")),
+    (2, _("Poor")),
+    (1, _("Very poor")),
+]
+
+
 class RatingForm(forms.Form):
     score = forms.TypedChoiceField(
         label=_("Your rating"),
-        choices=[(n, str(n)) for n in range(5, 0, -1)],
+        # a bare "5 … 1" does not say which end is good
+        choices=[(n, format_lazy("{} – {}", n, word)) for n, word in SCORE_WORDS],
         coerce=int,
         widget=forms.RadioSelect,
     )

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router, transaction
 from django.db.models import F, Q
@@ -293,7 +294,6 @@ class Facility(models.Model):
     opening_hours = models.TextField(
         _("opening hours"), blank=True, help_text=_("One line per day or range, e.g. Mon–Fri 07:30–17:00")
     )
-    photo = models.ImageField(_("photo"), upload_to="facilities/", blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
@@ -329,6 +329,60 @@ class Facility(models.Model):
         if self.latitude is None or self.longitude is None:
             return ""
         return f"https://www.openstreetmap.org/?mlat={self.latitude}&mlon={self.longitude}#map=17/{self.latitude}/{self.longitude}"
+
+
+#: a facility photo may weigh this much (the public page serves the file as uploaded)
+FACILITY_PHOTO_MAX_BYTES = 5 * 1024 * 1024
+
+
+def validate_facility_photo_size(image) -> None:
+    if image and image.size > FACILITY_PHOTO_MAX_BYTES:
+        raise ValidationError(
+            _("A photo may be at most %(size)s MB; this one is larger."),
+            params={"size": FACILITY_PHOTO_MAX_BYTES // (1024 * 1024)},
+            code="photo_too_large",
+        )
+
+
+class FacilityPhoto(models.Model):
+    """One photo of a facility, shown on its public page (first ``position`` first) and listed in its
+    ``MedicalClinic`` data. Alt text and caption are kept in each language, like ``TranslatedName``:
+    English, and Vietnamese (English when empty)."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="photos", verbose_name=_("facility"))
+    image = models.ImageField(_("photo"), upload_to="facilities/", validators=[validate_facility_photo_size])
+    alt_text = models.CharField(
+        _("alt text"),
+        max_length=200,
+        help_text=_("What the photo shows, for people who cannot see it. In English."),
+    )
+    alt_text_vi = models.CharField(_("alt text in Vietnamese"), max_length=200, blank=True)
+    caption = models.CharField(_("caption"), max_length=200, blank=True, help_text=_("In English."))
+    caption_vi = models.CharField(_("caption in Vietnamese"), max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("facility photo")
+        verbose_name_plural = _("facility photos")
+        ordering = ["facility", "position", "pk"]
+        indexes = [models.Index(fields=["facility", "position"], name="facility_photo_order_idx")]
+
+    def __str__(self) -> str:
+        return self.alt
+
+    @staticmethod
+    def _in_language(english: str, vietnamese: str) -> str:
+        return vietnamese if vietnamese and (get_language() or "").startswith("vi") else english
+
+    @property
+    def alt(self) -> str:
+        """The alt text in the active language."""
+        return self._in_language(self.alt_text, self.alt_text_vi)
+
+    @property
+    def caption_text(self) -> str:
+        """The caption in the active language."""
+        return self._in_language(self.caption, self.caption_vi)
 
 
 class Room(models.Model):

@@ -38,7 +38,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.view_doctor",
         "booking.view_appointmenttype",
         "booking.view_bookingdefaults",
-        # the clinic's places: staff keep facilities and their rooms
+        # the clinic's places: staff keep facilities, their rooms and the photos of their public pages
         "booking.view_facility",
         "booking.add_facility",
         "booking.change_facility",
@@ -47,6 +47,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "booking.add_room",
         "booking.change_room",
         "booking.delete_room",
+        "booking.view_facilityphoto",
+        "booking.add_facilityphoto",
+        "booking.change_facilityphoto",
+        "booking.delete_facilityphoto",
         "booking.view_availability",
         "booking.add_availability",
         "booking.change_availability",

@@ -154,3 +154,43 @@ def test_the_directory_and_a_profile_fit_desktops_and_phones(visitor, site, lang
     assert not first_day_times.first.is_visible()
     _no_sideways_scroll(page)
     _shot(page, f"profile-{language}-{size}")
+
+
+def test_the_district_list_follows_the_city_as_it_changes_and_filters_the_doctors(visitor, site):
+    """site.js hides the districts of other cities than the one chosen (no reload), a district of
+    another city is unselected, and "Show doctors" lists the doctors free there (the phone layout,
+    one filter per row)."""
+    import datetime as dt
+
+    from booking.services import availability_create
+    from tests.booking.scheduling.factories import future_date
+    from tests.factories import FacilityFactory, RoomFactory
+
+    saigon = FacilityFactory(name="Medbook Quận 7", district="Quận 7", city="Hồ Chí Minh")
+    FacilityFactory(name="Medbook Ba Đình", district="Ba Đình", city="Hà Nội")
+    minh = site["minh"]
+    availability_create(
+        doctor=minh,
+        date=future_date(4, doctor=minh),
+        start_time=dt.time(14),
+        end_time=dt.time(15),
+        slot_minutes=30,
+        actor=None,
+        room=RoomFactory(facility=saigon),
+    )
+    page = visitor("vi", "phone")
+    page.goto(site["directory"].url)
+    page.locator(".more-filters > summary").click()
+    district = page.locator("#id_district")
+    district.select_option("Ba Đình")
+    page.locator("#id_city").select_option("Hồ Chí Minh")
+    assert district.input_value() == ""  # Ba Đình is in Hà Nội: unselected
+    assert not page.locator('#id_district option[value="Ba Đình"]').is_enabled()
+    assert page.locator('#id_district option[value="Quận 7"]').is_enabled()
+    district.select_option("Quận 7")
+    page.get_by_role("button", name="Xem bác sĩ").click()
+    page.wait_for_url(re.compile(r"district=Qu%E1%BA%ADn\+7"))
+    names = page.locator(".doctor-result .doctor-name").all_inner_texts()
+    assert len(names) == 1 and "Trần" in names[0]
+    _no_sideways_scroll(page)
+    _shot(page, "district-vi-phone")

@@ -116,7 +116,8 @@ def test_the_card_speaks_vietnamese(client, directory, chau_profile, dr_chau, ho
     translate(directory)
     client.cookies["django_language"] = "vi"
     card = card_of(html_of(client.get(directory.url)), dr_chau)
-    assert "300.000 ₫" in card and "Ngày mai" in card and "Tiếng Việt" in card
+    assert "300.000 ₫" in card and "Ngày mai" in card
+    assert "Tiếng Việt, Tiếng Anh" in card  # not the language switcher's "English"
 
 
 def test_specialty_and_facility_pages_use_the_same_card(client, general_medicine_page, chau_profile, dr_chau):
@@ -147,6 +148,78 @@ def test_filters_by_mode_clinic_city_and_specialty(client, directory, dr_chau, d
     # the quick slots follow the filter: in person at Lê Lợi, no video times
     card = card_of(html_of(client.get(directory.url, {"mode": "in_person"})), dr_giang)
     assert "Medbook Lê Lợi" in card and "Video visit" not in card
+
+
+@pytest.fixture
+def district_7(db):
+    return FacilityFactory(name="Medbook Phú Mỹ Hưng", slug="phu-my-hung", district="Quận 7", city="Hồ Chí Minh")
+
+
+@pytest.fixture
+def ba_dinh(db):
+    return FacilityFactory(name="Medbook Ba Đình", slug="ba-dinh", district="Ba Đình", city="Hà Nội")
+
+
+def district_options(html: str) -> dict[str, bool]:
+    """The district list's choices: value → offered (not hidden)."""
+    [select] = re.findall(r'<select name="district".*?</select>', html, flags=re.S)
+    return {value: "hidden" not in rest for value, rest in re.findall(r'<option value="([^"]+)"([^>]*)>', select)}
+
+
+def test_filter_by_district_in_the_directory_and_from_the_portal(
+    client, directory, dr_chau, dr_giang, le_loi, district_7, ba_dinh
+):
+    clinic_hours(dr_giang, le_loi, days=2)  # Quận 1
+    seventh = DoctorFactory(first_name="Bảy")
+    clinic_hours(seventh, district_7, days=2)
+    north = DoctorFactory(first_name="Bắc")
+    clinic_hours(north, ba_dinh, days=2)
+
+    def listed(url=directory.url, **query):
+        return set(re.findall(r'id="doctor-(\d+)-name"', html_of(client.get(url, query, follow=True))))
+
+    everyone = {str(d.pk) for d in (dr_chau, dr_giang, seventh, north)}
+    assert listed() == everyone
+    assert listed(district="Quận 7") == {str(seventh.pk)}
+    assert listed(district="Quận 1") == {str(dr_giang.pk)}
+    assert listed(district="Quận 9") == everyone  # a district no open facility has is no filter…
+    assert listed(city="Hồ Chí Minh", district="Quận 7") == {str(seventh.pk)}
+    assert listed(city="Hà Nội", district="Ba Đình", mode="in_person") == {str(north.pk)}
+    # …and a district of another city than the chosen one (left from an earlier search) is ignored
+    assert listed(city="Hà Nội", district="Quận 7") == {str(north.pk)}
+    # the portal's doctor list is the same directory: the district is kept on the way
+    response = client.get("/portal/doctors/", {"district": "Quận 7"}, follow=True)
+    assert response.redirect_chain[-1][0] == f"{directory.url}?district=Qu%E1%BA%ADn+7"
+    assert listed("/portal/doctors/", district="Quận 7") == {str(seventh.pk)}
+    # the district filter opens "More filters" and counts as a filter to clear
+    html = html_of(client.get(directory.url, {"district": "Quận 7"}))
+    assert '<details class="more-filters" open>' in html and "Clear filters" in html
+    assert '<option value="Quận 7" data-city="Hồ Chí Minh" selected>' in html
+
+
+def test_the_district_list_follows_the_chosen_city(client, directory, dr_chau, le_loi, district_7, ba_dinh):
+    every = district_options(html_of(client.get(directory.url)))
+    assert every == {"Ba Đình": True, "Quận 1": True, "Quận 7": True}  # from the open facilities, by city
+    assert district_options(html_of(client.get(directory.url, {"city": "Hà Nội"}))) == {
+        "Ba Đình": True,
+        "Quận 1": False,
+        "Quận 7": False,
+    }
+    # a closed facility's district is not offered; each city's districts are grouped under its name
+    FacilityFactory(slug="closed", district="Quận 3", is_active=False)
+    html = html_of(client.get(directory.url))
+    assert "Quận 3" not in district_options(html)
+    assert '<optgroup label="Hà Nội" data-city="Hà Nội">' in html
+    assert 'data-narrows="id_district"' in html  # site.js hides the other cities' districts as the city changes
+
+
+def test_the_district_filter_speaks_vietnamese(client, directory, home, le_loi):
+    translate(home)
+    directory_vi = translate(directory)
+    client.cookies["django_language"] = "vi"
+    html = html_of(client.get(directory_vi.url))
+    assert '<label for="id_district">Quận/huyện</label>' in html
+    assert ">Tất cả quận/huyện</option>" in html
 
 
 def test_the_date_filter_keeps_doctors_free_that_day_with_that_days_times(client, directory, dr_chau, dr_giang):
@@ -214,7 +287,15 @@ def _doctors(directory, count: int, *, start: int, facility) -> None:
         publish(directory, page)
 
 
-@pytest.mark.parametrize("params", [{}, {"mode": "in_person", "city": "Hồ Chí Minh"}, {"date": "tomorrow"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"mode": "in_person", "city": "Hồ Chí Minh"},
+        {"city": "Hồ Chí Minh", "district": "Quận 1"},
+        {"date": "tomorrow"},
+    ],
+)
 def test_the_directory_runs_the_same_queries_for_n_and_3n_doctors(client, media, directory, le_loi, params):
     if params.get("date"):
         params = {"date": (timezone.localdate() + dt.timedelta(days=2)).isoformat()}

@@ -120,3 +120,28 @@ def test_the_demo_has_a_request_waiting_a_visit_ready_for_a_follow_up_and_an_in_
     counts = (Appointment.objects.count(), Slot.objects.count(), Facility.objects.count(), Room.objects.count())
     call_command("seed_demo", "--quiet")
     assert (Appointment.objects.count(), Slot.objects.count(), Facility.objects.count(), Room.objects.count()) == counts
+
+
+def test_the_demo_clinic_has_a_page_with_photos_in_both_languages_made_once(client, db):
+    """The clinics section lists the demo clinic; its page shows the clinic's three photos (drawn by
+    ``cms.demo_photos``) with alt text in the page's language; a second run adds no photo or page."""
+    import re
+
+    from booking.models import Facility, FacilityPhoto
+    from cms.models import FacilityIndexPage, FacilityPage
+
+    call_command("seed_demo", "--quiet")
+    facility = Facility.objects.get()
+    photos = list(facility.photos.order_by("position"))
+    assert len(photos) == 3 and all(photo.alt_text and photo.alt_text_vi for photo in photos)
+    assert facility.map_url  # the demo clinic has coordinates: the booking shows a map link
+    for language in ("en", "vi"):
+        assert FacilityIndexPage.objects.live().filter(locale__language_code=language, show_in_menus=True).exists()
+        page = FacilityPage.objects.live().get(locale__language_code=language, facility=facility)
+        client.cookies["django_language"] = language
+        html = client.get(page.url).content.decode()
+        alts = re.findall(r'<img src="/media/facilities/[^"]+" alt="([^"]+)"', html)
+        assert alts == [photo.alt_text if language == "en" else photo.alt_text_vi for photo in photos]
+    pages = FacilityPage.objects.count()
+    call_command("seed_demo", "--quiet")
+    assert (FacilityPhoto.objects.count(), FacilityPage.objects.count()) == (3, pages)

@@ -73,27 +73,36 @@ def test_a_video_appointment_page_shows_no_place(client, patient_dao, both_modes
     assert "openstreetmap" not in html and "Lê Lợi" not in html
 
 
-def test_patients_filter_doctors_by_mode_city_and_facility(client, doctor_binh, both_modes, room_3):
+def test_patients_filter_doctors_by_mode_city_district_and_facility(client, doctor_binh, both_modes, room_3):
     other = make_doctor("video.only@clinic.test")
     publish_slots(other, start=(timezone.now() + timedelta(days=4)).replace(minute=0, second=0, microsecond=0))
     everyone = client.get("/portal/doctors/", follow=True).content.decode()
     assert f"/portal/book/{doctor_binh.pk}/" in everyone and f"/portal/book/{other.pk}/" in everyone
     assert 'name="city"' in everyone and "Medbook Lê Lợi" in everyone  # the facility filter is offered
-    for query in ({"mode": "in_person"}, {"city": "Hồ Chí Minh"}, {"facility": room_3.facility.slug}):
+    assert 'name="district"' in everyone and ">Quận 1</option>" in everyone  # and the district filter
+    for query in (
+        {"mode": "in_person"},
+        {"city": "Hồ Chí Minh"},
+        {"district": "Quận 1"},
+        {"facility": room_3.facility.slug},
+    ):
         html = client.get("/portal/doctors/", query, follow=True).content.decode()
         assert f"/portal/book/{doctor_binh.pk}/" in html and f"/portal/book/{other.pk}/" not in html, query
     html = client.get("/portal/doctors/", {"mode": "video"}, follow=True).content.decode()
     assert f"/portal/book/{other.pk}/" in html
 
 
-def test_the_filtered_search_query_count_does_not_grow(client, django_assert_max_num_queries, db):
+@pytest.mark.parametrize(
+    "query", [{"mode": "in_person", "city": "Hồ Chí Minh"}, {"city": "Hồ Chí Minh", "district": "Quận 1"}]
+)
+def test_the_filtered_search_query_count_does_not_grow(client, django_assert_max_num_queries, db, query):
     start = timezone.now() + timedelta(days=2)
     for i in range(2):
         publish_slots(make_doctor(f"d{i}@clinic.test"), start=start, count=2, facility=FacilityFactory())
     with django_assert_max_num_queries(25) as few:
-        client.get("/portal/doctors/", {"mode": "in_person", "city": "Hồ Chí Minh"}, follow=True)
+        client.get("/portal/doctors/", query, follow=True)
     for i in range(2, 10):
         publish_slots(make_doctor(f"d{i}@clinic.test"), start=start, count=2, facility=FacilityFactory())
     with django_assert_max_num_queries(len(few.captured_queries)):
-        response = client.get("/portal/doctors/", {"mode": "in_person", "city": "Hồ Chí Minh"}, follow=True)
+        response = client.get("/portal/doctors/", query, follow=True)
     assert response.content.decode().count("/portal/book/") >= 10

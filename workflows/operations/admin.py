@@ -27,6 +27,7 @@ from accounts.models import Role
 from booking import rules
 from booking.models import Doctor, Facility
 from core.admin_actions import ConfirmForm, ReadOnlyAdminMixin, button, confirm_dialog, find, run_service
+from core.dates import short_day_text
 from core.errors import DomainError
 from workflows.operations import services as svc
 from workflows.operations.models import (
@@ -316,7 +317,8 @@ class VisitRatingAdmin(ReadOnlyAdminMixin, ModelAdmin):
     @display(description=_("visit"), ordering="appointment__starts_at")
     def visit(self, obj):
         starts = obj.appointment.starts_at
-        return f"#{obj.appointment_id} · {starts:%Y-%m-%d}" if starts else f"#{obj.appointment_id}"
+        # the day in the reader's time zone and language ("Thu 3 Dec" / "Thứ Năm, 3 thg 12"), not a UTC date
+        return f"#{obj.appointment_id} · {short_day_text(starts)}" if starts else f"#{obj.appointment_id}"
 
     @display(description=_("rating"), ordering="score")
     def score_stars(self, obj):
@@ -651,7 +653,7 @@ class CheckInAdmin(ReadOnlyAdminMixin, ModelAdmin):
     def arrived(self, obj):
         return timezone.localtime(obj.checked_in_at).strftime("%H:%M")
 
-    @display(description=_("late"), ordering="minutes_late")
+    @display(description=_("arrived late"), ordering="minutes_late")
     def late(self, obj):
         return _("%(minutes)s min") % {"minutes": obj.minutes_late} if obj.is_late else "—"
 

@@ -10,6 +10,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
 from booking.models import Appointment
+from core.dates import day_month_text
 
 
 class CalendarFeed(models.Model):
@@ -307,7 +308,7 @@ class CheckIn(ConcurrentTransitionMixin, models.Model):
         indexes = [models.Index(fields=["doctor", "day", "status"], name="checkin_doctor_day")]
 
     def __str__(self) -> str:
-        return str(_("No. %(number)s · %(day)s") % {"number": self.number, "day": self.day})
+        return str(_("No. %(number)s · %(day)s") % {"number": self.number, "day": day_month_text(self.day)})
 
     @property
     def is_late(self) -> bool:

@@ -25,6 +25,7 @@ from booking.models import (
     Availability,
     Doctor,
     Facility,
+    FacilityPhoto,
     Room,
     Specialty,
     Voucher,
@@ -40,6 +41,7 @@ from booking.services import (
     follow_up_suggest,
     payment_mark_cash_paid,
 )
+from cms.demo_photos import demo_photo
 from cms.demo_site import seed_demo_site
 from core.audit import audit_log
 from workflows.operations.models import QueueBoard
@@ -256,8 +258,31 @@ DEMO_FACILITY = {
     "district": "Quận 1",
     "city": "Thành phố Hồ Chí Minh",
     "phone": "+84 28 3800 0000",
+    "latitude": Decimal("10.773300"),
+    "longitude": Decimal("106.703500"),
+    # one text for both languages (staff type it once): Vietnamese first, English in brackets
+    "opening_hours": "Thứ 2–Thứ 6 (Mon–Fri) 07:30–17:00\nThứ 7 (Sat) 08:00–12:00",
 }
 DEMO_ROOM = "101"  # pages write "Room 101" / "Phòng 101" around the name
+
+#: the demo clinic's photos (drawings, see ``cms.demo_photos``): kind, alt text and caption in each language
+DEMO_FACILITY_PHOTOS = [
+    (
+        "reception",
+        ("Drawing of the reception desk under a green cross", "Hình vẽ quầy lễ tân dưới chữ thập xanh"),
+        ("Reception, ground floor", "Quầy lễ tân, tầng trệt"),
+    ),
+    (
+        "waiting-room",
+        ("Drawing of the waiting room: a row of chairs by a window", "Hình vẽ phòng chờ: một hàng ghế cạnh cửa sổ"),
+        ("Waiting room", "Phòng chờ"),
+    ),
+    (
+        "consulting-room",
+        ("Drawing of a consulting room with an examination couch", "Hình vẽ phòng khám với giường khám bệnh"),
+        ("Consulting room 101", "Phòng khám 101"),
+    ),
+]
 
 
 def _seed_clinic_visits(created: dict[str, int]) -> None:
@@ -269,6 +294,18 @@ def _seed_clinic_visits(created: dict[str, int]) -> None:
     created["facilities"] += new
     room, new = Room.objects.get_or_create(facility=facility, name=DEMO_ROOM)
     created["rooms"] += new
+    if not facility.photos.exists():
+        for position, (kind, (alt, alt_vi), (caption, caption_vi)) in enumerate(DEMO_FACILITY_PHOTOS):
+            FacilityPhoto.objects.create(
+                facility=facility,
+                image=demo_photo(kind),
+                alt_text=alt,
+                alt_text_vi=alt_vi,
+                caption=caption,
+                caption_vi=caption_vi,
+                position=position,
+            )
+            created["facility_photos"] += 1
     if not QueueBoard.objects.filter(facility=facility).exists():  # the waiting-room screen's link
         queue_board_renew(facility=facility, actor=User.objects.get(email="staff@example.com"))
         created["queue_boards"] += 1
@@ -375,6 +412,7 @@ def seed_demo() -> dict[str, int]:
         "vouchers": 0,
         "facilities": 0,
         "rooms": 0,
+        "facility_photos": 0,
         "queue_boards": 0,
     }
     with transaction.atomic():

@@ -34,6 +34,16 @@ def test_facility_admin_permission_matrix(client, personas, role, path):
         assert response.status_code == 403, f"{role} must not open {path}"
 
 
+def no_photos() -> dict:
+    """The management form of the facility's (empty) photo inline."""
+    return {
+        "photos-TOTAL_FORMS": "0",
+        "photos-INITIAL_FORMS": "0",
+        "photos-MIN_NUM_FORMS": "0",
+        "photos-MAX_NUM_FORMS": "1000",
+    }
+
+
 def test_staff_add_a_facility_with_rooms_and_every_change_is_audited(client, staff_binh):
     client.force_login(staff_binh)
     response = client.post(
@@ -57,6 +67,7 @@ def test_staff_add_a_facility_with_rooms_and_every_change_is_audited(client, sta
             "rooms-0-is_active": "on",
             "rooms-1-name": "A2",
             "rooms-1-is_active": "on",
+            **no_photos(),
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -109,3 +109,25 @@ def test_the_dashboard_shows_the_wait_and_late_arrivals(client, called, staff_bi
     client.force_login(staff_binh)
     html = client.get("/admin/").content.decode()
     assert "Waiting room" in html and "Average wait" in html and str(doctor_binh) in html
+
+
+def test_the_dashboard_tells_the_queue_in_words_in_vietnamese(client, called, admin_an):
+    """The recent activity says what the desk and the doctor did (no "check in called" code), and the
+    wait table scrolls inside its block on a phone instead of widening the page."""
+    import re
+
+    client.force_login(admin_an)
+    client.cookies["django_language"] = "vi"
+    html = client.get("/admin/").content.decode()
+    activity = re.search(r'<ol[^>]*id="recent-activity">(.*?)</ol>', html, re.S).group(1)
+    assert "Bình: check in" not in activity and "check in" not in activity
+    assert "đã tiếp nhận Số 1" in activity and "đã mời Số 1" in activity
+    assert '<div class="table-scroll"><table class="clinic-list queue-stats">' in html
+
+
+def test_the_queue_says_late_arrival_not_late_cancellation_in_vietnamese(client, called, staff_binh):
+    client.force_login(staff_binh)
+    client.cookies["django_language"] = "vi"
+    html = client.get("/admin/operations/checkin/").content.decode()
+    assert "Đến muộn" in html or "đến muộn" in html
+    assert "hủy muộn" not in html.lower()

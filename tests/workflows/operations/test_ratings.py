@@ -194,6 +194,17 @@ def test_the_patient_rates_from_the_portal(visit, patient_dao):
     assert "already rated" in again and 'name="score"' not in again
 
 
+def test_the_rating_choices_say_which_end_is_good_in_both_languages(visit, patient_dao):
+    invited(visit)
+    client = Client()
+    client.force_login(patient_dao)
+    html = client.get(f"/portal/appointments/{visit.public_id}/rate/").content.decode()
+    assert "5 – Excellent" in html and "1 – Very poor" in html
+    client.cookies["django_language"] = "vi"
+    html = client.get(f"/portal/appointments/{visit.public_id}/rate/").content.decode()
+    assert "5 – Rất tốt" in html and "1 – Kém" in html
+
+
 def test_a_bad_score_is_a_form_error_not_a_500(visit, patient_dao):
     invited(visit)
     client = Client()

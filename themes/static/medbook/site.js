@@ -3,6 +3,8 @@
  * the Content-Security-Policy can refuse inline script:
  * - <select data-autosubmit> submits its form when changed (the language switcher);
  * - <button data-print> prints the page (the receipt);
+ * - <select data-narrows="id">: changing it hides the choices of the select #id whose data-city is
+ *   another value (the directory's districts follow the chosen city); a hidden choice is unselected;
  * - <button data-toggle="id" aria-expanded> opens and closes the element #id (the phone menu, the
  *   account menu); Escape or a click elsewhere closes what is open.
  */
@@ -19,9 +21,20 @@
       if (button !== except && !(except && button.contains(except))) setOpen(button, false);
     });
   }
+  function narrow(select) {
+    var target = document.getElementById(select.getAttribute("data-narrows"));
+    if (!target) return;
+    target.querySelectorAll("[data-city]").forEach(function (choice) {
+      var other = select.value !== "" && choice.getAttribute("data-city") !== select.value;
+      choice.hidden = other;
+      choice.disabled = other;
+      if (other && choice.selected) target.value = "";
+    });
+  }
   document.addEventListener("change", function (event) {
     var field = event.target;
     if (field.matches && field.matches("select[data-autosubmit]") && field.form) field.form.submit();
+    if (field.matches && field.matches("select[data-narrows]")) narrow(field);
   });
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-print]");
