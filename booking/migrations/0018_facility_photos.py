@@ -25,7 +25,7 @@ def first_photo_back(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("booking", "0016_appointment_series_and_weekly_rules"),
+        ("booking", "0017_dashboard_indexes"),
     ]
 
     operations = [
