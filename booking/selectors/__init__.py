@@ -2,6 +2,7 @@
 
 from booking.selectors.scheduling import (
     DoctorPage,
+    FreeSlotListing,
     WeekDay,
     WeekSlot,
     WeekView,
@@ -11,6 +12,7 @@ from booking.selectors.scheduling import (
     doctor_search,
     first_free_slots,
     fold_text,
+    free_slot_listing,
     free_slot_rows,
     free_slots,
     slot_free_q,
@@ -19,6 +21,7 @@ from booking.selectors.scheduling import (
 
 __all__ = [
     "DoctorPage",
+    "FreeSlotListing",
     "WeekDay",
     "WeekSlot",
     "WeekView",
@@ -28,6 +31,7 @@ __all__ = [
     "doctor_search",
     "first_free_slots",
     "fold_text",
+    "free_slot_listing",
     "free_slot_rows",
     "free_slots",
     "slot_free_q",

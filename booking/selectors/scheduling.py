@@ -11,8 +11,11 @@ import datetime as dt
 import math
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import (
@@ -41,7 +44,7 @@ from booking.models import AppointmentMode, BlockedTime, BookingDefaults, Doctor
 from booking.rules import bookable_doctors_q, overdue_blocks_booking
 from booking.slotting import local_day_bounds, resolve_local
 from core.apitypes import MAX_ID
-from core.prepared import PreparedQuery
+from core.prepared import PreparedJoin, PreparedQuery
 
 MAX_PER_PAGE = 100
 #: ``first_free_slots`` reads each doctor's first slots separately up to this many doctors (one query)
@@ -70,17 +73,24 @@ def _not_blocked() -> Exists:
 
 
 def _free_slot_queryset(
-    *, doctor_id: int, earliest: dt.datetime, end: dt.datetime, latest: dt.datetime, now: dt.datetime
+    *,
+    doctor_id: int,
+    earliest: dt.datetime,
+    end: dt.datetime,
+    latest: dt.datetime,
+    now: dt.datetime,
+    doctor_checked: bool = False,
 ) -> QuerySet[Slot]:
     """The rule of ``free_slots`` once the doctor's policy has turned into instants (``free_slot_rows``
-    compiles it once with placeholders)."""
-    return (
+    compiles it once with placeholders). ``doctor_checked``: without the condition that the doctor is
+    bookable, for a statement that checks it itself (``free_slot_listing``)."""
+    slots = (
         Slot.objects.filter(doctor_id=doctor_id, start__gte=earliest, start__lt=end, start__lte=latest)
         .filter(slot_free_q(now=now))
         .exclude(_not_blocked())
-        .filter(bookable_doctors_q(prefix="doctor__"))
         .order_by("start")
     )
+    return slots if doctor_checked else slots.filter(bookable_doctors_q(prefix="doctor__"))
 
 
 def _free_slot_window(
@@ -190,6 +200,107 @@ def bookable_doctor_for_slots(doctor_id: int) -> Doctor | None:
         return None  # beyond the column: no such row (as the ORM answers)
     rows = _BOOKABLE_DOCTOR.rows(doctor_id=doctor_id)
     return Doctor.from_db(_BOOKABLE_DOCTOR.using, _SLOT_DOCTOR_FIELDS, rows[0]) if rows else None
+
+
+#: a free-slot listing's view of the doctor: their zone and own booking window (None: the clinic's)
+_LISTING_DOCTOR_COLUMNS = ("time_zone", "min_notice_hours", "max_advance_days")
+#: and of the clinic defaults (no row until an admin saves them: then the fields' defaults)
+_LISTING_DEFAULT_COLUMNS = ("min_notice_hours", "max_advance_days")
+_FIELD_DEFAULTS = tuple(BookingDefaults._meta.get_field(name).get_default() for name in _LISTING_DEFAULT_COLUMNS)
+_LISTING_WIDTH = len(_LISTING_DOCTOR_COLUMNS) + len(_LISTING_DEFAULT_COLUMNS)
+#: the bookable doctor, the defaults row and the doctor's free slots in one statement, ordered by start
+_LISTING = PreparedJoin(
+    PreparedQuery(
+        lambda doctor_id: (
+            Doctor.objects.filter(bookable_doctors_q(), pk=doctor_id).order_by().values_list(*_LISTING_DOCTOR_COLUMNS)
+        ),
+        ints=("doctor_id",),
+        key=overdue_blocks_booking,
+    ),
+    PreparedQuery(lambda: BookingDefaults.objects.filter(pk=1).values_list(*_LISTING_DEFAULT_COLUMNS)),
+    # the doctor's slots: no rows at all when the doctor part finds the doctor not bookable
+    PreparedQuery(
+        lambda **bounds: _free_slot_queryset(**bounds, doctor_checked=True).order_by().values_list(*FREE_SLOT_COLUMNS),
+        ints=("doctor_id",),
+        datetimes=("earliest", "end", "latest", "now"),
+    ),
+    order_by=(_LISTING_WIDTH + FREE_SLOT_COLUMNS.index("start"),),
+)
+#: per process: the (zone, notice hours, advance days) each doctor's last listing confirmed, and the
+#: clinic defaults' (notice hours, advance days) last seen; a listing reads with these and its own
+#: statement confirms them (``free_slot_listing``)
+_listing_policies: dict[int, tuple[str, int, int]] = {}
+_listing_defaults: list[int] = list(_FIELD_DEFAULTS)
+#: beyond this many doctors the remembered policies start over (a bound on memory, not a cache size)
+_LISTING_POLICIES_MAX = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSlotListing:
+    doctor_id: int
+    time_zone: str
+    zone: ZoneInfo
+    date_from: dt.date
+    date_to: dt.date
+    rows: list[tuple]  # FREE_SLOT_COLUMNS, earliest first
+
+
+def free_slot_listing(
+    doctor_id: int,
+    *,
+    period: Callable[[ZoneInfo], tuple[dt.date, dt.date] | None],
+    now: dt.datetime,
+) -> FreeSlotListing | None:
+    """``free_slot_rows`` of a bookable doctor by id, in one statement: the doctor, the clinic defaults
+    and the slots (``free_slot_rows`` needs the doctor first, and the defaults, unless cached).
+
+    ``period(zone)`` gives the local dates ``(first, last)`` to list (in the doctor's zone), or None to
+    refuse them. The slots' instants depend on the doctor's zone and booking window, which the statement
+    itself returns: it is run with the ones this process last saw for the doctor (the clinic's zone and
+    defaults for a doctor not seen yet), and run once more with the right ones when its answer shows they
+    were not (the doctor or the clinic changed them). So the answer is exact on every call, in one
+    statement almost always.
+
+    None: no bookable doctor has this id, or ``period`` refused the dates.
+    """
+    if not 0 < doctor_id <= MAX_ID:
+        return None  # beyond the column: no such row (as the ORM answers)
+    expected = _listing_policies.get(doctor_id) or (settings.CLINIC_TIME_ZONE, *_listing_defaults)
+    for _attempt in range(2):
+        time_zone, notice_hours, advance_days = expected
+        zone = ZoneInfo(time_zone)
+        dates = period(zone)
+        if dates is None:
+            return None
+        start = resolve_local(dates[0], dt.time(0), zone)
+        rows = _LISTING.rows(
+            doctor_id=doctor_id,
+            earliest=max(start, now + dt.timedelta(hours=notice_hours)),
+            end=resolve_local(dates[1] + dt.timedelta(days=1), dt.time(0), zone),
+            latest=now + dt.timedelta(days=advance_days),
+            now=now,
+        )
+        if not rows:
+            return None
+        zone_name, own_notice, own_advance, *defaults = rows[0][:_LISTING_WIDTH]
+        if defaults[0] is None:  # no defaults row
+            defaults = _FIELD_DEFAULTS
+        _listing_defaults[:] = defaults
+        actual = (
+            zone_name,
+            defaults[0] if own_notice is None else own_notice,
+            defaults[1] if own_advance is None else own_advance,
+        )
+        if actual != expected:
+            if len(_listing_policies) >= _LISTING_POLICIES_MAX:
+                _listing_policies.clear()
+            _listing_policies[doctor_id] = expected = actual
+            continue
+        if doctor_id not in _listing_policies:
+            _listing_policies[doctor_id] = actual
+        slots = [row[_LISTING_WIDTH:] for row in rows] if rows[0][_LISTING_WIDTH] is not None else []
+        return FreeSlotListing(doctor_id, zone_name, zone, dates[0], dates[1], slots)
+    return None  # changed between two reads: the caller's slower way reads it afresh
 
 
 def _month_bounds(year: int, month: int, zone) -> tuple[dt.datetime, dt.datetime]:

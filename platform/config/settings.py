@@ -178,6 +178,11 @@ if default_db["ENGINE"] == "django.db.backends.sqlite3":
 elif default_db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
     default_db["ENGINE"] = "django.db.backends.postgresql"
     default_db["CONN_HEALTH_CHECKS"] = True
+    # The hottest reads (core.prepared: the free slots) run as statements prepared once per connection;
+    # Django's own cursors never prepare. 0 behind a pooler in transaction mode that cannot keep
+    # prepared statements (PgBouncer before 1.21).
+    if envbool("DB_PREPARED_READS", True):
+        default_db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 0)
 DATABASES = {"default": default_db}
 # While the database cannot be reached, pages and the API answer 503 with this Retry-After (seconds).
 DATABASE_UNAVAILABLE_RETRY_AFTER = envint("DATABASE_UNAVAILABLE_RETRY_AFTER", 30, minimum=1, maximum=3600)

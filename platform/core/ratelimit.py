@@ -2,7 +2,8 @@
 
 Counters live in Django's cache (Redis when ``REDIS_URL`` is set, so every web process shares them;
 local memory otherwise). Each window is one key incremented atomically; the first request of a
-window creates the key with the window's lifetime, so nothing needs cleaning up.
+window creates the key with the window's lifetime, so nothing needs cleaning up. A request counts
+with one increment (the window's first: an increment that finds no key, then the key's creation).
 
 - per IP (``API_RATE_LIMIT_PER_IP``): every request under ``/api/``, before authentication, so that
   guessing tokens is limited too (``core.apimiddleware.ApiEdgeMiddleware``). The IP comes from
@@ -48,8 +49,11 @@ def hit(scope: str, ident: str, *, limit: int, window: int, now: float | None = 
     retry_after = max(1, math.ceil((index + 1) * window - now))
     key = f"ratelimit:{scope}:{ident}:{window}:{index}"
     try:
-        cache.add(key, 0, timeout=window + 1)
-        count = cache.incr(key)
+        try:
+            count = cache.incr(key)  # the window's counter exists but for its first request
+        except ValueError:
+            # this request starts the window (or another process did so just now: then count on)
+            count = 1 if cache.add(key, 1, timeout=window + 1) else cache.incr(key)
     except ValueError:
         # the key expired between add and incr: this request starts the window
         cache.set(key, 1, timeout=window + 1)

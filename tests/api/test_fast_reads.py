@@ -1,12 +1,16 @@
 """The free slots' fast read: an anonymous GET is answered at the API edge (``API_FAST_READS``) with
-the same body and security headers as the regular route, in a constant number of queries (the doctor, the clinic defaults unless cached, the slots), behind the
-same per-IP rate limit; whatever it would refuse takes the regular route and its error answer. Its
-``ETag`` lets a client revalidate, and every change to a doctor's slots (a booking, a cancellation, a
-lapsed hold, new availability) is in the very next read."""
+the same body and security headers as the regular route, in one statement (the doctor, the clinic
+defaults and the slots together) however many slots, behind the same per-IP rate limit; whatever it
+would refuse takes the regular route and its error answer. Its ``ETag`` lets a client revalidate, and
+every change to a doctor's slots (a booking, a cancellation, a lapsed hold, new availability), to the
+doctor's zone or booking window and to the clinic defaults is in the very next read. On PostgreSQL it
+spares Django's per-request health-check ping and survives a connection cut since the last request,
+or answers the project's 503 when the database cannot be reached again."""
 
 from __future__ import annotations
 
 import datetime as dt
+import socket
 
 import pytest
 from django.db import connection
@@ -16,6 +20,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from booking import services as svc
+from booking.models import BookingDefaults
 from tests.api.clients import bearer_client
 from tests.booking.appointments.helpers import details_for
 from tests.factories import make_user, publish_slots
@@ -106,11 +111,11 @@ def test_one_day_and_thirty_days_cost_the_same_queries(client, patient_dao, doct
             thirty = caller.get(url(doctor_binh, first, last))
         assert len(one.json()["slots"]) == 4 and len(thirty.json()["slots"]) == 4 * 30
         if caller is client:
-            # the fast read: the doctor, the clinic defaults (cached per process, but never inside a
-            # transaction, as this test runs), the slots
-            tables = [query["sql"].split(" FROM ", 1)[1].split()[0] for query in month.captured_queries]
-            assert tables == ['"booking_doctor"', '"booking_bookingdefaults"', '"booking_slot"']
-            assert len(day.captured_queries) == 3
+            # the fast read: one statement reads the doctor, the clinic defaults and the slots
+            assert len(day.captured_queries) == len(month.captured_queries) == 1
+            sql = month.captured_queries[0]["sql"]
+            for table in ('"booking_doctor"', '"booking_bookingdefaults"', '"booking_slot"'):
+                assert f"FROM {table}" in sql, table
         else:  # the route adds what authenticating the bearer token reads, the same for both
             assert len(day.captured_queries) == len(month.captured_queries)
 
@@ -161,3 +166,129 @@ def test_the_next_read_sees_every_change_and_the_etag_follows(client, doctor_bin
 @pytest.fixture
 def staff(db):
     return make_user("cashier@clinic.test", "staff")
+
+
+def test_the_doctors_zone_and_window_and_the_clinic_defaults_are_in_the_next_read(
+    client, doctor_binh, slots, patient_dao
+):
+    """The fast read computes the slots' instants with the zone and booking window it last saw for the
+    doctor; its statement returns the current ones, and a read that finds them changed reads again."""
+    first_day = dt.date.fromisoformat(day_of(slots[0]))
+    path = url(
+        doctor_binh, (first_day - dt.timedelta(days=1)).isoformat(), (first_day + dt.timedelta(days=2)).isoformat()
+    )
+    regular = bearer_client(patient_dao)
+
+    def read(statements: int) -> dict:
+        with CaptureQueriesContext(connection) as queries:
+            fast = client.get(path)
+        assert len(queries.captured_queries) == statements  # (before the next request clears the log)
+        assert fast.status_code == 200 and fast.content == regular.get(path).content
+        return fast.json()
+
+    client.get(path)  # whatever this process saw of this doctor id before
+    assert len(read(statements=1)["slots"]) == 6
+
+    defaults = BookingDefaults.load()
+    defaults.min_notice_hours = 48  # the clinic's notice now covers every slot
+    defaults.save()
+    assert read(statements=2)["slots"] == [] and read(statements=1)["slots"] == []
+
+    doctor_binh.min_notice_hours = 0  # the doctor's own notice wins over the clinic's
+    doctor_binh.save(update_fields=["min_notice_hours"])
+    assert len(read(statements=2)["slots"]) == 6
+
+    doctor_binh.max_advance_days = 0  # nothing bookable beyond now
+    doctor_binh.save(update_fields=["max_advance_days"])
+    assert read(statements=2)["slots"] == []
+    doctor_binh.max_advance_days = None
+    doctor_binh.save(update_fields=["max_advance_days"])
+
+    doctor_binh.time_zone = "America/New_York"
+    doctor_binh.save(update_fields=["time_zone"])
+    body = read(statements=2)
+    assert body["timeZone"] == "America/New_York"
+    assert {slot["localStart"][-6:] for slot in body["slots"]} <= {"-05:00", "-04:00"}
+    assert [slot["start"] for slot in body["slots"]] == [
+        slot.start.isoformat().replace("+00:00", "Z") for slot in slots
+    ]
+    read(statements=1)
+
+
+# --- the connection: no health-check ping, a lost connection replaced (PostgreSQL) ----------------
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the health check is PostgreSQL's")
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def terminate(pid: int) -> None:
+    """End a backend from another connection, as a database restart or an idle timeout would (waiting
+    until it is gone)."""
+    other = connection.copy()
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])
+            assert cursor.fetchone()[0]
+    finally:
+        other.close()
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_fast_read_spares_the_health_check_ping(client, doctor_binh, slots, patient_dao, monkeypatch):
+    pings = []
+    is_usable = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: pings.append(1) or is_usable())
+    path = url(doctor_binh, day_of(slots[0]))
+    assert client.get(path).status_code == 200
+    connection.health_check_enabled = True  # CONN_HEALTH_CHECKS, as the settings set it on PostgreSQL
+    for caller, expected in ((client, 0), (bearer_client(patient_dao), 1)):
+        pings.clear()
+        connection.health_check_done = False  # what the start of every request does
+        assert caller.get(path).status_code == 200
+        assert len(pings) == expected, caller
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_cut_since_the_last_request_does_not_fail_the_fast_read(client, doctor_binh, slots):
+    path = url(doctor_binh, day_of(slots[0]), day_of(slots[-1]))
+    first = client.get(path)
+    assert first.status_code == 200
+    cut = backend_pid()
+    terminate(cut)
+    connection.health_check_done = False  # a new request: it would ping here; the fast read does not
+    again = client.get(path)
+    assert again.status_code == 200 and again.content == first.content
+    assert backend_pid() != cut  # on a new connection
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_when_the_database_cannot_be_reached_again_the_fast_read_answers_503(doctor_binh, slots, settings):
+    settings.DATABASE_UNAVAILABLE_RETRY_AFTER = 17
+    client = Client(raise_request_exception=False)
+    path = url(doctor_binh, day_of(slots[0]))
+    assert client.get(path).status_code == 200
+    terminate(backend_pid())
+    port = connection.settings_dict["PORT"]
+    connection.settings_dict["PORT"] = str(closed_port())  # the reconnection finds nobody listening
+    try:
+        response = client.get(path)
+    finally:
+        connection.settings_dict["PORT"] = port
+        connection.close()
+    assert response.status_code == 503 and response["Retry-After"] == "17", response.content
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert client.get(path).status_code == 200  # and back once it can be reached

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import asdict
 
 import pytest
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
+from core.security import AreaCSPMiddleware
 from tests.booking.appointments.helpers import make_doctor
 from tests.booking.video.helpers import confirmed_visit
 from workflows.clinic.services import ticket_open
@@ -197,3 +202,43 @@ def test_camera_and_microphone_only_on_the_video_page(client, visit, patient_dao
         response = client.get(url)
         assert "camera=()" in response["Permissions-Policy"] and "microphone=()" in response["Permissions-Policy"]
         assert csp(response)["connect-src"] == ["'self'"], url
+
+
+@pytest.mark.parametrize("path", ["/api/v1/doctors", "/admin/login/", "/cms/login/", "/healthz", "/portal/"])
+def test_a_policy_kept_per_area_is_the_policy_django_csp_builds(rf, settings, path):
+    """Without a nonce or a policy of the view's own, each area's header is built once and kept; it is
+    the header django-csp builds for that response, and a view's own policy still wins."""
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'self'"], "report-uri": "/r/"}}
+    middleware = AreaCSPMiddleware(lambda request: HttpResponse("ok"))
+    built = [middleware(rf.get(path)) for _ in range(2)]  # the second from what the first kept
+    reference = CSPMiddleware(lambda request: HttpResponse("ok"))
+    request = rf.get(path)
+    fresh = reference.process_response(request, HttpResponse("ok"))
+    fresh_parts = middleware.get_policy_parts(request, HttpResponse("ok"))
+    expected = build_policy(**asdict(fresh_parts))
+    for response in built:
+        assert response["Content-Security-Policy"] == expected
+        assert response["Content-Security-Policy-Report-Only"] == fresh["Content-Security-Policy-Report-Only"]
+    relaxed = "'unsafe-eval'" in expected or "'unsafe-inline'" in expected.split("script-src", 1)[1].split(";")[0]
+    assert relaxed == path.startswith(("/admin/", "/cms/"))
+
+    def own_policy(request):
+        response = HttpResponse("ok")
+        response._csp_update = {"img-src": ["https://maps.example"]}
+        return response
+
+    assert "https://maps.example" in AreaCSPMiddleware(own_policy)(rf.get(path))["Content-Security-Policy"]
+
+
+def test_a_nonce_used_is_in_that_response_only(rf):
+    def page(request):
+        return HttpResponse(f"<script nonce='{request.csp_nonce}'></script>")
+
+    middleware = AreaCSPMiddleware(page)
+    first, second = middleware(rf.get("/portal/")), middleware(rf.get("/portal/"))
+    nonces = [re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"])[1] for response in (first, second)]
+    assert nonces[0] != nonces[1] and nonces[0] in first.content.decode()
+    assert (
+        "nonce-"
+        not in AreaCSPMiddleware(lambda request: HttpResponse("ok"))(rf.get("/portal/"))["Content-Security-Policy"]
+    )

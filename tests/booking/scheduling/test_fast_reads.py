@@ -5,6 +5,7 @@ clinic defaults are cached with an invalidation that the next read sees."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.db import connection
@@ -42,6 +43,8 @@ def test_free_slots_answer_is_exactly_the_schema_shape(client, dr_chau, now):
     body = answer.json()
     # what the schema would render from the same data: the same keys, types and values
     assert FreeSlotsOut.model_validate(body).model_dump(mode="json", by_alias=True) == body
+    # written straight from the rows, byte for byte as json.dumps writes the same dict
+    assert json.dumps(body).encode() == answer.content
     assert [s["localStart"][11:16] for s in body["slots"]] == ["08:30", "09:00", "09:30"]
     assert [s["status"] for s in body["slots"]] == ["free", "free", "free"]
     assert body["slots"][0]["facility"] is None and body["slots"][0]["mode"] == "video"
