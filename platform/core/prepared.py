@@ -24,6 +24,7 @@ from django.db.models import QuerySet
 #: placeholder values no real parameter takes (ids far beyond any table; instants in 1901)
 _INT_BASE = 7_391_208_364_512_000
 _WHEN_BASE = dt.datetime(1901, 1, 1, 0, 0, 0, tzinfo=dt.UTC)
+_STR_BASE = "\x01prepared-placeholder:"
 
 
 class _Frozen:
@@ -43,8 +44,8 @@ class _Compiled:
 
 
 class PreparedQuery:
-    """``build(**placeholders)`` returns a ``values_list`` queryset; ``ints`` and ``datetimes`` name its
-    placeholders. ``rows(**values)`` runs it with the real values (aware datetimes)."""
+    """``build(**placeholders)`` returns a ``values_list`` queryset; ``ints``, ``datetimes`` and ``strs``
+    name its placeholders (strings: compared with ``=`` only, never searched with LIKE). ``rows(**values)`` runs it with the real values (aware datetimes)."""
 
     def __init__(
         self,
@@ -52,12 +53,14 @@ class PreparedQuery:
         *,
         ints: tuple[str, ...] = (),
         datetimes: tuple[str, ...] = (),
+        strs: tuple[str, ...] = (),
         key: Callable[[], Hashable] = lambda: None,
         using: str = "default",
     ) -> None:
         self.build = build
         self.ints = ints
         self.datetimes = datetimes
+        self.strs = strs
         self.key = key
         self.using = using
         self._compiled: dict[Hashable, _Compiled] = {}
@@ -66,6 +69,8 @@ class PreparedQuery:
         values: dict = {name: _INT_BASE + number for number, name in enumerate(self.ints)}
         for number, name in enumerate(self.datetimes):
             values[name] = _WHEN_BASE + dt.timedelta(seconds=number + 1, microseconds=number + 1)
+        for number, name in enumerate(self.strs):
+            values[name] = f"{_STR_BASE}{number}:{name}"
         return values
 
     def _adapt(self, connection, name: str, value):
@@ -73,11 +78,7 @@ class PreparedQuery:
             return connection.ops.adapt_datetimefield_value(value)
         return value
 
-    def _compile(self, connection) -> _Compiled:
-        placeholders = self._placeholders()
-        queryset = self.build(**placeholders)
-        compiler = queryset.query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
+    def _binding(self, connection, placeholders: dict, params) -> list:
         adapted = [(name, self._adapt(connection, name, value)) for name, value in placeholders.items()]
         binding: list = []
         for param in params:
@@ -86,14 +87,22 @@ class PreparedQuery:
         missing = set(placeholders) - {name for name in binding if isinstance(name, str)}
         if missing:
             raise ImproperlyConfigured(f"placeholders {sorted(missing)} do not reach the SQL of {self.build!r}")
+        return binding
+
+    def _compile(self, connection) -> _Compiled:
+        placeholders = self._placeholders()
+        queryset = self.build(**placeholders)
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        binding = self._binding(connection, placeholders, params)
         fields = [column[0] for column in compiler.select[: compiler.col_count]]
         converters = [
             (index, functions, expression) for index, (functions, expression) in compiler.get_converters(fields).items()
         ]
         return _Compiled(sql, binding, converters)
 
-    def rows(self, **values) -> list[tuple]:
-        connection = connections[self.using]
+    def statement(self, connection, values: dict) -> tuple[str, list]:
+        """The compiled SQL and its parameters for ``values`` (compiled on first use)."""
         key = (connection.vendor, self.key())
         compiled = self._compiled.get(key)
         if compiled is None:
@@ -102,9 +111,20 @@ class PreparedQuery:
             item.value if isinstance(item, _Frozen) else self._adapt(connection, item, values[item])
             for item in compiled.binding
         ]
+        return compiled.sql, params
+
+    def rows(self, **values) -> list[tuple]:
+        connection = connections[self.using]
+        sql, params = self.statement(connection, values)
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
+        return self.converted(connection, rows)
+
+    def converted(self, connection, rows: list) -> list[tuple]:
+        """``rows`` of this query's SQL (run by the caller, e.g. inside a larger statement) with their
+        columns converted as the ORM converts them."""
+        compiled = self._compiled[(connection.vendor, self.key())]
         if not compiled.converters:
             return rows
         converted = []
@@ -117,3 +137,83 @@ class PreparedQuery:
                 row[index] = value
             converted.append(tuple(row))
         return converted
+
+
+def _attnames(model) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)
+
+
+class PreparedInstance(PreparedQuery):
+    """``PreparedQuery`` for one model instance with some of its relations, as ``select_related`` gives
+    them: ``build(**placeholders)`` returns a queryset of ``model`` (filters and annotations, no
+    ``values_list``), ``related`` names the relations to load with it (``"doctor"``, ``"doctor__user"``;
+    a parent before its children; a null foreign key leaves the relation ``None``), ``extra`` the
+    annotations to set as attributes. ``get(**values)`` answers the first row's instance, or None."""
+
+    def __init__(
+        self,
+        build: Callable[..., QuerySet],
+        *,
+        model,
+        related: tuple[str, ...] = (),
+        extra: tuple[str, ...] = (),
+        **kwargs,
+    ) -> None:
+        self.model = model
+        self.extra = extra
+        self.layout: list[tuple[str, type, tuple[str, ...], str]] = [("", model, _attnames(model), "")]
+        for path in related:
+            parent_path, _, name = path.rpartition("__")
+            parent = next(entry[1] for entry in self.layout if entry[0] == parent_path)
+            field = parent._meta.get_field(name)
+            self.layout.append((path, field.related_model, _attnames(field.related_model), field.cache_name))
+        columns = [f"{path}__{name}" if path else name for path, _, names, _ in self.layout for name in names]
+        super().__init__(lambda **placeholders: build(**placeholders).values_list(*columns, *extra), **kwargs)
+
+    def get(self, **values):
+        rows = self.rows(**values)
+        return self.instance(rows[0]) if rows else None
+
+    def instance(self, row: tuple):
+        """The instance of one converted row."""
+        start, made = 0, {}
+        for path, model, names, cache_name in self.layout:
+            chunk = row[start : start + len(names)]
+            start += len(names)
+            pk_value = chunk[names.index(model._meta.pk.attname)]
+            made[path] = None if pk_value is None else model.from_db(self.using, names, chunk)
+            if path:
+                parent = made[path.rpartition("__")[0]]
+                if parent is not None:
+                    parent._state.fields_cache[cache_name] = made[path]
+        instance = made[""]
+        for name, value in zip(self.extra, row[start:], strict=True):
+            setattr(instance, name, value)
+        return instance
+
+
+class PreparedUpdate(PreparedQuery):
+    """An UPDATE compiled once: ``build(**placeholders)`` returns ``(queryset, {field: value})`` as
+    ``queryset.update(**values)`` would take them (plain values, no expressions); ``run(**values)``
+    executes it and answers the number of rows changed. Values that vary must be placeholders."""
+
+    def _compile(self, connection) -> _Compiled:
+        from django.db.models import sql
+
+        placeholders = self._placeholders()
+        queryset, changes = self.build(**placeholders)
+        query = queryset.query.chain(sql.UpdateQuery)
+        query.add_update_values(changes)
+        query.annotations = {}
+        compiler = query.get_compiler(connection=connection)
+        statement, params = compiler.as_sql()
+        if query.related_updates or not statement:
+            raise ImproperlyConfigured(f"{self.build!r} is not a single-table UPDATE")
+        return _Compiled(statement, self._binding(connection, placeholders, params), [])
+
+    def run(self, **values) -> int:
+        connection = connections[self.using]
+        statement, params = self.statement(connection, values)
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.rowcount
