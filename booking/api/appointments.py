@@ -250,6 +250,14 @@ class StatsQuery(DateRangeQuery):
     doctor_id: Id | None = None
 
 
+def _status_label(status: str) -> str:
+    """``get_status_display()`` without rebuilding the field's choices on every call."""
+    try:
+        return str(AppointmentStatus(status).label)
+    except ValueError:
+        return status
+
+
 def appointment_out(appointment: Appointment, *, defaults: BookingDefaults | None = None) -> dict:
     """The API shape of ``appointment``; lists pass the clinic ``defaults`` read once."""
     zone = appointment.doctor.zone
@@ -266,7 +274,7 @@ def appointment_out(appointment: Appointment, *, defaults: BookingDefaults | Non
         "id": str(appointment.public_id),
         "number": appointment.pk,
         "status": appointment.status,
-        "statusLabel": str(appointment.get_status_display()),
+        "statusLabel": _status_label(appointment.status),
         "doctorId": appointment.doctor_id,
         "doctor": {"id": appointment.doctor_id, "name": str(appointment.doctor)},
         "patientId": appointment.patient_id,

@@ -58,7 +58,7 @@ from booking.selectors.scheduling import slot_free_q
 from core.audit import audit_log
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
 from core.outbox import outbox_add
-from core.prepared import PreparedInstance, PreparedQuery, PreparedUpdate
+from core.prepared import PreparedInstance, PreparedQuery, PreparedUpdate, hot_cursor
 
 S = AppointmentStatus
 
@@ -448,7 +448,7 @@ def _claim_held_and_check(
         f"WITH claimed AS ({claim_sql} RETURNING {pk}) "  # noqa: S608 (compiled SQL, values as parameters)
         f"SELECT * FROM ({read_sql}) AS slot_read WHERE EXISTS (SELECT 1 FROM claimed)"
     )
-    with connection.cursor() as cursor:
+    with hot_cursor(connection) as cursor:
         cursor.execute(sql, [*claim_params, *read_params])
         rows = cursor.fetchall()
     if not rows:

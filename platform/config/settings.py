@@ -178,6 +178,10 @@ if default_db["ENGINE"] == "django.db.backends.sqlite3":
 elif default_db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
     default_db["ENGINE"] = "django.db.backends.postgresql"
     default_db["CONN_HEALTH_CHECKS"] = True
+    if envbool("DB_PREPARED_STATEMENTS", True):
+        # the hottest statements (core.prepared.hot_cursor) are prepared once per connection; Django's
+        # own cursors bind on the client and never prepare. Off behind a pooler in transaction mode.
+        default_db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 1_000_000)
 DATABASES = {"default": default_db}
 # A persistent PostgreSQL connection is pinged (SELECT 1) before a request only after it was idle this
 # many seconds (core.dbhealth); 0: before every request, as Django does.

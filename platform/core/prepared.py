@@ -15,6 +15,7 @@ the compiled query. A queryset whose *shape* depends on something else (a settin
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Hashable
 
 from django.core.exceptions import ImproperlyConfigured
@@ -116,7 +117,7 @@ class PreparedQuery:
     def rows(self, **values) -> list[tuple]:
         connection = connections[self.using]
         sql, params = self.statement(connection, values)
-        with connection.cursor() as cursor:
+        with hot_cursor(connection) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         return self.converted(connection, rows)
@@ -137,6 +138,29 @@ class PreparedQuery:
                 row[index] = value
             converted.append(tuple(row))
         return converted
+
+
+def hot_cursor(connection):
+    """A cursor for a statement run on every request: on PostgreSQL with ``prepare_threshold`` set in
+    the database's ``OPTIONS`` (``DB_PREPARED_STATEMENTS``), a server-side-binding cursor that prepares
+    its statements on the connection (planned once per connection, not on every execution); else the
+    connection's own. Either way Django's wrapper (query log, error translation) is around it."""
+    if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    return connection._prepare_cursor(_preparing_cursor_class()(connection.connection))
+
+
+@functools.cache
+def _preparing_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+    return PreparingCursor
 
 
 def _attnames(model) -> tuple[str, ...]:
@@ -214,6 +238,6 @@ class PreparedUpdate(PreparedQuery):
     def run(self, **values) -> int:
         connection = connections[self.using]
         statement, params = self.statement(connection, values)
-        with connection.cursor() as cursor:
+        with hot_cursor(connection) as cursor:
             cursor.execute(statement, params)
             return cursor.rowcount
