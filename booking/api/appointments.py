@@ -16,14 +16,17 @@ import json
 from typing import Annotated, Literal
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from accounts.bearer import bearer_user
 from booking import rules
 from booking import services as svc
 from booking.models import (
@@ -38,6 +41,8 @@ from booking.models import (
 from booking.rules import Action
 from booking.selectors.appointments import appointment_stats, appointments_for_user
 from booking.slotting import resolve_local
+from core.api import api, error_response
+from core.apimiddleware import finish_as_route
 from core.apitypes import (
     ERRORS,
     ApiDate,
@@ -53,6 +58,7 @@ from core.apitypes import (
     paginate,
 )
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from core.ratelimit import count_user_request
 
 router = Router(tags=["appointments"], by_alias=True)
 
@@ -244,6 +250,14 @@ class StatsQuery(DateRangeQuery):
     doctor_id: Id | None = None
 
 
+def _status_label(status: str) -> str:
+    """``get_status_display()`` without rebuilding the field's choices on every call."""
+    try:
+        return str(AppointmentStatus(status).label)
+    except ValueError:
+        return status
+
+
 def appointment_out(appointment: Appointment, *, defaults: BookingDefaults | None = None) -> dict:
     """The API shape of ``appointment``; lists pass the clinic ``defaults`` read once."""
     zone = appointment.doctor.zone
@@ -260,7 +274,7 @@ def appointment_out(appointment: Appointment, *, defaults: BookingDefaults | Non
         "id": str(appointment.public_id),
         "number": appointment.pk,
         "status": appointment.status,
-        "statusLabel": str(appointment.get_status_display()),
+        "statusLabel": _status_label(appointment.status),
         "doctorId": appointment.doctor_id,
         "doctor": {"id": appointment.doctor_id, "name": str(appointment.doctor)},
         "patientId": appointment.patient_id,
@@ -470,6 +484,47 @@ def book(request, payload: BookIn):
         return 201, appointment_out(appointment)
 
     return Status(*idempotent(request, "appointments.book", handler))
+
+
+def fast_book(request) -> HttpResponse | None:
+    """``book`` for its everyday caller, answered at the API edge (``API_FAST_WRITES``): a patient
+    booking a slot for themself with a bearer token and a JSON body, no ``Idempotency-Key``, no visit
+    type. The sessions, locale, messages and allauth middleware and django-ninja's routing, auth and
+    validation cost several times the booking's own work; the token is checked in one query
+    (``accounts.bearer``), the per-user rate limit counted once, the body validated by ``BookIn``, the
+    booking made by the same service, and the answer is the route's: ``appointment_out`` or the API's
+    error, in the caller's language, with the route's headers. Anything else answers None before
+    anything was counted or changed, and the regular route takes it."""
+    if request.content_type != "application/json" or "HTTP_IDEMPOTENCY_KEY" in request.META:
+        return None
+    identity = bearer_user(request.META["HTTP_AUTHORIZATION"])
+    if identity is None or identity.user.role != "patient":
+        return None
+    user = identity.user
+    try:  # as django-ninja reads a JSON body: json.loads, then the schema (python mode)
+        payload = BookIn.model_validate(json.loads(request.body))
+    except Exception:  # noqa: BLE001 - unreadable, too large, not JSON, invalid: the route says which
+        return None
+    if payload.appointment_type_id is not None or payload.patient_id not in (None, user.pk):
+        return None
+    request.user = request.auth = user
+    if not count_user_request(request, user):
+        return None  # the route answers 429 (the request was counted once)
+    language = translation.get_language_from_request(request)
+    with translation.override(language), timezone.override(settings.CLINIC_TIME_ZONE):
+        try:
+            appointment = svc.appointment_book(
+                slot=Slot(pk=payload.schedule_id, doctor_id=payload.doctor_id),
+                patient=user,
+                actor=user,
+                details=_booking_details(payload, user),
+            )
+            response = api.create_response(request, appointment_out(appointment), status=201)
+        except DomainError as exc:
+            response = error_response(
+                request, status=exc.status, code=exc.code, message=exc.message, details=exc.details
+            )
+        return finish_as_route(request, response, translation.get_language())
 
 
 @router.get("/appointments", summary="My appointments", response={200: AppointmentPage, **ERRORS})

@@ -23,7 +23,6 @@ from booking.models import (
     Appointment,
     AppointmentStatus,
     AppointmentType,
-    BookingDefaults,
     CancelledBy,
     PaymentStatus,
     Slot,
@@ -33,6 +32,7 @@ from booking.models import (
 )
 from booking.rules import Action
 from booking.services.common import (
+    LIVE_HOLDS,
     BookingDetails,
     NotAllowedNow,
     VoucherInvalid,
@@ -40,10 +40,11 @@ from booking.services.common import (
     _check_claimed_slot,
     _check_hold_limit,
     _claim,
+    _claim_held_and_check,
     _ensure_video_channel,
     _expire,
     _give_back_voucher,
-    _lock_patient,
+    _lock_patient_with_defaults,
     _notify,
     _raise_if,
     _release_slot,
@@ -86,29 +87,65 @@ def appointment_book(
     details = details.cleaned()
     _raise_if(rules.booking_for_refusal(actor=actor, patient=patient))
     _raise_if(rules.appointment_type_refusal(appointment_type))
-    with transaction.atomic():
-        _lock_patient(patient)  # the patient's bookings queue here: hold limit and double submits
-        # the patient's live holds, once: a double submit for this slot, and the hold limit
-        holds = list(
-            Appointment.objects.filter(rules.live_hold_q(now=now), patient=patient).values_list("pk", "slot_id")
+    claimed: list[Slot] = []  # the claimed slot, once the appointment's INSERT is under way
+    try:
+        return _book(
+            slot=slot,
+            patient=patient,
+            actor=actor,
+            details=details,
+            appointment_type=appointment_type,
+            now=now,
+            claimed=claimed,
         )
+    except IntegrityError:
+        if not claimed:
+            raise
+        # the partial unique index on the slot: someone else's appointment got there first. Answered
+        # after the transaction (or its savepoint, when nested) rolled back: no savepoint of our own
+        # around the INSERT, whose two round trips every booking paid for this rare case
+        raise _slot_taken(claimed[0], now=now) from None
+
+
+def _book(
+    *,
+    slot: Slot,
+    patient,
+    actor,
+    details: BookingDetails,
+    appointment_type: AppointmentType | None,
+    now: datetime,
+    claimed: list[Slot],
+) -> Appointment:
+    with transaction.atomic():
+        # the patient's bookings queue here (hold limit and double submits); the clinic's defaults come
+        # with the lock (read once, in the transaction: from the database)
+        defaults = _lock_patient_with_defaults(patient)
+        # the patient's live holds, once: a double submit for this slot, and the hold limit
+        holds = LIVE_HOLDS.rows(patient_id=patient.pk, now=now)
         already = next((pk for pk, slot_id in holds if slot_id == slot.pk), None)
         if already is not None:
             # a double submit or a retry: the patient already holds this slot
             return Appointment.objects.select_related("doctor__user").get(pk=already)
         _check_hold_limit(patient, now=now, live=len(holds))
-        defaults = BookingDefaults.load()  # read once (in the transaction: from the database)
         hold_until = now + defaults.hold
         # ``slot`` may be an unsaved ``Slot(pk=…, doctor_id=…)`` naming the one asked for: the claim
         # takes it only if it is that doctor's, and a failed claim finds out why
-        if not _claim(slot.pk, now=now, status=SlotStatus.HELD, hold_until=hold_until, doctor_id=slot.doctor_id):
+        if slot.doctor_id:  # the claim and, when it took the slot, its checks under the lock
+            mine = _claim_held_and_check(
+                slot.pk, doctor_id=slot.doctor_id, now=now, hold_until=hold_until, defaults=defaults
+            )
+        elif _claim(slot.pk, now=now, status=SlotStatus.HELD, hold_until=hold_until):
+            mine = _check_claimed_slot(slot.pk, now=now, defaults=defaults)  # the claim is ours: check it
+        else:
+            mine = None
+        if mine is None:
             target = Slot.objects.select_related("doctor").filter(pk=slot.pk)
             target = (target.filter(doctor_id=slot.doctor_id) if slot.doctor_id else target).first()
             if target is None:
                 raise NotFound(_("This time slot does not exist."))
             raise _slot_taken(target, now=now)
-        # the claim is ours: now check it under the lock
-        slot = _check_claimed_slot(slot.pk, now=now, defaults=defaults)
+        slot = mine
         if slot.has_lapsed_holder:
             _retire_lapsed_holder(slot.pk, now=now)
         appointment = Appointment(
@@ -130,12 +167,9 @@ def appointment_book(
             price=_base_price(slot.doctor, appointment_type),
             currency=slot.doctor.currency,
         )
-        try:
-            with transaction.atomic():
-                appointment.save()
-        except IntegrityError:
-            # the partial unique index on the slot: someone else's appointment got there first
-            raise _slot_taken(slot, now=now) from None
+        claimed.append(slot)
+        appointment.save()  # an IntegrityError here: the slot is taken (``appointment_book``)
+        claimed.clear()
         audit_log(
             actor=actor,
             action="booking.appointment.booked",

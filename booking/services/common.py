@@ -24,7 +24,7 @@ Private helpers (leading underscore) are for the service modules of this package
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -34,7 +34,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connections, router
-from django.db.models import BooleanField, F, Q
+from django.db.models import BooleanField, F, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
@@ -58,6 +58,7 @@ from booking.selectors.scheduling import slot_free_q
 from core.audit import audit_log
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
 from core.outbox import outbox_add
+from core.prepared import PreparedInstance, PreparedQuery, PreparedUpdate, hot_cursor
 
 S = AppointmentStatus
 
@@ -121,6 +122,8 @@ class BookingDetails:
     email: str
     national_id: str = ""
     reason: str = ""
+    #: set by ``cleaned``: these values are already as stored (cleaning them again changes nothing)
+    is_clean: bool = field(default=False, compare=False, repr=False)
 
     @classmethod
     def from_patient(cls, patient, *, reason: str = "") -> BookingDetails:
@@ -144,6 +147,8 @@ class BookingDetails:
         Raises InvalidInput (422) naming each missing or wrong field (``field_errors``), with the empty
         required ones also in ``details["missing"]``.
         """
+        if self.is_clean:
+            return self
         errors: dict[str, str] = {}
         limits = {"first_name": 150, "last_name": 150, "phone": 32, "email": 254, "national_id": 32, "reason": 2000}
         values = {
@@ -178,7 +183,7 @@ class BookingDetails:
                 fields=errors,
                 extra={"missing": missing},
             )
-        return replace(self, **values)
+        return replace(self, **values, is_clean=True)
 
 
 # --- who, and locks ---------------------------------------------------------------------------------
@@ -206,6 +211,47 @@ def _lock_slots(*slot_ids: int | None) -> None:
 
 def _lock_patient(patient) -> None:
     list(get_user_model().objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True))
+
+
+#: the clinic defaults' fields, as read with the patient's lock
+_DEFAULTS_FIELDS = tuple(field.attname for field in BookingDefaults._meta.concrete_fields)
+
+
+def _patient_lock_queryset(patient_id):
+    """The patient's row locked, with the clinic's booking defaults (one row, or none yet) as columns:
+    one statement where the booking took two."""
+    defaults = BookingDefaults.objects.filter(pk=1)
+    return (
+        get_user_model()
+        .objects.select_for_update()  # the FROM holds the user table only: its row is what is locked
+        .filter(pk=patient_id)
+        .order_by()
+        .annotate(**{f"defaults_{name}": Subquery(defaults.values(name)[:1]) for name in _DEFAULTS_FIELDS})
+        .values_list("pk", *(f"defaults_{name}" for name in _DEFAULTS_FIELDS))
+    )
+
+
+_PATIENT_LOCK = PreparedQuery(_patient_lock_queryset, ints=("patient_id",))
+
+
+def _lock_patient_with_defaults(patient) -> BookingDefaults:
+    """``_lock_patient``, and the clinic's booking defaults read from the database in the same
+    statement (what ``BookingDefaults.load`` reads inside a transaction)."""
+    rows = _PATIENT_LOCK.rows(patient_id=patient.pk)
+    if not rows:  # no such patient row: as the plain lock, nothing is locked
+        return BookingDefaults.load()
+    values = rows[0][1:]
+    if values[0] is None:  # not saved by an admin yet: the field defaults
+        return BookingDefaults(pk=1)
+    return BookingDefaults.from_db(_PATIENT_LOCK.using, _DEFAULTS_FIELDS, values)
+
+
+def _live_holds_queryset(patient_id, now):
+    return Appointment.objects.filter(rules.live_hold_q(now=now), patient_id=patient_id).values_list("pk", "slot_id")
+
+
+#: the patient's live holds: ``(appointment id, slot id)`` rows
+LIVE_HOLDS = PreparedQuery(_live_holds_queryset, ints=("patient_id",), datetimes=("now",))
 
 
 def lock_appointment(appointment: Appointment | int, *, also_slots: tuple[int, ...] = ()) -> Appointment:
@@ -277,12 +323,23 @@ def _base_price(doctor, appointment_type: AppointmentType | None) -> Decimal:
 # --- the slot -----------------------------------------------------------------------------------
 
 
+def _hold_claim_queryset(slot_id, doctor_id, now, hold_until):
+    changes = {"status": SlotStatus.HELD, "hold_expires_at": hold_until, "updated_at": now}
+    return Slot.objects.filter(slot_free_q(now=now), Q(pk=slot_id, doctor_id=doctor_id)), changes
+
+
+_HOLD_CLAIM = PreparedUpdate(_hold_claim_queryset, ints=("slot_id", "doctor_id"), datetimes=("now", "hold_until"))
+
+
 def _claim(
     slot_id: int, *, now: datetime, status: str, hold_until: datetime | None, doctor_id: int | None = None
 ) -> bool:
     """One conditional UPDATE: take the slot if nobody holds it (free, or held with a lapsed hold) —
     and, given ``doctor_id``, if it is that doctor's. False means someone else has it (or there is no
     such slot). This statement is the only arbiter of who gets a slot."""
+    if status == SlotStatus.HELD and hold_until is not None and doctor_id is not None:
+        # a booking's claim (the hottest write): the same statement, compiled once per process
+        return _HOLD_CLAIM.run(slot_id=slot_id, doctor_id=doctor_id, now=now, hold_until=hold_until) == 1
     mine = Q(pk=slot_id) if doctor_id is None else Q(pk=slot_id, doctor_id=doctor_id)
     return (
         Slot.objects.filter(slot_free_q(now=now), mine).update(
@@ -312,17 +369,11 @@ _SLOT_LAPSED_HOLDER_SQL = (
 )
 
 
-def _check_claimed_slot(
-    slot_id: int, *, now: datetime, check_policy: bool = True, defaults: BookingDefaults | None = None
-) -> Slot:
-    """After the claim, under the transaction: re-read the (now locked) slot and check that its time
-    may be booked — the doctor is bookable, the booking policy allows the time, no blocked time covers
-    it. Raising rolls the claim back. One query: the slot comes with ``is_blocked`` and
-    ``has_lapsed_holder`` (an appointment whose hold lapsed still sits on it: ``_retire_lapsed_holder``).
-    ``defaults``: the clinic's booking defaults when the caller has read them already."""
+def _claimed_slot_queryset(slot_id, now):
     connection = connections[router.db_for_write(Slot)]
-    slot = (
-        Slot.objects.select_related("doctor__user", "availability")  # the slot's mode is its availability's
+    return (
+        Slot.objects.filter(pk=slot_id)
+        .order_by()
         .annotate(
             is_blocked=RawSQL(_SLOT_BLOCKED_SQL, (), output_field=BooleanField()),  # noqa: S611 (constant SQL)
             has_lapsed_holder=RawSQL(  # noqa: S611 (constant SQL, values as parameters)
@@ -331,8 +382,38 @@ def _check_claimed_slot(
                 output_field=BooleanField(),
             ),
         )
-        .get(pk=slot_id)
     )
+
+
+#: the claimed slot with its doctor (and the doctor's account) and availability (the slot's mode is its
+#: availability's), ``is_blocked`` and ``has_lapsed_holder``: compiled once per process
+_CLAIMED_SLOT = PreparedInstance(
+    _claimed_slot_queryset,
+    model=Slot,
+    related=("doctor", "doctor__user", "availability"),
+    extra=("is_blocked", "has_lapsed_holder"),
+    ints=("slot_id",),
+    datetimes=("now",),
+)
+
+
+def _check_claimed_slot(
+    slot_id: int, *, now: datetime, check_policy: bool = True, defaults: BookingDefaults | None = None
+) -> Slot:
+    """After the claim, under the transaction: re-read the (now locked) slot and check that its time
+    may be booked — the doctor is bookable, the booking policy allows the time, no blocked time covers
+    it. Raising rolls the claim back. One query: the slot comes with ``is_blocked`` and
+    ``has_lapsed_holder`` (an appointment whose hold lapsed still sits on it: ``_retire_lapsed_holder``).
+    ``defaults``: the clinic's booking defaults when the caller has read them already."""
+    slot = _CLAIMED_SLOT.get(slot_id=slot_id, now=now)
+    if slot is None:
+        raise Slot.DoesNotExist(f"slot {slot_id}")
+    return _check_slot(slot, now=now, check_policy=check_policy, defaults=defaults)
+
+
+def _check_slot(
+    slot: Slot, *, now: datetime, check_policy: bool = True, defaults: BookingDefaults | None = None
+) -> Slot:
     if check_policy:
         policy = slot.doctor.policy(defaults) if defaults is not None else None
         _raise_if(rules.slot_refusal(slot, now=now, policy=policy))
@@ -341,6 +422,40 @@ def _check_claimed_slot(
     if slot.is_blocked:
         raise PolicyViolation(_("The doctor is not available at this time."), code="slot_blocked")
     return slot
+
+
+def _claim_held_and_check(
+    slot_id: int, *, doctor_id: int, now: datetime, hold_until: datetime, defaults: BookingDefaults
+) -> Slot | None:
+    """A booking's claim (``_claim``: held until ``hold_until``, only if it is ``doctor_id``'s) and,
+    when it took the slot, the checks of ``_check_claimed_slot``; None when the claim took nothing.
+
+    On PostgreSQL both are one statement: the claim's UPDATE in a ``WITH`` and the re-read as its
+    query, which sees the slot as it was before the UPDATE (one snapshot: only the columns the claim
+    sets differ, and are set on the instance here); its blocked time and lapsed-holder subqueries read
+    tables the claim does not touch. Elsewhere (SQLite, in process: no round trip to save) two."""
+    connection = connections[router.db_for_write(Slot)]
+    if connection.vendor != "postgresql":
+        if not _claim(slot_id, now=now, status=SlotStatus.HELD, hold_until=hold_until, doctor_id=doctor_id):
+            return None
+        return _check_claimed_slot(slot_id, now=now, defaults=defaults)
+    claim_sql, claim_params = _HOLD_CLAIM.statement(
+        connection, {"slot_id": slot_id, "doctor_id": doctor_id, "now": now, "hold_until": hold_until}
+    )
+    read_sql, read_params = _CLAIMED_SLOT.statement(connection, {"slot_id": slot_id, "now": now})
+    pk = connection.ops.quote_name(Slot._meta.pk.column)
+    sql = (
+        f"WITH claimed AS ({claim_sql} RETURNING {pk}) "  # noqa: S608 (compiled SQL, values as parameters)
+        f"SELECT * FROM ({read_sql}) AS slot_read WHERE EXISTS (SELECT 1 FROM claimed)"
+    )
+    with hot_cursor(connection) as cursor:
+        cursor.execute(sql, [*claim_params, *read_params])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    slot = _CLAIMED_SLOT.instance(_CLAIMED_SLOT.converted(connection, rows)[0])
+    slot.status, slot.hold_expires_at, slot.updated_at = SlotStatus.HELD, hold_until, now
+    return _check_slot(slot, now=now, defaults=defaults)
 
 
 def _release_slot(appointment: Appointment, *, now: datetime) -> None:

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.bearer import bearer_user
 from accounts.models import Role
 
 STAFF_AREAS = ("/admin/", "/cms/")
@@ -75,7 +76,9 @@ class StaffAreaMFAMiddleware:
 
     def _api_refusal(self, request):
         user, session = _api_identity(request)
-        if user is None or not is_mfa_enabled(user) or _passed_mfa(session, user):
+        if user is None or getattr(request, "bearer_mfa_checked", False):
+            return None
+        if not is_mfa_enabled(user) or _passed_mfa(session, user):
             return None
         body = {
             "error": {
@@ -102,6 +105,11 @@ def _api_identity(request):
     which the API itself refuses."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
+        identity = bearer_user(header)  # one query, when the token is certainly good (it passed MFA)
+        if identity is not None:
+            request.bearer_checked = (header, identity.user)
+            request.bearer_mfa_checked = True
+            return identity.user, identity.session
         from allauth.headless.tokens.strategies.jwt.internal import (
             decode_token,
             get_token_session,

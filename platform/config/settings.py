@@ -178,12 +178,16 @@ if default_db["ENGINE"] == "django.db.backends.sqlite3":
 elif default_db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
     default_db["ENGINE"] = "django.db.backends.postgresql"
     default_db["CONN_HEALTH_CHECKS"] = True
-    # The hottest reads (core.prepared: the free slots) run as statements prepared once per connection;
-    # Django's own cursors never prepare. 0 behind a pooler in transaction mode that cannot keep
-    # prepared statements (PgBouncer before 1.21).
-    if envbool("DB_PREPARED_READS", True):
+    if envbool("DB_PREPARED_STATEMENTS", True):
+        # The hottest statements (core.prepared: the free-slot reads, the bearer token check, the slot
+        # claim) are prepared once per connection; Django's own cursors bind on the client and never
+        # prepare. 0 behind a pooler in transaction mode that cannot keep prepared statements
+        # (PgBouncer before 1.21).
         default_db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 0)
 DATABASES = {"default": default_db}
+# A persistent PostgreSQL connection is pinged (SELECT 1) before a request only after it was idle this
+# many seconds (core.dbhealth); 0: before every request, as Django does.
+DB_HEALTH_CHECK_IDLE_SECONDS = envint("DB_HEALTH_CHECK_IDLE_SECONDS", 5, minimum=0)
 # While the database cannot be reached, pages and the API answer 503 with this Retry-After (seconds).
 DATABASE_UNAVAILABLE_RETRY_AFTER = envint("DATABASE_UNAVAILABLE_RETRY_AFTER", 30, minimum=1, maximum=3600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -462,6 +466,10 @@ API_RATE_LIMIT_PER_USER = envint("API_RATE_LIMIT_PER_USER", 300, minimum=0)
 # Public reads whose anonymous GETs the API edge answers before sessions, auth, locale and the router
 # (core.apimiddleware): {path regex: handler}; a handler leaves anything it would refuse to the route.
 API_FAST_READS = {r"^/api/v1/doctor/(?P<doctor_id>[0-9]+)/schedules$": "booking.api.scheduling.fast_free_slots"}
+# Writes whose POSTs with a bearer token (and no session cookie) the API edge hands to their handler
+# before sessions, locale, messages and the router; a handler leaves what it does not handle plainly
+# to the route (core.apimiddleware).
+API_FAST_WRITES = {r"^/api/v1/appointments$": "booking.api.appointments.fast_book"}
 # A CSRF failure under /api/ answers in the API's JSON error shape; elsewhere Django's page.
 CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 

@@ -7,6 +7,8 @@ class CoreConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self) -> None:
+        from core import dbhealth
         from core.unavailable import register_api_handler
 
         register_api_handler()
+        dbhealth.connect()

@@ -15,7 +15,7 @@ the compiled query. A queryset whose *shape* depends on something else (a settin
 database to plan), and both run a read the way a hot read should (``run_read``): on PostgreSQL as a
 statement prepared once per connection (parsed once, planned once PostgreSQL trusts a generic plan)
 when the database's ``OPTIONS`` set psycopg's ``prepare_threshold`` (the settings do, unless
-``DB_PREPARED_READS=0``: only these reads bind on the server, Django's own cursors never prepare), and
+``DB_PREPARED_STATEMENTS=0``: only these statements bind on the server, Django's own cursors never prepare), and
 without Django's per-request health-check ping (``CONN_HEALTH_CHECKS``): the statement itself is the
 check. When it finds the connection gone, the connection is closed and the read runs once
 more on a new one, which is what the ping would have done; a database that cannot be reached then
@@ -37,6 +37,7 @@ from core.unavailable import database_unavailable
 #: placeholder values no real parameter takes (ids far beyond any table; instants in 1901)
 _INT_BASE = 7_391_208_364_512_000
 _WHEN_BASE = dt.datetime(1901, 1, 1, 0, 0, 0, tzinfo=dt.UTC)
+_STR_BASE = "\x01prepared-placeholder:"
 
 
 class _Frozen:
@@ -57,8 +58,9 @@ class _Compiled:
 
 
 class PreparedQuery:
-    """``build(**placeholders)`` returns a ``values_list`` queryset; ``ints`` and ``datetimes`` name its
-    placeholders. ``rows(**values)`` runs it with the real values (aware datetimes)."""
+    """``build(**placeholders)`` returns a ``values_list`` queryset; ``ints``, ``datetimes`` and ``strs``
+    name its placeholders (strings: compared with ``=`` only, never searched with LIKE).
+    ``rows(**values)`` runs it with the real values (aware datetimes)."""
 
     def __init__(
         self,
@@ -66,12 +68,14 @@ class PreparedQuery:
         *,
         ints: tuple[str, ...] = (),
         datetimes: tuple[str, ...] = (),
+        strs: tuple[str, ...] = (),
         key: Callable[[], Hashable] = lambda: None,
         using: str = "default",
     ) -> None:
         self.build = build
         self.ints = ints
         self.datetimes = datetimes
+        self.strs = strs
         self.key = key
         self.using = using
         self._compiled: dict[Hashable, _Compiled] = {}
@@ -80,6 +84,8 @@ class PreparedQuery:
         values: dict = {name: _INT_BASE + number for number, name in enumerate(self.ints)}
         for number, name in enumerate(self.datetimes):
             values[name] = _WHEN_BASE + dt.timedelta(seconds=number + 1, microseconds=number + 1)
+        for number, name in enumerate(self.strs):
+            values[name] = f"{_STR_BASE}{number}:{name}"
         return values
 
     def _adapt(self, connection, name: str, value):
@@ -87,11 +93,7 @@ class PreparedQuery:
             return connection.ops.adapt_datetimefield_value(value)
         return value
 
-    def _compile(self, connection) -> _Compiled:
-        placeholders = self._placeholders()
-        queryset = self.build(**placeholders)
-        compiler = queryset.query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
+    def _binding(self, connection, placeholders: dict, params) -> list:
         adapted = [(name, self._adapt(connection, name, value)) for name, value in placeholders.items()]
         binding: list = []
         for param in params:
@@ -100,6 +102,14 @@ class PreparedQuery:
         missing = set(placeholders) - {name for name in binding if isinstance(name, str)}
         if missing:
             raise ImproperlyConfigured(f"placeholders {sorted(missing)} do not reach the SQL of {self.build!r}")
+        return binding
+
+    def _compile(self, connection) -> _Compiled:
+        placeholders = self._placeholders()
+        queryset = self.build(**placeholders)
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        binding = self._binding(connection, placeholders, params)
         if len(compiler.select) != compiler.col_count:
             # the SQL selects columns that the ORM would drop from each row (an ordering it had to add)
             raise ImproperlyConfigured(f"{self.build!r} selects columns beyond its values_list")
@@ -122,11 +132,20 @@ class PreparedQuery:
             for item in compiled.binding
         ]
 
+    def statement(self, connection, values: dict) -> tuple[str, list]:
+        """The compiled SQL and its parameters for ``values`` (compiled on first use)."""
+        compiled = self.compiled(connection)
+        return compiled.sql, self.params(connection, compiled, values)
+
     def rows(self, **values) -> list[tuple]:
         connection = connections[self.using]
-        compiled = self.compiled(connection)
-        rows = run_read(connection, compiled.sql, self.params(connection, compiled, values))
-        return _converted(rows, compiled.converters, connection)
+        sql, params = self.statement(connection, values)
+        return self.converted(connection, run_read(connection, sql, params))
+
+    def converted(self, connection, rows: list) -> list[tuple]:
+        """``rows`` of this query's SQL (run by the caller, e.g. inside a larger statement) with their
+        columns converted as the ORM converts them."""
+        return _converted(rows, self.compiled(connection).converters, connection)
 
 
 class PreparedJoin:
@@ -188,29 +207,35 @@ def _converted(rows: list[tuple], converters: list, connection) -> list[tuple]:
     return converted
 
 
-def _fetch(connection, sql: str, params: list) -> list[tuple]:
+def hot_cursor(connection):
+    """A cursor for a statement run on every request: on PostgreSQL with ``prepare_threshold`` set in
+    the database's ``OPTIONS`` (``DB_PREPARED_STATEMENTS``), a server-side-binding cursor that prepares
+    its statements on the connection (parsed once per connection, planned once PostgreSQL trusts a
+    generic plan); else the connection's own. Django's own cursor binds the parameters into the SQL
+    text on the client, so PostgreSQL parses and plans it on every run. Either way Django's wrapper
+    (query log, execute wrappers, error translation) is around it."""
     if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    # Django's own cursor binds the parameters into the SQL text on the client, so PostgreSQL parses
-    # and plans the statement on every run; a cursor that binds on the server has psycopg prepare it
-    # (prepare_threshold). Wrapped as Django wraps its cursors: query logging, execute wrappers and
-    # Django's database errors apply.
+        return connection.cursor()
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        cursor = connection._prepare_cursor(_server_binding_cursor()(connection.connection))
-    with cursor:
+        return connection._prepare_cursor(_preparing_cursor_class()(connection.connection))
+
+
+def _fetch(connection, sql: str, params: list) -> list[tuple]:
+    with hot_cursor(connection) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
 @functools.cache
-def _server_binding_cursor() -> type:
+def _preparing_cursor_class() -> type:
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
         def _send_query_prepared(self, name, pgq, *, binary=None):
             # psycopg keeps the statement it ran (which Django's query log shows) only when it did not
             # prepare it
@@ -234,3 +259,83 @@ def run_read(connection, sql: str, params: list) -> list[tuple]:
             raise
     connection.close()
     return _fetch(connection, sql, params)
+
+
+def _attnames(model) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)
+
+
+class PreparedInstance(PreparedQuery):
+    """``PreparedQuery`` for one model instance with some of its relations, as ``select_related`` gives
+    them: ``build(**placeholders)`` returns a queryset of ``model`` (filters and annotations, no
+    ``values_list``), ``related`` names the relations to load with it (``"doctor"``, ``"doctor__user"``;
+    a parent before its children; a null foreign key leaves the relation ``None``), ``extra`` the
+    annotations to set as attributes. ``get(**values)`` answers the first row's instance, or None."""
+
+    def __init__(
+        self,
+        build: Callable[..., QuerySet],
+        *,
+        model,
+        related: tuple[str, ...] = (),
+        extra: tuple[str, ...] = (),
+        **kwargs,
+    ) -> None:
+        self.model = model
+        self.extra = extra
+        self.layout: list[tuple[str, type, tuple[str, ...], str]] = [("", model, _attnames(model), "")]
+        for path in related:
+            parent_path, _, name = path.rpartition("__")
+            parent = next(entry[1] for entry in self.layout if entry[0] == parent_path)
+            field = parent._meta.get_field(name)
+            self.layout.append((path, field.related_model, _attnames(field.related_model), field.cache_name))
+        columns = [f"{path}__{name}" if path else name for path, _, names, _ in self.layout for name in names]
+        super().__init__(lambda **placeholders: build(**placeholders).values_list(*columns, *extra), **kwargs)
+
+    def get(self, **values):
+        rows = self.rows(**values)
+        return self.instance(rows[0]) if rows else None
+
+    def instance(self, row: tuple):
+        """The instance of one converted row."""
+        start, made = 0, {}
+        for path, model, names, cache_name in self.layout:
+            chunk = row[start : start + len(names)]
+            start += len(names)
+            pk_value = chunk[names.index(model._meta.pk.attname)]
+            made[path] = None if pk_value is None else model.from_db(self.using, names, chunk)
+            if path:
+                parent = made[path.rpartition("__")[0]]
+                if parent is not None:
+                    parent._state.fields_cache[cache_name] = made[path]
+        instance = made[""]
+        for name, value in zip(self.extra, row[start:], strict=True):
+            setattr(instance, name, value)
+        return instance
+
+
+class PreparedUpdate(PreparedQuery):
+    """An UPDATE compiled once: ``build(**placeholders)`` returns ``(queryset, {field: value})`` as
+    ``queryset.update(**values)`` would take them (plain values, no expressions); ``run(**values)``
+    executes it and answers the number of rows changed. Values that vary must be placeholders."""
+
+    def _compile(self, connection) -> _Compiled:
+        from django.db.models import sql
+
+        placeholders = self._placeholders()
+        queryset, changes = self.build(**placeholders)
+        query = queryset.query.chain(sql.UpdateQuery)
+        query.add_update_values(changes)
+        query.annotations = {}
+        compiler = query.get_compiler(connection=connection)
+        statement, params = compiler.as_sql()
+        if query.related_updates or not statement:
+            raise ImproperlyConfigured(f"{self.build!r} is not a single-table UPDATE")
+        return _Compiled(statement, self._binding(connection, placeholders, params), [], 0)
+
+    def run(self, **values) -> int:
+        connection = connections[self.using]
+        statement, params = self.statement(connection, values)
+        with hot_cursor(connection) as cursor:
+            cursor.execute(statement, params)
+            return cursor.rowcount

@@ -83,21 +83,36 @@ def window_seconds() -> int:
     return int(getattr(settings, "API_RATE_LIMIT_WINDOW", 60))
 
 
+def count_user_request(request, user) -> bool:
+    """Count ``request`` against ``user``'s limit, once per request (a fast write at the API edge
+    counts it; when it then leaves the request to the route, the route's throttle takes this verdict
+    instead of counting again). False when over the limit."""
+    verdict = getattr(request, "_api_user_verdict", None)
+    if verdict is None or verdict[0] != user.pk:
+        verdict = (
+            user.pk,
+            hit(
+                "user",
+                str(user.pk),
+                limit=int(getattr(settings, "API_RATE_LIMIT_PER_USER", 0)),
+                window=window_seconds(),
+            ),
+        )
+        request._api_user_verdict = verdict
+    # one throttle object serves every request: keep the wait on the request, not on self
+    request._api_retry_after = verdict[1].retry_after
+    return verdict[1].allowed
+
+
 class UserRateThrottle(BaseThrottle):
     """Per-user limit (a django-ninja throttle: it runs after authentication). Anonymous calls to
     public endpoints are covered by the per-IP limit only."""
 
     def allow_request(self, request) -> bool:
         user = getattr(request, "auth", None)
-        user_id = getattr(user, "pk", None)
-        if user_id is None:
+        if getattr(user, "pk", None) is None:
             return True
-        verdict = hit(
-            "user", str(user_id), limit=int(getattr(settings, "API_RATE_LIMIT_PER_USER", 0)), window=window_seconds()
-        )
-        # one throttle object serves every request: keep the wait on the request, not on self
-        request._api_retry_after = verdict.retry_after
-        return verdict.allowed
+        return count_user_request(request, user)
 
     def wait(self) -> float | None:
         return None  # Retry-After is set by the API's 429 handler from the request

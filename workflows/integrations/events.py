@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import transaction
 
+from core.prepared import PreparedQuery
 from workflows.integrations.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 #: audit action code → webhook event
@@ -117,9 +118,19 @@ def event_payload(*, event: str, event_id: uuid.UUID, created: datetime, data: d
     return {"id": f"evt_{event_id.hex}", "type": event, "created": _iso(created), "data": data}
 
 
-def endpoints_for(event: str) -> list[WebhookEndpoint]:
+def _active_endpoints_queryset():
+    return WebhookEndpoint.objects.filter(is_active=True).order_by("name", "pk").values_list("pk", "events")
+
+
+#: the active endpoints' ids and events (not their secrets): compiled once per process, read on every
+#: audit entry that is an event
+_ACTIVE_ENDPOINTS = PreparedQuery(_active_endpoints_queryset)
+
+
+def endpoints_for(event: str) -> list[int]:
+    """The ids of the active endpoints that subscribed to ``event``."""
     # a JSON "contains" lookup is not portable to SQLite: filter the (few) active endpoints here
-    return [endpoint for endpoint in WebhookEndpoint.objects.filter(is_active=True) if event in endpoint.events]
+    return [pk for pk, events in _ACTIVE_ENDPOINTS.rows() if event in events]
 
 
 def on_audit_recorded(sender, *, entry, obj, **kwargs) -> None:
@@ -135,7 +146,8 @@ def on_audit_recorded(sender, *, entry, obj, **kwargs) -> None:
     data = BUILDERS[event.split(".")[0]](obj, entry)
     payload = event_payload(event=event, event_id=event_id, created=entry.created_at, data=data)
     deliveries = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(endpoint=endpoint, event=event, event_id=event_id, payload=payload) for endpoint in endpoints
+        WebhookDelivery(endpoint_id=endpoint_id, event=event, event_id=event_id, payload=payload)
+        for endpoint_id in endpoints
     )
     enqueue_after_commit([delivery.pk for delivery in deliveries])
 
