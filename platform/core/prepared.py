@@ -214,7 +214,11 @@ def hot_cursor(connection):
     generic plan); else the connection's own. Django's own cursor binds the parameters into the SQL
     text on the client, so PostgreSQL parses and plans it on every run. Either way Django's wrapper
     (query log, execute wrappers, error translation) is around it."""
-    if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None:
+    if (
+        connection.vendor != "postgresql"
+        or connection.settings_dict["OPTIONS"].get("prepare_threshold") is None
+        or connection.queries_logged  # DEBUG or a test counting queries: a prepared statement is logged without its SQL
+    ):
         return connection.cursor()
     connection.close_if_health_check_failed()
     connection.ensure_connection()
@@ -235,12 +239,6 @@ def _preparing_cursor_class() -> type:
     class PreparingCursor(ServerBindingCursor):
         def execute(self, query, params=None, *, prepare=None, binary=None):
             return super().execute(query, params, prepare=True, binary=binary)
-
-        def _send_query_prepared(self, name, pgq, *, binary=None):
-            # psycopg keeps the statement it ran (which Django's query log shows) only when it did not
-            # prepare it
-            self._query = pgq
-            return super()._send_query_prepared(name, pgq, binary=binary)
 
     return PreparingCursor
 
