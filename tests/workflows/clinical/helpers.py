@@ -48,14 +48,12 @@ def pdf_texts(content: bytes) -> list[str]:
     font: a line drawn in that font reads correctly in its string). No PDF reader is installed here, so
     this reads the two structures fpdf2 writes: zlib content streams and ``bfchar`` maps."""
     import re
-    import zlib
 
-    streams = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S):
-        try:
-            streams.append(zlib.decompress(match.group(1)))
-        except zlib.error:
-            streams.append(match.group(1))
+    from tests.booking.invoices.pdftext import _objects, _stream
+
+    # each stream read by its dictionary's /Length (compressed data may itself end in "\r", which a
+    # "stream … \r?\nendstream" pattern would drop, and the stream would then fail to decompress)
+    streams = [_stream(body) for body in _objects(content).values() if b"stream" in body]
     cmaps = []
     for stream in streams:
         if b"beginbfchar" in stream:
