@@ -16,6 +16,20 @@ from accounts.models import Gender, MedicalRecord
 from core.dates import canonical_zone, zone_choices
 
 
+def add_visit_for_field(form, *, family, holder) -> None:
+    """The form's first field ``patient``, "Who is this visit for?": the account holder ("Me", the
+    default) or one of the family members they manage (booking and the waitlist ask it alike)."""
+    me = _("Me (%(name)s)") % {"name": holder.get_full_name() or holder.email} if holder else _("Me")
+    form.fields["patient"] = forms.ChoiceField(
+        label=_("Who is this visit for?"),
+        choices=[("", me), *((str(member.pk), member.get_full_name()) for member in family)],
+        required=False,
+        initial="",  # "Me" until they choose
+        widget=forms.RadioSelect(attrs={"class": "visit-for-choice"}),
+    )
+    form.order_fields(["patient"])
+
+
 class BookingDetailsForm(forms.Form):
     """The patient's details for one booking, pre-filled from their profile."""
 
@@ -37,16 +51,7 @@ class BookingDetailsForm(forms.Form):
         else:
             del self.fields["appointment_type"]
         if family:
-            # "who is this visit for?": the account holder or one of the family members they manage
-            me = _("Me (%(name)s)") % {"name": holder.get_full_name() or holder.email} if holder else _("Me")
-            self.fields["patient"] = forms.ChoiceField(
-                label=_("Who is this visit for?"),
-                choices=[("", me), *((str(member.pk), member.get_full_name()) for member in family)],
-                required=False,
-                initial="",  # "Me" until they choose
-                widget=forms.RadioSelect(attrs={"class": "visit-for-choice"}),
-            )
-            self.order_fields(["patient"])
+            add_visit_for_field(self, family=family, holder=holder)
 
 
 class ReasonForm(forms.Form):
@@ -157,16 +162,7 @@ class WaitlistForm(forms.Form):
         self.fields["part_of_day"].choices = PartOfDay.choices
         self.fields["mode"].choices = WaitlistMode.choices
         if family:
-            # "who is this for?": the account holder or one of the family members they manage
-            me = _("Me (%(name)s)") % {"name": holder.get_full_name() or holder.email} if holder else _("Me")
-            self.fields["patient"] = forms.ChoiceField(
-                label=_("Who is this visit for?"),
-                choices=[("", me), *((str(member.pk), member.get_full_name()) for member in family)],
-                required=False,
-                initial="",
-                widget=forms.RadioSelect(attrs={"class": "visit-for-choice"}),
-            )
-            self.order_fields(["patient"])
+            add_visit_for_field(self, family=family, holder=holder)
 
     def clean_mode(self) -> str:
         from workflows.operations.models import WaitlistMode
