@@ -410,9 +410,9 @@ def utilisation(*, start: dt.datetime, end: dt.datetime, with_specialties: bool 
     names: dict[int, str] = {}
     if with_specialties and seconds:
         through = Doctor.specialties.through.objects.filter(doctor_id__in=list(seconds))
-        for doctor_id, specialty_id, name in through.values_list("doctor_id", "specialty_id", "specialty__name"):
-            specialties[specialty_id].append(doctor_id)
-            names[specialty_id] = name
+        for row in through.select_related("specialty").only("doctor_id", "specialty"):
+            specialties[row.specialty_id].append(row.doctor_id)
+            names[row.specialty_id] = row.specialty.label  # in the reader's language
     by_specialty = []
     for specialty_id, doctor_ids in specialties.items():
         published = sum((seconds[pk][0] for pk in doctor_ids), Decimal(0))

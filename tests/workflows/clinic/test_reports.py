@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from booking.models import AppointmentType, BlockedTime, Payment, Refund
 from booking.services import blocked_time_create
@@ -168,6 +169,15 @@ def test_utilisation_per_specialty_counts_a_doctor_in_each_of_their_specialties(
     assert (rows[general.pk].booked_minutes, rows[general.pk].published_minutes) == (120, 210)
     assert (rows[paediatrics.pk].booked_minutes, rows[paediatrics.pk].published_minutes) == (60, 120)
     assert rows[general.pk].label == "Nội tổng quát"
+
+
+def test_utilisation_per_specialty_names_each_specialty_in_the_readers_language(march, general, paediatrics):
+    general.name, general.name_vi = "General medicine", "Nội tổng quát"
+    general.save(update_fields=["name", "name_vi"])
+    for language, expected in (("en", "General medicine"), ("vi", "Nội tổng quát")):
+        with translation.override(language):
+            rows = {u.key: u for u in reports.utilisation_by_specialty(start=MARCH.start, end=MARCH.end)}
+        assert rows[general.pk].label == expected
 
 
 def test_revenue_is_payments_received_minus_refunds_made_in_the_range(march, dr_an, dr_bao):
