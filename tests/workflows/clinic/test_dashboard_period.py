@@ -99,3 +99,23 @@ def test_exactly_one_quick_period_is_active_even_when_two_cover_the_same_days(cl
     assert _active_presets(client.get("/admin/").content.decode()) == ["This month"]
     html = client.get("/admin/", {"start": timezone.localdate().isoformat(), "end": timezone.localdate().isoformat()})
     assert _active_presets(html.content.decode()) == []
+
+
+def test_recent_activity_names_a_new_family_member_in_words(client, admin_an, patient_dao):
+    from accounts.family import dependant_add
+
+    child = dependant_add(
+        holder=patient_dao,
+        actor=patient_dao,
+        first_name="An",
+        last_name="Bảo",
+        date_of_birth=dt.date(2019, 5, 1),
+        relationship="child",
+    )
+    client.force_login(admin_an)
+    for language, sentence in (("en", "added the family member"), ("vi", "đã thêm người thân")):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        html = client.get("/admin/").content.decode()
+        activity = re.search(r'<ol[^>]*id="recent-activity">(.*?)</ol>', html, re.S).group(1)
+        assert sentence in activity and child.get_full_name() in activity
+        assert "dependant added" not in activity  # no raw codes
