@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from playwright.sync_api import expect
 
 from booking import services as svc
 from booking.models import Appointment
@@ -130,7 +131,8 @@ def test_the_race_loser_keeps_the_typed_text_and_books_an_offered_alternative(
     page.get_by_role("button", name=re.compile("Hold this time")).click()
 
     warning = page.locator("#race-lost")
-    assert warning.is_visible() and "Someone else has just taken that time." in warning.inner_text()
+    expect(warning).to_be_visible()  # the submit navigates back to the picker
+    assert "Someone else has just taken that time." in warning.inner_text()
     assert page.get_by_label("Phone").input_value() == "+84 90 555 1212"
     assert page.get_by_label("Reason for the visit").input_value() == "Đau đầu từ tuần trước"
     alternatives = warning.get_by_role("button")
@@ -194,13 +196,15 @@ def test_a_reschedule_that_loses_its_time_stays_on_the_picker_and_moves_to_an_of
     page.get_by_role("button", name="Yes, move my visit").click()
 
     warning = page.locator("#race-lost")
-    assert warning.is_visible() and "Someone else has just taken that time." in warning.inner_text()
+    expect(warning).to_be_visible()  # the submit navigates back to the picker
+    assert "Someone else has just taken that time." in warning.inner_text()
     assert page.locator("[data-picker]").is_visible()
     alternative = warning.get_by_role("button").first
     chosen_id = int(alternative.get_attribute("value"))
     assert chosen_id != slots[3].pk
     alternative.click()
-    assert page.locator("#race-lost").count() == 0 and page.locator(".move-summary").is_visible()
+    expect(page.locator("#race-lost")).to_have_count(0)
+    expect(page.locator(".move-summary")).to_be_visible()
     page.get_by_role("button", name="Yes, move my visit").click()
     page.wait_for_url(re.compile(rf"/portal/appointments/{booked.public_id}/$"))
     booked.refresh_from_db()

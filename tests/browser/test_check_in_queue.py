@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.booking.appointments.helpers import make_doctor
 from tests.factories import make_user
@@ -33,12 +34,12 @@ def test_the_desk_checks_in_the_doctor_calls_next_and_the_board_shows_the_call(
     desk.locator("#searchbar").fill(visit.booking_code)  # what a QR scanner types
     desk.keyboard.press("Enter")
     desk.wait_for_url(re.compile(r"\?q="))
-    assert desk.get_by_text("Nguyễn Văn An").is_visible()
+    expect(desk.get_by_text("Nguyễn Văn An")).to_be_visible()
     desk.locator("#result_list").get_by_role("link", name="Check in", exact=True).click()
-    assert desk.get_by_text("gets the next queue number").is_visible()
+    expect(desk.get_by_text("gets the next queue number")).to_be_visible()  # the link navigates
     with desk.expect_navigation():
         desk.get_by_role("button", name="Check in").last.click()
-    assert desk.get_by_text("Nguyễn Văn An is checked in: queue number 1.").is_visible()
+    expect(desk.get_by_text("Nguyễn Văn An is checked in: queue number 1.")).to_be_visible()
     assert CheckIn.objects.get(appointment=visit).status == QueueStatus.ARRIVED
 
     workspace = browser_as(doctor.user)
@@ -47,7 +48,7 @@ def test_the_desk_checks_in_the_doctor_calls_next_and_the_board_shows_the_call(
     workspace.get_by_role("link", name="Gọi người tiếp theo").first.click()  # opens Unfold's dialog
     with workspace.expect_navigation():
         workspace.get_by_role("button", name="Gọi người tiếp theo").last.click()
-    assert workspace.get_by_text("Số 1 (Nguyễn Văn An) được mời vào Phòng 3.").is_visible()
+    expect(workspace.get_by_text("Số 1 (Nguyễn Văn An) được mời vào Phòng 3.")).to_be_visible()
     assert CheckIn.objects.get(appointment=visit).status == QueueStatus.CALLED
 
     screen = chromium.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 768})
