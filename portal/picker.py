@@ -1,7 +1,8 @@
 """The one time picker of the portal (booking, reschedule, follow-up): a week strip of day tabs with
 "next available", the chosen day's free times, and the change rules of the chosen time in words.
 
-Views build a ``Picker`` here and render ``portal/includes/slot_picker.html``; the small script
+Views build a ``Picker`` here and templates write it with ``{% slot_picker picker %}`` (``picker_html``
+below, through ``portal/templatetags/picker_tags.py``); the small script
 ``medbook/picker.js`` switches day tabs without a reload (the tabs are plain links without it).
 Days are the viewer's local days (the active time zone), as are the times shown.
 """
@@ -12,13 +13,16 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.utils import timezone
-from django.utils.translation import pgettext_lazy
+from django.utils.formats import localize
+from django.utils.html import conditional_escape as esc
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 
 from booking.models import BookingDefaults, Doctor, Slot
 from booking.rules import ChangeTerms, change_terms
 from booking.selectors import free_slots
 from booking.services import SlotTaken
-from core.dates import short_when_text
+from core.dates import day_month_text, day_text, short_day_text, short_when_text, zone_label
 
 WEEK = dt.timedelta(days=7)
 #: weekday names short enough for seven tabs on a 390px phone ("T2" … "CN" in Vietnamese)
@@ -161,3 +165,101 @@ class PolicyText:
 def policy_text(*, starts_at: dt.datetime, now: dt.datetime, doctor: Doctor, defaults=None) -> PolicyText:
     terms = change_terms(starts_at=starts_at, now=now, policy=doctor.policy(defaults))
     return PolicyText(terms=terms, deadline_text=when_text(terms.deadline), late=terms.late)
+
+
+def picker_html(picker: Picker, *, title=None, form_id: str = "", choose_name: str = "") -> SafeString:
+    """The picker's markup, written here rather than by a template: a week holds up to a few hundred
+    time buttons, and the template's per-button tags and filters were most of the booking page's
+    time (issue 19). The markup is the one ``portal/includes/slot_picker.html`` wrote, byte for byte:
+    values escaped as the template engine escapes them (``conditional_escape``), phrases from the
+    same msgids (a ``{% translate "…" %}`` literal is not escaped by Django either). ``title``
+    defaults to "Pick a time"; with ``form_id`` a time button submits that form (POST, keeping what
+    was typed) as ``choose_name`` (default ``choose_slot``), otherwise it opens ``?slot=<id>``."""
+    zone = timezone.get_current_timezone()
+    out = [
+        '<section class="card picker" data-picker aria-labelledby="picker-title">\n  <div class="picker-head">\n'
+        f'    <h2 id="picker-title">{esc(title) if title else gettext("Pick a time")}</h2>\n    '
+    ]
+    next_free = picker.next_free
+    if next_free:
+        next_day = timezone.localtime(next_free.start, zone).date().isoformat()
+        out.append(
+            f'<a class="button button-small button-secondary picker-next" href="?day={next_day}" '
+            f'data-day="{next_day}">{gettext("Next available")}: {esc(picker.next_free_text)}</a>'
+        )
+    out.append("\n  </div>\n  ")
+    if not next_free:
+        out.append(f"\n  <p>{gettext('No free times at the moment.')}</p>\n  \n</section>\n")
+        return mark_safe("".join(out))
+    out.append('\n  <div class="picker-week">\n    ')
+    if picker.prev_week:
+        out.append(
+            f'<a class="picker-arrow" href="?day={picker.prev_week.isoformat()}" '
+            f'aria-label="{gettext("Previous week")}">&larr;</a>'
+        )
+    else:
+        out.append('<span class="picker-arrow" aria-hidden="true"></span>')
+    first, last = picker.days[0].date, picker.days[6].date
+    out.append(
+        f'\n    <span class="picker-range">{esc(day_month_text(first))} – {esc(day_month_text(last))} '
+        f"{last.year:04d}</span>\n    "
+    )
+    if picker.next_week:
+        out.append(
+            f'<a class="picker-arrow" href="?day={picker.next_week.isoformat()}" '
+            f'aria-label="{gettext("Next week")}">&rarr;</a>'
+        )
+    else:
+        out.append('<span class="picker-arrow" aria-hidden="true"></span>')
+    out.append(f'\n  </div>\n  <div class="picker-days" role="tablist" aria-label="{gettext("Days")}">\n    ')
+    for day in picker.days:
+        iso = day.date.isoformat()
+        count = len(day.slots)
+        tab = "" if day.active else ' tabindex="-1"'
+        free = ngettext("%(counter)s free time", "%(counter)s free times", count) % {"counter": localize(count)}
+        out.append(
+            f'<a role="tab" class="picker-day{"" if day.slots else " is-empty"}" id="picker-tab-{iso}" '
+            f'href="?day={iso}" data-day="{iso}" aria-controls="picker-day-{iso}" '
+            f'aria-selected="{"true" if day.active else "false"}"{tab} '
+            f'aria-label="{esc(short_day_text(day.date))}: {free}">\n'
+            f'      <span class="picker-weekday">{esc(day.weekday)}</span>\n'
+            f'      <span class="picker-date">{day.date.day}</span>\n'
+            f'      <span class="picker-count">{localize(count) if day.slots else "·"}</span>\n    </a>'
+        )
+    out.append('\n  </div>\n  <form method="get" class="picker-form">\n    ')
+    selected_pk = picker.selected.pk if picker.selected is not None else None
+    if form_id:
+        target = f' form="{esc(form_id)}" formmethod="post" formnovalidate name="{esc(choose_name or "choose_slot")}"'
+    else:
+        target = ' name="slot"'
+    video = gettext("Video")
+    for day in picker.days:
+        iso = day.date.isoformat()
+        out.append(
+            f'\n    <div role="tabpanel" class="picker-panel" id="picker-day-{iso}" data-panel="{iso}" '
+            f'aria-labelledby="picker-tab-{iso}"{"" if day.active else " hidden"}>\n'
+            f'      <h3 class="picker-day-title">{esc(day_text(day.date))}</h3>\n      '
+        )
+        if day.slots:
+            out.append('\n      <ul class="slot-list picker-slots">\n        ')
+            for slot in day.slots:
+                chosen = slot.pk == selected_pk
+                local = timezone.localtime(slot.start, zone)
+                availability = slot.availability
+                where = esc(availability.facility.name) if availability.mode == "in_person" else video
+                out.append(
+                    f'<li><button type="submit" class="picker-slot{" selected" if chosen else ""}" '
+                    f'value="{slot.pk}" aria-pressed="{"true" if chosen else "false"}"{target}>'
+                    f'{local.hour:02d}:{local.minute:02d}<span class="slot-mode">{where}</span></button></li>'
+                )
+            out.append("\n      </ul>\n      ")
+        else:
+            out.append(
+                f'\n      <p class="picker-none">{gettext("No free times on this day.")} '
+                f'<a href="?day={next_day}" data-day="{next_day}">{gettext("Go to the next available time")}</a>'
+                "</p>\n      "
+            )
+        out.append("\n    </div>\n    ")
+    times_in = gettext("Times in %(zone)s.") % {"zone": esc(zone_label(picker.zone_name or None))}
+    out.append(f'\n  </form>\n  <p class="helptext">{times_in}</p>\n  \n</section>\n')
+    return mark_safe("".join(out))
