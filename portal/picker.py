@@ -20,7 +20,8 @@ from django.utils.translation import gettext, ngettext, pgettext_lazy
 
 from booking.models import BookingDefaults, Doctor, Slot
 from booking.rules import ChangeTerms, change_terms
-from booking.selectors import free_slots
+from booking.selectors import free_slot_rows, free_slots, next_free_slot_row
+from booking.selectors.scheduling import FREE_SLOT_COLUMNS
 from booking.services import SlotTaken
 from core.dates import day_month_text, day_text, short_day_text, short_when_text, zone_label
 
@@ -43,10 +44,29 @@ def when_text(moment: dt.datetime) -> str:
     return short_when_text(moment)
 
 
+_PK, _START, _MODE, _PLACE = (
+    FREE_SLOT_COLUMNS.index(name) for name in ("pk", "start", "availability__mode", "availability__facility__name")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PickerSlot:
+    """What the picker shows of a free slot (from ``free_slot_rows``: no model instances)."""
+
+    pk: int
+    start: dt.datetime
+    mode: str
+    place: str | None  # the facility's name
+
+    @classmethod
+    def from_row(cls, row: tuple) -> PickerSlot:
+        return cls(pk=row[_PK], start=row[_START], mode=row[_MODE], place=row[_PLACE])
+
+
 @dataclass
 class PickerDay:
     date: dt.date
-    slots: list[Slot]
+    slots: list[PickerSlot]
     past: bool = False
     active: bool = False
 
@@ -59,7 +79,7 @@ class PickerDay:
 class Picker:
     days: list[PickerDay]
     selected: Slot | None
-    next_free: Slot | None
+    next_free: PickerSlot | None
     prev_week: dt.date | None
     next_week: dt.date | None
     zone_name: str
@@ -111,22 +131,23 @@ def build_picker(
     defaults: BookingDefaults | None = None,
 ) -> Picker:
     """The week around ``selected`` (else the local day ``focus``, else the doctor's next free time),
-    starting on Monday; two queries (the week's free slots and the next free one)."""
+    starting on Monday; two queries (the week's free slots and the next free one), both compiled once
+    per process and read as rows (``PickerSlot``), not model instances."""
     defaults = defaults or BookingDefaults.load()
     zone = timezone.get_current_timezone()
     today = timezone.localtime(now, zone).date()
-    next_free = free_slots(
-        doctor=doctor, start=now, end=now + dt.timedelta(days=366), now=now, defaults=defaults
-    ).first()
+    first = next_free_slot_row(doctor=doctor, start=now, end=now + dt.timedelta(days=366), now=now, defaults=defaults)
+    next_free = PickerSlot.from_row(first) if first is not None else None
     if selected is not None:
         focus = timezone.localtime(selected.start, zone).date()
     elif focus is None:
         focus = timezone.localtime(next_free.start, zone).date() if next_free else today
     week_start = focus - dt.timedelta(days=focus.weekday())
     start = _local_midnight(week_start, zone)
-    slots = list(free_slots(doctor=doctor, start=start, end=start + WEEK, now=now, defaults=defaults))
-    by_day: dict[dt.date, list[Slot]] = {}
-    for slot in slots:
+    rows = free_slot_rows(doctor=doctor, start=start, end=start + WEEK, now=now, defaults=defaults)
+    by_day: dict[dt.date, list[PickerSlot]] = {}
+    for row in rows:
+        slot = PickerSlot.from_row(row)
         by_day.setdefault(timezone.localtime(slot.start, zone).date(), []).append(slot)
     days = [
         PickerDay(date=week_start + dt.timedelta(days=i), slots=by_day.get(week_start + dt.timedelta(days=i), []))
@@ -245,8 +266,7 @@ def picker_html(picker: Picker, *, title=None, form_id: str = "", choose_name: s
             for slot in day.slots:
                 chosen = slot.pk == selected_pk
                 local = timezone.localtime(slot.start, zone)
-                availability = slot.availability
-                where = esc(availability.facility.name) if availability.mode == "in_person" else video
+                where = esc(slot.place) if slot.mode == "in_person" else video
                 out.append(
                     f'<li><button type="submit" class="picker-slot{" selected" if chosen else ""}" '
                     f'value="{slot.pk}" aria-pressed="{"true" if chosen else "false"}"{target}>'

@@ -15,6 +15,7 @@ from booking.selectors.scheduling import (
     free_slot_listing,
     free_slot_rows,
     free_slots,
+    next_free_slot_row,
     slot_free_q,
     week_view,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "fold_text",
     "free_slot_listing",
     "free_slot_rows",
+    "next_free_slot_row",
     "free_slots",
     "slot_free_q",
     "week_view",

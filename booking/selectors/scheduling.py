@@ -179,6 +179,30 @@ def free_slot_rows(
     return _FREE_SLOT_ROWS.rows(doctor_id=doctor.pk, earliest=earliest, end=end, latest=latest, now=now)
 
 
+#: the earliest of ``_FREE_SLOT_ROWS`` (``next_free_slot_row``), compiled once per process
+_NEXT_FREE_SLOT_ROW = PreparedQuery(
+    lambda **bounds: _free_slot_queryset(**bounds).values_list(*FREE_SLOT_COLUMNS)[:1],
+    ints=("doctor_id",),
+    datetimes=("earliest", "end", "latest", "now"),
+    key=overdue_blocks_booking,
+)
+
+
+def next_free_slot_row(
+    *,
+    doctor: Doctor,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime | None = None,
+    defaults: BookingDefaults | None = None,
+) -> tuple | None:
+    """``free_slots(...).first()`` as a ``FREE_SLOT_COLUMNS`` tuple, or None (one query, compiled once)."""
+    now = now or timezone.now()
+    earliest, latest = _free_slot_window(doctor, start, now, defaults)
+    rows = _NEXT_FREE_SLOT_ROW.rows(doctor_id=doctor.pk, earliest=earliest, end=end, latest=latest, now=now)
+    return rows[0] if rows else None
+
+
 #: the doctor fields a free-slot listing needs (their zone and booking policy), in model order
 _SLOT_DOCTOR_FIELDS = tuple(
     field.attname
