@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,7 +39,7 @@ from portal.forms import ReasonForm, VoucherForm
 from portal.picker import build_picker, offered_alternatives, parse_day, policy_text, slot_is_free, when_text
 from workflows.ics import appointment_calendar as build_calendar
 from workflows.operations.qr import booking_qr_svg
-from workflows.operations.selectors import check_in_of, patient_waitlist, rating_for_patient, ratings_to_give
+from workflows.operations.selectors import check_in_of, patient_waitlist, rating_of_visit, ratings_to_give
 
 S = AppointmentStatus
 
@@ -66,11 +66,19 @@ def _appointments(request):
 
 
 def _own(request, public_id) -> Appointment:
-    # another patient's appointment answers 404, exactly like a missing one
-    return get_object_or_404(
-        _appointments(request).select_related("slot__availability__facility", "slot__availability__room"),
-        public_id=public_id,
+    # another patient's appointment answers 404, exactly like a missing one. Who may see it is the
+    # rulebook's row check (role_in: the patient, or the account holder of a dependant patient), the same
+    # rule as visibility_q without its query for the family's ids
+    appointment = (
+        Appointment.objects.select_related(
+            "doctor__user", "appointment_type", "patient", "slot__availability__facility", "slot__availability__room"
+        )
+        .filter(public_id=public_id)
+        .first()
     )
+    if appointment is None or rules.role_in(appointment=appointment, user=request.user) != "patient":
+        raise Http404("No Appointment matches the given query.")
+    return appointment
 
 
 def video_window_open(appointment: Appointment, now: dt.datetime) -> bool:
@@ -176,7 +184,7 @@ def appointment_detail(request, public_id):
             "can_message": Action.MESSAGE in actions,
             "changes": appointment_changes(appointment, user=request.user, now=now),
             "clinic_zone": ZoneInfo(settings.CLINIC_TIME_ZONE),
-            "rating": rating_for_patient(patient=request.user, public_id=appointment.public_id),
+            "rating": rating_of_visit(appointment=appointment, user=request.user),
             "visit_summary": visit_summary_for(request, appointment),
             "visit_documents": visit_documents_for(request, appointment),
             "intake": intake_for(request, appointment),

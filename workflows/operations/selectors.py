@@ -163,6 +163,20 @@ def rating_for_patient(*, patient, public_id) -> VisitRating | None:
     )
 
 
+def rating_of_visit(*, appointment: Appointment, user) -> VisitRating | None:
+    """``rating_for_patient`` of a visit already loaded: its rating row when ``user`` is its patient
+    (or the account holder of a dependant patient: ``rules.role_in``), else None; one query."""
+    from booking.rules import role_in
+
+    if role_in(appointment=appointment, user=user) != "patient":
+        return None
+    return (
+        VisitRating.objects.select_related("appointment__doctor__user", "patient")
+        .filter(appointment_id=appointment.pk)
+        .first()
+    )
+
+
 def ratings_to_give(patient, *, now: dt.datetime | None = None) -> list[VisitRating]:
     """The patient's invitations that are still open (not rated, within the window), their dependants'
     included."""
