@@ -91,7 +91,7 @@ def intake_for(request, appointment) -> dict | None:
         return None
     if VisitNote.objects.filter(appointment=appointment).exists():
         return None
-    return {"intake": Intake.objects.filter(appointment=appointment).first()}
+    return {"intake": next(iter(Intake.objects.filter(appointment=appointment).order_by()[:1]), None)}  # one-to-one
 
 
 def intake_submit(request, appointment):

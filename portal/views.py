@@ -69,13 +69,12 @@ def _own(request, public_id) -> Appointment:
     # another patient's appointment answers 404, exactly like a missing one. Who may see it is the
     # rulebook's row check (role_in: the patient, or the account holder of a dependant patient), the same
     # rule as visibility_q without its query for the family's ids
-    appointment = (
-        Appointment.objects.select_related(
+    try:
+        appointment = Appointment.objects.select_related(
             "doctor__user", "appointment_type", "patient", "slot__availability__facility", "slot__availability__room"
-        )
-        .filter(public_id=public_id)
-        .first()
-    )
+        ).get(public_id=public_id)  # unique: get() asks for no ordering, unlike first()
+    except Appointment.DoesNotExist:
+        appointment = None
     if appointment is None or rules.role_in(appointment=appointment, user=request.user) != "patient":
         raise Http404("No Appointment matches the given query.")
     return appointment
