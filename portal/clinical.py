@@ -18,9 +18,10 @@ from workflows.clinical.pdf import prescription_pdf
 from workflows.clinical.selectors import signed_visit_summary
 
 
-def visit_summary_for(request, appointment):
-    """The signed note the patient may read on the visit page (the read is audited), or None."""
-    note = signed_visit_summary(appointment=appointment)
+def visit_summary_for(request, appointment, *, present: bool = True):
+    """The signed note the patient may read on the visit page (the read is audited), or None.
+    ``present=False``: the caller knows there is no signed note (``visit_records_present``)."""
+    note = signed_visit_summary(appointment=appointment) if present else None
     if note is None or not clinical_rules.patient_may_see_summary(user=request.user, note=note):
         return None
     clinical.visit_note_viewed(note=note, actor=request.user, where="portal")
@@ -37,12 +38,12 @@ def prescription_download(request, appointment):
     return response
 
 
-def visit_documents_for(request, appointment) -> dict:
-    """The documents of the visit the patient may see, and whether they may attach one."""
+def visit_documents_for(request, appointment, *, present: bool = True) -> dict:
+    """The documents of the visit the patient may see, and whether they may attach one.
+    ``present=False``: the caller knows the visit has none (``visit_records_present``)."""
+    found = VisitDocument.objects.filter(appointment=appointment).select_related("appointment") if present else []
     documents = [
-        document
-        for document in VisitDocument.objects.filter(appointment=appointment).select_related("appointment")
-        if clinical_rules.may_read_document(user=request.user, document=document)
+        document for document in found if clinical_rules.may_read_document(user=request.user, document=document)
     ]
     return {
         "documents": documents,
@@ -85,12 +86,15 @@ def document_download(request, appointment, document_id: int):
     return document_response(document, clinical.document_open(document=document, actor=request.user, where="portal"))
 
 
-def intake_for(request, appointment) -> dict | None:
-    """The intake form for the visit page, when the patient may still fill it."""
+def intake_for(request, appointment, *, records=None) -> dict | None:
+    """The intake form for the visit page, when the patient may still fill it. ``records``: the
+    visit's ``visit_records_present`` when the caller has it (no query for what it says is absent)."""
     if not clinical_rules.may_fill_intake(user=request.user, appointment=appointment):
         return None
-    if VisitNote.objects.filter(appointment=appointment).exists():
+    if records.note if records is not None else VisitNote.objects.filter(appointment=appointment).exists():
         return None
+    if records is not None and not records.intake:
+        return {"intake": None}
     return {"intake": next(iter(Intake.objects.filter(appointment=appointment).order_by()[:1]), None)}  # one-to-one
 
 

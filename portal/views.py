@@ -39,7 +39,13 @@ from portal.forms import ReasonForm, VoucherForm
 from portal.picker import build_picker, offered_alternatives, parse_day, policy_text, slot_is_free, when_text
 from workflows.ics import appointment_calendar as build_calendar
 from workflows.operations.qr import booking_qr_svg
-from workflows.operations.selectors import check_in_of, patient_waitlist, rating_of_visit, ratings_to_give
+from workflows.operations.selectors import (
+    check_in_of,
+    patient_waitlist,
+    rating_of_visit,
+    ratings_to_give,
+    visit_records_present,
+)
 
 S = AppointmentStatus
 
@@ -58,11 +64,12 @@ def patient_required(view):
     return wrapped
 
 
-def _appointments(request):
-    # the rulebook's: the patient's own visits and those of the family members they manage
-    return Appointment.objects.filter(rules.visibility_q(user=request.user)).select_related(
-        "doctor__user", "appointment_type", "patient"
-    )
+def _appointments(request, visible=None):
+    # the rulebook's: the patient's own visits and those of the family members they manage (``visible``:
+    # that Q when the view already has it, for a second list on one page without reading the family again)
+    if visible is None:
+        visible = rules.visibility_q(user=request.user)
+    return Appointment.objects.filter(visible).select_related("doctor__user", "appointment_type", "patient")
 
 
 def _own(request, public_id) -> Appointment:
@@ -97,14 +104,15 @@ def doctor_directory(request):
 @patient_required
 def home(request):
     now = timezone.now()
+    visible = rules.visibility_q(user=request.user)
     upcoming = list(
-        _appointments(request)
+        _appointments(request, visible)
         .filter(status__in=OPEN_STATUSES, starts_at__gte=now - dt.timedelta(hours=1))
         .order_by("starts_at")[:5]
     )
     for appointment in upcoming:
         appointment.can_join = video_window_open(appointment, now)
-    follow_ups = _appointments(request).filter(status=S.PENDING_PATIENT_CONFIRMATION).count()
+    follow_ups = _appointments(request, visible).filter(status=S.PENDING_PATIENT_CONFIRMATION).count()
     context = {
         "upcoming": upcoming,
         "follow_up_count": follow_ups,
@@ -169,6 +177,7 @@ def appointment_detail(request, public_id):
     gateways = [(name, get_gateway(name).label) for name in enabled_gateways()]
     actions = rules.available_actions(appointment=appointment, user=request.user, now=now)
     can_pay = Action.PAY in actions
+    records = visit_records_present(appointment)  # one query; only the records that exist are read
     return render(
         request,
         "portal/appointment_detail.html",
@@ -183,11 +192,11 @@ def appointment_detail(request, public_id):
             "can_message": Action.MESSAGE in actions,
             "changes": appointment_changes(appointment, user=request.user, now=now),
             "clinic_zone": ZoneInfo(settings.CLINIC_TIME_ZONE),
-            "rating": rating_of_visit(appointment=appointment, user=request.user),
-            "visit_summary": visit_summary_for(request, appointment),
-            "visit_documents": visit_documents_for(request, appointment),
-            "intake": intake_for(request, appointment),
-            "check_in": check_in_of(appointment),
+            "rating": rating_of_visit(appointment=appointment, user=request.user) if records.rating else None,
+            "visit_summary": visit_summary_for(request, appointment, present=records.signed_note),
+            "visit_documents": visit_documents_for(request, appointment, present=records.documents),
+            "intake": intake_for(request, appointment, records=records),
+            "check_in": check_in_of(appointment) if records.check_in else None,
             "check_in_qr": booking_qr_svg(
                 appointment.booking_code,
                 label=_("QR code of booking code %(code)s") % {"code": appointment.booking_code},
