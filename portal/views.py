@@ -116,7 +116,7 @@ def home(request):
     context = {
         "upcoming": upcoming,
         "follow_up_count": follow_ups,
-        "to_rate": ratings_to_give(request.user, now=now)[:3],
+        "to_rate": ratings_to_give(request.user, now=now, visible=visible)[:3],
         "waitlist": patient_waitlist(request.user),
     }
     return render(request, "portal/home.html", context)

@@ -140,13 +140,15 @@ def doctor_feedback(doctor_id: int, *, limit: int = 100) -> list[VisitRating]:
     )
 
 
-def _rated_by_q(patient) -> Q:
+def _rated_by_q(patient, visible: Q | None = None) -> Q:
     """The ratings ``patient`` gives: of the visits the rulebook shows them as the patient (their own
     and their dependants': the account holder answers for a child or an elderly parent). Call it for
-    a patient only (a doctor's visibility is their diary, not visits to rate)."""
+    a patient only (a doctor's visibility is their diary, not visits to rate). ``visible``: the
+    patient's ``visibility_q`` when the caller already has it."""
     from booking.rules import visibility_q
 
-    visible = visibility_q(user=patient)
+    if visible is None:
+        visible = visibility_q(user=patient)
     if visible is None:
         return Q(pk__in=[])
     return Q(appointment__in=Appointment.objects.filter(visible).values("pk"))
@@ -220,9 +222,9 @@ def visit_records_present(appointment: Appointment) -> VisitRecords:
     return VisitRecords(*(bool(value) for value in rows[0])) if rows else _NO_RECORDS
 
 
-def ratings_to_give(patient, *, now: dt.datetime | None = None) -> list[VisitRating]:
+def ratings_to_give(patient, *, now: dt.datetime | None = None, visible: Q | None = None) -> list[VisitRating]:
     """The patient's invitations that are still open (not rated, within the window), their dependants'
-    included."""
+    included. ``visible``: ``rules.visibility_q(user=patient)`` when the caller already read it."""
     from workflows.operations.services import RATING_WINDOW
 
     now = now or timezone.now()
@@ -231,7 +233,7 @@ def ratings_to_give(patient, *, now: dt.datetime | None = None) -> list[VisitRat
     return list(
         VisitRating.objects.select_related("appointment__doctor__user", "patient")
         .filter(
-            _rated_by_q(patient),
+            _rated_by_q(patient, visible),
             score__isnull=True,
             invited_at__gte=now - RATING_WINDOW,
             appointment__status=AppointmentStatus.COMPLETED,
