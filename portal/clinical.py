@@ -3,19 +3,62 @@ prescription as a PDF in the patient's language. Every read is audited (workflow
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
+from booking.models import Appointment
 from core.errors import DomainError
+from core.prepared import PreparedQuery
 from workflows.clinical import rules as clinical_rules
 from workflows.clinical import services as clinical
 from workflows.clinical.admin import document_response
-from workflows.clinical.models import DocumentKind, Intake, VisitDocument, VisitNote
+from workflows.clinical.models import DocumentKind, Intake, NoteStatus, VisitDocument, VisitNote
 from workflows.clinical.pdf import prescription_pdf
 from workflows.clinical.selectors import signed_visit_summary
+from workflows.operations.models import CheckIn, VisitRating
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRecords:
+    """Which of a visit's own records exist (``visit_records_present``)."""
+
+    note: bool  # a visit note, draft or signed
+    signed_note: bool
+    documents: bool
+    intake: bool
+    check_in: bool
+    rating: bool
+
+
+def _visit_records_query(appointment_id):
+    def of(model, **extra):
+        return Exists(model.objects.filter(appointment_id=OuterRef("pk"), **extra))
+
+    return Appointment.objects.filter(pk=appointment_id).values_list(
+        of(VisitNote),
+        of(VisitNote, status=NoteStatus.SIGNED),
+        of(VisitDocument),
+        of(Intake),
+        of(CheckIn),
+        of(VisitRating),
+    )
+
+
+_VISIT_RECORDS = PreparedQuery(_visit_records_query, ints=("appointment_id",))
+_NO_RECORDS = VisitRecords(*([False] * 6))
+
+
+def visit_records_present(appointment: Appointment) -> VisitRecords:
+    """Which of ``appointment``'s note, documents, intake, check-in and rating exist, in one query
+    (compiled once per process): the visit page reads only those that do (most visits have few)."""
+    rows = _VISIT_RECORDS.rows(appointment_id=appointment.pk)
+    return VisitRecords(*(bool(value) for value in rows[0])) if rows else _NO_RECORDS
 
 
 def visit_summary_for(request, appointment, *, present: bool = True):

@@ -33,6 +33,7 @@ from portal.clinical import (
     intake_submit,
     prescription_download,
     visit_documents_for,
+    visit_records_present,
     visit_summary_for,
 )
 from portal.forms import ReasonForm, VoucherForm
@@ -44,7 +45,6 @@ from workflows.operations.selectors import (
     patient_waitlist,
     rating_of_visit,
     ratings_to_give,
-    visit_records_present,
 )
 
 S = AppointmentStatus

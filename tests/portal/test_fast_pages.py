@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from booking import services as svc
 from booking.models import Appointment
+from portal.clinical import visit_records_present
 from tests.booking.appointments.helpers import completed_visit, details_for
 from tests.factories import FacilityFactory, make_user, publish_slots
 from workflows.clinical import services as clinical
 from workflows.operations.models import VisitRating
-from workflows.operations.selectors import visit_records_present
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from booking.models import SLOT_OCCUPYING, Appointment, AppointmentStatus
-from core.prepared import PreparedQuery
 from workflows.links import absolute
 from workflows.operations.models import CalendarFeed, Moderation, VisitRating
 
@@ -178,48 +177,6 @@ def rating_of_visit(*, appointment: Appointment, user) -> VisitRating | None:
         appointment_id=appointment.pk
     )
     return next(iter(found.order_by()[:1]), None)
-
-
-@dataclass(frozen=True, slots=True)
-class VisitRecords:
-    """Which of a visit's own records exist (``visit_records_present``)."""
-
-    note: bool  # a visit note, draft or signed
-    signed_note: bool
-    documents: bool
-    intake: bool
-    check_in: bool
-    rating: bool
-
-
-def _visit_records_query(appointment_id):
-    from django.db.models import Exists, OuterRef
-
-    from workflows.clinical.models import Intake, NoteStatus, VisitDocument, VisitNote
-    from workflows.operations.models import CheckIn
-
-    def of(model, **extra):
-        return Exists(model.objects.filter(appointment_id=OuterRef("pk"), **extra))
-
-    return Appointment.objects.filter(pk=appointment_id).values_list(
-        of(VisitNote),
-        of(VisitNote, status=NoteStatus.SIGNED),
-        of(VisitDocument),
-        of(Intake),
-        of(CheckIn),
-        of(VisitRating),
-    )
-
-
-_VISIT_RECORDS = PreparedQuery(_visit_records_query, ints=("appointment_id",))
-_NO_RECORDS = VisitRecords(*([False] * 6))
-
-
-def visit_records_present(appointment: Appointment) -> VisitRecords:
-    """Which of ``appointment``'s note, documents, intake, check-in and rating exist, in one query
-    (compiled once per process): the visit page reads only those that do (most visits have few)."""
-    rows = _VISIT_RECORDS.rows(appointment_id=appointment.pk)
-    return VisitRecords(*(bool(value) for value in rows[0])) if rows else _NO_RECORDS
 
 
 def ratings_to_give(patient, *, now: dt.datetime | None = None, visible: Q | None = None) -> list[VisitRating]:
