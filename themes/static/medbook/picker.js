@@ -1,5 +1,5 @@
 /*
- * The portal's time picker (portal/includes/slot_picker.html): day tabs switch without a reload
+ * The portal's time picker (portal/picker.py (picker_html)): day tabs switch without a reload
  * (each tab is a real link, so the picker works without this script); arrow keys move between
  * tabs. A file of our own, so the Content-Security-Policy needs no inline script for it.
  */
