@@ -139,3 +139,22 @@ def test_the_bulk_availability_insert_of_the_weekly_pattern_is_checked_too(dr_ch
     with pytest.raises(IntegrityError, match="availability_no_overlap"), transaction.atomic():
         _insert_rows(Availability, names, [row])
     assert Availability.objects.filter(doctor=dr_chau).count() == 1
+
+
+def test_the_weekly_pattern_copies_slots_and_availability_in_binary_and_the_values_arrive_as_sent(dr_chau, now):
+    """The COPY is binary when psycopg knows every column's type (issue 19: no text to format or parse);
+    a binary COPY applies no casts, so the values read back must be exactly the ones written."""
+    from booking.services.scheduling import _AVAILABILITY_FIELDS, _copy_types, _insert_slots
+
+    with connection.cursor() as cursor:
+        registry = cursor.cursor.adapters.types
+        for model, names in (
+            (Slot, ["doctor", "availability", "start", "end", "status", "updated_at"]),
+            (Availability, _AVAILABILITY_FIELDS),
+        ):
+            assert _copy_types([model._meta.get_field(name) for name in names], connection, registry) is not None
+    mine = make_availability(dr_chau, start="09:00", end="10:00", now=now)
+    start = mine.ends_at + dt.timedelta(hours=1, microseconds=7)
+    _insert_slots([(dr_chau.pk, mine.pk, start, start + dt.timedelta(minutes=30), "blocked")])
+    slot = Slot.objects.get(doctor=dr_chau, start=start)
+    assert (slot.availability_id, slot.end, slot.status) == (mine.pk, start + dt.timedelta(minutes=30), "blocked")
