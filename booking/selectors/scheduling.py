@@ -40,11 +40,21 @@ from django.db.models.functions import RowNumber, TruncDate
 from django.db.models.lookups import IsNull
 from django.utils import timezone
 
-from booking.models import AppointmentMode, BlockedTime, BookingDefaults, Doctor, Slot, SlotStatus, Specialty
+from booking.models import (
+    AppointmentMode,
+    Availability,
+    BlockedTime,
+    BookingDefaults,
+    Doctor,
+    Facility,
+    Slot,
+    SlotStatus,
+    Specialty,
+)
 from booking.rules import bookable_doctors_q, overdue_blocks_booking
 from booking.slotting import local_day_bounds, resolve_local
 from core.apitypes import MAX_ID
-from core.prepared import PreparedJoin, PreparedQuery
+from core.prepared import PreparedJoin, PreparedQuery, run_read
 
 MAX_PER_PAGE = 100
 #: ``first_free_slots`` reads each doctor's first slots separately up to this many doctors (one query)
@@ -389,9 +399,9 @@ def _matching_doctor_ids(q: str) -> list[int]:
     return matches
 
 
-def _policy_bound(field: str, default: int, unit: dt.timedelta, *, now: dt.datetime, ref=OuterRef):
+def _policy_bound(field: str, default_at: dt.datetime, unit: dt.timedelta, *, now: dt.datetime, ref=OuterRef):
     """``now`` plus the doctor's ``field`` (``ref``: the outer row's, or ``F`` for a path from this row)
-    times ``unit``; the clinic default when the doctor has none.
+    times ``unit``; ``default_at`` (``now`` plus the clinic default) when the doctor has none.
 
     A CASE, so that a doctor without their own value (most of them) is compared with a constant worked
     out here: date arithmetic on a column costs a Python call per row on SQLite (Django's
@@ -404,20 +414,32 @@ def _policy_bound(field: str, default: int, unit: dt.timedelta, *, now: dt.datet
         output_field=DateTimeField(),
     )
     return Case(
-        When(IsNull(ref(field), True), then=Value(now + default * unit)),
+        When(IsNull(ref(field), True), then=Value(default_at)),
         default=own,
         output_field=DateTimeField(),
     )
 
 
-def _policy_window(*, now: dt.datetime, defaults: BookingDefaults, ref=OuterRef, prefix: str = "") -> Q:
-    """Slots inside their doctor's booking window: after the minimum notice, before the advance limit."""
-    earliest = _policy_bound(
-        f"{prefix}min_notice_hours", defaults.min_notice_hours, dt.timedelta(hours=1), now=now, ref=ref
+def _default_window(*, now: dt.datetime, defaults: BookingDefaults) -> tuple[dt.datetime, dt.datetime]:
+    """The clinic's booking window from ``now``: ``(earliest, latest)`` start of a bookable slot."""
+    return now + defaults.min_notice_hours * dt.timedelta(hours=1), now + defaults.max_advance_days * dt.timedelta(
+        days=1
     )
-    latest = _policy_bound(
-        f"{prefix}max_advance_days", defaults.max_advance_days, dt.timedelta(days=1), now=now, ref=ref
-    )
+
+
+def _policy_window(
+    *,
+    now: dt.datetime,
+    defaults: BookingDefaults | None = None,
+    ref=OuterRef,
+    prefix: str = "",
+    default_window: tuple[dt.datetime, dt.datetime] | None = None,
+) -> Q:
+    """Slots inside their doctor's booking window: after the minimum notice, before the advance limit
+    (``default_window``: the clinic's, as ``_default_window`` gives it, when not from ``defaults``)."""
+    earliest_default, latest_default = default_window or _default_window(now=now, defaults=defaults)
+    earliest = _policy_bound(f"{prefix}min_notice_hours", earliest_default, dt.timedelta(hours=1), now=now, ref=ref)
+    latest = _policy_bound(f"{prefix}max_advance_days", latest_default, dt.timedelta(days=1), now=now, ref=ref)
     return Q(start__gte=earliest, start__lte=latest)
 
 
@@ -572,6 +594,29 @@ def _first_slot_ids_sql(bookable: QuerySet[Slot], *, ids: list[int], per_doctor:
     return " UNION ALL ".join(parts), all_params
 
 
+def _bookable_slots(
+    *,
+    now: dt.datetime,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    default_window: tuple[dt.datetime, dt.datetime],
+    facility: str | int | None = None,
+    city: str = "",
+    district: str = "",
+    mode: str = "",
+) -> QuerySet[Slot]:
+    """Slots patients can book now (each doctor's own notice and advance window), starting at or after
+    ``start`` and before ``end``, in the place the filters name: what ``first_free_slots`` reads."""
+    return (
+        Slot.objects.filter(start__gte=max(now, start or now))
+        .filter(Q(start__lt=end) if end is not None else Q())
+        .filter(slot_free_q(now=now))
+        .filter(_policy_window(now=now, ref=F, prefix="doctor__", default_window=default_window))
+        .exclude(_not_blocked())
+        .filter(_place_q(facility=facility, city=city, district=district, mode=mode))
+    )
+
+
 def first_free_slots(
     *,
     doctor_ids: list[int],
@@ -587,12 +632,13 @@ def first_free_slots(
 ) -> dict[int, list[Slot]]:
     """The first ``per_doctor`` bookable slots of each doctor in ``doctor_ids`` (each doctor's own notice
     and advance window, the same place and ``start``/``end`` filters as ``doctor_search``), earliest
-    first, with their availability's facility and room.
+    first, with their availability's facility (and room, except on the compiled path: see below).
 
     One query for all the doctors, however many doctors or slots there are (plus one for the clinic
     defaults unless ``defaults`` is given): for up to ``FIRST_SLOTS_BRANCHES`` doctors (a page of
     cards) a bounded index read per doctor (``_first_slot_ids_sql``); for more, a row number per
-    doctor counted in the database.
+    doctor counted in the database. A page of cards without a city or district filter (the directory's
+    usual read) runs SQL compiled once per process (``_first_slots_compiled``).
     """
     ids = list(doctor_ids)
     if not ids:
@@ -601,13 +647,13 @@ def first_free_slots(
         raise ValueError(f"mode must be one of {AppointmentMode.values}")
     now = now or timezone.now()
     defaults = defaults or BookingDefaults.load()
-    bookable = (
-        Slot.objects.filter(start__gte=max(now, start or now))
-        .filter(Q(start__lt=end) if end is not None else Q())
-        .filter(slot_free_q(now=now))
-        .filter(_policy_window(now=now, defaults=defaults, ref=F, prefix="doctor__"))
-        .exclude(_not_blocked())
-        .filter(_place_q(facility=facility, city=city, district=district, mode=mode))
+    window = _default_window(now=now, defaults=defaults)
+    if len(ids) <= FIRST_SLOTS_BRANCHES and not (city and city.strip()) and not (district and district.strip()):
+        return _first_slots_compiled(
+            ids, per_doctor=per_doctor, now=now, start=start, end=end, window=window, facility=facility, mode=mode
+        )
+    bookable = _bookable_slots(
+        now=now, start=start, end=end, default_window=window, facility=facility, city=city, district=district, mode=mode
     )
     if len(ids) <= FIRST_SLOTS_BRANCHES:
         slots = Slot.objects.filter(pk__in=RawSQL(*_first_slot_ids_sql(bookable, ids=ids, per_doctor=per_doctor)))  # noqa: S611
@@ -620,6 +666,123 @@ def first_free_slots(
     slots = slots.select_related("availability__facility", "availability__room").order_by("doctor_id", "start", "pk")
     found: dict[int, list[Slot]] = {pk: [] for pk in ids}
     for slot in slots:
+        found[slot.doctor_id].append(slot)
+    return found
+
+
+#: what a quick slot on a card needs: the slot, its availability's mode and place, the facility's row
+_CARD_SLOT_FIELDS = tuple(field.attname for field in Slot._meta.concrete_fields)
+_CARD_AVAILABILITY_FIELDS = ("id", "mode", "facility_id", "room_id")
+_CARD_FACILITY_FIELDS = tuple(field.attname for field in Facility._meta.concrete_fields)
+_CARD_SLOT_COLUMNS = (
+    *_CARD_SLOT_FIELDS,
+    *(f"availability__{name}" for name in _CARD_AVAILABILITY_FIELDS),
+    *(f"availability__facility__{name}" for name in _CARD_FACILITY_FIELDS),
+)
+#: (shape of the filters, per_doctor) → the branch of one doctor, compiled once per process
+_first_slot_branches: dict[tuple, PreparedQuery] = {}
+#: (branch, number of doctors) → the branches joined by UNION ALL
+_first_slot_unions: dict[tuple, str] = {}
+
+
+def _first_slots_branch(*, has_end: bool, facility_by: str, mode: bool, per_doctor: int) -> PreparedQuery:
+    shape = (has_end, facility_by, mode, per_doctor)
+    prepared = _first_slot_branches.get(shape)
+    if prepared is None:
+
+        def build(doctor_id, now, start, earliest_default, latest_default, end=None, mode="", facility=None):
+            return (
+                _bookable_slots(
+                    now=now,
+                    start=start,
+                    end=end,
+                    default_window=(earliest_default, latest_default),
+                    facility=facility,
+                    mode=mode,
+                )
+                .filter(doctor_id=doctor_id)
+                .order_by("start")
+                .values_list(*_CARD_SLOT_COLUMNS)[:per_doctor]
+            )
+
+        strs = (("mode",) if mode else ()) + (("facility",) if facility_by == "slug" else ())
+        prepared = _first_slot_branches[shape] = PreparedQuery(
+            build,
+            ints=("doctor_id",) + (("facility",) if facility_by == "id" else ()),
+            datetimes=("now", "start", "earliest_default", "latest_default") + (("end",) if has_end else ()),
+            strs=strs,
+            key=overdue_blocks_booking,
+        )
+    return prepared
+
+
+def _first_slots_compiled(
+    ids: list[int],
+    *,
+    per_doctor: int,
+    now: dt.datetime,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    window: tuple[dt.datetime, dt.datetime],
+    facility: str | int | None,
+    mode: str,
+) -> dict[int, list[Slot]]:
+    """``first_free_slots`` for a page of cards as one statement compiled once per process: one
+    ``ORDER BY start LIMIT n`` branch per doctor (as ``_first_slot_ids_sql``) selecting the columns a
+    card needs, the instances made from the rows (availability with its mode and place; the room is
+    not read: it loads on access)."""
+    values: dict = {"now": now, "start": max(now, start or now), "earliest_default": window[0]}
+    values["latest_default"] = window[1]
+    facility_by = ""
+    if facility not in (None, ""):
+        facility_by = "id" if str(facility).isdigit() and int(facility) < 2**63 else "slug"
+        values["facility"] = int(facility) if facility_by == "id" else str(facility)
+    if end is not None:
+        values["end"] = end
+    if mode:
+        values["mode"] = mode
+    branch = _first_slots_branch(
+        has_end=end is not None, facility_by=facility_by, mode=bool(mode), per_doctor=per_doctor
+    )
+    connection = connections[branch.using]
+    compiled = branch.compiled(connection)
+    union_key = (id(compiled), len(ids))
+    sql = _first_slot_unions.get(union_key)
+    if sql is None:
+        # SQLite takes LIMIT only in a subquery; the compiled SQL holds no values
+        sql = _first_slot_unions[union_key] = " UNION ALL ".join(
+            f"SELECT * FROM ({compiled.sql}) first_{number}"  # noqa: S608
+            for number in range(len(ids))
+        )
+    params: list = []
+    for pk in ids:
+        params += branch.params(connection, compiled, {**values, "doctor_id": pk})
+    rows = branch.converted(connection, run_read(connection, sql, params))
+    found: dict[int, list[Slot]] = {pk: [] for pk in ids}
+    slot_width, availability_width = len(_CARD_SLOT_FIELDS), len(_CARD_AVAILABILITY_FIELDS)
+    availabilities: dict[int, Availability] = {}
+    facilities: dict[int, Facility] = {}
+    at = _CARD_SLOT_FIELDS.index("start")
+    for row in sorted(rows, key=lambda row: row[at]):  # each doctor's (doctor, start) is unique
+        slot = Slot.from_db(branch.using, _CARD_SLOT_FIELDS, row[:slot_width])
+        availability_row = row[slot_width : slot_width + availability_width]
+        if availability_row[0] is not None:
+            availability = availabilities.get(availability_row[0])
+            if availability is None:
+                availability = Availability.from_db(branch.using, _CARD_AVAILABILITY_FIELDS, availability_row)
+                facility_row = row[slot_width + availability_width :]
+                place = None
+                if availability.facility_id is not None:
+                    place = facilities.get(availability.facility_id)
+                    if place is None:
+                        place = facilities[availability.facility_id] = Facility.from_db(
+                            branch.using, _CARD_FACILITY_FIELDS, facility_row
+                        )
+                availability._state.fields_cache["facility"] = place
+                availabilities[availability.pk] = availability
+            slot._state.fields_cache["availability"] = availability
+        else:
+            slot._state.fields_cache["availability"] = None
         found[slot.doctor_id].append(slot)
     return found
 
