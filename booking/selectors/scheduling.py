@@ -27,7 +27,6 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -54,7 +53,7 @@ from booking.models import (
 from booking.rules import bookable_doctors_q, overdue_blocks_booking
 from booking.slotting import local_day_bounds, resolve_local
 from core.apitypes import MAX_ID
-from core.prepared import PreparedJoin, PreparedQuery
+from core.prepared import PreparedInstance, PreparedJoin, PreparedQuery
 
 MAX_PER_PAGE = 100
 #: ``first_free_slots`` reads each doctor's first slots separately up to this many doctors (one query)
@@ -509,12 +508,7 @@ def doctor_search(
             doctors = doctors.filter(pk__in=_matching_doctor_ids(q))
         found = _compiled_sql(doctors)
     first, total = _next_free_page(found, offset=offset, limit=per_page) if found else ([], 0)
-    by_pk = (
-        Doctor.objects.select_related("user")
-        .prefetch_related(Prefetch("specialties", queryset=Specialty.objects.filter(is_active=True).order_by("name")))
-        .order_by()
-        .in_bulk([pk for pk, _ in first])
-    )
+    by_pk = doctors_with_specialties([pk for pk, _ in first])
     rows = []
     for pk, next_free_start in first:
         doctor = by_pk.get(pk)
@@ -522,6 +516,51 @@ def doctor_search(
             doctor.next_free_start = next_free_start
             rows.append(doctor)
     return DoctorPage(doctors=rows, page=page, per_page=per_page, total=total)
+
+
+#: number of doctors → the doctors with their users / their active specialties, compiled once per process
+_listed_doctors: dict[int, PreparedInstance] = {}
+_listed_specialties: dict[int, PreparedQuery] = {}
+_SPECIALTY_FIELDS = tuple(field.attname for field in Specialty._meta.concrete_fields)
+
+
+def doctors_with_specialties(ids: list[int]) -> dict[int, Doctor]:
+    """The doctors of ``ids`` by id, with their user and their active specialties by name (as
+    ``prefetch_related`` leaves them: ``doctor.specialties.all()`` reads no more); two queries,
+    compiled once per process and number of doctors (a page of results has a handful)."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return {}
+    names = tuple(f"doctor{number}" for number in range(len(ids)))
+    doctors = _listed_doctors.get(len(ids))
+    if doctors is None:
+        doctors = _listed_doctors[len(ids)] = PreparedInstance(
+            lambda **each: Doctor.objects.filter(pk__in=[each[name] for name in names]).order_by(),
+            model=Doctor,
+            related=("user",),
+            ints=names,
+        )
+        _listed_specialties[len(ids)] = PreparedQuery(
+            lambda **each: (
+                Doctor.specialties.through.objects.filter(
+                    doctor_id__in=[each[name] for name in names], specialty__is_active=True
+                )
+                .order_by("specialty__name")
+                .values_list("doctor_id", *(f"specialty__{name}" for name in _SPECIALTY_FIELDS))
+            ),
+            ints=names,
+        )
+    values = dict(zip(names, ids, strict=True))
+    found = {doctor.pk: doctor for doctor in map(doctors.instance, doctors.rows(**values))}
+    specialties: dict[int, list[Specialty]] = {pk: [] for pk in found}
+    for doctor_id, *row in _listed_specialties[len(ids)].rows(**values):
+        if doctor_id in specialties:
+            specialties[doctor_id].append(Specialty.from_db(doctors.using, _SPECIALTY_FIELDS, row))
+    for pk, doctor in found.items():
+        cached = Specialty.objects.all()
+        cached._result_cache, cached._prefetch_done = specialties[pk], True
+        doctor._prefetched_objects_cache = {"specialties": cached}
+    return found
 
 
 def _search_queryset(
