@@ -56,6 +56,13 @@ def remembered(key: tuple, load: Callable[[], Any]) -> Any:
         return value
 
 
+def view_restrictions() -> list:
+    """Every page view restriction, with its page (what ``PageQuerySet.public()`` excludes)."""
+    from wagtail.models import PageViewRestriction
+
+    return list(PageViewRestriction.objects.select_related("page").all())
+
+
 def install() -> None:
     """Connect the request signals and route Wagtail's locale and view-restriction reads through the
     memo (``CmsConfig.ready``)."""
@@ -78,13 +85,10 @@ def install() -> None:
     def locale_for_language(self, language_code):
         return remembered(("locale", language_code), lambda: get_for_language(self, language_code))
 
-    def restrictions():
-        return list(PageViewRestriction.objects.select_related("page").all())
-
     def remembered_private_q(self):
         # PageQuerySet.private_q, with the restrictions read once per request
         q = Q()
-        for restriction in remembered(("view_restrictions",), restrictions):
+        for restriction in remembered(("view_restrictions",), view_restrictions):
             q |= self.descendant_of_q(restriction.page, inclusive=True)
         return q if q else Q(pk__in=[])
 

@@ -56,6 +56,8 @@ from core.apitypes import MAX_ID
 from core.prepared import PreparedInstance, PreparedJoin, PreparedQuery
 
 MAX_PER_PAGE = 100
+#: a name search matching up to this many doctors runs compiled SQL (``_search_compiled``); more, the ORM's
+SEARCH_COMPILED_NAMES = 500
 #: ``first_free_slots`` reads each doctor's first slots separately up to this many doctors (one query)
 FIRST_SLOTS_BRANCHES = 50
 
@@ -498,14 +500,23 @@ def doctor_search(
     place = {"facility": facility, "city": city, "district": district, "mode": mode}
     window = _default_window(now=now, defaults=defaults)
     by_id = str(specialty).isdigit() and int(specialty) < 2**63
-    if not (q and q.strip()) and not (city and city.strip()) and not (district and district.strip()):
-        found = _search_compiled(now=now, start=start, end=end, window=window, specialty=specialty, **place)
+    named = _matching_doctor_ids(q) if q and q.strip() else None
+    if named is not None and not named:
+        found = None  # nobody has that name
+    elif (
+        (named is None or len(named) <= SEARCH_COMPILED_NAMES)
+        and not (city and city.strip())
+        and not (district and district.strip())
+    ):
+        found = _search_compiled(
+            now=now, start=start, end=end, window=window, specialty=specialty, named=named, **place
+        )
     else:
         doctors = _search_queryset(
             now=now, start=max(now, start or now), end=end, window=window, specialty=specialty, by_id=by_id, **place
         )
-        if q and q.strip():
-            doctors = doctors.filter(pk__in=_matching_doctor_ids(q))
+        if named is not None:
+            doctors = doctors.filter(pk__in=named)
         found = _compiled_sql(doctors)
     first, total = _next_free_page(found, offset=offset, limit=per_page) if found else ([], 0)
     by_pk = doctors_with_specialties([pk for pk, _ in first])
@@ -622,11 +633,13 @@ def _search_compiled(
     specialty: str | int | None,
     facility: str | int | None,
     mode: str,
+    named: list[int] | None = None,
     city: str = "",
     district: str = "",
 ) -> tuple[str, list, str]:
-    """``_search_queryset``'s SQL and parameters for a search without a name or a city or district
-    (those are compared with LIKE, or by a list of ids), compiled once per process and shape."""
+    """``_search_queryset``'s SQL and parameters for a search without a city or district (compared
+    with LIKE), of the doctors ``named`` (a name search's matches) if given, compiled once per process
+    and shape (the number of names is part of the shape)."""
     values: dict = {"now": now, "start": max(now, start or now), "earliest_default": window[0]}
     values["latest_default"] = window[1]
     ints, strs = [], []
@@ -644,12 +657,18 @@ def _search_compiled(
         strs.append("mode")
     if end is not None:
         values["end"] = end
-    shape = (specialty_by, facility_by, bool(mode), end is not None)
+    names = tuple(f"doctor{number}" for number in range(len(named))) if named is not None else None
+    if names is not None:
+        values.update(zip(names, named, strict=True))
+        ints += names
+    shape = (specialty_by, facility_by, bool(mode), end is not None, len(names) if names is not None else None)
     prepared = _search_statements.get(shape)
     if prepared is None:
 
-        def build(now, start, earliest_default, latest_default, end=None, specialty=None, facility=None, mode=""):
-            return _search_queryset(
+        def build(
+            now, start, earliest_default, latest_default, end=None, specialty=None, facility=None, mode="", **doctors
+        ):
+            found = _search_queryset(
                 now=now,
                 start=start,
                 end=end,
@@ -659,6 +678,7 @@ def _search_compiled(
                 facility=facility,
                 mode=mode,
             )
+            return found.filter(pk__in=[doctors[name] for name in names]) if names is not None else found
 
         prepared = _search_statements[shape] = PreparedQuery(
             build,
