@@ -16,3 +16,7 @@ class CmsConfig(AppConfig):
     def ready(self) -> None:
         # the default site's address follows SITE_URL on every deploy (deploys run migrate)
         post_migrate.connect(_site_follows_site_url, sender=self, dispatch_uid="cms.site_follows_site_url")
+        # Wagtail's locale and view-restriction reads answered once per read request (issue 19)
+        from cms import request_memo
+
+        request_memo.install()

@@ -9,10 +9,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import get_language, get_language_info, pgettext
 from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.fields import StreamField
 from wagtail.images import get_image_model
 from wagtail.models import Locale
 
@@ -28,7 +29,9 @@ from cms.models import (
     HomePage,
     SpecialtyPage,
 )
+from cms.request_memo import remembered, view_restrictions
 from core.money import money_text
+from core.prepared import PreparedQuery
 from workflows.operations.selectors import RatingSummary, published_comments, rating_summaries, rating_summary
 
 #: "available this week" and the profile page's slot list look this far ahead
@@ -249,25 +252,71 @@ def profile_pages_for(
     doctor_ids: Iterable[int], *, locale: Locale | None = None, with_photos: bool = False
 ) -> dict[int, DoctorProfilePage]:
     """The live, public profile page of each doctor in ``locale`` (default: the active language), or
-    in the default language where it has not been translated (two queries: pages, view restrictions;
-    ``with_photos``: two more for the images and their card-size renditions)."""
-    doctor_ids = list(doctor_ids)
+    in the default language where it has not been translated (two queries: pages, view restrictions,
+    the restrictions remembered for the rest of a read request (``cms.request_memo``); ``with_photos``:
+    two more for the images and their card-size renditions, when a page has one).
+
+    The pages' statement is compiled once per process for each number of doctors and languages and
+    each set of restricted sections (``core.prepared``): building and compiling the page queryset
+    was most of this read's time (issue 19)."""
+    doctor_ids = list(dict.fromkeys(doctor_ids))
     if not doctor_ids:
         return {}
     wanted, default = _content_languages(locale)
-    pages = (
-        DoctorProfilePage.objects.live()
-        .public()
-        .filter(doctor_id__in=doctor_ids, locale__language_code__in={wanted, default})
-        .select_related("locale")
-        .defer_streamfields()
-        .order_by("path")
+    languages = sorted({wanted, default})
+    restricted = tuple(
+        (restriction.page.path, restriction.page.depth)
+        for restriction in remembered(("view_restrictions",), view_restrictions)
     )
-    if with_photos:
-        pages = pages.prefetch_related(
-            Prefetch("image", queryset=get_image_model().objects.prefetch_renditions(CARD_PHOTO))
+    prepared = _profile_pages_statement(len(doctor_ids), len(languages), restricted)
+    values = {f"doctor{number}": pk for number, pk in enumerate(doctor_ids)}
+    values.update({f"language{number}": code for number, code in enumerate(languages)})
+    page_width = len(_PROFILE_FIELDS)
+    pages = []
+    for row in prepared.rows(**values):
+        page = DoctorProfilePage.from_db(prepared.using, _PROFILE_FIELDS, row[:page_width])
+        page._state.fields_cache["locale"] = Locale.from_db(prepared.using, _LOCALE_FIELDS, row[page_width:])
+        pages.append(page)
+    if with_photos and any(page.image_id for page in pages):
+        prefetch_related_objects(
+            pages, Prefetch("image", queryset=get_image_model().objects.prefetch_renditions(CARD_PHOTO))
         )
     return _prefer_language(pages, key="doctor_id", language=wanted)
+
+
+#: a profile page's columns for the cards: every field but the stream fields (deferred, as
+#: ``defer_streamfields`` leaves them), and its locale's
+_PROFILE_FIELDS = tuple(
+    field.attname for field in DoctorProfilePage._meta.concrete_fields if not isinstance(field, StreamField)
+)
+_LOCALE_FIELDS = tuple(field.attname for field in Locale._meta.concrete_fields)
+_profile_pages_statements: dict[tuple, PreparedQuery] = {}
+
+
+def _profile_pages_statement(doctors: int, languages: int, restricted: tuple) -> PreparedQuery:
+    key = (doctors, languages, restricted)
+    prepared = _profile_pages_statements.get(key)
+    if prepared is None:
+        doctor_names = tuple(f"doctor{number}" for number in range(doctors))
+        language_names = tuple(f"language{number}" for number in range(languages))
+
+        def build(**values):
+            private = Q()
+            for path, depth in restricted:  # as PageQuerySet.public() excludes them
+                private |= Q(path__startswith=path, depth__gte=depth)
+            return (
+                DoctorProfilePage.objects.live()
+                .exclude(private if private else Q(pk__in=[]))
+                .filter(
+                    doctor_id__in=[values[name] for name in doctor_names],
+                    locale__language_code__in=[values[name] for name in language_names],
+                )
+                .order_by("path")
+                .values_list(*_PROFILE_FIELDS, *(f"locale__{name}" for name in _LOCALE_FIELDS))
+            )
+
+        prepared = _profile_pages_statements[key] = PreparedQuery(build, ints=doctor_names, strs=language_names)
+    return prepared
 
 
 def specialty_pages_for(specialty_ids: Iterable[int], *, locale: Locale | None = None) -> dict[int, SpecialtyPage]:
