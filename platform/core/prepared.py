@@ -248,6 +248,7 @@ def _preparing_cursor_class() -> type:
 #: hot statements' texts as psycopg converted them (``%s`` to ``$n``): ``(text, encoding)`` → its parts
 _CONVERTED: dict[tuple[str, str], tuple] = {}
 _CONVERTED_MAX = 256
+_MISSING = object()
 
 
 @functools.cache
@@ -265,12 +266,13 @@ def _remembered_query_class() -> type:
         def convert(self, query, vars) -> None:
             if vars is None or not isinstance(query, str):
                 return super().convert(query, vars)
-            key = (query, self._tx.encoding)
+            key = (query, getattr(self._tx, "encoding", None))
             known = _CONVERTED.get(key)
             if known is None:
                 super().convert(query, vars)
-                if len(_CONVERTED) < _CONVERTED_MAX:
-                    _CONVERTED[key] = (self.query, self._want_formats, self._order, self._parts)
+                parts = tuple(getattr(self, name, _MISSING) for name in ("query", "_want_formats", "_order", "_parts"))
+                if len(_CONVERTED) < _CONVERTED_MAX and _MISSING not in parts:  # another psycopg: not remembered
+                    _CONVERTED[key] = parts
                 return None
             self.query, self._want_formats, self._order, self._parts = known
             self.dump(vars)
