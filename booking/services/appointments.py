@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,7 +41,7 @@ from booking.services.common import (
     _check_claimed_slot,
     _check_hold_limit,
     _claim,
-    _claim_held_and_check,
+    _claim_held_check_and_reserve,
     _ensure_video_channel,
     _expire,
     _give_back_voucher,
@@ -55,9 +56,12 @@ from booking.services.common import (
     lock_appointment,
 )
 from booking.services.payments import _refund_all, payment_mark_cash_paid
-from core.audit import audit_log
+from core.audit import audit_entry, audit_log, audit_recorded
 from core.db import retry_transaction
 from core.errors import DomainError, NotFound, PermissionDenied
+from core.models import AuditLog, OutboxMessage
+from core.outbox import outbox_deliver_after_commit, outbox_delivery_row, outbox_message, outbox_unless_present
+from core.prepared import hot_cursor, insert_for
 
 S = AppointmentStatus
 
@@ -131,9 +135,15 @@ def _book(
         hold_until = now + defaults.hold
         # ``slot`` may be an unsaved ``Slot(pk=…, doctor_id=…)`` naming the one asked for: the claim
         # takes it only if it is that doctor's, and a failed claim finds out why
+        reserved = None  # on PostgreSQL: the ids of the appointment and its message (``_write_booked``)
         if slot.doctor_id:  # the claim and, when it took the slot, its checks under the lock
-            mine = _claim_held_and_check(
-                slot.pk, doctor_id=slot.doctor_id, now=now, hold_until=hold_until, defaults=defaults
+            mine, reserved = _claim_held_check_and_reserve(
+                slot.pk,
+                doctor_id=slot.doctor_id,
+                now=now,
+                hold_until=hold_until,
+                defaults=defaults,
+                reserve=(Appointment, OutboxMessage),
             )
         elif _claim(slot.pk, now=now, status=SlotStatus.HELD, hold_until=hold_until):
             mine = _check_claimed_slot(slot.pk, now=now, defaults=defaults)  # the claim is ours: check it
@@ -168,22 +178,103 @@ def _book(
             currency=slot.doctor.currency,
         )
         claimed.append(slot)
-        appointment.save()  # an IntegrityError here: the slot is taken (``appointment_book``)
-        claimed.clear()
-        audit_log(
+        # an IntegrityError here: the slot is taken (``appointment_book``)
+        _write_booked(
+            appointment,
             actor=actor,
-            action="booking.appointment.booked",
-            obj=appointment,
-            data={
+            audit_data={
                 "slot": slot.pk,
                 "doctor": slot.doctor_id,
                 "on_behalf": actor.pk != patient.pk,
                 # a family member's visit: the account holder who manages it (ids only)
                 **({"holder": patient.guardian_id} if patient.guardian_id else {}),
             },
+            reserved=reserved,
         )
-        _notify("appointment.held", appointment, patient)
+        claimed.clear()
     return appointment
+
+
+BOOKED = "booking.appointment.booked"
+HELD = "appointment.held"
+
+
+def _write_booked(appointment: Appointment, *, actor, audit_data: dict, reserved: tuple[int, ...] | None) -> None:
+    """The rows of a new booking, as ``appointment.save()``, ``audit_log`` and ``_notify`` write them
+    (the same rows and signals): the appointment, its audit entry (``audit_recorded`` sent), the
+    patient's message and its queued delivery. The delivery row is written in this transaction when
+    django-q queues tasks in this database (committed with the booking, where the broker wrote it just
+    after the commit; otherwise it is queued after the commit as ``outbox_add`` does).
+
+    Each row as a statement built once per process, not through the ORM's save (which costs more
+    than the database's work); on PostgreSQL, given the ``reserved`` ids of the appointment and the
+    message, all of them one statement: one round trip instead of four, and one commit."""
+    connection = connections[router.db_for_write(Appointment)]
+    inserts = [insert_for(model, connection.alias) for model in (Appointment, AuditLog, OutboxMessage)]
+    if reserved is None or any(router.db_for_write(i.model) != connection.alias for i in inserts):
+        _write_booked_one_by_one(appointment, actor=actor, audit_data=audit_data, connection=connection)
+        return
+    appointment.pk = reserved[0]
+    entry = audit_entry(actor=actor, action=BOOKED, obj=appointment, data=audit_data)
+    message = _booked_message(appointment)
+    message.pk = reserved[1]
+    task = outbox_delivery_row(message)
+    parts = [(inserts[0], appointment, ""), (inserts[1], entry, ""), (inserts[2], message, "unless")]
+    if task is not None:
+        parts.append((insert_for(type(task), connection.alias), task, "after_message"))
+    pk = connection.ops.quote_name("id")
+    statements, params = [], []
+    for number, (insert, row, how) in enumerate(parts):
+        if row._meta.pk.column != "id":  # pragma: no cover - the models of this statement
+            raise ImproperlyConfigured(f"{row._meta.label}: the statement reads back an id column")
+        insert.before(row)
+        # the delivery only with the message: not when a message with its key was there already
+        sql, values = insert.statement(
+            connection, row, only_if="EXISTS (SELECT 1 FROM row2)" * (how == "after_message")
+        )
+        if how == "unless":
+            sql = f"{sql} {outbox_unless_present(connection)}"
+        statements.append(f"row{number} AS ({sql} RETURNING {pk})")
+        params += values
+    reads = ", ".join(f"(SELECT {pk} FROM row{number})" for number in range(len(parts)))  # noqa: S608
+    with hot_cursor(connection) as cursor:
+        cursor.execute(f"WITH {', '.join(statements)} SELECT {reads}", params)  # noqa: S608 - built SQL
+        ids = cursor.fetchone()
+    for (insert, row, _how), pk_value in zip(parts, ids, strict=True):
+        if pk_value is not None:
+            insert.after(row, pk_value)
+    appointment._update_initial_state()  # as its save() does (django-fsm)
+    audit_recorded.send(sender=AuditLog, entry=entry, obj=appointment)
+    if ids[2] is not None and task is None:
+        outbox_deliver_after_commit(message)
+
+
+def _booked_message(appointment: Appointment) -> OutboxMessage:
+    """The patient's message about a new booking, as ``_notify`` writes it."""
+    recipient = appointment.patient.notification_recipient
+    return outbox_message(
+        kind=HELD,
+        recipient=recipient,
+        obj=appointment,
+        context={"appointment": appointment.pk},
+        dedupe_key=f"{HELD}:appointment:{appointment.pk}:{recipient.pk}",
+    )
+
+
+def _write_booked_one_by_one(appointment: Appointment, *, actor, audit_data: dict, connection) -> None:
+    insert_for(Appointment, connection.alias).insert(appointment)
+    appointment._update_initial_state()  # as its save() does (django-fsm)
+    entry = audit_entry(actor=actor, action=BOOKED, obj=appointment, data=audit_data)
+    insert_for(AuditLog, connection.alias).insert(entry)
+    audit_recorded.send(sender=AuditLog, entry=entry, obj=appointment)
+    message = _booked_message(appointment)
+    if not insert_for(OutboxMessage, connection.alias).insert(message, suffix=outbox_unless_present(connection)):
+        return
+    task = outbox_delivery_row(message)
+    if task is None:
+        outbox_deliver_after_commit(message)
+    else:
+        insert_for(type(task), connection.alias).insert(task)
 
 
 @retry_transaction

@@ -33,7 +33,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connections, router
+from django.db import connections, models, router
 from django.db.models import BooleanField, F, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
@@ -429,33 +429,61 @@ def _claim_held_and_check(
 ) -> Slot | None:
     """A booking's claim (``_claim``: held until ``hold_until``, only if it is ``doctor_id``'s) and,
     when it took the slot, the checks of ``_check_claimed_slot``; None when the claim took nothing.
+    ``_claim_held_check_and_reserve`` without reserving ids."""
+    return _claim_held_check_and_reserve(
+        slot_id, doctor_id=doctor_id, now=now, hold_until=hold_until, defaults=defaults
+    )[0]
 
-    On PostgreSQL both are one statement: the claim's UPDATE in a ``WITH`` and the re-read as its
-    query, which sees the slot as it was before the UPDATE (one snapshot: only the columns the claim
-    sets differ, and are set on the instance here); its blocked time and lapsed-holder subqueries read
-    tables the claim does not touch. Elsewhere (SQLite, in process: no round trip to save) two."""
+
+def _claim_held_check_and_reserve(
+    slot_id: int,
+    *,
+    doctor_id: int,
+    now: datetime,
+    hold_until: datetime,
+    defaults: BookingDefaults,
+    reserve: tuple[type[models.Model], ...] = (),
+) -> tuple[Slot | None, tuple[int, ...] | None]:
+    """``_claim_held_and_check``, and on PostgreSQL, when the claim took the slot, the next id of
+    each model of ``reserve`` (from its table's sequence: the rows written next can be written
+    together, knowing each other's ids; a rolled-back booking leaves a gap, as any rollback does).
+    The reserved ids are None elsewhere, or when the claim took nothing.
+
+    On PostgreSQL the claim and the checks are one statement: the claim's UPDATE in a ``WITH`` and the
+    re-read as its query, which sees the slot as it was before the UPDATE (one snapshot: only the
+    columns the claim sets differ, and are set on the instance here); its blocked time and
+    lapsed-holder subqueries read tables the claim does not touch. Elsewhere (SQLite, in process: no
+    round trip to save) two."""
     connection = connections[router.db_for_write(Slot)]
     if connection.vendor != "postgresql":
         if not _claim(slot_id, now=now, status=SlotStatus.HELD, hold_until=hold_until, doctor_id=doctor_id):
-            return None
-        return _check_claimed_slot(slot_id, now=now, defaults=defaults)
+            return None, None
+        return _check_claimed_slot(slot_id, now=now, defaults=defaults), None
     claim_sql, claim_params = _HOLD_CLAIM.statement(
         connection, {"slot_id": slot_id, "doctor_id": doctor_id, "now": now, "hold_until": hold_until}
     )
     read_sql, read_params = _CLAIMED_SLOT.statement(connection, {"slot_id": slot_id, "now": now})
     pk = connection.ops.quote_name(Slot._meta.pk.column)
+    # the sequences' names as PostgreSQL knows them (a table name given quoted keeps its case)
+    ids = "".join(
+        f", nextval(pg_get_serial_sequence('{connection.ops.quote_name(model._meta.db_table)}',"
+        f" '{model._meta.pk.column}'))"
+        for model in reserve
+    )
     sql = (
         f"WITH claimed AS ({claim_sql} RETURNING {pk}) "  # noqa: S608 (compiled SQL, values as parameters)
-        f"SELECT * FROM ({read_sql}) AS slot_read WHERE EXISTS (SELECT 1 FROM claimed)"
+        f"SELECT slot_read.*{ids} FROM ({read_sql}) AS slot_read WHERE EXISTS (SELECT 1 FROM claimed)"
     )
     with hot_cursor(connection) as cursor:
         cursor.execute(sql, [*claim_params, *read_params])
         rows = cursor.fetchall()
     if not rows:
-        return None
-    slot = _CLAIMED_SLOT.instance(_CLAIMED_SLOT.converted(connection, rows)[0])
+        return None, None
+    row = rows[0]
+    reserved = tuple(row[len(row) - len(reserve) :]) if reserve else None
+    slot = _CLAIMED_SLOT.instance(_CLAIMED_SLOT.converted(connection, [row[: len(row) - len(reserve)]])[0])
     slot.status, slot.hold_expires_at, slot.updated_at = SlotStatus.HELD, hold_until, now
-    return _check_slot(slot, now=now, defaults=defaults)
+    return _check_slot(slot, now=now, defaults=defaults), reserved
 
 
 def _release_slot(appointment: Appointment, *, now: datetime) -> None:

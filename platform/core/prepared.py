@@ -237,10 +237,48 @@ def _preparing_cursor_class() -> type:
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     class PreparingCursor(ServerBindingCursor):
+        _query_cls = _remembered_query_class()
+
         def execute(self, query, params=None, *, prepare=None, binary=None):
             return super().execute(query, params, prepare=True, binary=binary)
 
     return PreparingCursor
+
+
+#: hot statements' texts as psycopg converted them (``%s`` to ``$n``): ``(text, encoding)`` → its parts
+_CONVERTED: dict[tuple[str, str], tuple] = {}
+_CONVERTED_MAX = 256
+_MISSING = object()
+
+
+@functools.cache
+def _remembered_query_class() -> type:
+    """psycopg's query conversion, remembered per statement text for the hot cursor: psycopg caches it
+    only for statements shorter than 4 kB with at most 50 parameters, and a few hot statements (a
+    claim with the re-read of its slot, a booking's inserts as one statement) are longer; converting
+    them again on every run costs more than the rest of their Python work. The hot statements are a few
+    texts fixed per process; anything psycopg does not convert plainly is left to it."""
+    from psycopg._queries import PostgresQuery
+
+    class RememberedQuery(PostgresQuery):
+        __slots__ = ()
+
+        def convert(self, query, vars) -> None:
+            if vars is None or not isinstance(query, str):
+                return super().convert(query, vars)
+            key = (query, getattr(self._tx, "encoding", None))
+            known = _CONVERTED.get(key)
+            if known is None:
+                super().convert(query, vars)
+                parts = tuple(getattr(self, name, _MISSING) for name in ("query", "_want_formats", "_order", "_parts"))
+                if len(_CONVERTED) < _CONVERTED_MAX and _MISSING not in parts:  # another psycopg: not remembered
+                    _CONVERTED[key] = parts
+                return None
+            self.query, self._want_formats, self._order, self._parts = known
+            self.dump(vars)
+            return None
+
+    return RememberedQuery
 
 
 def run_read(connection, sql: str, params: list) -> list[tuple]:
@@ -337,3 +375,94 @@ class PreparedUpdate(PreparedQuery):
         with hot_cursor(connection) as cursor:
             cursor.execute(statement, params)
             return cursor.rowcount
+
+
+class PreparedInsert:
+    """The INSERT of one new ``model`` row as ``instance.save()`` writes it, its SQL built once per
+    process: the model's local concrete fields (the primary key too when the instance has one, e.g.
+    reserved from the table's sequence), each value from the field's ``pre_save(add=True)`` (``auto_now``
+    and the like) prepared by ``get_db_prep_save``, as the ORM's insert compiler does. ``pre_save`` and
+    ``post_save`` are sent as ``save()`` sends them (``before``, ``after``). For the hottest writes,
+    where building and compiling the insert costs more than the database's work; ``statement`` gives
+    the SQL to use inside a larger one (a data-modifying ``WITH`` on PostgreSQL). Models whose rows
+    get database-computed columns back, or whose fields need their own SQL placeholders, are refused."""
+
+    def __init__(self, model, *, using: str = "default") -> None:
+        self.model = model
+        self.using = using
+        self._sql: dict[Hashable, str] = {}
+
+    def fields(self, *, with_pk: bool) -> list:
+        meta = self.model._meta
+        return [field for field in meta.local_concrete_fields if with_pk or field is not meta.auto_field]
+
+    def _compile(self, connection, with_pk: bool) -> str:
+        meta = self.model._meta
+        if list(meta.db_returning_fields) != [meta.pk]:
+            raise ImproperlyConfigured(f"{self.model!r} gets columns back from an INSERT besides its key")
+        fields = self.fields(with_pk=with_pk)
+        if any(hasattr(field, "get_placeholder") for field in fields):
+            raise ImproperlyConfigured(f"{self.model!r} has a field with its own SQL placeholder")
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in fields)
+        values = ", ".join(["%s"] * len(fields))
+        return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values})"  # noqa: S608 - names only
+
+    def statement(self, connection, instance, *, only_if: str = "") -> tuple[str, list]:
+        """The INSERT (no ``RETURNING``) of ``instance`` and its parameters; runs the fields' ``pre_save``.
+        ``only_if``: an SQL condition without parameters; the row is inserted only when it holds
+        (``INSERT … SELECT … WHERE``)."""
+        with_pk = instance.pk is not None
+        key = (connection.vendor, with_pk, only_if)
+        sql = self._sql.get(key)
+        if sql is None:
+            sql = self._compile(connection, with_pk)
+            if only_if:
+                head, _, values = sql.partition(" VALUES (")
+                sql = f"{head} SELECT {values[:-1]} WHERE {only_if}"
+            self._sql[key] = sql
+        params = []
+        for field in self.fields(with_pk=with_pk):
+            value = field.pre_save(instance, add=True)
+            if hasattr(value, "resolve_expression"):
+                raise ImproperlyConfigured(f"{field!r}: an expression; save() this instance instead")
+            params.append(field.get_db_prep_save(value, connection=connection))
+        return sql, params
+
+    def before(self, instance) -> None:
+        from django.db.models.signals import pre_save
+
+        pre_save.send(sender=type(instance), instance=instance, raw=False, using=self.using, update_fields=None)
+
+    def after(self, instance, pk) -> None:
+        """``instance`` is the row with primary key ``pk`` now: its state as after ``save()``, and
+        ``post_save`` sent."""
+        from django.db.models.signals import post_save
+
+        instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = self.using
+        post_save.send(
+            sender=type(instance), instance=instance, created=True, update_fields=None, raw=False, using=self.using
+        )
+
+    def insert(self, instance, *, suffix: str = "") -> bool:
+        """Insert ``instance`` (``suffix``: e.g. ``ON CONFLICT (…) DO NOTHING``); False when that made
+        no row (``post_save`` is then not sent), else ``instance`` has its key as after ``save()``."""
+        connection = connections[self.using]
+        self.before(instance)
+        sql, params = self.statement(connection, instance)
+        pk = connection.ops.quote_name(self.model._meta.pk.column)
+        with hot_cursor(connection) as cursor:
+            cursor.execute(f"{sql} {suffix} RETURNING {pk}", params)
+            row = cursor.fetchone()
+        if row is None:
+            return False
+        self.after(instance, row[0])
+        return True
+
+
+@functools.cache
+def insert_for(model, using: str = "default") -> PreparedInsert:
+    """The process's one ``PreparedInsert`` of ``model`` on database ``using``."""
+    return PreparedInsert(model, using=using)
