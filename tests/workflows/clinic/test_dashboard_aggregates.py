@@ -244,3 +244,9 @@ def test_a_staff_rows_buttons_are_the_rulebooks_available_actions(mixed, staff_b
         assert labels == [label for action, _n, label, _v in DASHBOARD_ACTIONS if action in allowed]
         seen.update(action for action in shown if action in allowed)
     assert len(seen) >= 3  # the data reaches most of the buttons
+
+
+def test_doctor_labels_name_doctors_as_str_does_in_one_query(mixed, django_assert_num_queries):
+    with django_assert_num_queries(1):  # the names are read from the loaded fields, never one query each
+        labels = reports.doctor_labels([doctor.pk for doctor in mixed])
+    assert labels == {doctor.pk: str(doctor) for doctor in mixed}
