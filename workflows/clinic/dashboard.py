@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import get_language
@@ -129,8 +130,30 @@ def _visits_chart(period: reports.DateRange) -> str:
     )
 
 
+DOCTOR_ROWS = 10  # rows of a per-doctor table on the start page until "Show all" is followed
+
+
+def _doctor_table(headers: list, items: list, row, *, request, show_all: bool) -> dict:
+    """A per-doctor table of ``row(item)`` for ``items`` in their order, cut to the first
+    ``DOCTOR_ROWS`` (only those rows are built) with a link to the same page and period listing every
+    doctor (``?doctors=all``)."""
+    table = {"headers": headers, "rows": [row(item) for item in (items if show_all else items[:DOCTOR_ROWS])]}
+    if not show_all and len(items) > DOCTOR_ROWS:
+        query = QueryDict(mutable=True)
+        for key in ("start", "end", "preset"):
+            if request.GET.get(key):
+                query[key] = request.GET[key]
+        query["doctors"] = "all"
+        table["show_all"] = {
+            "url": f"?{query.urlencode()}",
+            "label": _("Show all %(count)s doctors") % {"count": len(items)},
+        }
+    return table
+
+
 def admin_context(request, *, now: dt.datetime) -> dict:
     period = dashboard_period(request, now=now)
+    show_all = request.GET.get("doctors") == "all"
     start, end = period.start, period.end
     counts = reports.today_counts(now=now)
     outcomes = reports.visit_outcomes(start=start, end=end)
@@ -228,10 +251,13 @@ def admin_context(request, *, now: dt.datetime) -> dict:
                 "detail": _("refunded: %(refunded)s") % {"refunded": money_text(revenue.refunded)},
             },
         ],
-        "utilisation_doctors": {
-            "headers": [_("Doctor"), _("Booked minutes"), _("Published minutes"), _("Utilisation")],
-            "rows": [[u.label, u.booked_minutes, u.published_minutes, percent(u.rate)] for u in by_doctor],
-        },
+        "utilisation_doctors": _doctor_table(
+            [_("Doctor"), _("Booked minutes"), _("Published minutes"), _("Utilisation")],
+            by_doctor,
+            lambda u: [u.label, u.booked_minutes, u.published_minutes, percent(u.rate)],
+            request=request,
+            show_all=show_all,
+        ),
         "utilisation_specialties": {
             "headers": [_("Specialty"), _("Booked minutes"), _("Published minutes"), _("Utilisation")],
             "rows": [[u.label, u.booked_minutes, u.published_minutes, percent(u.rate)] for u in by_specialty],
@@ -244,13 +270,13 @@ def admin_context(request, *, now: dt.datetime) -> dict:
                 for (key, currency), amount in sorted(revenue.by_service.items(), key=lambda item: -item[1])
             ],
         },
-        "revenue_doctors": {
-            "headers": [_("Doctor"), _("Net revenue")],
-            "rows": [
-                [revenue.doctor_labels.get(key, "?"), money_text({currency: amount})]
-                for (key, currency), amount in sorted(revenue.by_doctor.items(), key=lambda item: -item[1])
-            ],
-        },
+        "revenue_doctors": _doctor_table(
+            [_("Doctor"), _("Net revenue")],
+            sorted(revenue.by_doctor.items(), key=lambda item: -item[1]),
+            lambda item: [revenue.doctor_labels.get(item[0][0], "?"), money_text({item[0][1]: item[1]})],
+            request=request,
+            show_all=show_all,
+        ),
         "holds": [
             _row(a, zone=period.zone)
             | {"expires": timezone.localtime(a.hold_expires_at, period.zone).strftime("%H:%M")}

@@ -63,6 +63,7 @@ from booking.selectors.appointments import VISIT_STATUSES, day_schedule  # noqa:
 S = AppointmentStatus
 #: an appointment in one of these makes its slot "booked" for utilisation
 BOOKED_STATUSES = (S.PENDING, S.CONFIRMED, S.COMPLETED, S.NO_SHOW)
+NOT_BOOKED_STATUSES = tuple(status for status in S if status not in BOOKED_STATUSES)
 #: what counts as a visit on a day's schedule (holds are shown apart)
 RECEIVED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED)
 
@@ -321,8 +322,9 @@ class SlotSeconds(Func):
 
     output_field = FloatField()
 
-    def __init__(self):
-        super().__init__(F("end"), F("start"))
+    def __init__(self, slot: str = ""):
+        """``slot``: the path to the slot from the rows read (``"slot__"`` from an appointment)."""
+        super().__init__(F(f"{slot}end"), F(f"{slot}start"))
 
     def as_sql(self, compiler, connection, **extra_context):
         return super().as_sql(
@@ -332,7 +334,14 @@ class SlotSeconds(Func):
     def as_sqlite(self, compiler, connection, **extra_context):
         end, start = (compiler.compile(expression) for expression in self.get_source_expressions())
         sql = f"ROUND((julianday({end[0]}) - julianday({start[0]})) * 86400, 3)"
-        return sql, (*end[1], *start[1])
+        params = (*end[1], *start[1])
+        if connection.Database.sqlite_version_info >= (3, 38):
+            # whole seconds (stored as 19 characters, no fraction: every generated slot) by the cheaper
+            # integer ``unixepoch``; a time with a fraction of a second keeps the julianday sum
+            whole = f"length({end[0]}) = 19 AND length({start[0]}) = 19"
+            sql = f"CASE WHEN {whole} THEN unixepoch({end[0]}) - unixepoch({start[0]}) ELSE {sql} END"
+            params = (*end[1], *start[1], *end[1], *start[1], *params)
+        return sql, params
 
 
 def _decimal(value) -> Decimal:
@@ -355,40 +364,78 @@ class UtilisationReport:
         return utilisation_total(self.by_doctor)
 
 
+def doctor_labels(ids) -> dict[int, str]:
+    """Each doctor's name as ``str(doctor)`` gives it, loading only the fields it reads (one query; a
+    dashboard names a couple of hundred doctors)."""
+    doctors = (
+        Doctor.objects.filter(pk__in=list(ids))
+        .select_related("user")
+        .only("title", "user__first_name", "user__last_name", "user__email")
+        .order_by()
+    )
+    return {d.pk: str(d) for d in doctors}
+
+
 def _busiest_first(rows: list[Utilisation]) -> list[Utilisation]:
     return sorted(rows, key=lambda u: (-(u.rate or 0), u.label))
 
 
-def utilisation(*, start: dt.datetime, end: dt.datetime, with_specialties: bool = True) -> UtilisationReport:
-    """Utilisation per doctor and per specialty (a doctor with two specialties counts in both) over
-    slots starting in ``[start, end)``, busiest first (four queries, each reading only the period's
-    slots by their start index).
-
-    Published minutes = the minutes of every slot not blocked by its status, minus those of the free
-    (not booked) ones lying inside the doctor's blocked time; the second sum reads only the slots
-    that touch a blocked time, so neither query runs a sub-query per slot."""
-    in_period = Slot.objects.filter(start__gte=start, start__lt=end).exclude(status=SlotStatus.BLOCKED)
-    booked_appointment = FilteredRelation("appointments", condition=Q(appointments__status__in=BOOKED_STATUSES))
-    # at most one appointment per slot is pending/confirmed/completed/no-show (a unique constraint):
-    # the outer join never counts a slot twice
-    all_rows = (
-        in_period.annotate(booked_appointment=booked_appointment)
-        .values("doctor_id")
-        .annotate(
-            slots=Count("id"),
-            seconds=Sum(SlotSeconds()),
-            booked=Sum(SlotSeconds(), filter=Q(booked_appointment__id__isnull=False)),
+def _slot_sums(in_period, *, start: dt.datetime, end: dt.datetime) -> dict[int, tuple[int, object, object]]:
+    """Per doctor: the number of ``in_period``'s slots, their seconds and the seconds of the booked ones
+    (one query on SQLite, two on PostgreSQL). At most one appointment per slot is pending, confirmed,
+    completed or a no-show (a unique constraint), so no slot counts twice as booked."""
+    if connection.vendor == "sqlite":
+        # one read of the slots with an outer join to the booking appointment: "in none of the other
+        # statuses" is one look-up per slot in the (slot, status) index, not one per booked status
+        booked = FilteredRelation("appointments", condition=~Q(appointments__status__in=NOT_BOOKED_STATUSES))
+        rows = (
+            in_period.annotate(booked_appointment=booked)
+            .values("doctor_id")
+            .annotate(
+                slots=Count("id"),
+                seconds=Sum(SlotSeconds()),
+                booked=Sum(SlotSeconds(), filter=Q(booked_appointment__id__isnull=False)),
+            )
+            .order_by()
         )
+        return {row["doctor_id"]: (row["slots"], row["seconds"], row["booked"]) for row in rows}
+    # PostgreSQL: the outer join costs more than the slots themselves; the booked ones are read from the
+    # appointments that have a slot (the (slot, status) index; "in none of the other statuses" keeps
+    # the planner off the status index, which holds every booked visit ever made)
+    booked_rows = (
+        Appointment.objects.filter(slot__isnull=False, slot__start__gte=start, slot__start__lt=end)
+        .exclude(slot__status=SlotStatus.BLOCKED)
+        .exclude(status__in=NOT_BOOKED_STATUSES)
+        .values("slot__doctor_id")
+        .annotate(seconds=Sum(SlotSeconds("slot__")))
         .order_by()
     )
-    inside_blocked_time = Exists(
-        BlockedTime.objects.filter(
-            doctor_id=OuterRef("doctor_id"), starts_at__lt=OuterRef("end"), ends_at__gt=OuterRef("start")
-        )
-    )
+    booked_seconds = {row["slot__doctor_id"]: row["seconds"] for row in booked_rows}
+    rows = in_period.values("doctor_id").annotate(slots=Count("id"), seconds=Sum(SlotSeconds())).order_by()
+    return {row["doctor_id"]: (row["slots"], row["seconds"], booked_seconds.get(row["doctor_id"])) for row in rows}
+
+
+def utilisation(*, start: dt.datetime, end: dt.datetime, with_specialties: bool = True) -> UtilisationReport:
+    """Utilisation per doctor and per specialty (a doctor with two specialties counts in both) over
+    slots starting in ``[start, end)``, busiest first (four queries on SQLite, five on PostgreSQL, each
+    reading only the period's slots by their start index).
+
+    Published minutes = the minutes of every slot not blocked by its status, minus those of the free
+    (not booked) ones lying inside the doctor's blocked time; that sum reads only the slots that
+    touch a blocked time, found from the blocked times, so no query runs a sub-query per slot."""
+    in_period = Slot.objects.filter(start__gte=start, start__lt=end).exclude(status=SlotStatus.BLOCKED)
+    sums = _slot_sums(in_period, start=start, end=end)
+    # the period's slots that touch a blocked time, found from the blocked times (a handful) rather
+    # than by asking of every slot whether one covers it
+    touching_blocked_time = BlockedTime.objects.filter(  # one filter call: one join to the slots
+        Q(doctor__slots__start__lt=end) & Q(doctor__slots__start__lt=F("ends_at")),
+        ends_at__gt=start,
+        doctor__slots__start__gte=start,
+        doctor__slots__end__gt=F("starts_at"),
+    ).values("doctor__slots__id")
     booked = Exists(Appointment.objects.filter(slot_id=OuterRef("pk"), status__in=BOOKED_STATUSES))
     hidden_rows = (
-        in_period.filter(inside_blocked_time)
+        in_period.filter(pk__in=touching_blocked_time)
         .exclude(booked)
         .values("doctor_id")
         .annotate(slots=Count("id"), seconds=Sum(SlotSeconds()))
@@ -396,12 +443,12 @@ def utilisation(*, start: dt.datetime, end: dt.datetime, with_specialties: bool 
     )
     hidden = {row["doctor_id"]: row for row in hidden_rows}
     seconds: dict[int, tuple[Decimal, Decimal]] = {}
-    for row in all_rows:
-        gone = hidden.get(row["doctor_id"], {"slots": 0, "seconds": 0})
-        if row["slots"] - gone["slots"] <= 0:
+    for doctor_id, (slots, total, booked_total) in sums.items():
+        gone = hidden.get(doctor_id, {"slots": 0, "seconds": 0})
+        if slots - gone["slots"] <= 0:
             continue  # every slot of the doctor's lies free inside blocked time: nothing published
-        seconds[row["doctor_id"]] = (_decimal(row["seconds"]) - _decimal(gone["seconds"]), _decimal(row["booked"]))
-    doctors = {d.pk: str(d) for d in Doctor.objects.filter(pk__in=list(seconds)).select_related("user")}
+        seconds[doctor_id] = (_decimal(total) - _decimal(gone["seconds"]), _decimal(booked_total))
+    doctors = doctor_labels(seconds)
     by_doctor = [
         Utilisation(pk, doctors.get(pk, "?"), _seconds_to_minutes(pub), _seconds_to_minutes(bkd))
         for pk, (pub, bkd) in seconds.items()
@@ -410,7 +457,7 @@ def utilisation(*, start: dt.datetime, end: dt.datetime, with_specialties: bool 
     names: dict[int, str] = {}
     if with_specialties and seconds:
         through = Doctor.specialties.through.objects.filter(doctor_id__in=list(seconds))
-        for row in through.select_related("specialty").only("doctor_id", "specialty"):
+        for row in through.select_related("specialty").only("doctor_id", "specialty__name", "specialty__name_vi"):
             specialties[row.specialty_id].append(row.doctor_id)
             names[row.specialty_id] = row.specialty.label  # in the reader's language
     by_specialty = []
@@ -424,12 +471,13 @@ def utilisation(*, start: dt.datetime, end: dt.datetime, with_specialties: bool 
 
 
 def utilisation_by_doctor(*, start: dt.datetime, end: dt.datetime) -> list[Utilisation]:
-    """Per doctor with published slots in the range, busiest first (three queries)."""
+    """Per doctor with published slots in the range, busiest first (three queries; four on PostgreSQL)."""
     return utilisation(start=start, end=end, with_specialties=False).by_doctor
 
 
 def utilisation_by_specialty(*, start: dt.datetime, end: dt.datetime) -> list[Utilisation]:
-    """Per specialty (a doctor with two specialties counts in both), busiest first (four queries)."""
+    """Per specialty (a doctor with two specialties counts in both), busiest first (four queries; five on
+    PostgreSQL)."""
     return utilisation(start=start, end=end).by_specialty
 
 
@@ -460,9 +508,13 @@ def revenue(*, start: dt.datetime, end: dt.datetime, zone: ZoneInfo | None = Non
     zone = zone or clinic_zone()
     first = timezone.localtime(start, zone).date()
     last = timezone.localtime(end - dt.timedelta(microseconds=1), zone).date()
+    received = Payment.objects.filter(status__in=RECEIVED, paid_at__gte=start, paid_at__lt=end)
+    if connection.vendor == "postgresql":
+        # the same rows, said twice: PostgreSQL then looks up the period's appointments by key
+        # instead of hashing every appointment there is to join a month's payments (issue 19)
+        received = received.filter(appointment_id__in=received.values("appointment_id"))
     paid = (
-        Payment.objects.filter(status__in=RECEIVED, paid_at__gte=start, paid_at__lt=end)
-        .values(
+        received.values(
             "currency",
             month=local_date("paid_at", zone=zone, first=first, last=last, month=True),
             doctor_id=F("appointment__doctor_id"),
@@ -506,9 +558,7 @@ def revenue(*, start: dt.datetime, end: dt.datetime, zone: ZoneInfo | None = Non
         setattr(result, name, dict(values))
     type_ids = {key for key, _ in result.by_service if key is not None}
     result.service_labels = dict(AppointmentType.objects.filter(pk__in=type_ids).values_list("pk", "name"))
-    result.doctor_labels = {
-        d.pk: str(d) for d in Doctor.objects.filter(pk__in={k for k, _ in result.by_doctor}).select_related("user")
-    }
+    result.doctor_labels = doctor_labels({k for k, _ in result.by_doctor})
     return result
 
 

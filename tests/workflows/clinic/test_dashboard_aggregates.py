@@ -155,6 +155,18 @@ def test_utilisation_matches_a_count_slot_by_slot(mixed, first, last):
     assert rates == sorted(rates, reverse=True)
 
 
+def test_utilisation_counts_a_slot_with_a_fraction_of_a_second_exactly(mixed):
+    """SQLite sums whole-second slots by ``unixepoch`` (which drops a fraction of a second): a slot
+    whose times carry one is summed exactly all the same."""
+    slot = Slot.objects.filter(start__gte=MARCH.start, start__lt=MARCH.end).exclude(status=SlotStatus.BLOCKED).first()
+    # starts a quarter of a second late: whole minutes drop by one only if that fraction is counted
+    # (cut to whole seconds the slot would stay a full 30 minutes)
+    Slot.objects.filter(pk=slot.pk).update(start=slot.start + dt.timedelta(microseconds=250_000))
+    before = {u.key: u.published_minutes for u in reports.utilisation(start=MARCH.start, end=MARCH.end).by_doctor}
+    doctors, _specialties = by_hand_utilisation(MARCH)
+    assert before == {pk: published for pk, (published, _booked) in doctors.items()}
+
+
 def test_cancellations_and_follow_ups_in_one_read_match_a_count_row_by_row(mixed, django_assert_num_queries):
     rows = [a for a in Appointment.objects.all() if MARCH.start <= a.created_at < MARCH.end]
     counted = [a for a in rows if a.status != "expired" and not (a.is_follow_up_suggestion and a.starts_at is None)]
@@ -232,3 +244,9 @@ def test_a_staff_rows_buttons_are_the_rulebooks_available_actions(mixed, staff_b
         assert labels == [label for action, _n, label, _v in DASHBOARD_ACTIONS if action in allowed]
         seen.update(action for action in shown if action in allowed)
     assert len(seen) >= 3  # the data reaches most of the buttons
+
+
+def test_doctor_labels_name_doctors_as_str_does_in_one_query(mixed, django_assert_num_queries):
+    with django_assert_num_queries(1):  # the names are read from the loaded fields, never one query each
+        labels = reports.doctor_labels([doctor.pk for doctor in mixed])
+    assert labels == {doctor.pk: str(doctor) for doctor in mixed}
