@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("booking", "0019_remove_facility_photo"),
+        ("booking", "0020_slot_doctor_index_in_unique"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
