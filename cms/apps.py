@@ -24,3 +24,7 @@ class CmsConfig(AppConfig):
         from cms import site_lookup
 
         site_lookup.install()
+        # the site's page types turned specific (routing) from SQL compiled once (issue 19)
+        from cms import specific_pages
+
+        specific_pages.install()

@@ -116,3 +116,46 @@ def test_clinic_settings_are_read_as_wagtail_reads_them_and_changes_show_on_the_
     assert ClinicSettings.for_site(site).clinic_name == "Medbook Q1"
     with pytest.raises(ClinicSettings.DoesNotExist):
         ClinicSettings.for_site(None)
+
+
+# --- page.specific for the site's page types (cms.specific_pages) ---------------------------------
+
+
+def wagtails_specific(page):
+    from wagtail.models.specific import SpecificMixin
+
+    return SpecificMixin.get_specific(Page.objects.get(pk=page.pk))
+
+
+def field_values(page) -> list:
+    return [getattr(page, field.attname) for field in type(page)._meta.concrete_fields]
+
+
+def test_page_specific_is_read_compiled_and_matches_wagtails_read(directory, home, django_assert_num_queries):
+    assert getattr(Page.get_specific, "compiled_reads", False)
+    generic = Page.objects.get(pk=directory.pk)
+    generic.marker = "kept"
+    with django_assert_num_queries(1):
+        specific = generic.specific
+    assert type(specific) is type(directory)
+    assert specific.marker == "kept"  # Wagtail's copy of the generic page's attributes
+    assert field_values(specific) == field_values(wagtails_specific(directory))
+    assert generic.get_specific(copy_attrs=()).__dict__.get("marker") is None
+    assert field_values(Page.objects.get(pk=home.pk).specific) == field_values(wagtails_specific(home))
+
+
+def test_page_specific_reads_the_row_each_time(directory):
+    assert Page.objects.get(pk=directory.pk).specific.title == directory.title  # compiled
+    type(directory).objects.filter(pk=directory.pk).update(title="Find a doctor now")
+    assert Page.objects.get(pk=directory.pk).specific.title == "Find a doctor now"
+    generic = Page.objects.get(pk=directory.pk)
+    type(directory).objects.filter(pk=directory.pk).delete()
+    with pytest.raises(type(directory).DoesNotExist):
+        generic.get_specific()
+
+
+def test_other_apps_pages_and_deferred_reads_are_wagtails(home):
+    root = Page.get_first_root_node()
+    assert Page.objects.get(pk=root.pk).specific == root  # wagtailcore's own Page: Wagtail's path
+    deferred = Page.objects.get(pk=home.pk).get_specific(deferred=True)
+    assert type(deferred) is type(home) and deferred.pk == home.pk
