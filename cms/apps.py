@@ -20,3 +20,11 @@ class CmsConfig(AppConfig):
         from cms import request_memo
 
         request_memo.install()
+        # Wagtail's site-for-host lookup from SQL compiled once (issue 19)
+        from cms import site_lookup
+
+        site_lookup.install()
+        # the site's page types turned specific (routing) from SQL compiled once (issue 19)
+        from cms import specific_pages
+
+        specific_pages.install()

@@ -20,6 +20,7 @@ from wagtail.url_routing import RouteResult
 
 from cms.blocks import ContentStreamBlock, OpeningHoursBlock
 from cms.panels import PublicAboutPanel, TranslationStatusPanel
+from core.prepared import PreparedInstance
 
 
 def _one_page_per_language(page: Page, field: str, message) -> None:
@@ -567,3 +568,28 @@ class ClinicSettings(BaseSiteSetting):
 
     class Meta:
         verbose_name = _("clinic details")
+
+    @classmethod
+    def for_site(cls, site):
+        """The site's settings with their ``select_related`` relations, as Wagtail's ``for_site`` reads them,
+        from SQL compiled once per process (issue 19); the first read of a site without settings creates
+        them (Wagtail's ``get_or_create``)."""
+        if site is None:
+            return super().for_site(site)
+        instance = _clinic_settings_query().get(site_id=site.pk)
+        return instance if instance is not None else super().for_site(site)
+
+
+_clinic_settings: PreparedInstance | None = None
+
+
+def _clinic_settings_query() -> PreparedInstance:
+    global _clinic_settings
+    if _clinic_settings is None:
+        _clinic_settings = PreparedInstance(
+            lambda *, site_id: ClinicSettings.objects.filter(site_id=site_id),
+            model=ClinicSettings,
+            related=tuple(ClinicSettings.select_related),
+            ints=("site_id",),
+        )
+    return _clinic_settings
