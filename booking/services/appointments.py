@@ -53,7 +53,6 @@ from booking.services.common import (
     _save,
     _slot_taken,
     _transition,
-    claim_reads_holds,
     lock_appointment,
 )
 from booking.services.payments import _refund_all, payment_mark_cash_paid
@@ -126,33 +125,18 @@ def _book(
         # the patient's bookings queue here (hold limit and double submits); the clinic's defaults come
         # with the lock (read once, in the transaction: from the database)
         defaults = _lock_patient_with_defaults(patient)
-        hold_until = now + defaults.hold
-        reserved = None  # on PostgreSQL: the ids of the appointment and its message (``_write_booked``)
-        with_claim = bool(slot.doctor_id) and claim_reads_holds(connections[router.db_for_write(Slot)])
-        if with_claim:
-            # the holds read by the claim's statement, which claims only when the checks below pass
-            mine, reserved, holds = _claim_held_check_and_reserve(
-                slot.pk,
-                doctor_id=slot.doctor_id,
-                now=now,
-                hold_until=hold_until,
-                defaults=defaults,
-                reserve=(Appointment, OutboxMessage),
-                holds_of=patient.pk,
-            )
-        else:
-            holds = LIVE_HOLDS.rows(patient_id=patient.pk, now=now)
         # the patient's live holds, once: a double submit for this slot, and the hold limit
+        holds = LIVE_HOLDS.rows(patient_id=patient.pk, now=now)
         already = next((pk for pk, slot_id in holds if slot_id == slot.pk), None)
         if already is not None:
             # a double submit or a retry: the patient already holds this slot
             return Appointment.objects.select_related("doctor__user").get(pk=already)
         _check_hold_limit(patient, now=now, live=len(holds))
+        hold_until = now + defaults.hold
         # ``slot`` may be an unsaved ``Slot(pk=…, doctor_id=…)`` naming the one asked for: the claim
         # takes it only if it is that doctor's, and a failed claim finds out why
-        if with_claim:  # claimed above when these checks pass (and so only then)
-            pass
-        elif slot.doctor_id:  # the claim and, when it took the slot, its checks under the lock
+        reserved = None  # on PostgreSQL: the ids of the appointment and its message (``_write_booked``)
+        if slot.doctor_id:  # the claim and, when it took the slot, its checks under the lock
             mine, reserved = _claim_held_check_and_reserve(
                 slot.pk,
                 doctor_id=slot.doctor_id,

@@ -443,18 +443,11 @@ def _claim_held_check_and_reserve(
     hold_until: datetime,
     defaults: BookingDefaults,
     reserve: tuple[type[models.Model], ...] = (),
-    holds_of: int | None = None,
 ) -> tuple[Slot | None, tuple[int, ...] | None]:
     """``_claim_held_and_check``, and on PostgreSQL, when the claim took the slot, the next id of
     each model of ``reserve`` (from its table's sequence: the rows written next can be written
     together, knowing each other's ids; a rolled-back booking leaves a gap, as any rollback does).
     The reserved ids are None elsewhere, or when the claim took nothing.
-
-    ``holds_of`` (a patient's id, PostgreSQL only: see ``claim_reads_holds``): the statement also reads
-    that patient's live holds (``LIVE_HOLDS``, the same rows) and claims only if none of them is for
-    this slot and there are fewer than ``BOOKING_MAX_HOLDS_PER_PATIENT``; the answer is then
-    ``(slot, reserved, holds)``. Its snapshot is taken after the patient's lock (the caller's previous
-    statement), so it sees what a separate read there would see.
 
     On PostgreSQL the claim and the checks are one statement: the claim's UPDATE in a ``WITH`` and the
     re-read as its query, which sees the slot as it was before the UPDATE (one snapshot: only the
@@ -477,18 +470,6 @@ def _claim_held_check_and_reserve(
         f" '{model._meta.pk.column}'))"
         for model in reserve
     )
-    if holds_of is not None:
-        return _claim_with_holds(
-            connection,
-            slot_id,
-            claim=(claim_sql, claim_params),
-            read=(read_sql, read_params),
-            patient_id=holds_of,
-            now=now,
-            hold_until=hold_until,
-            defaults=defaults,
-            reserve=reserve,
-        )
     sql = (
         f"WITH claimed AS ({claim_sql} RETURNING {pk}) "  # noqa: S608 (compiled SQL, values as parameters)
         f"SELECT slot_read.*{ids} FROM ({read_sql}) AS slot_read WHERE EXISTS (SELECT 1 FROM claimed)"
@@ -503,50 +484,6 @@ def _claim_held_check_and_reserve(
     slot = _CLAIMED_SLOT.instance(_CLAIMED_SLOT.converted(connection, [row[: len(row) - len(reserve)]])[0])
     slot.status, slot.hold_expires_at, slot.updated_at = SlotStatus.HELD, hold_until, now
     return _check_slot(slot, now=now, defaults=defaults), reserved
-
-
-def claim_reads_holds(connection) -> bool:
-    """Whether ``_claim_held_check_and_reserve(holds_of=…)`` reads the holds with the claim here."""
-    return connection.vendor == "postgresql"
-
-
-def _claim_with_holds(
-    connection, slot_id: int, *, claim, read, patient_id: int, now, hold_until, defaults, reserve
-) -> tuple[Slot | None, tuple[int, ...] | None, list[tuple[int, int | None]]]:
-    claim_sql, claim_params = claim
-    read_sql, read_params = read
-    holds_sql, holds_params = LIVE_HOLDS.statement(connection, {"patient_id": patient_id, "now": now})
-    quote = connection.ops.quote_name
-    pk = quote(Slot._meta.pk.column)
-    hold_pk, hold_slot = quote("pk"), quote("slot_id")
-    # the claim's conditions: as ``_book`` checks the holds before it claims (no claim when refused)
-    claim_sql = (
-        f"{claim_sql} AND NOT EXISTS (SELECT 1 FROM holds WHERE holds.{hold_slot} = %s)"  # noqa: S608
-        " AND (SELECT COUNT(*) FROM holds) < %s"
-    )
-    claim_params = [*claim_params, slot_id, settings.BOOKING_MAX_HOLDS_PER_PATIENT]
-    # a reserved id only when the claim took the slot (as the statement without the holds)
-    ids = "".join(
-        f", CASE WHEN slot_read.{pk} IS NOT NULL THEN nextval(pg_get_serial_sequence("
-        f"'{quote(model._meta.db_table)}', '{model._meta.pk.column}')) END"
-        for model in reserve
-    )
-    sql = (
-        f"WITH holds AS ({holds_sql}), claimed AS ({claim_sql} RETURNING {pk}) "  # noqa: S608 (compiled SQL)
-        f"SELECT (SELECT array_agg(ARRAY[holds.{hold_pk}, holds.{hold_slot}]) FROM holds), slot_read.*{ids} "
-        f"FROM (SELECT 1) AS one LEFT JOIN ({read_sql}) AS slot_read ON EXISTS (SELECT 1 FROM claimed)"
-    )
-    with hot_cursor(connection) as cursor:
-        cursor.execute(sql, [*holds_params, *claim_params, *read_params])
-        row = cursor.fetchone()
-    holds = [(hold[0], hold[1]) for hold in row[0] or ()]
-    row = row[1:]
-    if all(value is None for value in row):  # the LEFT JOIN found no claimed slot
-        return None, None, holds
-    reserved = tuple(row[len(row) - len(reserve) :]) if reserve else None
-    slot = _CLAIMED_SLOT.instance(_CLAIMED_SLOT.converted(connection, [row[: len(row) - len(reserve)]])[0])
-    slot.status, slot.hold_expires_at, slot.updated_at = SlotStatus.HELD, hold_until, now
-    return _check_slot(slot, now=now, defaults=defaults), reserved, holds
 
 
 def _release_slot(appointment: Appointment, *, now: datetime) -> None:
