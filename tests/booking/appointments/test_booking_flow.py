@@ -62,9 +62,7 @@ def test_a_patient_may_hold_at_most_two_slots(slots, patient_dao):
     assert Slot.objects.get(pk=slots[2].pk).status == SlotStatus.FREE
 
 
-def test_at_the_hold_limit_a_taken_slot_answers_the_limit_and_a_held_one_the_same_hold(
-    slots, patient_dao, patient_lan
-):
+def test_at_the_hold_limit_a_taken_slot_answers_the_limit_and_a_held_one_the_same_hold(slots, patient_dao, patient_lan):
     # the holds are checked before the claim: the limit
     # wins over a slot someone else holds, a double submit over the limit; nothing else is written
     book(slots[2], patient_lan)
