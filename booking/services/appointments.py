@@ -56,7 +56,7 @@ from booking.services.common import (
     lock_appointment,
 )
 from booking.services.payments import _refund_all, payment_mark_cash_paid
-from core.audit import audit_entry, audit_log, audit_recorded
+from core.audit import audit_entry, audit_log, audit_recorded, statement_reads
 from core.db import retry_transaction
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.models import AuditLog, OutboxMessage
@@ -236,15 +236,24 @@ def _write_booked(appointment: Appointment, *, actor, audit_data: dict, reserved
             sql = f"{sql} {outbox_unless_present(connection)}"
         statements.append(f"row{number} AS ({sql} RETURNING {pk})")
         params += values
-    reads = ", ".join(f"(SELECT {pk} FROM row{number})" for number in range(len(parts)))  # noqa: S608
+    reads = [f"(SELECT {pk} FROM row{number})" for number in range(len(parts))]  # noqa: S608
+    # what the receivers of audit_recorded read for this entry (the webhook endpoints), read here too
+    side_reads = statement_reads(entry.action, connection)
+    reads += [f"({sql})" for _name, sql, _decode in side_reads]
     with hot_cursor(connection) as cursor:
-        cursor.execute(f"WITH {', '.join(statements)} SELECT {reads}", params)  # noqa: S608 - built SQL
-        ids = cursor.fetchone()
+        cursor.execute(f"WITH {', '.join(statements)} SELECT {', '.join(reads)}", params)  # noqa: S608
+        values = cursor.fetchone()
+    ids, side_values = values[: len(parts)], values[len(parts) :]
     for (insert, row, _how), pk_value in zip(parts, ids, strict=True):
         if pk_value is not None:
             insert.after(row, pk_value)
     appointment._update_initial_state()  # as its save() does (django-fsm)
-    audit_recorded.send(sender=AuditLog, entry=entry, obj=appointment)
+    audit_recorded.send(
+        sender=AuditLog,
+        entry=entry,
+        obj=appointment,
+        reads={name: decode(value) for (name, _sql, decode), value in zip(side_reads, side_values, strict=True)},
+    )
     if ids[2] is not None and task is None:
         outbox_deliver_after_commit(message)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
@@ -12,6 +13,31 @@ from core.models import AuditLog
 #: the layer that did it importing them: outbound webhooks (``workflows.integrations``) write their
 #: delivery rows from it. A receiver must only write rows in that transaction, never call out.
 audit_recorded = Signal()
+
+#: reads a receiver of ``audit_recorded`` makes for some actions, which a hot path that writes the
+#: entry with one statement (``core.prepared.PreparedInsert``) can make in that statement, one round
+#: trip less: name -> (actions, SQL for a connection or None, decode). The hot path sends the decoded
+#: values as ``reads={name: value}``; a receiver without its value reads as usual.
+_STATEMENT_READS: dict[str, tuple[frozenset[str], Callable[[Any], str | None], Callable[[Any], Any]]] = {}
+
+
+def register_statement_read(
+    name: str, *, actions, sql: Callable[[Any], str | None], decode: Callable[[Any], Any]
+) -> None:
+    """Offer a read to the hot paths that write an entry of one of ``actions``: ``sql(connection)``
+    is a scalar subquery without parameters (None: not on this database), ``decode`` turns its value
+    into what the receiver reads. The value is as of the writing statement's snapshot, in the same
+    transaction (as a read made just before the statement; never one made after another commit)."""
+    _STATEMENT_READS[name] = (frozenset(actions), sql, decode)
+
+
+def statement_reads(action: str, connection) -> list[tuple[str, str, Callable[[Any], Any]]]:
+    """The reads registered for ``action`` that ``connection`` can make: (name, SQL, decode) each."""
+    reads = []
+    for name, (actions, sql, decode) in _STATEMENT_READS.items():
+        if action in actions and (text := sql(connection)) is not None:
+            reads.append((name, text, decode))
+    return reads
 
 
 def audit_log(*, actor, action: str, obj: models.Model | None = None, data: dict[str, Any] | None = None) -> AuditLog:

@@ -13,7 +13,16 @@ class IntegrationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from core.audit import audit_recorded
-        from workflows.integrations.events import on_audit_recorded
+        from core.audit import audit_recorded, register_statement_read
+        from workflows.integrations.events import (
+            AUDIT_EVENTS,
+            ENDPOINTS_READ,
+            active_endpoints_sql,
+            decode_active_endpoints,
+            on_audit_recorded,
+        )
 
         audit_recorded.connect(on_audit_recorded, dispatch_uid="medbook-webhook-events")
+        register_statement_read(
+            ENDPOINTS_READ, actions=AUDIT_EVENTS, sql=active_endpoints_sql, decode=decode_active_endpoints
+        )

@@ -7,6 +7,7 @@ webhooks", has an example of each).
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -127,19 +128,43 @@ def _active_endpoints_queryset():
 _ACTIVE_ENDPOINTS = PreparedQuery(_active_endpoints_queryset)
 
 
-def endpoints_for(event: str) -> list[int]:
-    """The ids of the active endpoints that subscribed to ``event``."""
+#: the name of the active endpoints' read in ``core.audit.register_statement_read``
+ENDPOINTS_READ = "integrations.active_endpoints"
+
+
+def active_endpoints_sql(connection) -> str | None:
+    """The active endpoints' ``[[id, events], ...]`` in ``_ACTIVE_ENDPOINTS``' order as one JSON text
+    (a scalar subquery), for a hot path to read with the statement that writes the audit entry
+    (PostgreSQL; elsewhere None and the receiver reads them itself)."""
+    if connection.vendor != "postgresql":
+        return None
+    meta, quote = WebhookEndpoint._meta, connection.ops.quote_name
+    pk, name, events, active = (quote(meta.get_field(f).column) for f in ("id", "name", "events", "is_active"))
+    return (
+        f"SELECT COALESCE(json_agg(json_build_array({pk}, {events}) ORDER BY {name} ASC, {pk} ASC), '[]')::text "  # noqa: S608
+        f"FROM {quote(meta.db_table)} WHERE {active}"
+    )
+
+
+def decode_active_endpoints(value: str) -> list[tuple[int, list]]:
+    return [(pk, events) for pk, events in json.loads(value)]
+
+
+def endpoints_for(event: str, rows=None) -> list[int]:
+    """The ids of the active endpoints that subscribed to ``event`` (of ``rows``, the active
+    endpoints' ids and events when they were read already)."""
     # a JSON "contains" lookup is not portable to SQLite: filter the (few) active endpoints here
-    return [pk for pk, events in _ACTIVE_ENDPOINTS.rows() if event in events]
+    return [pk for pk, events in (_ACTIVE_ENDPOINTS.rows() if rows is None else rows) if event in events]
 
 
-def on_audit_recorded(sender, *, entry, obj, **kwargs) -> None:
+def on_audit_recorded(sender, *, entry, obj, reads=None, **kwargs) -> None:
     """``core.audit.audit_recorded`` receiver: queue the event for every endpoint that wants it, in
-    the transaction of the change; the deliveries go out after commit."""
+    the transaction of the change; the deliveries go out after commit. The active endpoints come with
+    ``reads`` when the statement that wrote the entry read them (``ENDPOINTS_READ``)."""
     event = AUDIT_EVENTS.get(entry.action)
     if event is None or obj is None:
         return
-    endpoints = endpoints_for(event)
+    endpoints = endpoints_for(event, (reads or {}).get(ENDPOINTS_READ))
     if not endpoints:
         return
     event_id = uuid.uuid4()

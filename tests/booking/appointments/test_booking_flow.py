@@ -62,6 +62,23 @@ def test_a_patient_may_hold_at_most_two_slots(slots, patient_dao):
     assert Slot.objects.get(pk=slots[2].pk).status == SlotStatus.FREE
 
 
+def test_at_the_hold_limit_a_taken_slot_answers_the_limit_and_a_held_one_the_same_hold(slots, patient_dao, patient_lan):
+    # the holds are checked before the claim: the limit
+    # wins over a slot someone else holds, a double submit over the limit; nothing else is written
+    book(slots[2], patient_lan)
+    book(slots[0], patient_dao)
+    second = book(slots[1], patient_dao)
+    rows = (Appointment.objects.count(), AuditLog.objects.count(), OutboxMessage.objects.count())
+    with pytest.raises(svc.HoldLimitReached):
+        book(slots[2], patient_dao)
+    with pytest.raises(svc.HoldLimitReached):
+        book(slots[3], patient_dao)
+    assert book(slots[1], patient_dao).pk == second.pk
+    assert (Appointment.objects.count(), AuditLog.objects.count(), OutboxMessage.objects.count()) == rows
+    assert Slot.objects.get(pk=slots[3].pk).status == SlotStatus.FREE
+    assert Appointment.objects.get(slot=slots[2]).patient_id == patient_lan.pk
+
+
 def test_minimum_notice_and_inactive_doctor_are_refused(doctor_binh, patient_dao):
     soon = publish_slots(doctor_binh, start=timezone.now() + timedelta(minutes=30), count=1)[0]
     with pytest.raises(svc.PolicyViolation):

@@ -292,3 +292,36 @@ def test_the_guard_also_holds_at_delivery_time(endpoint, receiver, doctor_binh, 
         svc.check_target(endpoint.url)
     assert attempt.status_code is None and attempt.error == str(refusal.value)
     assert receiver.received == [], "no request left Medbook"
+
+
+def test_a_booking_reads_the_active_endpoints_as_the_receiver_would(doctor_binh, patient_dao):
+    """On PostgreSQL the statement that writes the booking reads the active endpoints too (no query
+    of its own); on every database the deliveries are the same: each active endpoint subscribed to
+    the event, in the endpoints' order, and an endpoint changed since the last booking counts as now."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.integrations.events import _ACTIVE_ENDPOINTS, active_endpoints_sql, decode_active_endpoints
+
+    make = WebhookEndpoint.objects.create
+    second = make(name="B", url="https://b.example/hook", secret="x", events=["appointment.booked"])
+    first = make(name="A", url="https://a.example/hook", secret="x", events=["payment.succeeded", "appointment.booked"])
+    make(name="C", url="https://c.example/hook", secret="x", events=["payment.succeeded"])
+    off = make(name="D", url="https://d.example/hook", secret="x", events=["appointment.booked"], is_active=False)
+    sql = active_endpoints_sql(connection)
+    if sql is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            assert decode_active_endpoints(cursor.fetchone()[0]) == list(_ACTIVE_ENDPOINTS.rows())
+    with CaptureQueriesContext(connection) as queries:
+        appointment = _book(doctor_binh, patient_dao)
+    separate = [q for q in queries.captured_queries if q["sql"].startswith('SELECT "integrations_webhookendpoint"')]
+    assert len(separate) == (0 if connection.vendor == "postgresql" else 1)
+    deliveries = WebhookDelivery.objects.filter(payload__data__appointment__id=appointment.pk).order_by("pk")
+    assert [d.endpoint_id for d in deliveries] == [first.pk, second.pk]
+    off.is_active = True
+    off.save()
+    second.delete()
+    later = _book(doctor_binh, patient_dao, hours=31)
+    deliveries = WebhookDelivery.objects.filter(payload__data__appointment__id=later.pk).order_by("pk")
+    assert [d.endpoint_id for d in deliveries] == [first.pk, off.pk]
