@@ -46,6 +46,7 @@ from booking.services.common import (
     _expire,
     _give_back_voucher,
     _lock_patient_with_defaults,
+    _notice,
     _notify,
     _raise_if,
     _release_slot,
@@ -260,14 +261,7 @@ def _write_booked(appointment: Appointment, *, actor, audit_data: dict, reserved
 
 def _booked_message(appointment: Appointment) -> OutboxMessage:
     """The patient's message about a new booking, as ``_notify`` writes it."""
-    recipient = appointment.patient.notification_recipient
-    return outbox_message(
-        kind=HELD,
-        recipient=recipient,
-        obj=appointment,
-        context={"appointment": appointment.pk},
-        dedupe_key=f"{HELD}:appointment:{appointment.pk}:{recipient.pk}",
-    )
+    return outbox_message(**_notice(HELD, appointment, appointment.patient))
 
 
 def _write_booked_one_by_one(appointment: Appointment, *, actor, audit_data: dict, connection) -> None:

@@ -297,17 +297,22 @@ def _notify(kind: str, appointment: Appointment, *recipients, key_suffix: str = 
     """One outbox row per recipient. A dependant patient (a child, an elderly parent) has no login or
     address of their own: their messages go to the account holder (``User.notification_recipient``)."""
     for person in recipients:
-        if person is None:
-            continue
-        recipient = person.notification_recipient
-        suffix = f":{key_suffix}" if key_suffix else ""
-        outbox_add(
-            kind=kind,
-            recipient=recipient,
-            obj=appointment,
-            context={"appointment": appointment.pk, **(extra or {})},
-            dedupe_key=f"{kind}:appointment:{appointment.pk}:{recipient.pk}{suffix}",
-        )
+        if person is not None:
+            outbox_add(**_notice(kind, appointment, person, key_suffix=key_suffix, extra=extra))
+
+
+def _notice(kind: str, appointment: Appointment, person, *, key_suffix: str = "", extra: dict | None = None) -> dict:
+    """The outbox arguments of ``_notify``'s message about ``appointment`` to ``person`` (to their
+    notification recipient), for ``outbox_add`` or ``outbox_message``."""
+    recipient = person.notification_recipient
+    suffix = f":{key_suffix}" if key_suffix else ""
+    return {
+        "kind": kind,
+        "recipient": recipient,
+        "obj": appointment,
+        "context": {"appointment": appointment.pk, **(extra or {})},
+        "dedupe_key": f"{kind}:appointment:{appointment.pk}:{recipient.pk}{suffix}",
+    }
 
 
 def _clinic_staff():

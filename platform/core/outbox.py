@@ -143,9 +143,7 @@ def _insert_unless_present(message: OutboxMessage) -> bool:
     query = InsertQuery(OutboxMessage)
     query.insert_values(fields, [message])
     [(sql, params)] = query.get_compiler(using=using).as_sql()
-    quote = connection.ops.quote_name
-    dedupe = quote(meta.get_field("dedupe_key").column)
-    sql = f"{sql} ON CONFLICT ({dedupe}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    sql = f"{sql} {outbox_unless_present(connection)} RETURNING {connection.ops.quote_name(meta.pk.column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
