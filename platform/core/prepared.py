@@ -8,8 +8,12 @@ placeholder landed among the SQL parameters, and then runs that SQL with the rea
 the result columns exactly as the ORM does (``values_list`` rows: tuples).
 
 Only parameters declared as placeholders vary; every other parameter (statuses, flags) is frozen into
-the compiled query. A queryset whose *shape* depends on something else (a setting) gives that to
-``key`` so each variant is compiled on its own.
+the compiled query: on PostgreSQL written into its SQL as a literal (a string, an integer or a boolean;
+others stay parameters with their fixed value). That is what lets PostgreSQL plan a prepared statement
+once: a generic plan can use a partial index (``WHERE status = 'pending_payment'``) only when the
+statement names the status itself, and without one PostgreSQL found the generic plan dearer and planned
+the statement again on every run. A queryset whose *shape* depends on something else (a setting) gives
+that to ``key`` so each variant is compiled on its own.
 
 ``PreparedJoin`` answers several such reads with one statement (one round trip, one statement for the
 database to plan), and both run a read the way a hot read should (``run_read``): on PostgreSQL as a
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Hashable
 
 from django.core.exceptions import ImproperlyConfigured
@@ -109,7 +114,7 @@ class PreparedQuery:
         queryset = self.build(**placeholders)
         compiler = queryset.query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
-        binding = self._binding(connection, placeholders, params)
+        sql, binding = _frozen_inlined(connection, sql, self._binding(connection, placeholders, params))
         if len(compiler.select) != compiler.col_count:
             # the SQL selects columns that the ORM would drop from each row (an ordering it had to add)
             raise ImproperlyConfigured(f"{self.build!r} selects columns beyond its values_list")
@@ -146,6 +151,36 @@ class PreparedQuery:
         """``rows`` of this query's SQL (run by the caller, e.g. inside a larger statement) with their
         columns converted as the ORM converts them."""
         return _converted(rows, self.compiled(connection).converters, connection)
+
+
+_PARAMETER = re.compile(r"(%%|%s)")
+
+
+def _frozen_inlined(connection, sql: str, binding: list) -> tuple[str, list]:
+    """On PostgreSQL: ``sql`` with the frozen parameters that are strings, integers or booleans written
+    in as literals, and the binding of the parameters left (see the module's doc). Elsewhere unchanged."""
+    if connection.vendor != "postgresql":
+        return sql, binding
+    from psycopg import sql as pgsql
+
+    connection.ensure_connection()
+    pieces, left, items = [], [], iter(binding)
+    for piece in _PARAMETER.split(sql):
+        if piece == "%s":
+            item = next(items)
+            if isinstance(item, _Frozen) and isinstance(item.value, str | int | bool):
+                value = item.value  # an enum member (a str or int subclass) as its plain value
+                value = (
+                    value if isinstance(value, bool) else str.__str__(value) if isinstance(value, str) else int(value)
+                )
+                # a literal as psycopg quotes it for this connection; a % in it doubled (no placeholder)
+                pieces.append(pgsql.Literal(value).as_string(connection.connection).replace("%", "%%"))
+                continue
+            left.append(item)
+        pieces.append(piece)
+    if next(items, _MISSING) is not _MISSING:  # pragma: no cover - Django's SQL names each parameter once
+        raise ImproperlyConfigured("the compiled SQL has fewer placeholders than parameters")
+    return "".join(pieces), left
 
 
 class PreparedJoin:
@@ -367,7 +402,8 @@ class PreparedUpdate(PreparedQuery):
         statement, params = compiler.as_sql()
         if query.related_updates or not statement:
             raise ImproperlyConfigured(f"{self.build!r} is not a single-table UPDATE")
-        return _Compiled(statement, self._binding(connection, placeholders, params), [], 0)
+        statement, binding = _frozen_inlined(connection, statement, self._binding(connection, placeholders, params))
+        return _Compiled(statement, binding, [], 0)
 
     def run(self, **values) -> int:
         connection = connections[self.using]
