@@ -46,3 +46,19 @@ def test_every_declared_constraint_and_index_is_in_the_database():
             if name not in present[table]:
                 missing.append(f"{table}.{name}")
     assert not missing, f"declared by the models, missing from the migrated database: {missing}"
+
+
+def test_an_appointment_column_led_by_a_meta_index_has_no_index_of_its_own():
+    """booking 0022: the doctor, patient and status are each the first column of a Meta index; the
+    single-column indexes their field options made are gone (every booking wrote them)."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "booking_appointment")
+    single = {
+        name: info["columns"]
+        for name, info in constraints.items()
+        if info["index"] and not info["unique"] and not info["primary_key"] and len(info["columns"]) == 1
+    }
+    assert not [name for name, columns in single.items() if columns[0] in {"doctor_id", "patient_id", "status"}]
+    # the foreign keys themselves stay
+    foreign = {tuple(info["columns"]) for info in constraints.values() if info["foreign_key"]}
+    assert {("doctor_id",), ("patient_id",)} <= foreign

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Q
@@ -126,30 +127,29 @@ def _book(
         # the patient's bookings queue here (hold limit and double submits); the clinic's defaults come
         # with the lock (read once, in the transaction: from the database)
         defaults = _lock_patient_with_defaults(patient)
-        # the patient's live holds, once: a double submit for this slot, and the hold limit
-        holds = LIVE_HOLDS.rows(patient_id=patient.pk, now=now)
-        already = next((pk for pk, slot_id in holds if slot_id == slot.pk), None)
-        if already is not None:
-            # a double submit or a retry: the patient already holds this slot
-            return Appointment.objects.select_related("doctor__user").get(pk=already)
-        _check_hold_limit(patient, now=now, live=len(holds))
         hold_until = now + defaults.hold
         # ``slot`` may be an unsaved ``Slot(pk=…, doctor_id=…)`` naming the one asked for: the claim
         # takes it only if it is that doctor's, and a failed claim finds out why
-        reserved = None  # on PostgreSQL: the ids of the appointment and its message (``_write_booked``)
-        if slot.doctor_id:  # the claim and, when it took the slot, its checks under the lock
-            mine, reserved = _claim_held_check_and_reserve(
-                slot.pk,
-                doctor_id=slot.doctor_id,
-                now=now,
-                hold_until=hold_until,
-                defaults=defaults,
-                reserve=(Appointment, OutboxMessage),
-            )
-        elif _claim(slot.pk, now=now, status=SlotStatus.HELD, hold_until=hold_until):
-            mine = _check_claimed_slot(slot.pk, now=now, defaults=defaults)  # the claim is ours: check it
-        else:
-            mine = None
+        claim = {"doctor_id": slot.doctor_id, "now": now, "hold_until": hold_until, "defaults": defaults}
+        reserve = (Appointment, OutboxMessage)  # on PostgreSQL: the ids of the new rows (``_write_booked``)
+        mine = reserved = None
+        if slot.doctor_id:
+            # on PostgreSQL the claim refuses by itself when the patient's live holds forbid it
+            # (a double submit, the hold limit): the common case in one statement
+            limit = (patient.pk, settings.BOOKING_MAX_HOLDS_PER_PATIENT)
+            mine, reserved = _claim_held_check_and_reserve(slot.pk, **claim, reserve=reserve, holds_of=limit)
+        if mine is None:
+            # the patient's live holds, once: a double submit for this slot, and the hold limit
+            holds = LIVE_HOLDS.rows(patient_id=patient.pk, now=now)
+            already = next((pk for pk, slot_id in holds if slot_id == slot.pk), None)
+            if already is not None:
+                # a double submit or a retry: the patient already holds this slot
+                return Appointment.objects.select_related("doctor__user").get(pk=already)
+            _check_hold_limit(patient, now=now, live=len(holds))
+            if slot.doctor_id:  # the claim and, when it took the slot, its checks under the lock
+                mine, reserved = _claim_held_check_and_reserve(slot.pk, **claim, reserve=reserve)
+            elif _claim(slot.pk, now=now, status=SlotStatus.HELD, hold_until=hold_until):
+                mine = _check_claimed_slot(slot.pk, now=now, defaults=defaults)  # the claim is ours: check it
         if mine is None:
             target = Slot.objects.select_related("doctor").filter(pk=slot.pk)
             target = (target.filter(doctor_id=slot.doctor_id) if slot.doctor_id else target).first()

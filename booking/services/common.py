@@ -247,7 +247,11 @@ def _lock_patient_with_defaults(patient) -> BookingDefaults:
 
 
 def _live_holds_queryset(patient_id, now):
-    return Appointment.objects.filter(rules.live_hold_q(now=now), patient_id=patient_id).values_list("pk", "slot_id")
+    return (
+        Appointment.objects.filter(rules.live_hold_q(now=now), patient_id=patient_id)
+        .order_by()
+        .values_list("pk", "slot_id")
+    )
 
 
 #: the patient's live holds: ``(appointment id, slot id)`` rows
@@ -448,11 +452,18 @@ def _claim_held_check_and_reserve(
     hold_until: datetime,
     defaults: BookingDefaults,
     reserve: tuple[type[models.Model], ...] = (),
+    holds_of: tuple[int, int] | None = None,
 ) -> tuple[Slot | None, tuple[int, ...] | None]:
     """``_claim_held_and_check``, and on PostgreSQL, when the claim took the slot, the next id of
     each model of ``reserve`` (from its table's sequence: the rows written next can be written
     together, knowing each other's ids; a rolled-back booking leaves a gap, as any rollback does).
     The reserved ids are None elsewhere, or when the claim took nothing.
+
+    ``holds_of``: ``(patient id, the most live holds they may have)``, with the patient locked by the
+    caller (``_lock_patient``). On PostgreSQL the claim then takes the slot only if that patient holds
+    fewer live holds than that and none on this slot: the booking's hold-limit and double-submit checks
+    in the claim's statement (one round trip less). The claim taking nothing then does not say why: the
+    caller reads the holds (``LIVE_HOLDS``) and claims again. Elsewhere nothing is tried: (None, None).
 
     On PostgreSQL the claim and the checks are one statement: the claim's UPDATE in a ``WITH`` and the
     re-read as its query, which sees the slot as it was before the UPDATE (one snapshot: only the
@@ -461,12 +472,26 @@ def _claim_held_check_and_reserve(
     round trip to save) two."""
     connection = connections[router.db_for_write(Slot)]
     if connection.vendor != "postgresql":
+        if holds_of is not None:
+            return None, None
         if not _claim(slot_id, now=now, status=SlotStatus.HELD, hold_until=hold_until, doctor_id=doctor_id):
             return None, None
         return _check_claimed_slot(slot_id, now=now, defaults=defaults), None
     claim_sql, claim_params = _HOLD_CLAIM.statement(
         connection, {"slot_id": slot_id, "doctor_id": doctor_id, "now": now, "hold_until": hold_until}
     )
+    if holds_of is not None:
+        # the claim's WHERE is one AND of its conditions (its compiled SQL ends with it): two more. Each
+        # reads at most what it needs (a LIMIT, an EXISTS): PostgreSQL's generic plan of the statement
+        # then costs what a plan for the given patient costs, and it is planned once, not on every run
+        patient_id, most = holds_of
+        holds_sql, holds_params = LIVE_HOLDS.statement(connection, {"patient_id": patient_id, "now": now})
+        slot_column = connection.ops.quote_name("slot_id")
+        claim_sql += (
+            f" AND NOT EXISTS (SELECT 1 FROM ({holds_sql}) holds WHERE holds.{slot_column} = %s)"  # noqa: S608 (compiled SQL)
+            f" AND (SELECT count(*) FROM ({holds_sql} LIMIT %s) holds) < %s"
+        )
+        claim_params = [*claim_params, *holds_params, slot_id, *holds_params, most, most]
     read_sql, read_params = _CLAIMED_SLOT.statement(connection, {"slot_id": slot_id, "now": now})
     pk = connection.ops.quote_name(Slot._meta.pk.column)
     # the sequences' names as PostgreSQL knows them (a table name given quoted keeps its case)
