@@ -481,7 +481,7 @@ def book(request, payload: BookIn):
             appointment_type=kind,
             details=_booking_details(payload, patient),
         )
-        return 201, appointment_out(appointment)
+        return 201, appointment_out(appointment, defaults=getattr(appointment, "booking_defaults", None))
 
     return Status(*idempotent(request, "appointments.book", handler))
 
@@ -519,7 +519,8 @@ def fast_book(request) -> HttpResponse | None:
                 actor=user,
                 details=_booking_details(payload, user),
             )
-            response = api.create_response(request, appointment_out(appointment), status=201)
+            out = appointment_out(appointment, defaults=getattr(appointment, "booking_defaults", None))
+            response = api.create_response(request, out, status=201)
         except DomainError as exc:
             response = error_response(
                 request, status=exc.status, code=exc.code, message=exc.message, details=exc.details

@@ -6,6 +6,7 @@ inside one transaction, saves, audits and writes outbox rows.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -92,6 +93,13 @@ class AppointmentSeries(models.Model):
 
     def __str__(self) -> str:
         return _("Series #%(number)s (%(count)s visits)") % {"number": self.pk, "count": self.planned_count}
+
+
+@functools.cache
+def _state_fields(model) -> tuple:
+    from django_fsm import FSMFieldMixin
+
+    return tuple(field for field in model._meta.fields if isinstance(field, FSMFieldMixin))
 
 
 class Appointment(ConcurrentTransitionMixin, models.Model):
@@ -269,6 +277,12 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
         return " · ".join(part for part in (f"#{self.pk}", self.patient_name) if part)
 
     # --- row-local helpers -------------------------------------------------------------------
+    @property
+    def state_fields(self):
+        """django-fsm's state fields of this model (``status``): found once per process, not by testing
+        every field each time an appointment is made or read (``ConcurrentTransitionMixin``)."""
+        return _state_fields(type(self))
+
     @property
     def amount_due(self) -> Decimal:
         return money(self.price - self.discount)

@@ -193,6 +193,9 @@ def _book(
             reserved=reserved,
         )
         claimed.clear()
+    # the clinic's defaults this booking was checked against (read in its transaction): whoever shows
+    # the new appointment (its cancellation terms) uses them instead of reading them again
+    appointment.booking_defaults = defaults
     return appointment
 
 

@@ -23,6 +23,7 @@ Private helpers (leading underscore) are for the service modules of this package
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -105,12 +106,28 @@ def clean_text(value, *, field: str, errors: dict, max_length: int | None = None
 def normalize_phone(value: str) -> str:
     """A phone number in E.164 (``+84901234567``); numbers without a country code are Vietnamese.
     Raises ValueError with a message for people when it is not a possible number."""
+    e164 = _e164(value)
+    if e164 is _UNPARSEABLE:
+        raise ValueError(_("Enter a phone number, e.g. 0901 234 567 or +84 901 234 567."))
+    if e164 is _INVALID:
+        raise ValueError(_("This phone number does not exist. Check the digits and the country code."))
+    return e164
+
+
+_UNPARSEABLE, _INVALID = object(), object()
+
+
+@functools.lru_cache(maxsize=4096)
+def _e164(value: str):
+    """``value`` in E.164, or why not (``_UNPARSEABLE``, ``_INVALID``): a pure function of the text,
+    remembered (a patient books with the same number again and again; parsing costs more than the
+    rest of checking a booking's details). The messages are made by the caller, in its language."""
     try:
         number = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:
-        raise ValueError(_("Enter a phone number, e.g. 0901 234 567 or +84 901 234 567.")) from None
+        return _UNPARSEABLE
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(_("This phone number does not exist. Check the digits and the country code."))
+        return _INVALID
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

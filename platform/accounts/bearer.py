@@ -98,29 +98,52 @@ def _passed_mfa(session: dict, user: User) -> bool:
     return any(record.get("method") == "mfa" for record in records)
 
 
-#: access tokens whose signature was verified, with their claims: a token is sent with every call of
-#: an app for up to five minutes, and checking its RSA signature (and PyJWT's checks of its encoding)
-#: costs more than the rest of this check. The exact token string is the key, its expiry is checked
-#: again on every use, and the session behind it is still read every time (that is what ends a token).
-_VERIFIED: dict[str, tuple[tuple, dict]] = {}
+#: access tokens whose signature was verified, with their claims and the session key their ``sid``
+#: encrypts: a token is sent with every call of an app for up to five minutes, and checking its RSA
+#: signature (and PyJWT's checks of its encoding, and decrypting the key) costs more than the rest of
+#: this check. The exact token string is the key, its expiry is checked again on every use, and the
+#: session behind it is still read every time (that is what ends a token).
+_VERIFIED: dict[str, tuple[tuple, dict, str | None]] = {}
 _VERIFIED_MAX = 4096
 
 
-def _access_claims(token: str) -> dict | None:
-    """allauth's ``decode_token(token, "access")``, remembered per process for the token's lifetime."""
+def _access_claims(token: str) -> tuple[dict, str | None] | None:
+    """allauth's ``decode_token(token, "access")`` and ``session_key_from_sid`` of its ``sid``,
+    remembered per process for the token's lifetime (and the keys that verified and decrypted it)."""
     from allauth.headless import app_settings as headless_settings
-    from allauth.headless.tokens.strategies.jwt.internal import decode_token
+    from allauth.headless.tokens.strategies.jwt.internal import decode_token, session_key_from_sid
 
-    config = (headless_settings.JWT_ALGORITHM, headless_settings.JWT_PRIVATE_KEY)
+    config = (headless_settings.JWT_ALGORITHM, headless_settings.JWT_PRIVATE_KEY, settings.SECRET_KEY)
     known = _VERIFIED.get(token)
     if known is not None and known[0] == config and known[1]["exp"] > time.time():
-        return known[1]
+        return known[1], known[2]
     payload = decode_token(token, "access")  # signature, expiry, token use, the claims' types
-    if payload is not None and isinstance(payload.get("exp"), int):
+    if payload is None:
+        return None
+    session_key = session_key_from_sid(payload["sid"])
+    if isinstance(payload.get("exp"), int):
         if len(_VERIFIED) >= _VERIFIED_MAX:
             _VERIFIED.clear()
-        _VERIFIED[token] = (config, payload)
-    return payload
+        _VERIFIED[token] = (config, payload, session_key)
+    return payload, session_key
+
+
+#: decoded session data by its stored text (signed: decoding checks the signature): the same session
+#: row is read for every call made with its tokens, and is re-signed as a new text when it changes
+_DECODED: dict[str, tuple[str, dict]] = {}
+_DECODED_MAX = 4096
+
+
+def _decoded_session(store, session_data: str) -> dict:
+    known = _DECODED.get(session_data)
+    if known is not None and known[0] == settings.SECRET_KEY:
+        return dict(known[1])
+    session = store.decode(session_data)
+    if session:  # an empty dict is also what a bad signature decodes to: not remembered
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[session_data] = (settings.SECRET_KEY, dict(session))
+    return session
 
 
 def bearer_user(header: str) -> BearerIdentity | None:
@@ -129,17 +152,16 @@ def bearer_user(header: str) -> BearerIdentity | None:
     loaded (its contact fields; None when there is none)."""
     from allauth.account.internal.userkit import user_id_to_str
     from allauth.headless import app_settings as headless_settings
-    from allauth.headless.tokens.strategies.jwt.internal import session_key_from_sid
 
     parts = header.split()
     if len(parts) != 2 or parts[0].lower() != headless_settings.JWT_AUTHORIZATION_HEADER_SCHEME.lower():
         return None
     if settings.SESSION_ENGINE != DB_SESSIONS or not headless_settings.JWT_STATEFUL_VALIDATION_ENABLED:
         return None
-    payload = _access_claims(parts[1])
-    if payload is None:
+    verified = _access_claims(parts[1])
+    if verified is None:
         return None
-    session_key = session_key_from_sid(payload["sid"])
+    payload, session_key = verified
     store = import_module(DB_SESSIONS).SessionStore(session_key=session_key)
     if not store.session_key:  # not a well-formed key
         return None
@@ -153,7 +175,7 @@ def bearer_user(header: str) -> BearerIdentity | None:
     *user_values, profile_id, phone, national_id, session_data, has_mfa = rows[0]
     if session_data is None:  # no such session, or it expired
         return None
-    session = store.decode(session_data)
+    session = _decoded_session(store, session_data)
     backend_path = session.get(BACKEND_SESSION_KEY)
     session_hash = session.get(HASH_SESSION_KEY)
     if (
