@@ -185,6 +185,8 @@ def admin_context(request, *, now: dt.datetime) -> dict:
     return {
         "role": "admin",
         "period": period,
+        # every doctor in the per-doctor tables (``?doctors=all``): kept when the period changes
+        "all_doctors": show_all,
         "presets": period_presets(
             [
                 {"key": "month", "label": _("This month"), "start": this_month.first, "end": this_month.last},

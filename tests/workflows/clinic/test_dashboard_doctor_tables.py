@@ -87,6 +87,27 @@ def test_the_per_doctor_tables_show_ten_doctors_and_link_to_all_of_them(client, 
     assert "360 of 1440 minutes booked" in everyone
 
 
+def _period_links(html: str) -> list[str]:
+    nav = html.split('id="dashboard-periods"', 1)[1].split("</nav>", 1)[0]
+    return [unescape(href) for href in re.findall(r'href="([^"]*)"', nav)]
+
+
+def test_every_doctor_stays_shown_when_the_period_changes(client, twelve_doctors, admin_an):
+    client.force_login(admin_an)
+    cut = client.get("/admin/", MARCH).content.decode()
+    assert _period_links(cut) and not any("doctors=all" in href for href in _period_links(cut))
+    assert 'name="doctors"' not in cut
+    everyone = client.get("/admin/", {**MARCH, "doctors": "all"}).content.decode()
+    links = _period_links(everyone)
+    assert len(links) == 4 and all(href.endswith("&doctors=all") for href in links)
+    # the period form sends it too
+    assert '<input type="hidden" name="doctors" value="all">' in everyone
+    # a period link followed: still every doctor, and still kept by the next change
+    following = client.get("/admin/" + links[1]).content.decode()
+    assert all(href.endswith("&doctors=all") for href in _period_links(following))
+    assert '<input type="hidden" name="doctors" value="all">' in following
+
+
 def test_the_show_all_link_reads_in_vietnamese(client, twelve_doctors, admin_an):
     client.force_login(admin_an)
     client.cookies["django_language"] = "vi"
