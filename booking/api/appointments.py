@@ -259,7 +259,9 @@ def _status_label(status: str) -> str:
 
 
 def appointment_out(appointment: Appointment, *, defaults: BookingDefaults | None = None) -> dict:
-    """The API shape of ``appointment``; lists pass the clinic ``defaults`` read once."""
+    """The API shape of ``appointment``; lists pass the clinic ``defaults`` read once, and a new booking
+    brings the ones it was checked against (``booking_defaults``, set by the booking service)."""
+    defaults = defaults or getattr(appointment, "booking_defaults", None)
     zone = appointment.doctor.zone
     terms = None
     if appointment.starts_at is not None and appointment.status in OPEN_STATUSES:
@@ -481,7 +483,7 @@ def book(request, payload: BookIn):
             appointment_type=kind,
             details=_booking_details(payload, patient),
         )
-        return 201, appointment_out(appointment, defaults=getattr(appointment, "booking_defaults", None))
+        return 201, appointment_out(appointment)
 
     return Status(*idempotent(request, "appointments.book", handler))
 
@@ -519,8 +521,7 @@ def fast_book(request) -> HttpResponse | None:
                 actor=user,
                 details=_booking_details(payload, user),
             )
-            out = appointment_out(appointment, defaults=getattr(appointment, "booking_defaults", None))
-            response = api.create_response(request, out, status=201)
+            response = api.create_response(request, appointment_out(appointment), status=201)
         except DomainError as exc:
             response = error_response(
                 request, status=exc.status, code=exc.code, message=exc.message, details=exc.details
